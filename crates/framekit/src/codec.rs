@@ -1,0 +1,277 @@
+//! The async shell: [`FrameCodec`] turns any [`Framing`] plus a payload codec into a
+//! `tokio_util` [`Decoder`] + [`Encoder`].
+//!
+//! It owns the decisions that depend on the read buffer rather than on the protocol: not asking
+//! the strategy again before the bytes it said it needs have arrived, growing the buffer only in
+//! proportion to what arrived, cutting zero-copy frames out of it, and shrinking it after a large
+//! frame.
+
+use bytes::{Buf, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::framing::{Decision, Framing};
+use crate::payload::{PayloadDecoder, PayloadEncoder, Raw};
+use crate::FrameError;
+
+/// Above this capacity an emptied (or nearly empty) read buffer is released, so one large frame
+/// does not pin its memory for the rest of the connection.
+pub const SHRINK_ABOVE: usize = 64 * 1024;
+
+/// How much room the codec reserves at least when it knows more bytes are coming. Larger
+/// requests grow with what is already buffered (at most doubling), never with what a peer
+/// merely declared.
+pub const MIN_RESERVE: usize = 4 * 1024;
+
+/// A framing strategy and a payload codec, as a `tokio_util` codec.
+///
+/// Decoding yields the payload codec's items ([`Bytes`](bytes::Bytes) with [`Raw`], the
+/// default); encoding accepts anything the payload codec encodes.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = FrameCodec::new(LengthPrefixed::u32_be());
+/// let mut wire = BytesMut::new();
+/// codec.encode(&b"hello"[..], &mut wire).unwrap();
+/// assert_eq!(&wire[..], b"\0\0\0\x05hello");
+/// assert_eq!(codec.decode(&mut wire).unwrap().unwrap(), "hello");
+/// ```
+///
+/// With `tokio_util::codec::Framed` (any `AsyncRead + AsyncWrite`):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), framekit::FrameError> {
+/// use futures::{SinkExt, StreamExt};
+/// use framekit::{FrameCodec, framing::delimited::Delimited, payload::Utf8};
+/// use tokio_util::codec::Framed;
+///
+/// let (a, b) = tokio::io::duplex(64);
+/// let mut client = Framed::new(a, FrameCodec::with_payload(Delimited::newline(), Utf8));
+/// let mut server = Framed::new(b, FrameCodec::with_payload(Delimited::newline(), Utf8));
+/// client.send("ping").await?;
+/// assert_eq!(server.next().await.unwrap()?, "ping");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FrameCodec<F, C = Raw> {
+    framing: F,
+    payload: C,
+    /// Buffer length below which the strategy's last answer cannot change.
+    want: usize,
+    /// Bytes removed from the front of the stream so far: the base of error offsets.
+    consumed: u64,
+    /// Reused to serialise payloads whose length must be known before framing them.
+    scratch: BytesMut,
+}
+
+impl<F: Framing> FrameCodec<F, Raw> {
+    /// A codec yielding raw `Bytes` payloads.
+    pub fn new(framing: F) -> Self {
+        Self::with_payload(framing, Raw)
+    }
+}
+
+impl<F: Framing, C> FrameCodec<F, C> {
+    /// A codec framing with `framing` and interpreting payloads with `payload`.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::{Framing, delimited::Delimited}, payload::Utf8};
+    /// let codec = FrameCodec::with_payload(Delimited::newline(), Utf8);
+    /// assert_eq!(codec.framing().frame_limit(), 64 * 1024);
+    /// ```
+    pub fn with_payload(framing: F, payload: C) -> Self {
+        FrameCodec {
+            framing,
+            payload,
+            want: 0,
+            consumed: 0,
+            scratch: BytesMut::new(),
+        }
+    }
+
+    /// The framing strategy.
+    pub fn framing(&self) -> &F {
+        &self.framing
+    }
+
+    /// The framing strategy, mutably (to change a limit mid-stream, for instance).
+    pub fn framing_mut(&mut self) -> &mut F {
+        &mut self.framing
+    }
+
+    /// The payload codec.
+    pub fn payload(&self) -> &C {
+        &self.payload
+    }
+
+    /// The payload codec, mutably.
+    pub fn payload_mut(&mut self) -> &mut C {
+        &mut self.payload
+    }
+
+    /// How many bytes this codec has removed from its read buffers so far (frames, delimiters
+    /// and discarded bytes): the stream offset of the next frame.
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Takes the framing and payload codec back, for example to switch protocol.
+    ///
+    /// The codec holds no stream bytes of its own (they stay in the read buffer that `Framed`
+    /// owns), so nothing is lost; see [`crate::handoff`].
+    pub fn into_parts(self) -> (F, C) {
+        (self.framing, self.payload)
+    }
+
+    /// Forgets any partial progress, as if the next byte starts a new stream.
+    pub fn reset(&mut self) {
+        self.framing.reset();
+        self.want = 0;
+    }
+
+    /// Runs one decision on `src` and applies it; `Ok(None)` means wait for more bytes.
+    fn step(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Step>, FrameError> {
+        let decision = if eof {
+            match self.framing.decide_eof(src) {
+                Ok(Some(d)) => d,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(self.fail(e)),
+            }
+        } else {
+            if src.len() < self.want {
+                return Ok(None);
+            }
+            match self.framing.decide(src) {
+                Ok(d) => d,
+                Err(e) => return Err(self.fail(e)),
+            }
+        };
+        match decision {
+            Decision::Frame { len, payload } => {
+                if len > src.len() || payload.start > payload.end || payload.end > len {
+                    return Err(self.fail(FrameError::malformed(
+                        0,
+                        "framing strategy returned a frame outside the buffer",
+                    )));
+                }
+                let offset = self.consumed;
+                self.want = 0;
+                self.consumed += len as u64;
+                // Cut the frame, then trim it to the payload in place: no copy, and no extra
+                // reference-count traffic from slicing a frozen `Bytes`.
+                let mut frame = src.split_to(len);
+                frame.truncate(payload.end);
+                frame.advance(payload.start);
+                self.release_if_oversized(src);
+                Ok(Some(Step::Frame(frame, offset)))
+            }
+            Decision::Discard { len, skipped_frame } => {
+                let len = len.min(src.len());
+                src.advance(len);
+                self.want = 0;
+                self.consumed += len as u64;
+                self.release_if_oversized(src);
+                match skipped_frame {
+                    Some(total) => Err(FrameError::TooLong {
+                        len: total,
+                        max: self.framing.frame_limit(),
+                        offset: self.consumed.saturating_sub(total),
+                        exact: true,
+                    }),
+                    None => Ok(Some(Step::Skipped)),
+                }
+            }
+            Decision::Incomplete { needed } if eof => {
+                let _ = needed;
+                Err(self.fail(FrameError::UnexpectedEof {
+                    buffered: src.len(),
+                }))
+            }
+            Decision::Incomplete { needed } => {
+                self.want = src.len().saturating_add(needed);
+                // Make room in proportion to what has arrived, never to what was declared: a
+                // 4-byte header claiming 8 MiB gets a few KiB until the bytes show up.
+                let room = src.capacity() - src.len();
+                let grow = needed.min(src.len().max(MIN_RESERVE));
+                if room < grow {
+                    src.reserve(grow);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn fail(&mut self, err: FrameError) -> FrameError {
+        self.framing.reset();
+        self.want = 0;
+        err.shifted(self.consumed)
+    }
+
+    /// Drops a large allocation once a big frame has been cut out of it.
+    fn release_if_oversized(&mut self, src: &mut BytesMut) {
+        if src.capacity() > SHRINK_ABOVE && src.len() <= src.capacity() / 8 {
+            if src.is_empty() {
+                *src = BytesMut::new();
+            } else {
+                let mut fresh = BytesMut::with_capacity(src.len().max(MIN_RESERVE));
+                fresh.extend_from_slice(src);
+                *src = fresh;
+            }
+        }
+    }
+}
+
+impl<F: Framing, C: PayloadDecoder> FrameCodec<F, C> {
+    fn decode_inner(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<C::Item>, FrameError> {
+        loop {
+            match self.step(src, eof)? {
+                None => return Ok(None),
+                Some(Step::Skipped) => continue,
+                Some(Step::Frame(frame, offset)) => {
+                    return self
+                        .payload
+                        .decode_payload(frame.freeze())
+                        .map(Some)
+                        .map_err(|e| FrameError::payload(offset, e));
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    Frame(BytesMut, u64),
+    Skipped,
+}
+
+impl<F: Framing, C: PayloadDecoder> Decoder for FrameCodec<F, C> {
+    type Item = C::Item;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<C::Item>, FrameError> {
+        self.decode_inner(src, false)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<C::Item>, FrameError> {
+        match self.decode_inner(src, false)? {
+            Some(item) => Ok(Some(item)),
+            None => self.decode_inner(src, true),
+        }
+    }
+}
+
+impl<F: Framing, C: PayloadEncoder<T>, T> Encoder<T> for FrameCodec<F, C> {
+    type Error = FrameError;
+
+    fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.payload
+            .encode_frame(item, &mut self.framing, &mut self.scratch, dst)
+    }
+}

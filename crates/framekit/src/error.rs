@@ -1,0 +1,176 @@
+//! The one error type of framekit: what went wrong at a frame boundary, and where.
+//!
+//! Every variant carries the context a log line or a peer-facing reply needs (lengths, limits,
+//! stream offsets), so callers match on values instead of parsing strings.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::io;
+
+/// A framing, payload or I/O error.
+///
+/// Offsets are byte positions in the decoded stream, counted from the first byte the decoder
+/// ever saw (a strategy called directly reports offsets relative to the slice it was given).
+///
+/// ```
+/// use framekit::FrameError;
+///
+/// let err = FrameError::TooLong { len: 70_000, max: 65_536, offset: 12, exact: false };
+/// assert_eq!(
+///     err.to_string(),
+///     "frame at byte 12 is at least 70000 bytes, over the maximum of 65536"
+/// );
+/// assert!(err.is_too_long());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A frame is longer than the configured maximum.
+    ///
+    /// `exact` is `true` when `len` is the length the frame declared (a length prefix), and
+    /// `false` when it is only how far the decoder looked without finding the end (a delimiter).
+    #[error(
+        "frame at byte {offset} is {}{len} bytes, over the maximum of {max}",
+        if *exact { "" } else { "at least " }
+    )]
+    TooLong {
+        /// The frame's length, or a lower bound of it when `exact` is false.
+        len: u64,
+        /// The configured maximum.
+        max: usize,
+        /// Where the frame starts in the stream.
+        offset: u64,
+        /// Whether `len` is exact.
+        exact: bool,
+    },
+    /// The bytes do not follow the framing's rules (a bare LF under strict CRLF, a length field
+    /// shorter than its own header, a parser rejection, ...).
+    #[error("malformed frame at byte {offset}: {reason}")]
+    Malformed {
+        /// Where the offending byte or field is in the stream.
+        offset: u64,
+        /// What rule was broken.
+        reason: Cow<'static, str>,
+    },
+    /// The stream ended inside a frame.
+    #[error("stream ended inside a frame with {buffered} bytes buffered")]
+    UnexpectedEof {
+        /// How many bytes of the unfinished frame were buffered.
+        buffered: usize,
+    },
+    /// A whole frame was cut out, but the payload codec rejected its contents (invalid UTF-8,
+    /// bad JSON, ...). The frame was consumed, so the stream stays in sync.
+    #[error("payload of frame at byte {offset} rejected: {source}")]
+    Payload {
+        /// Where the frame starts in the stream.
+        offset: u64,
+        /// The codec's own error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// A payload could not be encoded under this framing (too long for the length field, it
+    /// contains the delimiter, wrong size for fixed records, ...).
+    #[error("cannot encode a {len}-byte payload: {reason}")]
+    Unencodable {
+        /// The payload's length.
+        len: usize,
+        /// Why it cannot be framed.
+        reason: Cow<'static, str>,
+    },
+    /// The underlying transport failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl FrameError {
+    /// A malformed-frame error at `offset`.
+    pub fn malformed(offset: usize, reason: impl Into<Cow<'static, str>>) -> Self {
+        FrameError::Malformed {
+            offset: offset as u64,
+            reason: reason.into(),
+        }
+    }
+
+    /// A payload-codec error for the frame at `offset`.
+    pub fn payload(offset: u64, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        FrameError::Payload {
+            offset,
+            source: source.into(),
+        }
+    }
+
+    /// An encoding refusal for a payload of `len` bytes.
+    pub fn unencodable(len: usize, reason: impl Into<Cow<'static, str>>) -> Self {
+        FrameError::Unencodable {
+            len,
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether this is [`FrameError::TooLong`].
+    pub fn is_too_long(&self) -> bool {
+        matches!(self, FrameError::TooLong { .. })
+    }
+
+    /// Whether this is [`FrameError::Malformed`].
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, FrameError::Malformed { .. })
+    }
+
+    /// Whether this is [`FrameError::UnexpectedEof`].
+    pub fn is_unexpected_eof(&self) -> bool {
+        matches!(self, FrameError::UnexpectedEof { .. })
+    }
+
+    /// Whether this is [`FrameError::Io`].
+    pub fn is_io(&self) -> bool {
+        matches!(self, FrameError::Io(_))
+    }
+
+    /// The stream offset the error points at, when it has one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            FrameError::TooLong { offset, .. }
+            | FrameError::Malformed { offset, .. }
+            | FrameError::Payload { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+
+    /// A short, stable name for the kind of error, for metrics labels and close reasons.
+    ///
+    /// ```
+    /// assert_eq!(framekit::FrameError::UnexpectedEof { buffered: 3 }.kind_name(), "unexpected_eof");
+    /// ```
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            FrameError::TooLong { .. } => "too_long",
+            FrameError::Malformed { .. } => "malformed",
+            FrameError::UnexpectedEof { .. } => "unexpected_eof",
+            FrameError::Payload { .. } => "payload",
+            FrameError::Unencodable { .. } => "unencodable",
+            FrameError::Io(_) => "io",
+        }
+    }
+
+    /// Moves a slice-relative offset to a stream offset by adding `base`.
+    pub(crate) fn shifted(mut self, base: u64) -> Self {
+        match &mut self {
+            FrameError::TooLong { offset, .. }
+            | FrameError::Malformed { offset, .. }
+            | FrameError::Payload { offset, .. } => *offset += base,
+            _ => {}
+        }
+        self
+    }
+}
+
+impl From<FrameError> for io::Error {
+    fn from(err: FrameError) -> Self {
+        match err {
+            FrameError::Io(e) => e,
+            FrameError::UnexpectedEof { .. } => io::Error::new(io::ErrorKind::UnexpectedEof, err),
+            other => io::Error::new(io::ErrorKind::InvalidData, other),
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! Frames that end at a delimiter: a newline, a byte, a byte sequence, or one of several.
+//!
+//! ```text
+//! newline()                      "GET /\n"            -> "GET /"
+//!   strips a CR before the LF    "GET /\r\n"          -> "GET /"
+//! crlf() (strict)                "EHLO x\r\n"         -> "EHLO x"
+//!   a bare LF or CR is an error  "EHLO x\n"           -> Malformed at byte 6
+//! byte(0)                        "abc\0"              -> "abc"
+//! sequence(b"\r\n\r\n")          "a: b\r\n\r\n"       -> "a: b"
+//! any_of([b"\n", b"\r\n"])       the match that ends first wins
+//! ```
+//!
+//! The search is incremental: bytes already searched are never searched again, whatever the
+//! chunking of the input (a multi-byte delimiter only re-reads its own length minus one).
+
+use std::borrow::Cow;
+
+use bytes::{BufMut, BytesMut};
+use memchr::memmem;
+
+use super::{Decision, Framing};
+use crate::FrameError;
+
+/// Default maximum payload length of a delimited frame: 64 KiB.
+pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Longest delimiter accepted, so a delimiter straddling two reads costs a bounded re-read.
+pub const MAX_DELIMITER_LEN: usize = 64;
+
+/// What to do with a frame longer than the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overlong {
+    /// Fail with [`FrameError::TooLong`]; the stream cannot continue (the default).
+    #[default]
+    Error,
+    /// Drop the frame's bytes up to and including the next delimiter, report it once as a
+    /// [`FrameError::TooLong`] (the codec keeps decoding after it) and go on with the next frame.
+    /// Memory stays bounded while discarding.
+    Discard,
+}
+
+/// What to do with bytes left after the last delimiter when the stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Trailing {
+    /// An unterminated frame at end of stream is [`FrameError::UnexpectedEof`] (the default).
+    #[default]
+    Error,
+    /// Deliver the unterminated bytes as a final frame.
+    Deliver,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// One byte, found with `memchr`.
+    Byte(u8),
+    /// LF, optionally dropping a CR right before it from the payload.
+    Newline { strip_cr: bool },
+    /// CRLF only: a CR not followed by LF, or an LF not preceded by CR, is malformed.
+    StrictCrlf,
+    /// One multi-byte sequence, found with `memmem`.
+    Sequence(Box<memmem::Finder<'static>>),
+    /// Several delimiters; the one whose match ends first wins, ties go to the longest.
+    AnyOf(Vec<Box<[u8]>>),
+}
+
+/// Where a delimiter was found: the payload ends at `payload_end`, the frame at `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Found {
+    payload_end: usize,
+    end: usize,
+}
+
+/// The result of one search.
+enum Search {
+    Found(Found),
+    /// No delimiter yet; positions before `resume` can never start one.
+    NotYet {
+        resume: usize,
+    },
+}
+
+/// Frames that end at a delimiter. See the [module docs](self) for the layouts.
+///
+/// ```
+/// use framekit::framing::{Decision, Framing, delimited::{Delimited, Overlong}};
+///
+/// let mut lines = Delimited::newline().max_frame_len(1024).on_overlong(Overlong::Discard);
+/// assert_eq!(lines.decide(b"hi\r\nrest").unwrap(), Decision::frame(4, 0..2));
+/// assert_eq!(lines.decide(b"no end yet").unwrap(), Decision::incomplete(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Delimited {
+    matcher: Matcher,
+    /// Written after each encoded payload.
+    encode_with: Box<[u8]>,
+    longest: usize,
+    max_frame_len: usize,
+    overlong: Overlong,
+    trailing: Trailing,
+    /// Search progress in the current buffer: no delimiter starts before it.
+    searched: usize,
+    /// `Some(bytes dropped so far)` while skipping an over-long frame.
+    discarding: Option<u64>,
+}
+
+impl Delimited {
+    fn with_matcher(matcher: Matcher, encode_with: &[u8], longest: usize) -> Self {
+        Delimited {
+            matcher,
+            encode_with: encode_with.into(),
+            longest,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            overlong: Overlong::default(),
+            trailing: Trailing::default(),
+            searched: 0,
+            discarding: None,
+        }
+    }
+
+    /// Lines ending in LF; a CR right before the LF is stripped too (lenient line endings).
+    /// Encodes with LF.
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// assert_eq!(Delimited::newline().decide(b"a\r\n").unwrap(), Decision::frame(3, 0..1));
+    /// assert_eq!(Delimited::newline().decide(b"a\n").unwrap(), Decision::frame(2, 0..1));
+    /// ```
+    pub fn newline() -> Self {
+        Self::with_matcher(Matcher::Newline { strip_cr: true }, b"\n", 2)
+    }
+
+    /// Lines ending in CRLF, strictly: a bare CR or a bare LF anywhere is
+    /// [`FrameError::Malformed`]. This closes the parser differential behind SMTP smuggling,
+    /// where two hops disagree on whether a bare LF ends a line. Encodes with CRLF.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, delimited::Delimited};
+    /// let err = Delimited::crlf().decide(b"DATA\n").unwrap_err();
+    /// assert_eq!(err.to_string(), "malformed frame at byte 4: bare LF without CR in a CRLF-delimited stream");
+    /// ```
+    pub fn crlf() -> Self {
+        Self::with_matcher(Matcher::StrictCrlf, b"\r\n", 2)
+    }
+
+    /// Frames ending at the byte `delimiter` (NUL-terminated records, for example).
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// assert_eq!(Delimited::byte(0).decide(b"ab\0").unwrap(), Decision::frame(3, 0..2));
+    /// ```
+    pub fn byte(delimiter: u8) -> Self {
+        Self::with_matcher(Matcher::Byte(delimiter), &[delimiter], 1)
+    }
+
+    /// Frames ending at a byte sequence, such as `\r\n\r\n` after HTTP headers.
+    ///
+    /// # Panics
+    /// If `delimiter` is empty or longer than [`MAX_DELIMITER_LEN`]; a framing is configured
+    /// once, by code, so a bad delimiter is a programming error.
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// let mut headers = Delimited::sequence(b"\r\n\r\n");
+    /// assert_eq!(headers.decide(b"a: b\r\n\r\nbody").unwrap(), Decision::frame(8, 0..4));
+    /// ```
+    pub fn sequence(delimiter: &[u8]) -> Self {
+        check_delimiter(delimiter);
+        match delimiter {
+            [b] => Self::byte(*b),
+            _ => Self::with_matcher(
+                Matcher::Sequence(Box::new(memmem::Finder::new(delimiter).into_owned())),
+                delimiter,
+                delimiter.len(),
+            ),
+        }
+    }
+
+    /// Frames ending at any of several delimiters. The match that ends first wins (the shortest
+    /// frame); when two end at the same byte, the longer delimiter wins (the shorter payload).
+    /// Deciding by the end keeps the result independent of how the input is chunked.
+    /// Encodes with the first delimiter.
+    ///
+    /// # Panics
+    /// If `delimiters` is empty, or one of them is empty or longer than [`MAX_DELIMITER_LEN`].
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// let mut d = Delimited::any_of([&b";"[..], b"\r\n"]);
+    /// assert_eq!(d.decide(b"a;b\r\n").unwrap(), Decision::frame(2, 0..1));
+    /// ```
+    pub fn any_of<'a>(delimiters: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let delimiters: Vec<Box<[u8]>> = delimiters.into_iter().map(Box::from).collect();
+        assert!(
+            !delimiters.is_empty(),
+            "Delimited::any_of needs at least one delimiter"
+        );
+        delimiters.iter().for_each(|d| check_delimiter(d));
+        if delimiters.len() == 1 {
+            return Self::sequence(&delimiters[0]);
+        }
+        let longest = delimiters.iter().map(|d| d.len()).max().unwrap_or(1);
+        let first = delimiters[0].clone();
+        Self::with_matcher(Matcher::AnyOf(delimiters), &first, longest)
+    }
+
+    /// Sets the maximum payload length (delimiter excluded). Default [`DEFAULT_MAX_FRAME_LEN`].
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, delimited::Delimited};
+    /// let err = Delimited::newline().max_frame_len(3).decide(b"abcdef").unwrap_err();
+    /// assert!(err.is_too_long());
+    /// ```
+    pub fn max_frame_len(mut self, max: usize) -> Self {
+        self.max_frame_len = max;
+        self
+    }
+
+    /// Sets what happens to an over-long frame. Default [`Overlong::Error`].
+    pub fn on_overlong(mut self, policy: Overlong) -> Self {
+        self.overlong = policy;
+        self
+    }
+
+    /// Sets what happens to unterminated bytes at end of stream. Default [`Trailing::Error`].
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::{Delimited, Trailing}};
+    /// let mut d = Delimited::newline().on_trailing(Trailing::Deliver);
+    /// assert_eq!(d.decide_eof(b"last").unwrap(), Some(Decision::frame(4, 0..4)));
+    /// ```
+    pub fn on_trailing(mut self, policy: Trailing) -> Self {
+        self.trailing = policy;
+        self
+    }
+
+    /// With [`newline`](Self::newline): whether a CR before the LF is stripped (default true).
+    /// Has no effect on other delimiters.
+    pub fn strip_cr(mut self, strip: bool) -> Self {
+        if let Matcher::Newline { strip_cr } = &mut self.matcher {
+            *strip_cr = strip;
+        }
+        self
+    }
+
+    /// Finds the first delimiter at or after `self.searched`.
+    fn search(&self, buf: &[u8]) -> Result<Search, FrameError> {
+        let from = self.searched.min(buf.len());
+        let hay = &buf[from..];
+        Ok(match &self.matcher {
+            Matcher::Byte(b) => match memchr::memchr(*b, hay) {
+                Some(i) => Search::Found(Found {
+                    payload_end: from + i,
+                    end: from + i + 1,
+                }),
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::Newline { strip_cr } => match memchr::memchr(b'\n', hay) {
+                Some(i) => {
+                    let lf = from + i;
+                    let cr = *strip_cr && lf > 0 && buf[lf - 1] == b'\r';
+                    Search::Found(Found {
+                        payload_end: lf - usize::from(cr),
+                        end: lf + 1,
+                    })
+                }
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::StrictCrlf => match memchr::memchr2(b'\r', b'\n', hay) {
+                Some(i) => {
+                    let at = from + i;
+                    if buf[at] == b'\n' {
+                        return Err(FrameError::malformed(
+                            at,
+                            "bare LF without CR in a CRLF-delimited stream",
+                        ));
+                    }
+                    match buf.get(at + 1) {
+                        Some(b'\n') => Search::Found(Found {
+                            payload_end: at,
+                            end: at + 2,
+                        }),
+                        Some(_) => {
+                            return Err(FrameError::malformed(
+                                at,
+                                "bare CR without LF in a CRLF-delimited stream",
+                            ))
+                        }
+                        None => Search::NotYet { resume: at },
+                    }
+                }
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::Sequence(finder) => {
+                // A match may straddle the previous search's end: back up by len - 1.
+                let dlen = finder.needle().len();
+                let from = self.searched.saturating_sub(dlen - 1).min(buf.len());
+                match finder.find(&buf[from..]) {
+                    Some(i) => Search::Found(Found {
+                        payload_end: from + i,
+                        end: from + i + dlen,
+                    }),
+                    None => Search::NotYet {
+                        resume: buf.len().saturating_sub(dlen - 1).max(from),
+                    },
+                }
+            }
+            Matcher::AnyOf(delimiters) => any_of_search(delimiters, buf, from),
+        })
+    }
+
+    /// Handles the bytes of an over-long frame being skipped.
+    fn decide_discarding(&mut self, buf: &[u8], skipped: u64) -> Result<Decision, FrameError> {
+        // While skipping, only the delimiter matters: a stray bare LF in the junk is not news.
+        let found = match &self.matcher {
+            Matcher::StrictCrlf => memmem::find(&buf[self.searched.saturating_sub(1)..], b"\r\n")
+                .map(|i| self.searched.saturating_sub(1) + i + 2),
+            _ => match self.search(buf)? {
+                Search::Found(f) => Some(f.end),
+                Search::NotYet { .. } => None,
+            },
+        };
+        match found {
+            Some(end) => {
+                self.discarding = None;
+                self.searched = 0;
+                Ok(Decision::Discard {
+                    len: end,
+                    skipped_frame: Some(skipped + end as u64),
+                })
+            }
+            None => {
+                // Keep what could be the start of a delimiter; drop the rest.
+                let keep = (self.longest - 1).min(buf.len());
+                let len = buf.len() - keep;
+                if len == 0 {
+                    self.searched = 0;
+                    return Ok(Decision::incomplete(1));
+                }
+                self.discarding = Some(skipped + len as u64);
+                self.searched = 0;
+                Ok(Decision::Discard {
+                    len,
+                    skipped_frame: None,
+                })
+            }
+        }
+    }
+
+    /// Rejects a frame of `len` payload bytes (a lower bound unless `exact`), or starts skipping it.
+    fn overlong(&mut self, buf: &[u8], len: usize, exact: bool) -> Result<Decision, FrameError> {
+        match self.overlong {
+            Overlong::Error => Err(FrameError::TooLong {
+                len: len as u64,
+                max: self.max_frame_len,
+                offset: 0,
+                exact,
+            }),
+            Overlong::Discard => {
+                self.searched = 0;
+                self.decide_discarding(buf, 0)
+            }
+        }
+    }
+
+    /// Whether `payload` followed by the encoding delimiter decodes back to exactly `payload`.
+    fn check_payload(&self, payload: &[u8]) -> Result<(), Cow<'static, str>> {
+        let contains = |needle: &[u8]| memmem::find(payload, needle).is_some();
+        match &self.matcher {
+            Matcher::Byte(b) => {
+                if memchr::memchr(*b, payload).is_some() {
+                    return Err("payload contains the delimiter".into());
+                }
+            }
+            Matcher::Newline { strip_cr } => {
+                if memchr::memchr(b'\n', payload).is_some() {
+                    return Err("payload contains LF, the delimiter".into());
+                }
+                if *strip_cr && payload.last() == Some(&b'\r') {
+                    return Err("payload ends in CR, which the decoder strips".into());
+                }
+            }
+            Matcher::StrictCrlf => {
+                if memchr::memchr2(b'\r', b'\n', payload).is_some() {
+                    return Err("payload contains CR or LF in a strict CRLF stream".into());
+                }
+            }
+            Matcher::Sequence(finder) => {
+                if contains(finder.needle())
+                    || straddles(payload, &self.encode_with, |t| {
+                        finder.find(t).map(|i| i + finder.needle().len())
+                    })
+                {
+                    return Err("payload contains or runs into the delimiter".into());
+                }
+            }
+            Matcher::AnyOf(delimiters) => {
+                if delimiters.iter().any(|d| contains(d))
+                    || straddles(payload, &self.encode_with, |t| {
+                        match any_of_search(delimiters, t, 0) {
+                            Search::Found(f) => Some(f.end),
+                            Search::NotYet { .. } => None,
+                        }
+                    })
+                {
+                    return Err("payload contains or runs into a delimiter".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the end of `payload` joined with `delimiter` makes a delimiter end earlier than the
+/// real one (a payload ending in `\r\r\n` under `\r\n\r\n`, say), which would cut the frame short.
+fn straddles(payload: &[u8], delimiter: &[u8], first_end: impl Fn(&[u8]) -> Option<usize>) -> bool {
+    let tail = &payload[payload.len().saturating_sub(MAX_DELIMITER_LEN - 1)..];
+    let mut joined = [0u8; 2 * MAX_DELIMITER_LEN];
+    let n = tail.len() + delimiter.len();
+    joined[..tail.len()].copy_from_slice(tail);
+    joined[tail.len()..n].copy_from_slice(delimiter);
+    first_end(&joined[..n]) != Some(n)
+}
+
+/// Several delimiters: scan candidate start positions from `from`; the match ending first wins,
+/// ties to the longest. A prefix of a delimiter at the very end of the buffer pins `resume`.
+fn any_of_search(delimiters: &[Box<[u8]>], buf: &[u8], from: usize) -> Search {
+    let mut best: Option<(usize, usize)> = None; // (end, delimiter length)
+    let mut pending: Option<usize> = None;
+    let mut at = from;
+    while at < buf.len() {
+        if let Some((end, _)) = best {
+            if at >= end {
+                break;
+            }
+        }
+        let rest = &buf[at..];
+        for d in delimiters {
+            if rest.len() >= d.len() {
+                if rest.starts_with(d) {
+                    let end = at + d.len();
+                    let better = match best {
+                        None => true,
+                        Some((e, l)) => end < e || (end == e && d.len() > l),
+                    };
+                    if better {
+                        best = Some((end, d.len()));
+                    }
+                }
+            } else if d.starts_with(rest) && pending.is_none() {
+                pending = Some(at);
+            }
+        }
+        at += 1;
+    }
+    match best {
+        Some((end, len)) => Search::Found(Found {
+            payload_end: end - len,
+            end,
+        }),
+        None => Search::NotYet {
+            resume: pending.unwrap_or(buf.len()),
+        },
+    }
+}
+
+fn check_delimiter(delimiter: &[u8]) {
+    assert!(!delimiter.is_empty(), "a delimiter cannot be empty");
+    assert!(
+        delimiter.len() <= MAX_DELIMITER_LEN,
+        "a delimiter is at most {MAX_DELIMITER_LEN} bytes, got {}",
+        delimiter.len()
+    );
+}
+
+impl Framing for Delimited {
+    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        if let Some(skipped) = self.discarding {
+            return self.decide_discarding(buf, skipped);
+        }
+        match self.search(buf)? {
+            Search::Found(found) => {
+                self.searched = 0;
+                if found.payload_end > self.max_frame_len {
+                    return self.overlong(buf, found.payload_end, true);
+                }
+                Ok(Decision::frame(found.end, 0..found.payload_end))
+            }
+            Search::NotYet { resume } => {
+                self.searched = resume;
+                if buf.len() >= self.buffer_limit() {
+                    return self.overlong(buf, buf.len(), false);
+                }
+                Ok(Decision::incomplete(1))
+            }
+        }
+    }
+
+    fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
+        if let Some(skipped) = self.discarding {
+            // The skipped frame ends with the stream: drop the rest and report it.
+            self.discarding = None;
+            self.searched = 0;
+            return Ok(Some(Decision::Discard {
+                len: buf.len(),
+                skipped_frame: Some(skipped + buf.len() as u64),
+            }));
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match self.decide(buf)? {
+            Decision::Incomplete { .. } => {
+                self.searched = 0;
+                match self.trailing {
+                    Trailing::Error => Err(FrameError::UnexpectedEof {
+                        buffered: buf.len(),
+                    }),
+                    Trailing::Deliver if buf.len() > self.max_frame_len => {
+                        self.overlong(buf, buf.len(), true).map(Some)
+                    }
+                    Trailing::Deliver => Ok(Some(Decision::frame(buf.len(), 0..buf.len()))),
+                }
+            }
+            other => Ok(Some(other)),
+        }
+    }
+
+    fn frame_limit(&self) -> usize {
+        self.max_frame_len
+    }
+
+    fn buffer_limit(&self) -> usize {
+        self.max_frame_len.saturating_add(self.longest)
+    }
+
+    fn encode_head(&mut self, payload: &[u8], _dst: &mut BytesMut) -> Result<(), FrameError> {
+        if payload.len() > self.max_frame_len {
+            return Err(FrameError::unencodable(
+                payload.len(),
+                format!("over the maximum frame length of {}", self.max_frame_len),
+            ));
+        }
+        self.check_payload(payload)
+            .map_err(|reason| FrameError::unencodable(payload.len(), reason))
+    }
+
+    fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        dst.put_slice(&self.encode_with);
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.searched = 0;
+        self.discarding = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::split_frames;
+
+    fn frames(d: &mut Delimited, input: &[u8]) -> Vec<Vec<u8>> {
+        let (ranges, _) = split_frames(d, input).unwrap();
+        ranges.into_iter().map(|r| input[r].to_vec()).collect()
+    }
+
+    #[test]
+    fn newline_strips_optional_cr() {
+        let mut d = Delimited::newline();
+        assert_eq!(frames(&mut d, b"a\nb\r\n\r\nc"), [&b"a"[..], b"b", b""]);
+    }
+
+    #[test]
+    fn newline_keeps_cr_when_told() {
+        let mut d = Delimited::newline().strip_cr(false);
+        assert_eq!(frames(&mut d, b"b\r\n"), [&b"b\r"[..]]);
+    }
+
+    #[test]
+    fn strict_crlf_rejects_bare_lf_and_cr_with_offsets() {
+        let err = split_frames(&mut Delimited::crlf(), b"ok\r\nbad\nx").unwrap_err();
+        // The first frame is fine; the error is found after it, at byte 7 of the input.
+        assert!(
+            matches!(err, FrameError::Malformed { offset: 7, .. }),
+            "{err}"
+        );
+        let mut d = Delimited::crlf();
+        assert_eq!(d.decide(b"ok\r\n").unwrap(), Decision::frame(4, 0..2));
+        let err = Delimited::crlf().decide(b"a\rb\r\n").unwrap_err();
+        assert!(
+            matches!(err, FrameError::Malformed { offset: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn strict_crlf_waits_on_a_trailing_cr() {
+        let mut d = Delimited::crlf();
+        assert_eq!(d.decide(b"abc\r").unwrap(), Decision::incomplete(1));
+        assert_eq!(d.decide(b"abc\r\n").unwrap(), Decision::frame(5, 0..3));
+    }
+
+    #[test]
+    fn byte_delimiter() {
+        let mut d = Delimited::byte(b'|');
+        assert_eq!(frames(&mut d, b"x|yy||"), [&b"x"[..], b"yy", b""]);
+    }
+
+    #[test]
+    fn sequence_delimiter_across_chunks() {
+        let mut d = Delimited::sequence(b"\r\n\r\n");
+        assert_eq!(d.decide(b"head\r\n").unwrap(), Decision::incomplete(1));
+        assert_eq!(d.decide(b"head\r\n\r").unwrap(), Decision::incomplete(1));
+        assert_eq!(
+            d.decide(b"head\r\n\r\nbody").unwrap(),
+            Decision::frame(8, 0..4)
+        );
+    }
+
+    #[test]
+    fn any_of_earliest_end_wins_and_ties_go_to_longest() {
+        let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]);
+        assert_eq!(frames(&mut d, b"a\r\nb\nc"), [&b"a"[..], b"b"]);
+        let mut d = Delimited::any_of([&b"abc"[..], b"b"]);
+        assert_eq!(frames(&mut d, b"xabc"), [&b"xa"[..]]);
+        // Chunked: "xab" already decides.
+        let mut d = Delimited::any_of([&b"abc"[..], b"b"]);
+        assert_eq!(d.decide(b"xab").unwrap(), Decision::frame(3, 0..2));
+    }
+
+    #[test]
+    fn any_of_waits_on_a_prefix_at_the_end() {
+        let mut d = Delimited::any_of([&b"--"[..], b"=="]);
+        assert_eq!(d.decide(b"abc-").unwrap(), Decision::incomplete(1));
+        assert_eq!(d.searched, 3);
+        assert_eq!(d.decide(b"abc--").unwrap(), Decision::frame(5, 0..3));
+    }
+
+    #[test]
+    fn too_long_without_delimiter_is_reported_at_the_limit() {
+        let mut d = Delimited::newline().max_frame_len(4);
+        assert_eq!(d.decide(b"abcde").unwrap(), Decision::incomplete(1));
+        let err = d.decide(b"abcdef").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FrameError::TooLong {
+                    len: 6,
+                    max: 4,
+                    exact: false,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_full_length_line_with_crlf_fits() {
+        let mut d = Delimited::newline().max_frame_len(4);
+        assert_eq!(d.decide(b"abcd\r\n").unwrap(), Decision::frame(6, 0..4));
+    }
+
+    #[test]
+    fn too_long_with_delimiter_in_buffer_is_exact() {
+        let err = Delimited::newline()
+            .max_frame_len(2)
+            .decide(b"abc\n")
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::TooLong {
+                len: 3,
+                max: 2,
+                exact: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn discard_resyncs_at_the_next_delimiter() {
+        let mut d = Delimited::newline()
+            .max_frame_len(3)
+            .on_overlong(Overlong::Discard);
+        // 6 bytes, no LF: start skipping, keeping one byte that could be a CR.
+        assert_eq!(
+            d.decide(b"abcdef").unwrap(),
+            Decision::Discard {
+                len: 5,
+                skipped_frame: None
+            }
+        );
+        assert_eq!(
+            d.decide(b"fgh\nok\n").unwrap(),
+            Decision::Discard {
+                len: 4,
+                skipped_frame: Some(9)
+            }
+        );
+        assert_eq!(d.decide(b"ok\n").unwrap(), Decision::frame(3, 0..2));
+    }
+
+    #[test]
+    fn discard_of_a_found_overlong_frame_is_one_step() {
+        let mut d = Delimited::newline()
+            .max_frame_len(1)
+            .on_overlong(Overlong::Discard);
+        assert_eq!(
+            d.decide(b"abc\nx\n").unwrap(),
+            Decision::Discard {
+                len: 4,
+                skipped_frame: Some(4)
+            }
+        );
+        assert_eq!(d.decide(b"x\n").unwrap(), Decision::frame(2, 0..1));
+    }
+
+    #[test]
+    fn eof_policies() {
+        let mut d = Delimited::newline();
+        assert_eq!(d.decide_eof(b"").unwrap(), None);
+        assert!(matches!(
+            d.decide_eof(b"tail").unwrap_err(),
+            FrameError::UnexpectedEof { buffered: 4 }
+        ));
+        let mut d = Delimited::newline().on_trailing(Trailing::Deliver);
+        assert_eq!(
+            d.decide_eof(b"a\nb").unwrap(),
+            Some(Decision::frame(2, 0..1))
+        );
+        assert_eq!(d.decide_eof(b"b").unwrap(), Some(Decision::frame(1, 0..1)));
+        let mut d = Delimited::newline()
+            .on_trailing(Trailing::Deliver)
+            .max_frame_len(2);
+        assert!(d.decide_eof(b"abc").unwrap_err().is_too_long());
+    }
+
+    #[test]
+    fn encoder_refuses_payloads_that_would_not_round_trip() {
+        let mut dst = BytesMut::new();
+        let mut nl = Delimited::newline();
+        assert!(nl.encode(b"a\nb", &mut dst).is_err());
+        assert!(nl.encode(b"a\r", &mut dst).is_err());
+        assert!(Delimited::crlf().encode(b"a\rb", &mut dst).is_err());
+        let mut seq = Delimited::sequence(b"\r\n\r\n");
+        assert!(
+            seq.encode(b"x\r\n", &mut dst).is_err(),
+            "runs into the delimiter"
+        );
+        assert!(Delimited::newline()
+            .max_frame_len(1)
+            .encode(b"ab", &mut dst)
+            .is_err());
+        assert!(dst.is_empty(), "a refused payload writes nothing");
+        nl.encode(b"ok", &mut dst).unwrap();
+        Delimited::crlf().encode(b"ok", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"ok\nok\r\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot be empty")]
+    fn empty_delimiter_is_a_programming_error() {
+        let _ = Delimited::sequence(b"");
+    }
+}

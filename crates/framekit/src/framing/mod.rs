@@ -1,0 +1,217 @@
+//! Framing strategies: pure decisions about where a frame ends in the bytes buffered so far.
+//!
+//! A [`Framing`] never touches a socket. It is asked about a byte slice and answers with a
+//! [`Decision`]; [`FrameCodec`](crate::FrameCodec) is the thin shell that turns any strategy into
+//! a `tokio_util` `Decoder` + `Encoder`. That split is what lets every strategy be unit-tested,
+//! property-tested and fuzzed without a runtime.
+
+use std::ops::Range;
+
+use bytes::{BufMut, BytesMut};
+
+use crate::FrameError;
+
+pub mod delimited;
+pub mod fixed;
+pub mod length_prefixed;
+pub mod nom;
+
+/// The answer of a [`Framing`] about the bytes at the front of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A whole frame of `len` bytes sits at the front of the buffer; `payload` is the range of
+    /// the payload inside it (headers and delimiters excluded).
+    Frame {
+        /// Total bytes the frame occupies, headers and delimiters included.
+        len: usize,
+        /// Where the payload is inside those `len` bytes.
+        payload: Range<usize>,
+    },
+    /// No whole frame yet: at least `needed` more bytes (always >= 1) must arrive before asking
+    /// again. The caller may skip asking until then, and may reserve room for them within its
+    /// memory rules.
+    Incomplete {
+        /// The least number of additional bytes that can change the answer.
+        needed: usize,
+    },
+    /// Drop the first `len` bytes without producing a frame: part of an over-long frame that the
+    /// strategy is configured to skip so it can resynchronise.
+    Discard {
+        /// How many bytes to drop.
+        len: usize,
+        /// Set on the last piece of the skipped frame: its whole length in bytes (delimiter
+        /// included). The codec reports it as [`FrameError::TooLong`] and carries on.
+        skipped_frame: Option<u64>,
+    },
+}
+
+impl Decision {
+    /// A frame of `len` bytes whose payload is `payload`.
+    pub fn frame(len: usize, payload: Range<usize>) -> Self {
+        debug_assert!(payload.start <= payload.end && payload.end <= len);
+        Decision::Frame { len, payload }
+    }
+
+    /// Not enough bytes yet; `needed` is clamped to at least 1.
+    pub fn incomplete(needed: usize) -> Self {
+        Decision::Incomplete {
+            needed: needed.max(1),
+        }
+    }
+}
+
+/// A framing strategy: decides where frames end and writes the bytes that mark them.
+///
+/// # The decoding contract
+///
+/// [`decide`](Framing::decide) is called with the bytes buffered so far, starting at the first
+/// byte of the next frame. Between a call and the next one the caller may only *append* bytes,
+/// until a call returns [`Decision::Frame`] or [`Decision::Discard`] and the caller removes that
+/// many bytes from the front (or until an error, after which the strategy must be
+/// [`reset`](Framing::reset) before reuse). This lets a strategy remember how far it has searched
+/// and never scan a byte twice.
+///
+/// A strategy must never ask the caller to hold more than its maximum frame length plus its
+/// header: once that is reached without a frame it returns [`FrameError::TooLong`] (or discards).
+///
+/// # Example: a strategy by hand
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit::framing::{Decision, Framing};
+/// use framekit::FrameError;
+///
+/// /// Frames are a one-byte count followed by that many bytes.
+/// struct Counted;
+///
+/// impl Framing for Counted {
+///     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+///         match buf.first() {
+///             None => Ok(Decision::incomplete(1)),
+///             Some(&n) if buf.len() > n as usize => Ok(Decision::frame(1 + n as usize, 1..1 + n as usize)),
+///             Some(&n) => Ok(Decision::incomplete(1 + n as usize - buf.len())),
+///         }
+///     }
+///     fn frame_limit(&self) -> usize { 255 }
+///     fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+///         let n = u8::try_from(payload.len())
+///             .map_err(|_| FrameError::unencodable(payload.len(), "over 255 bytes"))?;
+///         dst.extend_from_slice(&[n]);
+///         Ok(())
+///     }
+/// }
+///
+/// assert_eq!(Counted.decide(b"\x02hi!").unwrap(), Decision::frame(3, 1..3));
+/// ```
+pub trait Framing {
+    /// Decides whether a whole frame sits at the front of `buf`.
+    ///
+    /// Error offsets are relative to `buf[0]`; the codec shifts them to stream offsets.
+    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError>;
+
+    /// Decides what the bytes left at end of stream are.
+    ///
+    /// The default: nothing left is a clean end (`Ok(None)`); a whole frame is still delivered;
+    /// anything else is [`FrameError::UnexpectedEof`].
+    fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match self.decide(buf)? {
+            Decision::Incomplete { .. } => Err(FrameError::UnexpectedEof {
+                buffered: buf.len(),
+            }),
+            done => Ok(Some(done)),
+        }
+    }
+
+    /// The largest payload this strategy accepts, in bytes.
+    fn frame_limit(&self) -> usize;
+
+    /// The most bytes the strategy may need buffered before it can decide (the maximum frame plus
+    /// headers and delimiters). Memory bounds are stated against this.
+    fn buffer_limit(&self) -> usize {
+        self.frame_limit()
+    }
+
+    /// Writes what precedes `payload` on the wire (a length prefix, nothing for delimiters), after
+    /// checking that `payload` can be framed at all.
+    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError>;
+
+    /// Writes what follows the payload on the wire (a delimiter, nothing for length prefixes).
+    fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let _ = dst;
+        Ok(())
+    }
+
+    /// Writes one whole frame carrying `payload`: head, payload, tail.
+    fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        dst.reserve(payload.len() + 16);
+        self.encode_head(payload, dst)?;
+        dst.put_slice(payload);
+        self.encode_tail(dst)
+    }
+
+    /// Forgets any progress remembered between calls, for a fresh stream or after an error.
+    fn reset(&mut self) {}
+}
+
+impl<F: Framing + ?Sized> Framing for &mut F {
+    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        (**self).decide(buf)
+    }
+    fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
+        (**self).decide_eof(buf)
+    }
+    fn frame_limit(&self) -> usize {
+        (**self).frame_limit()
+    }
+    fn buffer_limit(&self) -> usize {
+        (**self).buffer_limit()
+    }
+    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        (**self).encode_head(payload, dst)
+    }
+    fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        (**self).encode_tail(dst)
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+}
+
+/// Splits every whole frame out of `buf`, the way a codec would, without any I/O.
+///
+/// It returns the payload ranges (relative to `buf`) and how many bytes were consumed; bytes
+/// after the last whole frame are left for a later call. Handy for tests, fuzzing and handlers
+/// that borrow frames from a buffer instead of owning them.
+///
+/// ```
+/// use framekit::framing::{split_frames, delimited::Delimited};
+///
+/// let buf = b"one\ntwo\nthr";
+/// let (frames, consumed) = split_frames(&mut Delimited::newline(), buf).unwrap();
+/// let frames: Vec<&[u8]> = frames.into_iter().map(|r| &buf[r]).collect();
+/// assert_eq!(frames, [&b"one"[..], b"two"]);
+/// assert_eq!(consumed, 8);
+/// ```
+pub fn split_frames<F: Framing + ?Sized>(
+    framing: &mut F,
+    buf: &[u8],
+) -> Result<(Vec<Range<usize>>, usize), FrameError> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    loop {
+        match framing
+            .decide(&buf[at..])
+            .map_err(|e| e.shifted(at as u64))?
+        {
+            Decision::Frame { len, payload } => {
+                frames.push(at + payload.start..at + payload.end);
+                at += len;
+            }
+            Decision::Discard { len, .. } => at += len,
+            Decision::Incomplete { .. } => return Ok((frames, at)),
+        }
+    }
+}
