@@ -11,10 +11,13 @@ use bytes::{BufMut, BytesMut};
 
 use crate::FrameError;
 
+pub mod borrowed;
 pub mod delimited;
 pub mod fixed;
 pub mod length_prefixed;
 pub mod nom;
+
+pub use borrowed::Frames;
 
 /// The answer of a [`Framing`] about the bytes at the front of a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,242 @@
+//! Borrowed frames: every whole frame of a buffer as a `&[u8]` slice of that buffer.
+//!
+//! For handlers that look at each frame once and keep none of them: no allocation and no
+//! reference count per frame. The caller owns the buffer and drops the consumed bytes from its
+//! front afterwards ([`Frames::consumed`]), which is what keeps the strategy's search position
+//! valid for the next read.
+
+use std::iter::FusedIterator;
+
+use super::{Decision, Framing};
+use crate::FrameError;
+
+/// An iterator over the whole frames at the front of a buffer, yielding payloads as slices of it.
+///
+/// It stops at the first incomplete frame (or after the first error, having
+/// [`reset`](Framing::reset) the strategy). Then drop [`consumed`](Self::consumed) bytes from
+/// the front of the buffer, append what arrives next, and iterate again with the same strategy:
+/// this is the [decoding contract](Framing#the-decoding-contract), so nothing is scanned twice.
+///
+/// An over-long frame that the strategy skips ([`Decision::Discard`]) is reported once as
+/// [`FrameError::TooLong`] and iteration goes on. Error offsets count from the first byte of
+/// the buffer, plus the base set with [`stream_offset`](Self::stream_offset).
+///
+/// ```
+/// use bytes::{Buf, BytesMut};
+/// use framekit::framing::{delimited::Delimited, Frames};
+///
+/// let mut lines = Delimited::newline();
+/// let mut buf = BytesMut::from(&b"one\ntwo\nthr"[..]);
+/// let mut seen = Vec::new();
+///
+/// let mut frames = Frames::new(&mut lines, &buf);
+/// for frame in frames.by_ref() {
+///     seen.push(String::from_utf8_lossy(frame?).into_owned());
+/// }
+/// let consumed = frames.consumed();
+/// buf.advance(consumed); // "thr" stays for the next read
+///
+/// buf.extend_from_slice(b"ee\n");
+/// let mut frames = Frames::new(&mut lines, &buf);
+/// assert_eq!(frames.next().unwrap()?, b"three");
+/// assert!(frames.next().is_none());
+/// assert_eq!(frames.consumed(), 6);
+/// assert_eq!(seen, ["one", "two"]);
+/// # Ok::<(), framekit::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct Frames<'a, F: Framing + ?Sized> {
+    framing: &'a mut F,
+    buf: &'a [u8],
+    /// Bytes of `buf` taken by the frames (and discarded bytes) yielded so far.
+    at: usize,
+    /// Stream offset of `buf[0]`, added to error offsets.
+    base: u64,
+    /// Set once an incomplete frame or an error ends the iteration.
+    done: bool,
+}
+
+impl<'a, F: Framing + ?Sized> Frames<'a, F> {
+    /// Iterates over the whole frames at the front of `buf`, framed by `framing`.
+    pub fn new(framing: &'a mut F, buf: &'a [u8]) -> Self {
+        Frames {
+            framing,
+            buf,
+            at: 0,
+            base: 0,
+            done: false,
+        }
+    }
+
+    /// Sets the stream offset of the buffer's first byte, so error offsets are stream offsets
+    /// (as [`FrameCodec`](crate::FrameCodec) reports them) rather than buffer offsets.
+    pub fn stream_offset(mut self, base: u64) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// How many bytes at the front of the buffer the frames yielded so far took, delimiters,
+    /// headers and skipped bytes included: drop them before the next iteration.
+    pub fn consumed(&self) -> usize {
+        self.at
+    }
+
+    /// The bytes after the last frame yielded: the start of a frame still arriving.
+    pub fn remaining(&self) -> &'a [u8] {
+        &self.buf[self.at..]
+    }
+
+    fn fail(&mut self, err: FrameError) -> Option<Result<&'a [u8], FrameError>> {
+        self.done = true;
+        self.framing.reset();
+        Some(Err(err.shifted(self.base + self.at as u64)))
+    }
+}
+
+impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
+    type Item = Result<&'a [u8], FrameError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let rest = &self.buf[self.at..];
+            match self.framing.decide(rest) {
+                Ok(Decision::Frame { len, payload }) => {
+                    let Some(frame) = rest.get(..len).and_then(|frame| frame.get(payload)) else {
+                        return self.fail(FrameError::malformed(
+                            0,
+                            "framing strategy returned a frame outside the buffer",
+                        ));
+                    };
+                    self.at += len;
+                    return Some(Ok(frame));
+                }
+                Ok(Decision::Discard { len, skipped_frame }) => {
+                    self.at += len.min(rest.len());
+                    if let Some(total) = skipped_frame {
+                        let end = self.base + self.at as u64;
+                        return Some(Err(FrameError::TooLong {
+                            len: total,
+                            max: self.framing.frame_limit(),
+                            offset: end.saturating_sub(total),
+                            exact: true,
+                        }));
+                    }
+                }
+                Ok(Decision::Incomplete { .. }) => self.done = true,
+                Err(err) => return self.fail(err),
+            }
+        }
+        None
+    }
+}
+
+impl<F: Framing + ?Sized> FusedIterator for Frames<'_, F> {}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Buf, BytesMut};
+    use tokio_util::codec::Decoder;
+
+    use super::*;
+    use crate::framing::delimited::{Delimited, Overlong};
+    use crate::framing::length_prefixed::LengthPrefixed;
+    use crate::FrameCodec;
+
+    /// Feeds `input` in `chunk`-byte reads and collects the borrowed frames (or the first error).
+    fn borrowed<F: Framing>(
+        framing: &mut F,
+        input: &[u8],
+        chunk: usize,
+    ) -> Vec<Result<Vec<u8>, String>> {
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            let mut frames = Frames::new(&mut *framing, &buf);
+            for frame in frames.by_ref() {
+                out.push(frame.map(<[u8]>::to_vec).map_err(|e| e.to_string()));
+            }
+            let consumed = frames.consumed();
+            buf.advance(consumed);
+        }
+        out
+    }
+
+    fn owned<F: Framing>(framing: F, input: &[u8], chunk: usize) -> Vec<Result<Vec<u8>, String>> {
+        let mut codec = FrameCodec::new(framing);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            loop {
+                match codec.decode(&mut buf) {
+                    Ok(Some(frame)) => out.push(Ok(frame.to_vec())),
+                    Ok(None) => break,
+                    Err(e) => out.push(Err(e.to_string())),
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn borrowed_frames_match_the_codec_whatever_the_chunking() {
+        let mut input = Vec::new();
+        for i in 0..200u32 {
+            input.extend_from_slice(
+                format!("line {i} {}\r\n", "x".repeat(i as usize % 37)).as_bytes(),
+            );
+        }
+        for chunk in [1, 2, 3, 7, 64, 4096, input.len()] {
+            assert_eq!(
+                borrowed(&mut Delimited::newline(), &input, chunk),
+                owned(Delimited::newline(), &input, chunk),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn length_prefixed_frames_borrow_their_payloads() {
+        let mut wire = BytesMut::new();
+        for payload in [&b"a"[..], b"", b"hello", &[9; 300]] {
+            LengthPrefixed::varint().encode(payload, &mut wire).unwrap();
+        }
+        for chunk in [1, 5, 1000] {
+            let frames = borrowed(&mut LengthPrefixed::varint(), &wire, chunk);
+            let lens: Vec<usize> = frames.iter().map(|f| f.as_ref().unwrap().len()).collect();
+            assert_eq!(lens, [1, 0, 5, 300]);
+        }
+    }
+
+    #[test]
+    fn a_skipped_overlong_frame_is_reported_once_and_iteration_goes_on() {
+        let mut lines = Delimited::newline()
+            .max_frame_len(4)
+            .on_overlong(Overlong::Discard);
+        let input = b"ok\ntoolongline\nfine\n";
+        let frames = borrowed(&mut lines, input, input.len());
+        assert_eq!(
+            frames,
+            [
+                Ok(b"ok".to_vec()),
+                Err("frame at byte 3 is 12 bytes, over the maximum of 4".into()),
+                Ok(b"fine".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_ends_iteration_with_offsets_from_the_stream_base() {
+        let mut crlf = Delimited::crlf();
+        let mut frames = Frames::new(&mut crlf, b"ok\r\nbad\nmore\r\n").stream_offset(100);
+        assert_eq!(frames.next().unwrap().unwrap(), b"ok");
+        let err = frames.next().unwrap().unwrap_err();
+        assert!(err.is_malformed());
+        assert!(err.to_string().starts_with("malformed frame at byte 107:"));
+        assert!(frames.next().is_none());
+        assert_eq!(frames.consumed(), 4);
+        assert_eq!(frames.remaining(), b"bad\nmore\r\n");
+    }
+}
