@@ -299,9 +299,8 @@ impl Delimited {
                         payload_end: from + i,
                         end: from + i + dlen,
                     }),
-                    None => Search::NotYet {
-                        resume: buf.len().saturating_sub(dlen - 1).max(from),
-                    },
+                    // The next search backs up by `dlen - 1` from here by itself.
+                    None => Search::NotYet { resume: buf.len() },
                 }
             }
             Matcher::AnyOf(delimiters) => any_of_search(delimiters, buf, from),
