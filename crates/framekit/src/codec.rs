@@ -15,11 +15,19 @@ use crate::FrameError;
 
 /// Above this capacity an emptied (or nearly empty) read buffer is released, so one large frame
 /// does not pin its memory for the rest of the connection.
+///
+/// ```
+/// assert_eq!(framekit::codec::SHRINK_ABOVE, 64 * 1024);
+/// ```
 pub const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// How much room the codec reserves at least when it knows more bytes are coming. Larger
 /// requests grow with what is already buffered (at most doubling), never with what a peer
 /// merely declared.
+///
+/// ```
+/// assert_eq!(framekit::codec::MIN_RESERVE, 4096);
+/// ```
 pub const MIN_RESERVE: usize = 4 * 1024;
 
 /// A framing strategy and a payload codec, as a `tokio_util` codec.
@@ -69,6 +77,14 @@ pub struct FrameCodec<F, C = Raw> {
 
 impl<F: Framing> FrameCodec<F, Raw> {
     /// A codec yielding raw `Bytes` payloads.
+    ///
+    /// ```
+    /// use tokio_util::codec::Decoder;
+    /// use framekit::{FrameCodec, framing::fixed::FixedSize};
+    /// let mut codec = FrameCodec::new(FixedSize::new(2));
+    /// let mut buf = bytes::BytesMut::from(&b"abc"[..]);
+    /// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ab");
+    /// ```
     pub fn new(framing: F) -> Self {
         Self::with_payload(framing, Raw)
     }
@@ -93,27 +109,61 @@ impl<F: Framing, C> FrameCodec<F, C> {
     }
 
     /// The framing strategy.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::{Framing, fixed::FixedSize}};
+    /// assert_eq!(FrameCodec::new(FixedSize::new(8)).framing().frame_limit(), 8);
+    /// ```
     pub fn framing(&self) -> &F {
         &self.framing
     }
 
     /// The framing strategy, mutably (to change a limit mid-stream, for instance).
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::{Framing, delimited::Delimited}};
+    /// let mut codec = FrameCodec::new(Delimited::newline());
+    /// // Builder methods take `self`; swap in a reconfigured copy.
+    /// let tighter = codec.framing().clone().max_frame_len(80);
+    /// *codec.framing_mut() = tighter;
+    /// assert_eq!(codec.framing().frame_limit(), 80);
+    /// ```
     pub fn framing_mut(&mut self) -> &mut F {
         &mut self.framing
     }
 
     /// The payload codec.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited, payload::Utf8};
+    /// assert_eq!(*FrameCodec::with_payload(Delimited::newline(), Utf8).payload(), Utf8);
+    /// ```
     pub fn payload(&self) -> &C {
         &self.payload
     }
 
     /// The payload codec, mutably.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited, payload::Raw};
+    /// let mut codec = FrameCodec::new(Delimited::newline());
+    /// *codec.payload_mut() = Raw;
+    /// ```
     pub fn payload_mut(&mut self) -> &mut C {
         &mut self.payload
     }
 
     /// How many bytes this codec has removed from its read buffers so far (frames, delimiters
     /// and discarded bytes): the stream offset of the next frame.
+    ///
+    /// ```
+    /// use tokio_util::codec::Decoder;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// let mut codec = FrameCodec::new(Delimited::newline());
+    /// let mut buf = bytes::BytesMut::from(&b"ab\r\ncd"[..]);
+    /// codec.decode(&mut buf).unwrap();
+    /// assert_eq!(codec.bytes_consumed(), 4);
+    /// ```
     pub fn bytes_consumed(&self) -> u64 {
         self.consumed
     }
@@ -122,11 +172,28 @@ impl<F: Framing, C> FrameCodec<F, C> {
     ///
     /// The codec holds no stream bytes of its own (they stay in the read buffer that `Framed`
     /// owns), so nothing is lost; see [`crate::handoff`].
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::fixed::FixedSize, payload::Raw};
+    /// let (framing, payload) = FrameCodec::new(FixedSize::new(4)).into_parts();
+    /// assert_eq!((framing.size(), payload), (4, Raw));
+    /// ```
     pub fn into_parts(self) -> (F, C) {
         (self.framing, self.payload)
     }
 
     /// Forgets any partial progress, as if the next byte starts a new stream.
+    ///
+    /// ```
+    /// use tokio_util::codec::Decoder;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// let mut codec = FrameCodec::new(Delimited::newline());
+    /// let mut old = bytes::BytesMut::from(&b"partial"[..]);
+    /// assert!(codec.decode(&mut old).unwrap().is_none());
+    /// codec.reset(); // a new connection reuses the codec
+    /// let mut fresh = bytes::BytesMut::from(&b"x\n"[..]);
+    /// assert_eq!(codec.decode(&mut fresh).unwrap().unwrap(), "x");
+    /// ```
     pub fn reset(&mut self) {
         self.framing.reset();
         self.want = 0;

@@ -84,6 +84,11 @@ pub enum FrameError {
 
 impl FrameError {
     /// A malformed-frame error at `offset`.
+    ///
+    /// ```
+    /// let e = framekit::FrameError::malformed(3, "bad magic");
+    /// assert_eq!(e.to_string(), "malformed frame at byte 3: bad magic");
+    /// ```
     pub fn malformed(offset: usize, reason: impl Into<Cow<'static, str>>) -> Self {
         FrameError::Malformed {
             offset: offset as u64,
@@ -92,6 +97,11 @@ impl FrameError {
     }
 
     /// A payload-codec error for the frame at `offset`.
+    ///
+    /// ```
+    /// let e = framekit::FrameError::payload(9, "not a number");
+    /// assert_eq!(e.to_string(), "payload of frame at byte 9 rejected: not a number");
+    /// ```
     pub fn payload(offset: u64, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         FrameError::Payload {
             offset,
@@ -100,6 +110,11 @@ impl FrameError {
     }
 
     /// An encoding refusal for a payload of `len` bytes.
+    ///
+    /// ```
+    /// let e = framekit::FrameError::unencodable(300, "over 255 bytes");
+    /// assert_eq!(e.to_string(), "cannot encode a 300-byte payload: over 255 bytes");
+    /// ```
     pub fn unencodable(len: usize, reason: impl Into<Cow<'static, str>>) -> Self {
         FrameError::Unencodable {
             len,
@@ -108,26 +123,49 @@ impl FrameError {
     }
 
     /// Whether this is [`FrameError::TooLong`].
+    ///
+    /// ```
+    /// let e = framekit::FrameError::TooLong { len: 9, max: 8, offset: 0, exact: true };
+    /// assert!(e.is_too_long() && !e.is_malformed());
+    /// ```
     pub fn is_too_long(&self) -> bool {
         matches!(self, FrameError::TooLong { .. })
     }
 
     /// Whether this is [`FrameError::Malformed`].
+    ///
+    /// ```
+    /// assert!(framekit::FrameError::malformed(0, "x").is_malformed());
+    /// ```
     pub fn is_malformed(&self) -> bool {
         matches!(self, FrameError::Malformed { .. })
     }
 
     /// Whether this is [`FrameError::UnexpectedEof`].
+    ///
+    /// ```
+    /// assert!(framekit::FrameError::UnexpectedEof { buffered: 1 }.is_unexpected_eof());
+    /// ```
     pub fn is_unexpected_eof(&self) -> bool {
         matches!(self, FrameError::UnexpectedEof { .. })
     }
 
     /// Whether this is [`FrameError::Io`].
+    ///
+    /// ```
+    /// let e = framekit::FrameError::from(std::io::Error::other("reset"));
+    /// assert!(e.is_io());
+    /// ```
     pub fn is_io(&self) -> bool {
         matches!(self, FrameError::Io(_))
     }
 
     /// The stream offset the error points at, when it has one.
+    ///
+    /// ```
+    /// assert_eq!(framekit::FrameError::malformed(7, "x").offset(), Some(7));
+    /// assert_eq!(framekit::FrameError::UnexpectedEof { buffered: 1 }.offset(), None);
+    /// ```
     pub fn offset(&self) -> Option<u64> {
         match self {
             FrameError::TooLong { offset, .. }

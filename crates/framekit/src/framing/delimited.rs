@@ -22,12 +22,34 @@ use super::{Decision, Framing};
 use crate::FrameError;
 
 /// Default maximum payload length of a delimited frame: 64 KiB.
+///
+/// ```
+/// use framekit::framing::{Framing, delimited::{Delimited, DEFAULT_MAX_FRAME_LEN}};
+/// assert_eq!(Delimited::newline().frame_limit(), DEFAULT_MAX_FRAME_LEN);
+/// ```
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024;
 
 /// Longest delimiter accepted, so a delimiter straddling two reads costs a bounded re-read.
+///
+/// ```
+/// use framekit::framing::delimited::{Delimited, MAX_DELIMITER_LEN};
+/// let _fits = Delimited::sequence(&[b'-'; MAX_DELIMITER_LEN]);
+/// ```
 pub const MAX_DELIMITER_LEN: usize = 64;
 
 /// What to do with a frame longer than the maximum.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use framekit::{FrameCodec, framing::delimited::{Delimited, Overlong}};
+///
+/// let lines = Delimited::newline().max_frame_len(4).on_overlong(Overlong::Discard);
+/// let mut codec = FrameCodec::new(lines);
+/// let mut buf = BytesMut::from(&b"far too long\nok\n"[..]);
+/// assert!(codec.decode(&mut buf).unwrap_err().is_too_long()); // reported once...
+/// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok"); // ...and decoding goes on
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overlong {
     /// Fail with [`FrameError::TooLong`]; the stream cannot continue (the default).
@@ -40,6 +62,16 @@ pub enum Overlong {
 }
 
 /// What to do with bytes left after the last delimiter when the stream ends.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use framekit::{FrameCodec, framing::delimited::{Delimited, Trailing}};
+///
+/// let mut codec = FrameCodec::new(Delimited::newline().on_trailing(Trailing::Deliver));
+/// let mut buf = BytesMut::from(&b"no newline"[..]);
+/// assert_eq!(codec.decode_eof(&mut buf).unwrap().unwrap(), "no newline");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Trailing {
     /// An unterminated frame at end of stream is [`FrameError::UnexpectedEof`] (the default).
@@ -216,6 +248,11 @@ impl Delimited {
     }
 
     /// Sets what happens to an over-long frame. Default [`Overlong::Error`].
+    ///
+    /// ```
+    /// use framekit::framing::delimited::{Delimited, Overlong};
+    /// let lines = Delimited::newline().on_overlong(Overlong::Discard);
+    /// ```
     pub fn on_overlong(mut self, policy: Overlong) -> Self {
         self.overlong = policy;
         self
@@ -235,6 +272,12 @@ impl Delimited {
 
     /// With [`newline`](Self::newline): whether a CR before the LF is stripped (default true).
     /// Has no effect on other delimiters.
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// let mut raw = Delimited::newline().strip_cr(false);
+    /// assert_eq!(raw.decide(b"a\r\n").unwrap(), Decision::frame(3, 0..2));
+    /// ```
     pub fn strip_cr(mut self, strip: bool) -> Self {
         if let Matcher::Newline { strip_cr } = &mut self.matcher {
             *strip_cr = strip;

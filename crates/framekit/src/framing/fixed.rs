@@ -31,12 +31,20 @@ impl FixedSize {
     ///
     /// # Panics
     /// If `size` is zero: a zero-byte record would make an endless stream of empty frames.
+    ///
+    /// ```
+    /// let records = framekit::framing::fixed::FixedSize::new(16);
+    /// ```
     pub fn new(size: usize) -> Self {
         assert!(size > 0, "a fixed-size record needs at least one byte");
         FixedSize { size }
     }
 
     /// The record size.
+    ///
+    /// ```
+    /// assert_eq!(framekit::framing::fixed::FixedSize::new(16).size(), 16);
+    /// ```
     pub fn size(&self) -> usize {
         self.size
     }

@@ -31,15 +31,30 @@ use super::{Decision, Framing};
 use crate::FrameError;
 
 /// Default maximum body length of a length-prefixed frame: 8 MiB.
+///
+/// ```
+/// use framekit::framing::{Framing, length_prefixed::{LengthPrefixed, DEFAULT_MAX_FRAME_LEN}};
+/// assert_eq!(LengthPrefixed::u32_be().frame_limit(), DEFAULT_MAX_FRAME_LEN);
+/// ```
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 
 /// Longest header offset accepted by the builder (bytes before the length field).
+///
+/// ```
+/// use framekit::framing::length_prefixed::{LengthPrefixed, MAX_HEADER_OFFSET};
+/// assert!(LengthPrefixed::builder().header_offset(MAX_HEADER_OFFSET + 1).build().is_err());
+/// ```
 pub const MAX_HEADER_OFFSET: usize = 64 * 1024;
 
 /// Longest varint accepted: ten 7-bit groups hold a `u64`.
 const MAX_VARINT_LEN: usize = 10;
 
 /// Byte order of a fixed-width length field.
+///
+/// ```
+/// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+/// let lp = LengthPrefixed::builder().length_field(2, Endian::Little).build().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endian {
     /// Most significant byte first (network order).
@@ -49,6 +64,12 @@ pub enum Endian {
 }
 
 /// How the length is written.
+///
+/// ```
+/// use framekit::framing::length_prefixed::{Endian, LengthField, LengthPrefixed};
+/// assert_eq!(LengthPrefixed::u16_le().length_field(), LengthField::Fixed { width: 2, endian: Endian::Little });
+/// assert_eq!(LengthPrefixed::varint().length_field(), LengthField::Varint);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LengthField {
     /// `width` bytes (1, 2, 3, 4 or 8) in `endian` order.
@@ -63,6 +84,12 @@ pub enum LengthField {
 }
 
 /// A length-prefixed layout that cannot work, reported when it is built.
+///
+/// ```
+/// use framekit::framing::length_prefixed::LengthPrefixed;
+/// let err = LengthPrefixed::builder().header_offset(1).encode_prefix(b"ab").build().unwrap_err();
+/// assert_eq!(err.to_string(), "invalid length-prefixed layout: encode prefix must be exactly header_offset bytes");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid length-prefixed layout: {0}")]
 pub struct InvalidLayout(&'static str);
@@ -134,6 +161,12 @@ impl Default for LengthPrefixedBuilder {
 
 impl LengthPrefixedBuilder {
     /// A fixed-width length field of `width` bytes (1, 2, 3, 4 or 8). Default: 4, big endian.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().length_field(2, Endian::Little).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn length_field(mut self, width: usize, endian: Endian) -> Self {
         self.field = match width {
             1 | 2 | 3 | 4 | 8 => Ok(LengthField::Fixed {
@@ -148,6 +181,12 @@ impl LengthPrefixedBuilder {
     }
 
     /// An unsigned LEB128 varint length field (as in protobuf's delimited streams).
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().varint().build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn varint(mut self) -> Self {
         self.field = Ok(LengthField::Varint);
         self
@@ -155,36 +194,72 @@ impl LengthPrefixedBuilder {
 
     /// Bytes before the length field. Default 0. Encoding writes zeros there unless
     /// [`encode_prefix`](Self::encode_prefix) says otherwise.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().header_offset(1).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn header_offset(mut self, bytes: usize) -> Self {
         self.header_offset = bytes;
         self
     }
 
     /// A fixed amount added to the field's value to get the body length. Default 0.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().length_adjustment(-2).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn length_adjustment(mut self, adjustment: i64) -> Self {
         self.adjustment = adjustment;
         self
     }
 
     /// Whether the field counts the header (offset bytes and the field itself). Default false.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().length_includes_header(true).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn length_includes_header(mut self, includes: bool) -> Self {
         self.includes_header = includes;
         self
     }
 
     /// Whether decoded payloads keep the header (offset bytes and length field). Default false.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().keep_header(true).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn keep_header(mut self, keep: bool) -> Self {
         self.keep_header = keep;
         self
     }
 
     /// Maximum body length (bytes after the header). Default [`DEFAULT_MAX_FRAME_LEN`].
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().max_frame_len(1024).build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_frame_len = max;
         self
     }
 
     /// The `header_offset` bytes the encoder writes before the length field.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+    /// let layout = LengthPrefixed::builder().header_offset(1).encode_prefix(b"T").build().unwrap();
+    /// # let _ = Endian::Big;
+    /// ```
     pub fn encode_prefix(mut self, prefix: &[u8]) -> Self {
         self.encode_prefix = Some(prefix.into());
         self
@@ -232,6 +307,11 @@ impl LengthPrefixedBuilder {
 impl LengthPrefixed {
     /// Starts a layout with every knob at its default (u32 big endian, no offset, no adjustment,
     /// header stripped, 8 MiB maximum).
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::LengthPrefixed;
+    /// assert_eq!(LengthPrefixed::builder().build().unwrap(), LengthPrefixed::u32_be());
+    /// ```
     pub fn builder() -> LengthPrefixedBuilder {
         LengthPrefixedBuilder::default()
     }
@@ -249,18 +329,46 @@ impl LengthPrefixed {
     }
 
     /// A 1-byte length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u8().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u8().max_header_len() + 2);
+    /// ```
     pub fn u8() -> Self {
         Self::fixed(1, Endian::Big)
     }
     /// A 2-byte big-endian length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u16_be().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u16_be().max_header_len() + 2);
+    /// ```
     pub fn u16_be() -> Self {
         Self::fixed(2, Endian::Big)
     }
     /// A 2-byte little-endian length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u16_le().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u16_le().max_header_len() + 2);
+    /// ```
     pub fn u16_le() -> Self {
         Self::fixed(2, Endian::Little)
     }
     /// A 3-byte big-endian length (as in TLS handshake messages).
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u24_be().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u24_be().max_header_len() + 2);
+    /// ```
     pub fn u24_be() -> Self {
         Self::fixed(3, Endian::Big)
     }
@@ -276,14 +384,35 @@ impl LengthPrefixed {
         Self::fixed(4, Endian::Big)
     }
     /// A 4-byte little-endian length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u32_le().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u32_le().max_header_len() + 2);
+    /// ```
     pub fn u32_le() -> Self {
         Self::fixed(4, Endian::Little)
     }
     /// An 8-byte big-endian length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u64_be().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u64_be().max_header_len() + 2);
+    /// ```
     pub fn u64_be() -> Self {
         Self::fixed(8, Endian::Big)
     }
     /// An 8-byte little-endian length.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// let mut out = bytes::BytesMut::new();
+    /// LengthPrefixed::u64_le().encode(b"hi", &mut out).unwrap();
+    /// assert_eq!(out.len(), LengthPrefixed::u64_le().max_header_len() + 2);
+    /// ```
     pub fn u64_le() -> Self {
         Self::fixed(8, Endian::Little)
     }
@@ -304,17 +433,33 @@ impl LengthPrefixed {
     }
 
     /// Sets the maximum body length. Default [`DEFAULT_MAX_FRAME_LEN`].
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
+    /// assert_eq!(LengthPrefixed::u16_be().max_frame_len(100).frame_limit(), 100);
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_frame_len = max;
         self
     }
 
     /// The length field's layout.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::{LengthField, LengthPrefixed};
+    /// assert_eq!(LengthPrefixed::varint().length_field(), LengthField::Varint);
+    /// ```
     pub fn length_field(&self) -> LengthField {
         self.field
     }
 
     /// Bytes in the header before the body: the offset plus the widest length field.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::LengthPrefixed;
+    /// assert_eq!(LengthPrefixed::u32_be().max_header_len(), 4);
+    /// assert_eq!(LengthPrefixed::varint().max_header_len(), 10);
+    /// ```
     pub fn max_header_len(&self) -> usize {
         self.header_offset
             + match self.field {

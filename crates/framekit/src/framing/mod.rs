@@ -20,6 +20,14 @@ pub mod nom;
 pub use borrowed::Frames;
 
 /// The answer of a [`Framing`] about the bytes at the front of a buffer.
+///
+/// ```
+/// use framekit::framing::{Decision, Framing, fixed::FixedSize};
+/// match FixedSize::new(4).decide(b"ab").unwrap() {
+///     Decision::Incomplete { needed } => assert_eq!(needed, 2),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// A whole frame of `len` bytes sits at the front of the buffer; `payload` is the range of
@@ -50,12 +58,23 @@ pub enum Decision {
 
 impl Decision {
     /// A frame of `len` bytes whose payload is `payload`.
+    ///
+    /// ```
+    /// use framekit::framing::Decision;
+    /// // A 2-byte header, then 3 payload bytes.
+    /// let d = Decision::frame(5, 2..5);
+    /// ```
     pub fn frame(len: usize, payload: Range<usize>) -> Self {
         debug_assert!(payload.start <= payload.end && payload.end <= len);
         Decision::Frame { len, payload }
     }
 
     /// Not enough bytes yet; `needed` is clamped to at least 1.
+    ///
+    /// ```
+    /// use framekit::framing::Decision;
+    /// assert_eq!(Decision::incomplete(0), Decision::Incomplete { needed: 1 });
+    /// ```
     pub fn incomplete(needed: usize) -> Self {
         Decision::Incomplete {
             needed: needed.max(1),

@@ -23,6 +23,12 @@ use tokio_util::codec::Decoder;
 use crate::FrameError;
 
 /// Default maximum frame length for a nom codec: 64 KiB, like delimited frames.
+///
+/// ```
+/// use framekit::framing::nom::{parser_fn, NomCodec};
+/// fn any(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+/// let codec = NomCodec::new(parser_fn(any)); // limited to DEFAULT_MAX_FRAME_LEN
+/// ```
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024;
 
 /// A streaming parser for one frame.
@@ -78,6 +84,12 @@ where
 }
 
 /// See [`parser_fn`].
+///
+/// ```
+/// use framekit::framing::nom::{parser_fn, NomCodec};
+/// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+/// let p = parser_fn(byte);
+/// ```
 #[derive(Clone, Copy)]
 pub struct ParserFn<F>(F);
 
@@ -140,6 +152,12 @@ impl<P: StreamParser> fmt::Debug for NomCodec<P> {
 
 impl<P: StreamParser> NomCodec<P> {
     /// A codec for `parser`, with the default maximum frame length.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// let codec = NomCodec::new(parser_fn(byte));
+    /// ```
     pub fn new(parser: P) -> Self {
         NomCodec {
             parser,
@@ -153,28 +171,66 @@ impl<P: StreamParser> NomCodec<P> {
 
     /// Sets the maximum frame length. A frame still incomplete at this many buffered bytes is
     /// [`FrameError::TooLong`], and so is a parsed frame longer than it.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// let codec = NomCodec::new(parser_fn(byte)).max_frame_len(512);
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_frame_len = max;
         self
     }
 
     /// The parser.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// let codec = NomCodec::new(parser_fn(byte));
+    /// let _p = codec.parser();
+    /// ```
     pub fn parser(&self) -> &P {
         &self.parser
     }
 
     /// The parser, mutably.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// let mut codec = NomCodec::new(parser_fn(byte));
+    /// let _p = codec.parser_mut();
+    /// ```
     pub fn parser_mut(&mut self) -> &mut P {
         &mut self.parser
     }
 
     /// Stream offset of the first byte not yet parsed.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// use tokio_util::codec::Decoder;
+    /// let mut codec = NomCodec::new(parser_fn(byte));
+    /// codec.decode(&mut bytes::BytesMut::from(&b"ab"[..])).unwrap();
+    /// assert_eq!(codec.bytes_consumed(), 2);
+    /// ```
     pub fn bytes_consumed(&self) -> u64 {
         self.consumed
     }
 
     /// Items parsed but not yet returned. They hold no unparsed bytes: switching protocol after
     /// draining them loses nothing.
+    ///
+    /// ```
+    /// use framekit::framing::nom::{parser_fn, NomCodec};
+    /// fn byte(i: &[u8]) -> nom::IResult<&[u8], u8> { nom::number::streaming::u8(i) }
+    /// use tokio_util::codec::Decoder;
+    /// let mut codec = NomCodec::new(parser_fn(byte));
+    /// assert_eq!(codec.decode(&mut bytes::BytesMut::from(&b"ab"[..])).unwrap(), Some(b'a'));
+    /// assert_eq!(codec.parsed_items(), 1); // b'b' is parsed, waiting to be returned
+    /// ```
     pub fn parsed_items(&self) -> usize {
         self.ready.len()
     }

@@ -5,6 +5,14 @@ use bytes::{Bytes, BytesMut};
 use super::{PayloadDecoder, PayloadEncoder, PayloadError};
 
 /// A payload codec made of a decode closure and an encode closure; build it with [`fn_codec`].
+///
+/// ```
+/// use framekit::payload::{fn_codec, FnCodec, PayloadError};
+/// let codec = fn_codec(
+///     |p: bytes::Bytes| -> Result<usize, PayloadError> { Ok(p.len()) },
+///     |n: usize, dst: &mut bytes::BytesMut| -> Result<(), PayloadError> { dst.resize(n, 0); Ok(()) },
+/// );
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct FnCodec<D, E> {
     decode: D,

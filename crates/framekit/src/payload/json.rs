@@ -30,6 +30,10 @@ pub struct Json<T> {
 
 impl<T> Json<T> {
     /// A JSON codec for items of type `T`.
+    ///
+    /// ```
+    /// let codec = framekit::payload::Json::<serde_json::Value>::new();
+    /// ```
     pub const fn new() -> Self {
         Json { _item: PhantomData }
     }
@@ -43,7 +47,7 @@ impl<T> Default for Json<T> {
 
 impl<T> Clone for Json<T> {
     fn clone(&self) -> Self {
-        Self::new()
+        *self
     }
 }
 

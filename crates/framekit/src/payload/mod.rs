@@ -25,6 +25,11 @@ pub use raw::Raw;
 pub use text::{Text, Utf8};
 
 /// The error a payload codec reports; the frame codec wraps it with the frame's offset.
+///
+/// ```
+/// let e: framekit::payload::PayloadError = "bad payload".into();
+/// assert_eq!(e.to_string(), "bad payload");
+/// ```
 pub type PayloadError = Box<dyn StdError + Send + Sync>;
 
 /// Turns one frame's payload into an item.

@@ -37,6 +37,10 @@ pub struct Text(Bytes);
 
 impl Text {
     /// The text as a `&str`.
+    ///
+    /// ```
+    /// assert_eq!(framekit::payload::Text::from_static("hi").as_str(), "hi");
+    /// ```
     pub fn as_str(&self) -> &str {
         // Construction validated the bytes; re-checking here would rescan every byte.
         match std::str::from_utf8(&self.0) {
@@ -46,11 +50,19 @@ impl Text {
     }
 
     /// The underlying bytes.
+    ///
+    /// ```
+    /// assert_eq!(framekit::payload::Text::from_static("hi").into_bytes(), "hi");
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.0
     }
 
     /// A `'static` text without copying.
+    ///
+    /// ```
+    /// const OK: framekit::payload::Text = framekit::payload::Text::from_static("OK");
+    /// ```
     pub const fn from_static(s: &'static str) -> Self {
         Text(Bytes::from_static(s.as_bytes()))
     }
