@@ -1,0 +1,171 @@
+//! The server's limits and timeouts, in one value.
+//!
+//! Every knob has a bounded default, named as a constant here, so a server built with
+//! `ServerConfig::default()` cannot be made to hold unbounded memory, connections or time by a
+//! peer. Builder methods consume and return the config.
+
+use std::time::Duration;
+
+/// Default maximum number of connections served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default maximum number of requests of one connection being handled at once (pipelining depth).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Default per-connection budget of buffered, not yet decoded input bytes.
+pub const DEFAULT_INPUT_BUDGET: usize = 1024 * 1024;
+/// Default outbound high water mark: above it a connection stops reading and handling.
+pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
+/// Default outbound low water mark: below it a paused connection resumes.
+pub const DEFAULT_LOW_WATER: usize = 64 * 1024;
+/// Default payload size from which a response payload is written as its own buffer (vectored
+/// write) instead of being copied behind its header.
+pub const DEFAULT_VECTORED_MIN: usize = 16 * 1024;
+/// Default time a connection may sit with nothing to read, handle or write.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time to receive a whole frame once its first byte arrived (slowloris guard).
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a peer may leave queued output unread before the connection is closed.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// First pause after an accept error such as EMFILE; it doubles up to [`MAX_ACCEPT_BACKOFF`].
+pub const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
+/// Longest pause between accept attempts after repeated accept errors.
+pub const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Limits and timeouts of a server.
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_server::ServerConfig;
+///
+/// let config = ServerConfig::default()
+///     .max_connections(100)
+///     .max_in_flight(8)
+///     .write_timeout(Duration::from_secs(5))
+///     .water_marks(16 * 1024, 64 * 1024);
+/// assert_eq!(config.get_max_connections(), 100);
+/// assert_eq!(config.get_water_marks(), (16 * 1024, 64 * 1024));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub(crate) max_connections: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) input_budget: usize,
+    pub(crate) low_water: usize,
+    pub(crate) high_water: usize,
+    pub(crate) vectored_min: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) frame_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) tcp_nodelay: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            input_budget: DEFAULT_INPUT_BUDGET,
+            low_water: DEFAULT_LOW_WATER,
+            high_water: DEFAULT_HIGH_WATER,
+            vectored_min: DEFAULT_VECTORED_MIN,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            tcp_nodelay: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The defaults (the `DEFAULT_*` constants of this module).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Most connections served at once (at least 1). At the limit the server stops calling
+    /// `accept`, so new peers wait in the kernel backlog, unless a reject hook is set.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Most requests of one connection handled at once (at least 1). Further complete requests
+    /// wait in the input buffer, and reading stops once it is full.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Most bytes of undecoded input one connection may buffer, whatever the codec says. A
+    /// connection whose codec still wants more at this point is closed. Keep it above the
+    /// framing's largest frame.
+    pub fn input_budget(mut self, bytes: usize) -> Self {
+        self.input_budget = bytes.max(1);
+        self
+    }
+
+    /// Outbound water marks: once more than `high` bytes are queued for a peer the connection
+    /// stops reading and handling requests until the queue drains to `low` or below.
+    /// `low` is clamped to at most `high`.
+    pub fn water_marks(mut self, low: usize, high: usize) -> Self {
+        self.high_water = high.max(1);
+        self.low_water = low.min(self.high_water);
+        self
+    }
+
+    /// Payloads of at least this many bytes are queued as their own buffer and written with
+    /// vectored I/O next to their header, instead of being copied (with [`crate::Vectored`]).
+    pub fn vectored_min(mut self, bytes: usize) -> Self {
+        self.vectored_min = bytes;
+        self
+    }
+
+    /// How long a connection may have nothing to read, handle or write before it is closed.
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.idle_timeout = t;
+        self
+    }
+
+    /// How long a frame may take to arrive once its first byte did (slowloris guard).
+    pub fn frame_timeout(mut self, t: Duration) -> Self {
+        self.frame_timeout = t;
+        self
+    }
+
+    /// How long queued output may wait for the peer to read any of it, and how long the final
+    /// write-side shutdown may take.
+    pub fn write_timeout(mut self, t: Duration) -> Self {
+        self.write_timeout = t;
+        self
+    }
+
+    /// Whether TCP connections disable Nagle's algorithm (default: yes).
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
+        self.tcp_nodelay = on;
+        self
+    }
+
+    /// The connection limit.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The per-connection in-flight limit.
+    pub fn get_max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// The per-connection input budget in bytes.
+    pub fn get_input_budget(&self) -> usize {
+        self.input_budget
+    }
+
+    /// The outbound water marks, `(low, high)`.
+    pub fn get_water_marks(&self) -> (usize, usize) {
+        (self.low_water, self.high_water)
+    }
+
+    /// The idle, frame and write timeouts.
+    pub fn get_timeouts(&self) -> (Duration, Duration, Duration) {
+        (self.idle_timeout, self.frame_timeout, self.write_timeout)
+    }
+}

@@ -1,0 +1,542 @@
+//! One connection, from its first byte to its close: reading, decoding, dispatching to the
+//! handler, writing, and every limit in between.
+//!
+//! The connection owns its read buffer, its outbound queue and its handler futures, all in one
+//! task; dropping the task cancels everything cleanly. It calls the decoder directly on its
+//! own buffer (no `Framed`) so that:
+//!
+//! - an idle connection holds **no** read buffer: while waiting for the first byte of a frame
+//!   it polls the socket with a buffer on the stack that lives only during the poll, and it
+//!   allocates only for bytes that arrived;
+//! - the input budget applies whatever the codec says: a codec still asking for more once the
+//!   budget is buffered closes the connection;
+//! - reading stops while the in-flight limit is reached or the outbound queue is above its high
+//!   water mark, and resumes below the low water mark;
+//! - three timers run: idle (nothing to read, handle or write), frame (a frame started but did
+//!   not finish: slowloris) and write (queued output that the peer does not read).
+//!
+//! Closing is orderly: requests already decoded are answered, the queue is flushed, the write
+//! side is shut down (FIN), and when the server is shutting down or the input was rejected,
+//! the connection briefly reads and discards what the peer still sends so the kernel does not
+//! answer our last bytes with a reset.
+
+use std::error::Error as StdError;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use futures::stream::{BoxStream, FuturesOrdered};
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::codec::Decoder;
+
+use crate::config::ServerConfig;
+use crate::context::Ctx;
+use crate::error::CodecError;
+use crate::handler::{DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
+use crate::metrics::{CloseReason, Metrics};
+use crate::outbound::{Outbound, ResponseEncoder};
+
+/// Size of the on-stack buffer used to read into an idle connection.
+const IDLE_READ: usize = 4 * 1024;
+/// How much room a connection reserves when a frame is under way and the buffer is full.
+const READ_CHUNK: usize = 8 * 1024;
+/// How long a closing connection reads and discards input after an error reply or a handler's
+/// end, so our last bytes are not lost to a reset.
+const LINGER_AFTER_ERROR: Duration = Duration::from_secs(1);
+
+/// What the error reply hook is told about a rejected input.
+#[derive(Debug)]
+pub struct DecodeFailure<'a> {
+    /// The error's kind name ([`CodecError::kind_name`]): `"too_long"`, `"malformed"`, ...
+    pub kind: &'static str,
+    /// The codec's error; downcast it (to [`framekit::FrameError`], say) for details.
+    pub error: &'a (dyn StdError + Send + Sync + 'static),
+    /// The connection.
+    pub ctx: &'a Ctx,
+}
+
+/// The error reply hook: the response to send before closing on a decode error.
+pub(crate) type ErrorHook<R> = Arc<dyn Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync>;
+
+/// What every connection of one server shares.
+pub(crate) struct Shared<R> {
+    pub(crate) config: ServerConfig,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) on_decode_error: Option<ErrorHook<R>>,
+}
+
+/// How decoded requests become responses: the two handler styles behind one interface.
+pub(crate) trait Dispatch<Req>: Send {
+    type Resp: Send + 'static;
+    /// Whether another request may be handed over now.
+    fn has_room(&self) -> bool;
+    /// Hands over a request.
+    fn push(&mut self, req: Req);
+    /// No more requests will come.
+    fn end_input(&mut self);
+    /// Give up on work that has not produced output yet (after a decode error).
+    fn abandon(&mut self);
+    /// Nothing is being handled (timers may treat the connection as idle).
+    fn is_quiet(&self) -> bool;
+    /// Nothing more will ever be produced.
+    fn is_done(&self) -> bool;
+    /// Whether `poll_response` has anything to drive.
+    fn wants_poll(&self) -> bool;
+    /// The next response; `Ready(None)` when nothing is pending right now.
+    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>>;
+}
+
+/// Request/response with pipelining: handler futures run concurrently, responses come out in
+/// request order.
+pub(crate) struct Pipeline<H: Handler<Req>, Req> {
+    handler: Arc<H>,
+    ctx: Ctx,
+    max_in_flight: usize,
+    pending: FuturesOrdered<H::Future>,
+    /// The response stream of the oldest request, being drained.
+    current: Option<BoxStream<'static, <H::Output as IntoReply>::Response>>,
+    input_ended: bool,
+}
+
+impl<H: Handler<Req>, Req> Pipeline<H, Req> {
+    pub(crate) fn new(handler: Arc<H>, ctx: Ctx, max_in_flight: usize) -> Self {
+        Pipeline {
+            handler,
+            ctx,
+            max_in_flight,
+            pending: FuturesOrdered::new(),
+            current: None,
+            input_ended: false,
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.pending.len() + usize::from(self.current.is_some())
+    }
+}
+
+impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
+    type Resp = <H::Output as IntoReply>::Response;
+
+    fn has_room(&self) -> bool {
+        self.in_flight() < self.max_in_flight
+    }
+    fn push(&mut self, req: Req) {
+        self.pending
+            .push_back(self.handler.call(req, self.ctx.clone()));
+    }
+    fn end_input(&mut self) {
+        self.input_ended = true;
+    }
+    fn abandon(&mut self) {}
+    fn is_quiet(&self) -> bool {
+        self.in_flight() == 0
+    }
+    fn is_done(&self) -> bool {
+        self.input_ended && self.in_flight() == 0
+    }
+    fn wants_poll(&self) -> bool {
+        self.in_flight() > 0
+    }
+    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>> {
+        loop {
+            if let Some(stream) = self.current.as_mut() {
+                match ready!(stream.poll_next_unpin(cx)) {
+                    Some(resp) => return Poll::Ready(Some(resp)),
+                    None => self.current = None,
+                }
+            }
+            match ready!(self.pending.poll_next_unpin(cx)) {
+                None => return Poll::Ready(None),
+                Some(output) => match output.into_reply() {
+                    Reply::None => continue,
+                    Reply::One(resp) => return Poll::Ready(Some(resp)),
+                    Reply::Stream(stream) => self.current = Some(stream),
+                },
+            }
+        }
+    }
+}
+
+/// Duplex: the handler owns an inbox and an outbox; its future is driven by the connection.
+pub(crate) struct Duplex<Req, Resp> {
+    inbox: Option<mpsc::Sender<Req>>,
+    outbox: mpsc::Receiver<Resp>,
+    handler: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    finished: bool,
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Duplex<Req, Resp> {
+    pub(crate) fn new<H: DuplexHandler<Req, Resp>>(handler: &H, ctx: Ctx, capacity: usize) -> Self {
+        let (in_tx, in_rx) = mpsc::channel(capacity.max(1));
+        let (out_tx, out_rx) = mpsc::channel(capacity.max(1));
+        let fut = handler.call(Inbox::new(in_rx), Outbox::new(out_tx), ctx);
+        Duplex {
+            inbox: Some(in_tx),
+            outbox: out_rx,
+            handler: Some(Box::pin(fut)),
+            finished: false,
+        }
+    }
+}
+
+impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
+    type Resp = Resp;
+
+    fn has_room(&self) -> bool {
+        self.inbox.as_ref().is_some_and(|tx| tx.capacity() > 0)
+    }
+    fn push(&mut self, req: Req) {
+        if let Some(tx) = &self.inbox {
+            // Room was checked; a closed inbox means the handler stopped listening.
+            let _ = tx.try_send(req);
+        }
+    }
+    fn end_input(&mut self) {
+        self.inbox = None;
+    }
+    fn abandon(&mut self) {
+        self.handler = None;
+        self.finished = true;
+        self.outbox.close();
+    }
+    fn is_quiet(&self) -> bool {
+        true
+    }
+    fn is_done(&self) -> bool {
+        self.finished
+    }
+    fn wants_poll(&self) -> bool {
+        !self.finished
+    }
+    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Resp>> {
+        if let Some(handler) = self.handler.as_mut() {
+            if handler.as_mut().poll(cx).is_ready() {
+                self.handler = None;
+            }
+        }
+        match self.outbox.poll_recv(cx) {
+            Poll::Ready(Some(resp)) => Poll::Ready(Some(resp)),
+            Poll::Ready(None) => {
+                self.finished = self.handler.is_none();
+                if self.finished {
+                    Poll::Ready(None)
+                } else {
+                    // Every outbox is gone but the handler still runs (reading, say).
+                    Poll::Pending
+                }
+            }
+            Poll::Pending if self.handler.is_none() => {
+                // The handler returned and what it queued is written: done, even if a clone
+                // of its outbox still lives in some other task.
+                self.finished = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Reads into `buf`, at most `limit` bytes; with an empty, unallocated buffer the read goes
+/// through the stack so waiting costs no heap memory.
+fn poll_read_lazy<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    limit: usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let limit = limit.max(1);
+    if buf.is_empty() && buf.capacity() == 0 {
+        let mut stack = [MaybeUninit::<u8>::uninit(); IDLE_READ];
+        let want = limit.min(IDLE_READ);
+        let mut rb = ReadBuf::uninit(&mut stack[..want]);
+        ready!(Pin::new(rd).poll_read(cx, &mut rb))?;
+        let got = rb.filled();
+        buf.extend_from_slice(got);
+        return Poll::Ready(Ok(got.len()));
+    }
+    if buf.capacity() == buf.len() {
+        buf.reserve(READ_CHUNK.min(limit));
+    }
+    let mut limited = (&mut *buf).limit(limit);
+    tokio_util::io::poll_read_buf(Pin::new(rd), cx, &mut limited)
+}
+
+fn io_close_reason(err: &io::Error) -> CloseReason {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => CloseReason::Reset,
+        _ => CloseReason::IoError,
+    }
+}
+
+/// Runs one connection to its end and says why it ended.
+pub(crate) async fn run<Io, C, D, Req>(
+    io: Io,
+    mut codec: C,
+    mut dispatch: D,
+    shared: &Shared<D::Resp>,
+    ctx: &Ctx,
+) -> CloseReason
+where
+    Io: AsyncRead + AsyncWrite + Unpin + Send,
+    C: Decoder<Item = Req> + ResponseEncoder<D::Resp>,
+    <C as Decoder>::Error: CodecError,
+    D: Dispatch<Req>,
+{
+    let cfg = &shared.config;
+    let metrics = &*shared.metrics;
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let mut buf = BytesMut::new();
+    let mut out = Outbound::new(cfg.vectored_min);
+
+    // Read side state.
+    let mut eof = false;
+    let mut input_done = false;
+    let mut decoder_wants_more = false;
+    let mut end_reason: Option<CloseReason> = None;
+    let mut error_reply: Option<D::Resp> = None;
+    let mut shutting_down = false;
+    // Write side state.
+    let mut paused = false;
+    // Timers.
+    let start = Instant::now();
+    let mut last_activity = start;
+    let mut frame_started: Option<Instant> = None;
+    let mut write_since = start;
+    let mut was_reading = false;
+    let sleep = tokio::time::sleep_until(start + cfg.idle_timeout);
+    tokio::pin!(sleep);
+
+    let reason = loop {
+        // Decode and dispatch every request already buffered, as room allows.
+        while !input_done && dispatch.has_room() {
+            let decoded = if eof {
+                codec.decode_eof(&mut buf)
+            } else {
+                codec.decode(&mut buf)
+            };
+            match decoded {
+                Ok(Some(req)) => {
+                    metrics.frame_in();
+                    dispatch.push(req);
+                    decoder_wants_more = false;
+                    frame_started = (!buf.is_empty()).then(Instant::now);
+                }
+                Ok(None) => {
+                    decoder_wants_more = true;
+                    if eof || shutting_down {
+                        input_done = true;
+                        dispatch.end_input();
+                        end_reason.get_or_insert(if shutting_down {
+                            CloseReason::Shutdown
+                        } else {
+                            CloseReason::PeerClosed
+                        });
+                    }
+                    break;
+                }
+                Err(err) => {
+                    let kind = err.kind_name();
+                    metrics.error(kind);
+                    tracing::debug!(error = %err, kind, "decode error, closing");
+                    if let Some(hook) = &shared.on_decode_error {
+                        error_reply = hook(&DecodeFailure {
+                            kind,
+                            error: &err,
+                            ctx,
+                        });
+                    }
+                    input_done = true;
+                    dispatch.end_input();
+                    dispatch.abandon();
+                    end_reason = Some(CloseReason::DecodeError);
+                    buf = BytesMut::new();
+                    break;
+                }
+            }
+        }
+        if buf.is_empty() {
+            frame_started = None;
+            if buf.capacity() > 0 {
+                // Idle connections hold no read buffer (frames cut from it keep their bytes).
+                buf = BytesMut::new();
+            }
+        }
+        if !input_done && decoder_wants_more && buf.len() >= cfg.input_budget {
+            metrics.error("input_budget");
+            tracing::debug!(buffered = buf.len(), "input budget exhausted");
+            break CloseReason::InputBudget;
+        }
+
+        // The error reply follows every response to earlier requests.
+        if dispatch.is_done() {
+            if let Some(reply) = error_reply.take() {
+                if out.is_empty() {
+                    write_since = Instant::now();
+                }
+                match codec.encode_response(reply, &mut out) {
+                    Ok(()) => metrics.frame_out(),
+                    Err(e) => metrics.error(e.kind_name()),
+                }
+            }
+            if out.is_empty() {
+                break end_reason.unwrap_or(CloseReason::HandlerDone);
+            }
+        }
+
+        // Water marks.
+        if paused && out.len() <= cfg.low_water {
+            paused = false;
+        } else if !paused && out.len() > cfg.high_water {
+            paused = true;
+        }
+        if out.is_empty() {
+            out.release();
+        }
+
+        let now = Instant::now();
+        let room = cfg.input_budget.saturating_sub(buf.len());
+        let reading = !eof
+            && !input_done
+            && !shutting_down
+            && !paused
+            && dispatch.has_room()
+            && buf.len() < cfg.input_budget;
+        if reading && !was_reading && !buf.is_empty() {
+            // Reading resumes after a pause of our own making: the frame clock restarts.
+            frame_started = Some(now);
+        }
+        was_reading = reading;
+
+        let mut deadline: Option<Instant> = None;
+        let mut arm = |at: Instant| deadline = Some(deadline.map_or(at, |d| d.min(at)));
+        if !out.is_empty() {
+            arm(write_since + cfg.write_timeout);
+        }
+        if let (true, Some(started)) = (reading, frame_started) {
+            arm(started + cfg.frame_timeout);
+        }
+        let quiet = buf.is_empty() && out.is_empty() && dispatch.is_quiet();
+        if quiet && !input_done {
+            arm(last_activity + cfg.idle_timeout);
+        }
+        if let Some(at) = deadline {
+            if sleep.deadline() != at {
+                sleep.as_mut().reset(at);
+            }
+        }
+
+        tokio::select! {
+            biased;
+            () = ctx.closing().cancelled(), if !shutting_down => {
+                tracing::debug!("shutdown signalled");
+                shutting_down = true;
+            }
+            written = poll_fn(|cx| out.poll_write(&mut wr, cx)), if !out.is_empty() => {
+                match written {
+                    Ok(n) => {
+                        metrics.bytes_out(n);
+                        write_since = Instant::now();
+                        last_activity = write_since;
+                    }
+                    Err(e) => {
+                        metrics.error("write");
+                        tracing::debug!(error = %e, "write failed");
+                        return io_close_reason(&e);
+                    }
+                }
+            }
+            resp = poll_fn(|cx| dispatch.poll_response(cx)), if !paused && dispatch.wants_poll() => {
+                if let Some(resp) = resp {
+                    if out.is_empty() {
+                        write_since = Instant::now();
+                    }
+                    if let Err(e) = codec.encode_response(resp, &mut out) {
+                        metrics.error(e.kind_name());
+                        tracing::warn!(error = %e, "response could not be encoded");
+                        break CloseReason::EncodeError;
+                    }
+                    metrics.frame_out();
+                    metrics.outbound(out.len());
+                    last_activity = Instant::now();
+                }
+            }
+            read = poll_fn(|cx| poll_read_lazy(&mut rd, &mut buf, room, cx)), if reading => {
+                match read {
+                    Ok(0) => eof = true,
+                    Ok(n) => {
+                        metrics.bytes_in(n);
+                        last_activity = Instant::now();
+                        frame_started.get_or_insert(last_activity);
+                    }
+                    Err(e) => {
+                        metrics.error("read");
+                        tracing::debug!(error = %e, "read failed");
+                        return io_close_reason(&e);
+                    }
+                }
+            }
+            () = &mut sleep, if deadline.is_some() => {
+                let now = Instant::now();
+                if !out.is_empty() && now >= write_since + cfg.write_timeout {
+                    tracing::info!(queued = out.len(), "write timeout: peer is not reading");
+                    return CloseReason::WriteTimeout;
+                }
+                if let (true, Some(started)) = (reading, frame_started) {
+                    if now >= started + cfg.frame_timeout {
+                        tracing::info!(buffered = buf.len(), "frame timeout: incomplete frame");
+                        return CloseReason::FrameTimeout;
+                    }
+                }
+                if quiet && !input_done && now >= last_activity + cfg.idle_timeout {
+                    tracing::debug!("idle timeout");
+                    return CloseReason::IdleTimeout;
+                }
+            }
+        }
+    };
+
+    if reason == CloseReason::InputBudget || reason == CloseReason::EncodeError {
+        return reason;
+    }
+    // Orderly close: everything is written; send FIN, then let the peer finish.
+    match tokio::time::timeout(cfg.write_timeout, wr.shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "write shutdown failed");
+            return reason;
+        }
+        Err(_) => return CloseReason::WriteTimeout,
+    }
+    let linger = match reason {
+        CloseReason::PeerClosed => None,
+        CloseReason::Shutdown => Some(cfg.idle_timeout),
+        _ if eof => None,
+        _ => Some(LINGER_AFTER_ERROR.min(cfg.idle_timeout)),
+    };
+    if let Some(linger) = linger {
+        let mut discard = [0u8; 1024];
+        let mut budget = cfg.input_budget;
+        let _ = tokio::time::timeout(linger, async {
+            while budget > 0 {
+                match rd.read(&mut discard).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => budget = budget.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+    }
+    reason
+}

@@ -1,0 +1,96 @@
+//! What a handler knows about its connection: who the peer is, which connection this is, when
+//! to stop, and how to run blocking work without stalling the event loop.
+//!
+//! A [`Ctx`] is cheap to clone (one `Arc`), so handlers may move it into the futures they
+//! return or into tasks they spawn.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::listener::Addr;
+
+/// The connection context given to handlers with every request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    inner: Arc<CtxInner>,
+}
+
+#[derive(Debug)]
+struct CtxInner {
+    id: u64,
+    peer: Addr,
+    closing: CancellationToken,
+}
+
+impl Ctx {
+    /// A context for connection `id` with `peer`, cancelled with `closing`.
+    ///
+    /// The server makes these; build one yourself to unit-test a handler without a socket:
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let ctx = Ctx::new(7, Addr::other("test"), CancellationToken::new());
+    /// assert_eq!(ctx.id(), 7);
+    /// assert!(!ctx.is_closing());
+    /// ```
+    pub fn new(id: u64, peer: Addr, closing: CancellationToken) -> Self {
+        Ctx {
+            inner: Arc::new(CtxInner { id, peer, closing }),
+        }
+    }
+
+    /// The connection id, unique within the server (it also appears in the connection's
+    /// tracing span).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> &Addr {
+        &self.inner.peer
+    }
+
+    /// The signal cancelled when the server begins a graceful shutdown or this connection
+    /// closes. Long-running handlers and tasks they spawn should watch it.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.inner.closing
+    }
+
+    /// Whether [`closing`](Ctx::closing) has fired.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.is_cancelled()
+    }
+
+    /// Runs blocking or CPU-heavy `work` on tokio's blocking pool and waits for its result,
+    /// so the event loop keeps serving every other connection meanwhile.
+    ///
+    /// If the handler's future is dropped (the peer left), the work still runs to completion in
+    /// the background, but its result is discarded. A panic in `work` resumes in the caller.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let ctx = Ctx::new(1, Addr::other("test"), CancellationToken::new());
+    /// let sum = ctx.blocking(|| (1..=100u64).sum::<u64>()).await;
+    /// assert_eq!(sum, 5050);
+    /// # }
+    /// ```
+    pub async fn blocking<T, F>(&self, work: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(value) => value,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down; there is no result to give.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What a server does with messages, in two styles.
+//!
+//! - [`Handler`]: request/response. An async function of `(request, Ctx)` answering with
+//!   `Option<Response>` (zero or one response) or a [`Reply`] (which may also be a stream of
+//!   responses). Requests are read ahead and handled concurrently up to the in-flight limit; the
+//!   responses go out in request order.
+//! - [`DuplexHandler`]: the handler owns the connection's [`Inbox`] of requests and an
+//!   [`Outbox`] for whatever it wants to send, whenever it wants (chat, pub/sub, push).
+//!
+//! Plain async closures are handlers of both kinds.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::BoxStream;
+use futures::{Sink, Stream};
+use tokio::sync::mpsc;
+use tokio_util::sync::PollSender;
+
+use crate::context::Ctx;
+
+/// What a request/response handler answers with.
+///
+/// ```
+/// use framekit_server::Reply;
+/// use futures::stream;
+///
+/// let none: Reply<&str> = Reply::None;
+/// let one = Reply::One("pong");
+/// let many = Reply::stream(stream::iter(["a", "b", "c"]));
+/// # let _ = (none, one, many);
+/// ```
+pub enum Reply<R> {
+    /// No response to this request.
+    None,
+    /// One response.
+    One(R),
+    /// Several responses, written in order before any response to a later request.
+    Stream(BoxStream<'static, R>),
+}
+
+impl<R> Reply<R> {
+    /// Responds with every item of `stream`, in order.
+    pub fn stream(stream: impl Stream<Item = R> + Send + 'static) -> Self {
+        Reply::Stream(Box::pin(stream))
+    }
+}
+
+impl<R> std::fmt::Debug for Reply<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::None => f.write_str("Reply::None"),
+            Reply::One(_) => f.write_str("Reply::One(..)"),
+            Reply::Stream(_) => f.write_str("Reply::Stream(..)"),
+        }
+    }
+}
+
+/// A handler's output that the server can turn into responses: `Option<R>` or [`Reply<R>`].
+pub trait IntoReply {
+    /// The response type.
+    type Response: Send + 'static;
+    /// Converts into a [`Reply`].
+    fn into_reply(self) -> Reply<Self::Response>;
+}
+
+impl<R: Send + 'static> IntoReply for Option<R> {
+    type Response = R;
+    fn into_reply(self) -> Reply<R> {
+        match self {
+            Some(r) => Reply::One(r),
+            None => Reply::None,
+        }
+    }
+}
+
+impl<R: Send + 'static> IntoReply for Reply<R> {
+    type Response = R;
+    fn into_reply(self) -> Reply<R> {
+        self
+    }
+}
+
+/// A request/response handler: called once per request, with the connection's [`Ctx`].
+///
+/// Any `Fn(Req, Ctx) -> impl Future<Output = Option<Resp>>` (or `Reply<Resp>`) that is `Send +
+/// Sync + 'static` is one. The returned future must own what it uses (`async move`), since it
+/// runs while the next requests are read.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit_server::{Ctx, Handler};
+///
+/// fn is_handler<H: Handler<Bytes>>(_: &H) {}
+///
+/// let echo = |req: Bytes, _ctx: Ctx| async move { Some(req) };
+/// is_handler(&echo);
+/// ```
+pub trait Handler<Req>: Send + Sync + 'static {
+    /// What the handler answers with.
+    type Output: IntoReply + Send;
+    /// The handling future.
+    type Future: Future<Output = Self::Output> + Send + 'static;
+    /// Handles one request.
+    fn call(&self, req: Req, ctx: Ctx) -> Self::Future;
+}
+
+impl<F, Fut, Req> Handler<Req> for F
+where
+    F: Fn(Req, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoReply + Send,
+{
+    type Output = Fut::Output;
+    type Future = Fut;
+    fn call(&self, req: Req, ctx: Ctx) -> Fut {
+        self(req, ctx)
+    }
+}
+
+/// A duplex handler: owns one connection's stream of requests and a sink of responses.
+///
+/// Any `Fn(Inbox<Req>, Outbox<Resp>, Ctx) -> impl Future<Output = ()>` that is `Send + Sync +
+/// 'static` is one. The connection closes (after writing what was sent) when the future
+/// returns. The inbox ends when the peer closes its side, on a framing error, or at shutdown.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit_server::{Ctx, DuplexHandler, Inbox, Outbox};
+/// use futures::{SinkExt, StreamExt};
+///
+/// fn is_duplex<H: DuplexHandler<Bytes, Bytes>>(_: &H) {}
+///
+/// // Greets, then echoes every message twice.
+/// let chatty = |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+///     if outbox.send(Bytes::from("hello")).await.is_err() { return; }
+///     while let Some(msg) = inbox.next().await {
+///         if outbox.send(msg.clone()).await.is_err() || outbox.send(msg).await.is_err() {
+///             return;
+///         }
+///     }
+/// };
+/// is_duplex(&chatty);
+/// ```
+pub trait DuplexHandler<Req, Resp>: Send + Sync + 'static {
+    /// The handling future.
+    type Future: Future<Output = ()> + Send + 'static;
+    /// Runs the connection.
+    fn call(&self, inbox: Inbox<Req>, outbox: Outbox<Resp>, ctx: Ctx) -> Self::Future;
+}
+
+impl<F, Fut, Req, Resp> DuplexHandler<Req, Resp> for F
+where
+    F: Fn(Inbox<Req>, Outbox<Resp>, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    type Future = Fut;
+    fn call(&self, inbox: Inbox<Req>, outbox: Outbox<Resp>, ctx: Ctx) -> Fut {
+        self(inbox, outbox, ctx)
+    }
+}
+
+/// The requests of one connection, as a [`Stream`]. Its buffer is bounded by the in-flight
+/// limit: a handler that stops reading stops the connection from reading.
+#[derive(Debug)]
+pub struct Inbox<Req> {
+    rx: mpsc::Receiver<Req>,
+}
+
+impl<Req> Inbox<Req> {
+    pub(crate) fn new(rx: mpsc::Receiver<Req>) -> Self {
+        Inbox { rx }
+    }
+
+    /// The next request, or `None` once the peer is done (or the connection is closing).
+    pub async fn recv(&mut self) -> Option<Req> {
+        self.rx.recv().await
+    }
+}
+
+impl<Req> Stream for Inbox<Req> {
+    type Item = Req;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Req>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// The connection is gone: the response could not be queued for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("connection closed")]
+pub struct ConnectionClosed;
+
+/// Where a duplex handler sends responses; a [`Sink`] that can be cloned (to hand to a
+/// broadcast task, for instance).
+///
+/// Sending waits while the connection's outbound queue is above its high water mark. Once the
+/// connection is gone (the peer left, a write failed or timed out) sending fails with
+/// [`ConnectionClosed`]: writes are never dropped silently.
+#[derive(Debug)]
+pub struct Outbox<Resp> {
+    tx: PollSender<Resp>,
+}
+
+impl<Resp> Clone for Outbox<Resp> {
+    fn clone(&self) -> Self {
+        Outbox {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<Resp: Send + 'static> Outbox<Resp> {
+    pub(crate) fn new(tx: mpsc::Sender<Resp>) -> Self {
+        Outbox {
+            tx: PollSender::new(tx),
+        }
+    }
+
+    /// Queues `resp` for writing, waiting for room.
+    pub async fn send(&mut self, resp: Resp) -> Result<(), ConnectionClosed> {
+        futures::SinkExt::send(self, resp).await
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.tx.get_ref().is_none_or(|tx| tx.is_closed())
+    }
+}
+
+impl<Resp: Send + 'static> Sink<Resp> for Outbox<Resp> {
+    type Error = ConnectionClosed;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.tx.poll_reserve(cx).map_err(|_| ConnectionClosed)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Resp) -> Result<(), Self::Error> {
+        self.tx.send_item(item).map_err(|_| ConnectionClosed)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Self::Error>> {
+        self.tx.close();
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,65 @@
+//! framekit-server: a framing (or any `tokio_util` codec) plus a handler, served with the
+//! discipline of a production server: backpressure, bounded buffers, timeouts, limits and
+//! graceful shutdown.
+//!
+//! The rooms, each in its own module:
+//!
+//! - [`listener`]: where connections come from (TCP v4/v6, Unix, any stream of
+//!   `AsyncRead + AsyncWrite`), and accept-error backoff.
+//! - [`server`]: the accept loop, the connection limit (taken before `accept`), the reject hook.
+//! - [`connection`]: one connection's read loop, input budget, pipelining, outbound water
+//!   marks and timers.
+//! - [`outbound`]: the outbound queue and vectored writes.
+//! - [`handler`]: request/response and duplex handlers.
+//! - [`context`]: what a handler knows about its connection.
+//! - [`shutdown`]: the running server's handle and graceful shutdown.
+//! - [`config`] and [`metrics`]: limits with bounded defaults, and live counters.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+//! use framekit_server::{Ctx, Server};
+//! use futures::{SinkExt, StreamExt};
+//! use tokio_util::codec::Framed;
+//!
+//! // An uppercasing server over u32 length-prefixed frames, on a free port.
+//! let server = Server::bind("127.0.0.1:0").await?.serve(
+//!     FrameCodec::new(LengthPrefixed::u32_be()),
+//!     |req: Bytes, _ctx: Ctx| async move { Some(Bytes::from(req.to_ascii_uppercase())) },
+//! );
+//!
+//! let socket = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+//! let mut client = Framed::new(socket, FrameCodec::new(LengthPrefixed::u32_be()));
+//! client.send(&b"hello"[..]).await?;
+//! assert_eq!(client.next().await.unwrap()?, "HELLO");
+//!
+//! drop(client);
+//! let report = server.shutdown(Duration::from_secs(1)).await;
+//! assert_eq!(report.aborted, 0);
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod handler;
+pub mod listener;
+pub mod metrics;
+pub mod outbound;
+pub mod server;
+pub mod shutdown;
+
+pub use config::ServerConfig;
+pub use connection::DecodeFailure;
+pub use context::Ctx;
+pub use error::CodecError;
+pub use handler::{ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
+pub use listener::{Accepted, Acceptor, Addr, StreamAcceptor};
+pub use metrics::{CloseReason, Metrics, MetricsSnapshot};
+pub use outbound::{Outbound, ResponseEncoder, Vectored};
+pub use server::Server;
+pub use shutdown::{shutdown_signal, ServerHandle, ShutdownReport};

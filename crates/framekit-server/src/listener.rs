@@ -1,0 +1,234 @@
+//! Where connections come from: TCP (IPv4 and IPv6), Unix domain sockets, or any stream of
+//! `AsyncRead + AsyncWrite` values (TLS, in-memory duplex pipes).
+//!
+//! This room owns accepting and the accept-error policy: errors that concern one peer are
+//! retried at once; errors that concern the process (EMFILE, ENFILE, ENOBUFS, ENOMEM) back off
+//! exponentially instead of spinning. The connection limit is taken by the caller before it
+//! asks for the next connection.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::config::{MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
+
+/// The address of a peer or of a listener.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Addr {
+    /// A TCP address (IPv4 or IPv6).
+    Tcp(SocketAddr),
+    /// A Unix domain socket path (`None` for unnamed sockets, as peers usually are).
+    Unix(Option<PathBuf>),
+    /// Any other transport, described by a label.
+    Other(Arc<str>),
+}
+
+impl Addr {
+    /// The TCP socket address, if this is one.
+    ///
+    /// ```
+    /// use framekit_server::Addr;
+    /// let addr = Addr::Tcp("127.0.0.1:7000".parse().unwrap());
+    /// assert_eq!(addr.as_tcp().unwrap().port(), 7000);
+    /// assert_eq!(addr.to_string(), "127.0.0.1:7000");
+    /// ```
+    pub fn as_tcp(&self) -> Option<SocketAddr> {
+        match self {
+            Addr::Tcp(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// A label for a transport without addresses.
+    pub fn other(label: &str) -> Self {
+        Addr::Other(label.into())
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Tcp(a) => a.fmt(f),
+            Addr::Unix(Some(p)) => write!(f, "unix:{}", p.display()),
+            Addr::Unix(None) => f.write_str("unix:(unnamed)"),
+            Addr::Other(label) => f.write_str(label),
+        }
+    }
+}
+
+/// One accepted connection and its peer's address, or the accept error.
+pub type Accepted<Io> = io::Result<(Io, Addr)>;
+
+/// A source of connections.
+///
+/// `poll_accept` yields the next connection and its peer address, an error, or `None` when the
+/// source is exhausted (the server then stops accepting but keeps serving what it has).
+pub trait Acceptor: Send + 'static {
+    /// The connection type.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Polls for the next connection.
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Self::Io>>>;
+
+    /// The address connections arrive at.
+    fn local_addr(&self) -> io::Result<Addr>;
+
+    /// Prepares an accepted connection (socket options). The default does nothing.
+    fn configure(&self, io: &Self::Io, nodelay: bool) {
+        let _ = (io, nodelay);
+    }
+}
+
+impl Acceptor for tokio::net::TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Self::Io>>> {
+        tokio::net::TcpListener::poll_accept(self, cx)
+            .map(|r| Some(r.map(|(io, peer)| (io, Addr::Tcp(peer)))))
+    }
+
+    fn local_addr(&self) -> io::Result<Addr> {
+        tokio::net::TcpListener::local_addr(self).map(Addr::Tcp)
+    }
+
+    fn configure(&self, io: &Self::Io, nodelay: bool) {
+        if let Err(e) = io.set_nodelay(nodelay) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Acceptor for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Self::Io>>> {
+        tokio::net::UnixListener::poll_accept(self, cx).map(|r| {
+            Some(r.map(|(io, peer)| {
+                let path = peer.as_pathname().map(|p| p.to_path_buf());
+                (io, Addr::Unix(path))
+            }))
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<Addr> {
+        tokio::net::UnixListener::local_addr(self)
+            .map(|a| Addr::Unix(a.as_pathname().map(|p| p.to_path_buf())))
+    }
+}
+
+/// Serves connections from any stream of `AsyncRead + AsyncWrite` values: TLS streams accepted
+/// elsewhere, `tokio::io::duplex` pipes in tests, ...
+///
+/// ```
+/// use framekit_server::{Acceptor, StreamAcceptor};
+/// let (_client, server_side) = tokio::io::duplex(1024);
+/// let acceptor = StreamAcceptor::new(futures::stream::iter(vec![server_side]), "in-memory");
+/// assert_eq!(acceptor.local_addr().unwrap().to_string(), "in-memory");
+/// ```
+pub struct StreamAcceptor<St> {
+    stream: St,
+    label: Arc<str>,
+}
+
+impl<St> StreamAcceptor<St> {
+    /// Accepts every item of `stream`; `label` names both ends in logs.
+    pub fn new(stream: St, label: &str) -> Self {
+        StreamAcceptor {
+            stream,
+            label: label.into(),
+        }
+    }
+}
+
+impl<St, Io> Acceptor for StreamAcceptor<St>
+where
+    St: Stream<Item = Io> + Unpin + Send + 'static,
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Io = Io;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Io>>> {
+        Pin::new(&mut self.stream)
+            .poll_next(cx)
+            .map(|o| o.map(|io| Ok((io, Addr::Other(self.label.clone())))))
+    }
+
+    fn local_addr(&self) -> io::Result<Addr> {
+        Ok(Addr::Other(self.label.clone()))
+    }
+}
+
+/// Whether an accept error concerns only the peer being accepted (retry at once) rather than
+/// the process (back off).
+pub(crate) fn is_per_connection(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// Exponential backoff between accept attempts after process-level accept errors.
+#[derive(Debug)]
+pub(crate) struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    pub(crate) fn new() -> Self {
+        AcceptBackoff {
+            next: MIN_ACCEPT_BACKOFF,
+        }
+    }
+
+    /// The pause before the next attempt; doubles each call up to the maximum.
+    pub(crate) fn pause(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(MAX_ACCEPT_BACKOFF);
+        now
+    }
+
+    /// A successful accept resets the pause.
+    pub(crate) fn reset(&mut self) {
+        self.next = MIN_ACCEPT_BACKOFF;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_resets() {
+        let mut b = AcceptBackoff::new();
+        assert_eq!(b.pause(), MIN_ACCEPT_BACKOFF);
+        assert_eq!(b.pause(), MIN_ACCEPT_BACKOFF * 2);
+        for _ in 0..20 {
+            b.pause();
+        }
+        assert_eq!(b.pause(), MAX_ACCEPT_BACKOFF);
+        b.reset();
+        assert_eq!(b.pause(), MIN_ACCEPT_BACKOFF);
+    }
+
+    #[test]
+    fn emfile_is_not_per_connection() {
+        assert!(!is_per_connection(&io::Error::from_raw_os_error(24)));
+        assert!(is_per_connection(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+    }
+}

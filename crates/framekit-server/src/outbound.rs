@@ -1,0 +1,318 @@
+//! The write side of a connection: encoded responses queued as a chain of buffers, written with
+//! vectored I/O.
+//!
+//! Small responses are encoded into one growing buffer; large payloads are queued as their own
+//! `Bytes` next to their header (see [`Vectored`]), so they reach the socket without being
+//! copied. The connection compares [`Outbound::len`] with its water marks to pause and resume.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use framekit::framing::Framing;
+use framekit::{FrameCodec, FrameError};
+use tokio::io::AsyncWrite;
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::error::CodecError;
+
+/// Most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+/// An emptied encode buffer larger than this is released rather than kept for reuse.
+const KEEP_ENCODE_BUFFER: usize = 8 * 1024;
+
+/// Bytes queued for one peer: a chain of buffers written in order.
+#[derive(Debug, Default)]
+pub struct Outbound {
+    chunks: VecDeque<Bytes>,
+    /// Where encoders append; sealed into `chunks` before a large payload and before writing.
+    tail: BytesMut,
+    /// Bytes in `chunks` (not counting `tail`).
+    sealed: usize,
+    vectored_min: usize,
+}
+
+impl Outbound {
+    /// An empty queue that keeps payloads of at least `vectored_min` bytes as separate buffers.
+    pub fn new(vectored_min: usize) -> Self {
+        Outbound {
+            vectored_min,
+            ..Default::default()
+        }
+    }
+
+    /// The buffer encoders append to (small headers and payloads are copied here).
+    pub fn buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    /// Queues `payload` after what was appended so far: as its own buffer, without copying, when
+    /// it has at least the configured minimum size; copied otherwise.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_server::Outbound;
+    ///
+    /// let mut out = Outbound::new(4);
+    /// out.buf_mut().extend_from_slice(b"\x05");
+    /// out.push_bytes(Bytes::from_static(b"hello"));
+    /// assert_eq!(out.len(), 6);
+    /// assert_eq!(out.chunk_count(), 2);
+    /// ```
+    pub fn push_bytes(&mut self, payload: Bytes) {
+        if payload.len() < self.vectored_min.max(1) {
+            self.tail.extend_from_slice(&payload);
+            return;
+        }
+        self.seal();
+        self.sealed += payload.len();
+        self.chunks.push_back(payload);
+    }
+
+    /// Bytes queued in all.
+    pub fn len(&self) -> usize {
+        self.sealed + self.tail.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many separate buffers are queued (the pending encode buffer counts as one).
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len() + usize::from(!self.tail.is_empty())
+    }
+
+    fn seal(&mut self) {
+        if !self.tail.is_empty() {
+            let chunk = self.tail.split().freeze();
+            self.sealed += chunk.len();
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// Writes some queued bytes with one (vectored) write; returns how many were written.
+    pub(crate) fn poll_write<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.seal();
+        let n = if io.is_write_vectored() && self.chunks.len() > 1 {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]))?
+        } else {
+            match self.chunks.front() {
+                Some(chunk) => ready!(Pin::new(&mut *io).poll_write(cx, chunk))?,
+                None => return Poll::Ready(Ok(0)),
+            }
+        };
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        self.advance(n);
+        Poll::Ready(Ok(n))
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.sealed -= n;
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() <= n {
+                n -= front.len();
+                self.chunks.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+        if self.chunks.is_empty() && self.tail.capacity() > KEEP_ENCODE_BUFFER {
+            self.tail = BytesMut::new();
+        }
+    }
+
+    /// Drops any encode buffer kept for reuse, when nothing is queued.
+    pub(crate) fn release(&mut self) {
+        if self.is_empty() {
+            self.tail = BytesMut::new();
+        }
+    }
+}
+
+/// Encodes a response into an [`Outbound`] queue.
+///
+/// Every `tokio_util` [`Encoder`] is one (it copies into the queue's buffer). [`Vectored`]
+/// queues large payloads without copying.
+pub trait ResponseEncoder<Resp> {
+    /// The encoding error.
+    type Error: CodecError;
+    /// Appends the wire form of `resp` to `out`.
+    fn encode_response(&mut self, resp: Resp, out: &mut Outbound) -> Result<(), Self::Error>;
+}
+
+impl<E, Resp> ResponseEncoder<Resp> for E
+where
+    E: Encoder<Resp>,
+    E::Error: CodecError,
+{
+    type Error = E::Error;
+    fn encode_response(&mut self, resp: Resp, out: &mut Outbound) -> Result<(), E::Error> {
+        self.encode(resp, out.buf_mut())
+    }
+}
+
+/// A framekit framing as a codec whose `Bytes` responses go out zero-copy: the framing's head
+/// and tail are encoded into the queue, and a payload of at least
+/// [`ServerConfig::vectored_min`](crate::ServerConfig::vectored_min) bytes is queued as its own
+/// buffer and written with vectored I/O.
+///
+/// Decoding is [`FrameCodec`]'s, yielding raw `Bytes` payloads.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use framekit::framing::length_prefixed::LengthPrefixed;
+/// use framekit_server::{Outbound, ResponseEncoder, Vectored};
+/// use tokio_util::codec::Decoder;
+///
+/// let mut codec = Vectored::new(LengthPrefixed::u32_be());
+/// let mut out = Outbound::new(1024);
+/// codec.encode_response(Bytes::from(vec![7u8; 4096]), &mut out).unwrap();
+/// assert_eq!(out.len(), 4 + 4096);
+/// assert_eq!(out.chunk_count(), 2); // the header, then the payload itself
+///
+/// let mut wire = BytesMut::from(&b"\0\0\0\x02hi"[..]);
+/// assert_eq!(codec.decode(&mut wire).unwrap().unwrap(), "hi");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Vectored<F> {
+    codec: FrameCodec<F>,
+}
+
+impl<F: Framing> Vectored<F> {
+    /// Frames with `framing`.
+    pub fn new(framing: F) -> Self {
+        Vectored {
+            codec: FrameCodec::new(framing),
+        }
+    }
+
+    /// The decoding codec.
+    pub fn codec(&self) -> &FrameCodec<F> {
+        &self.codec
+    }
+}
+
+impl<F: Framing> Decoder for Vectored<F> {
+    type Item = Bytes;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        self.codec.decode(src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        self.codec.decode_eof(src)
+    }
+}
+
+impl<F: Framing> ResponseEncoder<Bytes> for Vectored<F> {
+    type Error = FrameError;
+
+    fn encode_response(&mut self, resp: Bytes, out: &mut Outbound) -> Result<(), FrameError> {
+        let framing = self.codec.framing_mut();
+        framing.encode_head(&resp, out.buf_mut())?;
+        out.push_bytes(resp);
+        framing.encode_tail(out.buf_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts at most `cap` bytes per write, records every write's slice count.
+    struct Trickle {
+        cap: usize,
+        wrote: Vec<u8>,
+        vectored_calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.cap);
+            self.wrote.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            self.vectored_calls += 1;
+            let mut left = self.cap;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(left);
+                self.wrote.extend_from_slice(&b[..take]);
+                left -= take;
+                n += take;
+                if left == 0 {
+                    break;
+                }
+            }
+            Poll::Ready(Ok(n))
+        }
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn partial_vectored_writes_keep_bytes_in_order() {
+        let mut out = Outbound::new(8);
+        let mut expected = Vec::new();
+        for i in 0..20u8 {
+            out.buf_mut().extend_from_slice(&[i, i]);
+            let payload = Bytes::from(vec![i; 5 + i as usize]);
+            expected.extend_from_slice(&[i, i]);
+            expected.extend_from_slice(&payload);
+            out.push_bytes(payload);
+        }
+        assert_eq!(out.len(), expected.len());
+        let mut io = Trickle {
+            cap: 7,
+            wrote: Vec::new(),
+            vectored_calls: 0,
+        };
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        while !out.is_empty() {
+            match out.poll_write(&mut io, &mut cx) {
+                Poll::Ready(Ok(n)) => assert!(n > 0 && n <= 7),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(io.wrote, expected);
+        assert!(io.vectored_calls > 0);
+    }
+}

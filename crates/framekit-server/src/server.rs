@@ -1,0 +1,484 @@
+//! The accept loop: a listener, a codec and a handler become a running server.
+//!
+//! This room owns the connection limit (a permit is taken *before* `accept`, so at the limit
+//! the kernel backlog holds new peers), the optional reject reply at the limit, accept-error
+//! backoff, the set of connection tasks, and the shutdown sequence that drains them.
+
+use std::future::poll_fn;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::codec::Decoder;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::ServerConfig;
+use crate::connection::{self, DecodeFailure, Duplex, ErrorHook, Pipeline, Shared};
+use crate::context::Ctx;
+use crate::error::CodecError;
+use crate::handler::{DuplexHandler, Handler, IntoReply};
+use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
+use crate::metrics::{CloseReason, Metrics};
+use crate::outbound::{Outbound, ResponseEncoder};
+use crate::shutdown::{ServerHandle, ShutdownReport};
+
+/// Most connections being sent the reject reply at once; beyond it the server waits for a
+/// permit instead of accepting.
+const MAX_REJECTING: usize = 64;
+/// How long a rejected peer gets to take the reject reply.
+const REJECT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+type RejectHook<R> = Arc<dyn Fn(&Addr) -> Option<R> + Send + Sync>;
+type ServeFn<Io> = Arc<dyn Fn(Io, Ctx) -> BoxFuture<'static, CloseReason> + Send + Sync>;
+type RejectFn<Io> = Arc<dyn Fn(Io, Addr) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A server being set up: a source of connections, limits, hooks. [`serve`](Server::serve) or
+/// [`serve_duplex`](Server::serve_duplex) starts it; `R` is the response type.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{Ctx, Server, ServerConfig};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let server = Server::bind("127.0.0.1:0").await?
+///     .config(ServerConfig::default().max_connections(100))
+///     .on_decode_error(|_| Some(Bytes::from_static(b"-ERR protocol error")))
+///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move {
+///         Some(Bytes::from([&b"+"[..], &req[..]].concat()))
+///     });
+///
+/// let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+/// peer.write_all(b"ping\n").await?;
+/// peer.shutdown().await?; // half-close: the answer still arrives
+/// let mut answer = String::new();
+/// peer.read_to_string(&mut answer).await?;
+/// assert_eq!(answer, "+ping\n");
+///
+/// server.shutdown(Duration::from_secs(1)).await;
+/// # Ok(()) }
+/// ```
+pub struct Server<A, R> {
+    acceptor: A,
+    config: ServerConfig,
+    on_decode_error: Option<ErrorHook<R>>,
+    on_reject: Option<RejectHook<R>>,
+}
+
+impl<R> Server<TcpListener, R> {
+    /// Binds a TCP listener (IPv4 or IPv6; port 0 picks a free port, see
+    /// [`ServerHandle::local_addr`]).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        Ok(Self::new(TcpListener::bind(addr).await?))
+    }
+}
+
+#[cfg(unix)]
+impl<R> Server<tokio::net::UnixListener, R> {
+    /// Binds a Unix domain socket at `path` (which must not exist yet).
+    pub fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
+        Ok(Self::new(tokio::net::UnixListener::bind(path)?))
+    }
+}
+
+impl<A, R> Server<A, R> {
+    /// Serves connections from `acceptor` (any [`Acceptor`]: a listener, a
+    /// [`StreamAcceptor`](crate::StreamAcceptor), your own).
+    pub fn new(acceptor: A) -> Self {
+        Server {
+            acceptor,
+            config: ServerConfig::default(),
+            on_decode_error: None,
+            on_reject: None,
+        }
+    }
+
+    /// Sets the limits and timeouts.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the reply sent before closing a connection whose input the codec rejected (after
+    /// the responses to every earlier request). Returning `None` closes without a reply.
+    pub fn on_decode_error(
+        mut self,
+        hook: impl Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_decode_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// At the connection limit, accept anyway and send this reply before closing, instead of
+    /// leaving new peers in the kernel backlog. Returning `None` closes without a reply.
+    pub fn on_reject(mut self, hook: impl Fn(&Addr) -> Option<R> + Send + Sync + 'static) -> Self {
+        self.on_reject = Some(Arc::new(hook));
+        self
+    }
+}
+
+impl<A: Acceptor, R: Send + 'static> Server<A, R> {
+    /// The address connections arrive at.
+    pub fn local_addr(&self) -> io::Result<Addr> {
+        self.acceptor.local_addr()
+    }
+
+    /// Starts serving request/response: `handler` is called for every decoded request and
+    /// its answers are encoded with `codec` (cloned per connection), in request order.
+    ///
+    /// Must be called within a tokio runtime.
+    pub fn serve<C, H, Req>(self, codec: C, handler: H) -> ServerHandle
+    where
+        C: Decoder<Item = Req> + ResponseEncoder<R> + Clone + Send + Sync + 'static,
+        <C as Decoder>::Error: CodecError,
+        H: Handler<Req>,
+        H::Output: IntoReply<Response = R>,
+        Req: Send + 'static,
+    {
+        let shared = Arc::new(self.shared());
+        let handler = Arc::new(handler);
+        let reject = self.reject_fn(&codec, &shared);
+        let serve_codec = codec;
+        let serve_shared = shared.clone();
+        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
+            let codec = serve_codec.clone();
+            let shared = serve_shared.clone();
+            let dispatch = Pipeline::new(handler.clone(), ctx.clone(), shared.config.max_in_flight);
+            Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
+        });
+        self.start(shared.metrics.clone(), serve, reject)
+    }
+
+    /// Starts serving duplex: `handler` is called once per connection with the connection's
+    /// requests and a sink for its responses.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Inbox, Outbox, Server};
+    /// use futures::StreamExt;
+    /// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    ///
+    /// // Pushes a welcome before the client says anything, then counts messages.
+    /// let server = Server::bind("127.0.0.1:0").await?.serve_duplex(
+    ///     FrameCodec::new(Delimited::newline()),
+    ///     |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+    ///         let _ = outbox.send(Bytes::from("welcome")).await;
+    ///         let mut n = 0;
+    ///         while inbox.next().await.is_some() {
+    ///             n += 1;
+    ///             let _ = outbox.send(Bytes::from(format!("got {n}"))).await;
+    ///         }
+    ///     },
+    /// );
+    /// let peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+    /// let mut lines = BufReader::new(peer).lines();
+    /// assert_eq!(lines.next_line().await?.unwrap(), "welcome");
+    /// lines.get_mut().write_all(b"a\nb\n").await?;
+    /// assert_eq!(lines.next_line().await?.unwrap(), "got 1");
+    /// assert_eq!(lines.next_line().await?.unwrap(), "got 2");
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_duplex<C, H, Req>(self, codec: C, handler: H) -> ServerHandle
+    where
+        C: Decoder<Item = Req> + ResponseEncoder<R> + Clone + Send + Sync + 'static,
+        <C as Decoder>::Error: CodecError,
+        H: DuplexHandler<Req, R>,
+        Req: Send + 'static,
+    {
+        let shared = Arc::new(self.shared());
+        let reject = self.reject_fn(&codec, &shared);
+        let serve_codec = codec;
+        let serve_shared = shared.clone();
+        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
+            let codec = serve_codec.clone();
+            let shared = serve_shared.clone();
+            let dispatch = Duplex::new(&handler, ctx.clone(), shared.config.max_in_flight);
+            Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
+        });
+        self.start(shared.metrics.clone(), serve, reject)
+    }
+
+    fn shared(&self) -> Shared<R> {
+        Shared {
+            config: self.config.clone(),
+            metrics: Arc::new(Metrics::default()),
+            on_decode_error: self.on_decode_error.clone(),
+        }
+    }
+
+    fn reject_fn<C>(&self, codec: &C, shared: &Arc<Shared<R>>) -> Option<RejectFn<A::Io>>
+    where
+        C: ResponseEncoder<R> + Clone + Send + Sync + 'static,
+    {
+        let hook = self.on_reject.clone()?;
+        let codec = codec.clone();
+        let vectored_min = shared.config.vectored_min;
+        Some(Arc::new(move |io, peer| {
+            let mut out = Outbound::new(vectored_min);
+            if let Some(reply) = hook(&peer) {
+                if let Err(e) = codec.clone().encode_response(reply, &mut out) {
+                    tracing::warn!(error = %e, "reject reply could not be encoded");
+                }
+            }
+            Box::pin(reject_connection(io, out))
+        }))
+    }
+
+    fn start(
+        self,
+        metrics: Arc<Metrics>,
+        serve: ServeFn<A::Io>,
+        reject: Option<RejectFn<A::Io>>,
+    ) -> ServerHandle {
+        let local_addr = self
+            .acceptor
+            .local_addr()
+            .unwrap_or_else(|_| Addr::other("unknown"));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(
+            self.acceptor,
+            self.config,
+            metrics.clone(),
+            serve,
+            reject,
+            stop_rx,
+        ));
+        ServerHandle {
+            local_addr,
+            metrics,
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+}
+
+/// Writes the reject reply, half-closes, and briefly drains the peer.
+async fn reject_connection<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, mut out: Outbound) {
+    let _ = tokio::time::timeout(REJECT_WRITE_TIMEOUT, async {
+        while !out.is_empty() {
+            poll_fn(|cx| out.poll_write(&mut io, cx)).await?;
+        }
+        io.shutdown().await?;
+        let mut discard = [0u8; 512];
+        while io.read(&mut discard).await? > 0 {}
+        Ok::<(), io::Error>(())
+    })
+    .await;
+}
+
+/// What the loop holds before accepting: a connection permit, or a slot to reject one.
+enum Slot {
+    Serve(OwnedSemaphorePermit),
+    Reject(OwnedSemaphorePermit),
+}
+
+async fn take_slot(permits: &Arc<Semaphore>, rejecting: Option<&Arc<Semaphore>>) -> Slot {
+    let Some(rejecting) = rejecting else {
+        return match permits.clone().acquire_owned().await {
+            Ok(p) => Slot::Serve(p),
+            Err(_) => std::future::pending().await,
+        };
+    };
+    if let Ok(p) = permits.clone().try_acquire_owned() {
+        return Slot::Serve(p);
+    }
+    tokio::select! {
+        Ok(p) = permits.clone().acquire_owned() => Slot::Serve(p),
+        Ok(p) = rejecting.clone().acquire_owned() => Slot::Reject(p),
+    }
+}
+
+/// Sets the close reason metric when the connection task ends, however it ends.
+struct CloseGuard {
+    metrics: Arc<Metrics>,
+    reason: Option<CloseReason>,
+}
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        let reason = self.reason.unwrap_or(if std::thread::panicking() {
+            CloseReason::Panicked
+        } else {
+            CloseReason::Aborted
+        });
+        self.metrics.closed(reason);
+    }
+}
+
+async fn accept_loop<A: Acceptor>(
+    mut acceptor: A,
+    config: ServerConfig,
+    metrics: Arc<Metrics>,
+    serve: ServeFn<A::Io>,
+    reject: Option<RejectFn<A::Io>>,
+    mut stop: oneshot::Receiver<Duration>,
+) -> ShutdownReport {
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let rejecting = reject
+        .as_ref()
+        .map(|_| Arc::new(Semaphore::new(MAX_REJECTING)));
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut backoff = AcceptBackoff::new();
+    let mut resume_at: Option<Instant> = None;
+    let mut slot: Option<Slot> = None;
+    let mut detached = false;
+    let mut exhausted = false;
+    let mut next_id: u64 = 1;
+
+    let deadline = loop {
+        tokio::select! {
+            biased;
+            stop = &mut stop, if !detached => match stop {
+                Ok(deadline) => break deadline,
+                Err(_) => detached = true,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => report_join(joined),
+            () = async { tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)).await }, if resume_at.is_some() => {
+                resume_at = None;
+            }
+            taken = take_slot(&permits, rejecting.as_ref()), if slot.is_none() => slot = Some(taken),
+            accepted = poll_fn(|cx| acceptor.poll_accept(cx)), if slot.is_some() && resume_at.is_none() && !exhausted => {
+                match accepted {
+                    None => {
+                        tracing::debug!("acceptor exhausted");
+                        exhausted = true;
+                    }
+                    Some(Err(e)) => {
+                        metrics.error("accept");
+                        if is_per_connection(&e) {
+                            tracing::debug!(error = %e, "accept failed for one peer");
+                        } else {
+                            let pause = backoff.pause();
+                            tracing::warn!(error = %e, ?pause, "accept failed, backing off");
+                            resume_at = Some(Instant::now() + pause);
+                        }
+                    }
+                    Some(Ok((io, peer))) => {
+                        backoff.reset();
+                        let taken = match slot.take() {
+                            Some(Slot::Reject(r)) => match permits.clone().try_acquire_owned() {
+                                Ok(p) => Slot::Serve(p),
+                                Err(_) => Slot::Reject(r),
+                            },
+                            other => match other {
+                                Some(s) => s,
+                                None => continue,
+                            },
+                        };
+                        match (taken, &reject) {
+                            (Slot::Serve(permit), _) => {
+                                acceptor.configure(&io, config.tcp_nodelay);
+                                let id = next_id;
+                                next_id += 1;
+                                spawn_connection(&mut tasks, &metrics, &serve, &shutdown, io, peer, id, permit);
+                            }
+                            (Slot::Reject(permit), Some(reject)) => {
+                                metrics.rejected();
+                                tracing::debug!(%peer, "at the connection limit, rejecting");
+                                let fut = reject(io, peer);
+                                let metrics = metrics.clone();
+                                tasks.spawn(async move {
+                                    fut.await;
+                                    metrics.close_counted(CloseReason::Rejected);
+                                    drop(permit);
+                                });
+                            }
+                            (Slot::Reject(_), None) => {}
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    // Graceful shutdown: stop accepting, signal, drain until the deadline, abort the rest.
+    drop(acceptor);
+    drop(slot);
+    let open = tasks.len();
+    tracing::info!(open, ?deadline, "shutting down");
+    shutdown.cancel();
+    let until = Instant::now() + deadline;
+    let mut closed = 0;
+    while let Ok(Some(joined)) = tokio::time::timeout_at(until, tasks.join_next()).await {
+        report_join(joined);
+        closed += 1;
+    }
+    let aborted = tasks.len();
+    if aborted > 0 {
+        tracing::warn!(
+            aborted,
+            "connections still open at the shutdown deadline, aborting"
+        );
+    }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    ShutdownReport { closed, aborted }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_connection<Io: Send + 'static>(
+    tasks: &mut JoinSet<()>,
+    metrics: &Arc<Metrics>,
+    serve: &ServeFn<Io>,
+    shutdown: &CancellationToken,
+    io: Io,
+    peer: Addr,
+    id: u64,
+    permit: OwnedSemaphorePermit,
+) {
+    metrics.accepted();
+    metrics.opened();
+    let span = tracing::info_span!("conn", id, %peer);
+    let ctx = Ctx::new(id, peer, shutdown.child_token());
+    let cancel_on_close = ctx.closing().clone().drop_guard();
+    let fut = serve(io, ctx);
+    let guard = CloseGuard {
+        metrics: metrics.clone(),
+        reason: None,
+    };
+    tasks.spawn(
+        async move {
+            // Moved whole (not just the field written below), so it drops with the task.
+            let mut guard = guard;
+            let _permit = permit;
+            let _cancel_on_close = cancel_on_close;
+            tracing::debug!("connection opened");
+            let reason = fut.await;
+            match reason {
+                CloseReason::WriteTimeout
+                | CloseReason::FrameTimeout
+                | CloseReason::InputBudget => {
+                    tracing::info!(%reason, "connection closed")
+                }
+                _ => tracing::debug!(%reason, "connection closed"),
+            }
+            guard.reason = Some(reason);
+        }
+        .instrument(span),
+    );
+}
+
+fn report_join(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        if e.is_panic() {
+            tracing::error!("connection task panicked");
+        }
+    }
+}
