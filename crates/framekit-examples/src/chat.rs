@@ -1,0 +1,146 @@
+//! The chat room of `chat_server`: every line a member sends goes to every other member as
+//! `<id>: <line>`, with join and leave notices. A member that cannot keep up is dropped; the
+//! room never waits for anyone.
+//!
+//! ```text
+//! to the joiner      * welcome, you are 3
+//! to the others      * 3 joined
+//! member 3 sends     hello            others get   3: hello
+//! member 3 leaves                     others get   * 3 left
+//! member 3 too slow                   others get   * 3 dropped (too slow)
+//! ```
+//!
+//! The room is a `tokio::sync::broadcast` channel of pre-formatted lines. Sending never blocks;
+//! a member whose connection stops draining falls behind by more than the room's capacity, sees
+//! `Lagged`, and is dropped (the server's write timeout drops it too, if it stops reading
+//! entirely while a send is pending).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use framekit_server::{Ctx, Inbox, Outbox};
+use futures::StreamExt;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+/// Default number of lines a member may fall behind before it is dropped.
+pub const DEFAULT_ROOM_CAPACITY: usize = 1024;
+
+/// `<id>: <line>`, the line another member sees.
+pub fn message_line(from: u64, line: &[u8]) -> Bytes {
+    let id = from.to_string();
+    let mut out = BytesMut::with_capacity(id.len() + 2 + line.len());
+    out.put_slice(id.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(line);
+    out.freeze()
+}
+
+/// The first line a member gets.
+pub fn welcome_line(id: u64) -> Bytes {
+    Bytes::from(format!("* welcome, you are {id}"))
+}
+
+/// The notice sent to the others when `id` joins.
+pub fn joined_line(id: u64) -> Bytes {
+    Bytes::from(format!("* {id} joined"))
+}
+
+/// Why a member left the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// It closed its side, or the server is shutting down.
+    Left,
+    /// It fell too far behind.
+    TooSlow,
+}
+
+/// The notice sent to the others when `id` leaves.
+pub fn left_line(id: u64, how: Departure) -> Bytes {
+    match how {
+        Departure::Left => Bytes::from(format!("* {id} left")),
+        Departure::TooSlow => Bytes::from(format!("* {id} dropped (too slow)")),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Said {
+    from: u64,
+    line: Bytes,
+}
+
+/// One chat room; clone it into every connection's handler (clones share the room).
+///
+/// ```
+/// use framekit_examples::chat::Room;
+/// let room = Room::new(64);
+/// assert_eq!(room.members(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Room {
+    tx: broadcast::Sender<Said>,
+}
+
+impl Room {
+    /// A room where members may fall `capacity` lines behind before being dropped.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Room { tx }
+    }
+
+    /// How many members are in the room.
+    pub fn members(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    fn say(&self, from: u64, line: Bytes) {
+        // An error only means nobody is listening.
+        let _ = self.tx.send(Said { from, line });
+    }
+
+    /// Runs one member's connection: its duplex handler.
+    pub async fn member(self, mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, ctx: Ctx) {
+        let id = ctx.id();
+        let mut heard = self.tx.subscribe();
+        if outbox.send(welcome_line(id)).await.is_err() {
+            return;
+        }
+        self.say(id, joined_line(id));
+        tracing::info!(id, members = self.members(), "joined");
+        let how = loop {
+            tokio::select! {
+                line = inbox.next() => match line {
+                    Some(line) => self.say(id, message_line(id, &line)),
+                    None => break Departure::Left,
+                },
+                said = heard.recv() => match said {
+                    Ok(said) if said.from == id => {}
+                    Ok(said) => {
+                        if outbox.send(said.line).await.is_err() {
+                            break Departure::Left;
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(id, missed, "member too slow, dropping it");
+                        break Departure::TooSlow;
+                    }
+                    Err(RecvError::Closed) => break Departure::Left,
+                },
+            }
+        };
+        drop(heard);
+        self.say(id, left_line(id, how));
+        tracing::info!(id, ?how, members = self.members(), "left");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_formatted_as_documented() {
+        assert_eq!(message_line(3, b"hello"), "3: hello");
+        assert_eq!(welcome_line(3), "* welcome, you are 3");
+        assert_eq!(joined_line(3), "* 3 joined");
+        assert_eq!(left_line(3, Departure::Left), "* 3 left");
+        assert_eq!(left_line(3, Departure::TooSlow), "* 3 dropped (too slow)");
+    }
+}

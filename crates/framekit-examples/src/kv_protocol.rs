@@ -1,0 +1,433 @@
+//! The binary key-value protocol of `kv_server` and `kv_client`: GET, SET and DEL with status
+//! codes, each message the payload of one frame behind a u32 big-endian length prefix.
+//!
+//! ```text
+//! frame     +----------------+---------------------------+
+//!           | length: u32 BE | payload (length bytes)    |
+//!           +----------------+---------------------------+
+//!
+//! request   +--------+-----------------+-----------+---------------------------+
+//! payload   | op: u8 | key_len: u16 BE | key       | value (SET only: the rest) |
+//!           +--------+-----------------+-----------+---------------------------+
+//!           op: 0x01 GET, 0x02 SET, 0x03 DEL
+//!
+//! response  +------------+------------------------------------+
+//! payload   | status: u8 | value (GET with status OK: the rest) |
+//!           +------------+------------------------------------+
+//!           status: 0x00 OK, 0x01 NOT_FOUND, 0x02 BAD_REQUEST, 0x03 TOO_LARGE
+//!
+//! GET "k"        00 00 00 04 | 01 00 01 6b
+//! SET "k" = "v"  00 00 00 05 | 02 00 01 6b 76
+//! reply OK "v"   00 00 00 02 | 00 76
+//! ```
+//!
+//! Responses come in request order, one per request. A payload that is not a valid request gets
+//! `BAD_REQUEST` and the connection goes on (the frame boundary is intact); a frame over the
+//! server's maximum gets `TOO_LARGE` and the connection is closed.
+
+use std::fmt;
+use std::time::Instant;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use framekit::framing::length_prefixed::LengthPrefixed;
+use framekit::payload::{PayloadDecoder, PayloadEncoder, PayloadError};
+use framekit::FrameCodec;
+
+use crate::store::{Condition, Expiry, Store};
+
+/// Default largest frame payload: 1 MiB.
+pub const DEFAULT_MAX_FRAME_LEN: usize = 1024 * 1024;
+
+/// Operation code of GET.
+pub const OP_GET: u8 = 0x01;
+/// Operation code of SET.
+pub const OP_SET: u8 = 0x02;
+/// Operation code of DEL.
+pub const OP_DEL: u8 = 0x03;
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvRequest {
+    /// Read `key`: OK with the value, or NOT_FOUND.
+    Get {
+        /// The key.
+        key: Bytes,
+    },
+    /// Write `value` under `key`: OK.
+    Set {
+        /// The key.
+        key: Bytes,
+        /// The value.
+        value: Bytes,
+    },
+    /// Remove `key`: OK if it existed, else NOT_FOUND.
+    Del {
+        /// The key.
+        key: Bytes,
+    },
+}
+
+/// A response status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Done; a GET response carries the value.
+    Ok = 0x00,
+    /// No such key.
+    NotFound = 0x01,
+    /// The payload was not a valid request.
+    BadRequest = 0x02,
+    /// The frame was over the server's maximum; the server closes the connection after it.
+    TooLarge = 0x03,
+}
+
+/// A response: a status and, for a successful GET, the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvResponse {
+    /// The status.
+    pub status: Status,
+    /// The value (empty unless a GET succeeded).
+    pub value: Bytes,
+}
+
+impl KvResponse {
+    /// A response with `status` and no value.
+    pub fn status(status: Status) -> Self {
+        KvResponse {
+            status,
+            value: Bytes::new(),
+        }
+    }
+
+    /// An OK response carrying `value`.
+    pub fn value(value: Bytes) -> Self {
+        KvResponse {
+            status: Status::Ok,
+            value,
+        }
+    }
+}
+
+/// Why a payload is not a valid message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvDecodeError {
+    /// The payload is shorter than its header says.
+    Truncated {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes present.
+        len: usize,
+    },
+    /// An operation or status byte that is not defined.
+    UnknownCode(u8),
+    /// A GET or DEL with bytes after the key.
+    TrailingBytes(usize),
+}
+
+impl fmt::Display for KvDecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvDecodeError::Truncated { needed, len } => {
+                write!(f, "payload of {len} bytes, its header needs {needed}")
+            }
+            KvDecodeError::UnknownCode(c) => write!(f, "unknown code 0x{c:02x}"),
+            KvDecodeError::TrailingBytes(n) => write!(f, "{n} bytes after the key"),
+        }
+    }
+}
+
+impl std::error::Error for KvDecodeError {}
+
+impl KvRequest {
+    /// Parses a request payload; keys and values are zero-copy slices of it.
+    pub fn decode(mut payload: Bytes) -> Result<KvRequest, KvDecodeError> {
+        let len = payload.len();
+        if len < 3 {
+            return Err(KvDecodeError::Truncated { needed: 3, len });
+        }
+        let op = payload.get_u8();
+        let key_len = usize::from(payload.get_u16());
+        if payload.len() < key_len {
+            return Err(KvDecodeError::Truncated {
+                needed: 3 + key_len,
+                len,
+            });
+        }
+        let key = payload.split_to(key_len);
+        match op {
+            OP_SET => Ok(KvRequest::Set {
+                key,
+                value: payload,
+            }),
+            OP_GET | OP_DEL if !payload.is_empty() => {
+                Err(KvDecodeError::TrailingBytes(payload.len()))
+            }
+            OP_GET => Ok(KvRequest::Get { key }),
+            OP_DEL => Ok(KvRequest::Del { key }),
+            other => Err(KvDecodeError::UnknownCode(other)),
+        }
+    }
+
+    /// Appends the request payload to `dst`. Keys over 65535 bytes cannot be encoded.
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), PayloadError> {
+        let (op, key, value) = match self {
+            KvRequest::Get { key } => (OP_GET, key, None),
+            KvRequest::Set { key, value } => (OP_SET, key, Some(value)),
+            KvRequest::Del { key } => (OP_DEL, key, None),
+        };
+        let key_len = u16::try_from(key.len()).map_err(|_| "key over 65535 bytes")?;
+        dst.reserve(3 + key.len() + value.map_or(0, |v| v.len()));
+        dst.put_u8(op);
+        dst.put_u16(key_len);
+        dst.put_slice(key);
+        if let Some(value) = value {
+            dst.put_slice(value);
+        }
+        Ok(())
+    }
+}
+
+impl KvResponse {
+    /// Parses a response payload.
+    pub fn decode(mut payload: Bytes) -> Result<KvResponse, KvDecodeError> {
+        let Some(&code) = payload.first() else {
+            return Err(KvDecodeError::Truncated { needed: 1, len: 0 });
+        };
+        let status = match code {
+            0x00 => Status::Ok,
+            0x01 => Status::NotFound,
+            0x02 => Status::BadRequest,
+            0x03 => Status::TooLarge,
+            other => return Err(KvDecodeError::UnknownCode(other)),
+        };
+        payload.advance(1);
+        Ok(KvResponse {
+            status,
+            value: payload,
+        })
+    }
+
+    /// Appends the response payload to `dst`.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.reserve(1 + self.value.len());
+        dst.put_u8(self.status as u8);
+        dst.put_slice(&self.value);
+    }
+}
+
+/// Runs one request against `store`; values are copied out of the read buffer before they are
+/// stored.
+///
+/// ```
+/// use std::time::Instant;
+/// use bytes::Bytes;
+/// use framekit_examples::kv_protocol::{apply, KvRequest, KvResponse, Status};
+/// use framekit_examples::store::Store;
+///
+/// let mut store = Store::new();
+/// let now = Instant::now();
+/// let set = KvRequest::Set { key: Bytes::from("k"), value: Bytes::from("v") };
+/// assert_eq!(apply(&mut store, Ok(set), now), KvResponse::status(Status::Ok));
+/// let get = KvRequest::Get { key: Bytes::from("k") };
+/// assert_eq!(apply(&mut store, Ok(get), now), KvResponse::value(Bytes::from("v")));
+/// ```
+pub fn apply(
+    store: &mut Store,
+    request: Result<KvRequest, KvDecodeError>,
+    now: Instant,
+) -> KvResponse {
+    match request {
+        Err(_) => KvResponse::status(Status::BadRequest),
+        Ok(KvRequest::Get { key }) => match store.get(&key, now) {
+            Some(value) => KvResponse::value(value),
+            None => KvResponse::status(Status::NotFound),
+        },
+        Ok(KvRequest::Set { key, value }) => {
+            store.set(
+                Bytes::copy_from_slice(&key),
+                Bytes::copy_from_slice(&value),
+                Expiry::Never,
+                Condition::Always,
+                now,
+            );
+            KvResponse::status(Status::Ok)
+        }
+        Ok(KvRequest::Del { key }) => match store.remove(&key, now) {
+            true => KvResponse::status(Status::Ok),
+            false => KvResponse::status(Status::NotFound),
+        },
+    }
+}
+
+/// The server's payload codec: requests in (a bad one is an `Err` item, not a stream error),
+/// responses out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerPayload;
+
+impl PayloadDecoder for ServerPayload {
+    type Item = Result<KvRequest, KvDecodeError>;
+    fn decode_payload(&mut self, payload: Bytes) -> Result<Self::Item, PayloadError> {
+        Ok(KvRequest::decode(payload))
+    }
+}
+
+impl PayloadEncoder<KvResponse> for ServerPayload {
+    fn encode_payload(&mut self, item: KvResponse, dst: &mut BytesMut) -> Result<(), PayloadError> {
+        item.encode(dst);
+        Ok(())
+    }
+}
+
+/// The client's payload codec: requests out, responses in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientPayload;
+
+impl PayloadDecoder for ClientPayload {
+    type Item = KvResponse;
+    fn decode_payload(&mut self, payload: Bytes) -> Result<KvResponse, PayloadError> {
+        Ok(KvResponse::decode(payload)?)
+    }
+}
+
+impl PayloadEncoder<KvRequest> for ClientPayload {
+    fn encode_payload(&mut self, item: KvRequest, dst: &mut BytesMut) -> Result<(), PayloadError> {
+        item.encode(dst)
+    }
+}
+
+/// The server's codec: u32 BE length prefix, frames up to `max_frame_len` bytes.
+pub fn server_codec(max_frame_len: usize) -> FrameCodec<LengthPrefixed, ServerPayload> {
+    FrameCodec::with_payload(
+        LengthPrefixed::u32_be().max_frame_len(max_frame_len),
+        ServerPayload,
+    )
+}
+
+/// The client's codec: u32 BE length prefix, frames up to `max_frame_len` bytes.
+pub fn client_codec(max_frame_len: usize) -> FrameCodec<LengthPrefixed, ClientPayload> {
+    FrameCodec::with_payload(
+        LengthPrefixed::u32_be().max_frame_len(max_frame_len),
+        ClientPayload,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::codec::{Decoder, Encoder};
+
+    #[test]
+    fn requests_round_trip_through_both_codecs() {
+        let requests = [
+            KvRequest::Get {
+                key: Bytes::from("k"),
+            },
+            KvRequest::Set {
+                key: Bytes::from("k"),
+                value: Bytes::from(&b"\0\xffv"[..]),
+            },
+            KvRequest::Del { key: Bytes::new() },
+        ];
+        let mut client = client_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut server = server_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut wire = BytesMut::new();
+        for r in &requests {
+            client.encode(r.clone(), &mut wire).unwrap();
+        }
+        for r in &requests {
+            assert_eq!(server.decode(&mut wire).unwrap().unwrap().unwrap(), *r);
+        }
+    }
+
+    #[test]
+    fn the_wire_format_is_as_documented() {
+        let mut client = client_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut wire = BytesMut::new();
+        client
+            .encode(
+                KvRequest::Get {
+                    key: Bytes::from("k"),
+                },
+                &mut wire,
+            )
+            .unwrap();
+        assert_eq!(&wire[..], b"\0\0\0\x04\x01\x00\x01k");
+        wire.clear();
+        let set = KvRequest::Set {
+            key: Bytes::from("k"),
+            value: Bytes::from("v"),
+        };
+        client.encode(set, &mut wire).unwrap();
+        assert_eq!(&wire[..], b"\0\0\0\x05\x02\x00\x01kv");
+        let mut server = server_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut out = BytesMut::new();
+        server
+            .encode(KvResponse::value(Bytes::from("v")), &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\0\0\0\x02\x00v");
+        assert_eq!(
+            client.decode(&mut out).unwrap().unwrap(),
+            KvResponse::value(Bytes::from("v"))
+        );
+    }
+
+    #[test]
+    fn bad_payloads_are_items_not_stream_errors() {
+        let mut server = server_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut wire =
+            BytesMut::from(&b"\0\0\0\x01\x01\0\0\0\x03\x09\0\0\0\0\0\x04\x01\0\x01k"[..]);
+        let truncated = server.decode(&mut wire).unwrap().unwrap();
+        assert_eq!(
+            truncated,
+            Err(KvDecodeError::Truncated { needed: 3, len: 1 })
+        );
+        let unknown = server.decode(&mut wire).unwrap().unwrap();
+        assert_eq!(unknown, Err(KvDecodeError::UnknownCode(9)));
+        let good = server.decode(&mut wire).unwrap().unwrap();
+        assert_eq!(
+            good,
+            Ok(KvRequest::Get {
+                key: Bytes::from("k")
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_requests_are_rejected() {
+        let req = |b: &'static [u8]| KvRequest::decode(Bytes::from_static(b));
+        assert_eq!(
+            req(b"\x01\x00\x05ab"),
+            Err(KvDecodeError::Truncated { needed: 8, len: 5 })
+        );
+        assert_eq!(req(b"\x01\x00\x01kx"), Err(KvDecodeError::TrailingBytes(1)));
+        assert!(KvResponse::decode(Bytes::from_static(b"\x07")).is_err());
+        assert!(KvResponse::decode(Bytes::new()).is_err());
+    }
+
+    #[test]
+    fn apply_answers_with_status_codes() {
+        let mut store = Store::new();
+        let now = Instant::now();
+        let key = || Bytes::from("k");
+        let del = || KvRequest::Del { key: key() };
+        assert_eq!(apply(&mut store, Ok(del()), now).status, Status::NotFound);
+        assert_eq!(
+            apply(&mut store, Ok(KvRequest::Get { key: key() }), now).status,
+            Status::NotFound
+        );
+        let set = KvRequest::Set {
+            key: key(),
+            value: Bytes::from("v"),
+        };
+        assert_eq!(apply(&mut store, Ok(set), now).status, Status::Ok);
+        assert_eq!(apply(&mut store, Ok(del()), now).status, Status::Ok);
+        let bad = Err(KvDecodeError::UnknownCode(9));
+        assert_eq!(apply(&mut store, bad, now).status, Status::BadRequest);
+    }
+
+    #[test]
+    fn oversized_keys_cannot_be_encoded() {
+        let key = Bytes::from(vec![b'k'; 70_000]);
+        assert!(KvRequest::Get { key }.encode(&mut BytesMut::new()).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! What every example's `main` does around its protocol: the shared command-line limits, tracing
+//! to stderr, the `listening on HOST:PORT` line, and graceful shutdown on SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::time::Duration;
+
+use framekit_server::{config, ServerConfig, ServerHandle, ShutdownReport};
+
+/// How long connections get to finish after SIGINT or SIGTERM before they are aborted; well
+/// inside the 5 s a supervisor waits.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// The server limits every example accepts on its command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Most connections served at once.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most requests of one connection handled at once (pipelining depth).
+    #[arg(long, default_value_t = config::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
+    /// Close a connection idle this long (e.g. 60s, 500ms).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Close a connection whose frame takes longer than this to arrive once started.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub frame_timeout: Duration,
+    /// Close a connection that leaves queued output unread this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+    /// How long connections get to finish on SIGINT/SIGTERM before they are aborted.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl LimitArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> ServerConfig {
+        ServerConfig::default()
+            .max_connections(self.max_connections)
+            .max_in_flight(self.max_in_flight)
+            .idle_timeout(self.idle_timeout)
+            .frame_timeout(self.frame_timeout)
+            .write_timeout(self.write_timeout)
+    }
+}
+
+/// Parses `250ms`, `10s`, `2m`, or a bare number of seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_examples::launch::parse_duration;
+/// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+/// assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (text, 1000)
+    };
+    let n: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 10s or 2m"))?;
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// Sends tracing output to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Prints the one stdout line scripts wait for, `listening on HOST:PORT`, with the real port.
+pub fn announce(server: &ServerHandle) {
+    let mut out = std::io::stdout().lock();
+    // If stdout is gone nobody is waiting for the line; serving goes on.
+    let _ = writeln!(out, "listening on {}", server.local_addr());
+    let _ = out.flush();
+}
+
+/// Serves until SIGINT or SIGTERM, then shuts down gracefully within `grace`.
+pub async fn serve_until_signal(server: ServerHandle, grace: Duration) -> ShutdownReport {
+    let report = server.shutdown_on_signal(grace).await;
+    tracing::info!(closed = report.closed, aborted = report.aborted, "stopped");
+    report
+}

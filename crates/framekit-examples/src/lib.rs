@@ -1,0 +1,21 @@
+//! framekit-examples: the protocol logic behind the example servers, kept sans-IO so each piece
+//! is unit-tested without a socket. The binaries in `examples/` are thin shells around these
+//! modules and `framekit-server`.
+//!
+//! | example | framing | module |
+//! |---|---|---|
+//! | `ack_server` | newline | (none: one line of code) |
+//! | `chat_server` | newline, duplex | [`chat`] |
+//! | `kv_server`, `kv_client` | u32 BE length prefix | [`kv_protocol`], [`store`] |
+//! | `records_server` | fixed 16-byte records | [`records`] |
+//! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`] |
+#![warn(missing_docs)]
+
+pub mod chat;
+pub mod commands;
+pub mod kv_protocol;
+pub mod launch;
+pub mod records;
+pub mod resp;
+pub mod servers;
+pub mod store;

@@ -1,0 +1,70 @@
+//! The RESP connection codec: requests decoded by [`RequestParser`] through framekit's
+//! [`NomCodec`], replies encoded from [`Value`]s.
+
+use bytes::BytesMut;
+use framekit::framing::nom::NomCodec;
+use framekit::FrameError;
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::{Request, RequestParser, Value};
+
+/// A `tokio_util` codec for the server side of RESP2.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit_examples::resp::{RequestParser, RespCodec, Value};
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = RespCodec::new(RequestParser::new());
+/// let mut input = BytesMut::from(&b"PING\r\n"[..]);
+/// assert_eq!(codec.decode(&mut input).unwrap().unwrap().unwrap(), ["PING"]);
+/// let mut output = BytesMut::new();
+/// codec.encode(Value::Simple("PONG"), &mut output).unwrap();
+/// assert_eq!(&output[..], b"+PONG\r\n");
+/// ```
+#[derive(Debug)]
+pub struct RespCodec {
+    requests: NomCodec<RequestParser>,
+}
+
+impl RespCodec {
+    /// A codec with `parser`'s limits. The frame limit of the underlying [`NomCodec`] sits just
+    /// above the parser's request limit, so oversized requests are answered as protocol errors
+    /// by the parser instead of failing the decoder.
+    pub fn new(parser: RequestParser) -> Self {
+        let max = parser.get_max_request_len().saturating_add(1);
+        RespCodec {
+            requests: NomCodec::new(parser).max_frame_len(max),
+        }
+    }
+}
+
+impl Decoder for RespCodec {
+    type Item = Request;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Request>, FrameError> {
+        self.requests.decode(src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Request>, FrameError> {
+        self.requests.decode_eof(src)
+    }
+}
+
+impl Encoder<Value> for RespCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, value: Value, dst: &mut BytesMut) -> Result<(), FrameError> {
+        value.encode(dst);
+        Ok(())
+    }
+}
+
+/// A clone is a fresh codec with the same limits: parsed-but-undelivered requests belong to
+/// one connection and are not copied (the server clones a template codec per connection).
+impl Clone for RespCodec {
+    fn clone(&self) -> Self {
+        RespCodec::new(*self.requests.parser())
+    }
+}

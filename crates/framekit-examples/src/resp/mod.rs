@@ -1,0 +1,24 @@
+//! RESP2, the Redis serialization protocol: requests parsed by a streaming nom parser that
+//! plugs into framekit's [`NomCodec`](framekit::framing::nom::NomCodec), replies as [`Value`]s.
+//!
+//! ```text
+//! request (multibulk)   *2\r\n$3\r\nGET\r\n$1\r\nk\r\n   -> ["GET", "k"]  (zero-copy Bytes)
+//! request (inline)      GET k\r\n                        -> ["GET", "k"]
+//! replies               +OK\r\n  -ERR msg\r\n  :42\r\n  $3\r\nabc\r\n  $-1\r\n  *2\r\n...
+//! ```
+//!
+//! A malformed request is not a decoder error: the parser yields it as a [`ProtocolError`] item
+//! so the server can answer `-ERR Protocol error: ...` before closing that one connection.
+
+mod codec;
+mod parse;
+mod value;
+
+pub use codec::RespCodec;
+pub use parse::{
+    ProtocolError, Request, RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN,
+    MAX_BULK_LEN_CEILING, MAX_INLINE_LEN, MAX_MULTIBULK_COUNT,
+};
+pub use value::Value;
+
+pub(crate) use parse::parse_i64;

@@ -1,0 +1,443 @@
+//! The RESP2 request parser: multibulk (`*N` then `N` bulk strings) and inline (a line of
+//! space-separated words) requests, parsed with nom's streaming combinators into zero-copy
+//! [`Bytes`] arguments.
+//!
+//! Limits are checked on *declared* sizes before any byte is waited for, so a peer announcing a
+//! 4 GiB bulk string gets `-ERR Protocol error: invalid bulk length` at once instead of holding
+//! a buffer open for it.
+
+use std::fmt;
+
+use bytes::Bytes;
+use framekit::framing::nom::StreamParser;
+use nom::bytes::streaming::{tag, take, take_until};
+use nom::error::{ErrorKind, ParseError};
+use nom::{Err as NomErr, IResult, Needed, Parser};
+
+/// Longest inline request line, and longest `*N` / `$N` header line (as in Redis): 64 KiB.
+pub const MAX_INLINE_LEN: usize = 64 * 1024;
+/// Most arguments in one multibulk request (as in Redis).
+pub const MAX_MULTIBULK_COUNT: i64 = 1024 * 1024;
+/// Default largest bulk string (one argument, such as a value): 8 MiB.
+pub const DEFAULT_MAX_BULK_LEN: usize = 8 * 1024 * 1024;
+/// The largest bulk string limit that may be configured: 512 MiB, Redis's own ceiling.
+pub const MAX_BULK_LEN_CEILING: usize = 512 * 1024 * 1024;
+/// Default largest whole request (all its arguments and headers): 64 MiB.
+pub const DEFAULT_MAX_REQUEST_LEN: usize = 64 * 1024 * 1024;
+
+/// Longest `*N` / `$N` header line we wait for: an `i64` has at most 20 characters.
+const MAX_COUNT_LINE: usize = 32;
+/// Arguments preallocated for a multibulk request, whatever count it declares.
+const PREALLOC_ARGS: usize = 16;
+
+/// One parsed request: its arguments (command name first; empty for a blank line, which gets
+/// no reply), or the protocol error that ends the connection.
+pub type Request = Result<Vec<Bytes>, ProtocolError>;
+
+/// A request that breaks RESP's rules. [`Display`](fmt::Display) gives the text Redis uses
+/// after `-ERR Protocol error: `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// `*N` with `N` not a number or over [`MAX_MULTIBULK_COUNT`].
+    InvalidMultibulkLength,
+    /// `$N` with `N` not a number, negative, or over the bulk limit.
+    InvalidBulkLength,
+    /// A multibulk argument that does not start with `$`.
+    ExpectedBulk {
+        /// The byte found instead.
+        got: u8,
+    },
+    /// A bulk string not followed by CRLF.
+    ExpectedCrlf,
+    /// A `*N` or `$N` line that does not end within a few bytes.
+    TooBigCountString,
+    /// An inline request line over [`MAX_INLINE_LEN`] without a newline.
+    TooBigInlineRequest,
+    /// A request whose declared size is over the request limit.
+    RequestTooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
+            ProtocolError::InvalidBulkLength => f.write_str("invalid bulk length"),
+            ProtocolError::ExpectedBulk { got } => {
+                write!(
+                    f,
+                    "expected '$', got '{}'",
+                    char::from(*got).escape_default()
+                )
+            }
+            ProtocolError::ExpectedCrlf => f.write_str("expected CRLF after bulk string"),
+            ProtocolError::TooBigCountString => f.write_str("too big count string"),
+            ProtocolError::TooBigInlineRequest => f.write_str("too big inline request"),
+            ProtocolError::RequestTooLarge { limit } => {
+                write!(f, "request over the limit of {limit} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// The nom error type of this parser: always a [`ProtocolError`] (a failed `tag(CRLF)` is the
+/// only nom-level failure it can meet).
+#[derive(Debug)]
+struct Fail(ProtocolError);
+
+impl<I> ParseError<I> for Fail {
+    fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
+        Fail(ProtocolError::ExpectedCrlf)
+    }
+    fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+type Parsed<'a, T> = IResult<&'a [u8], T, Fail>;
+
+fn fail<T>(err: ProtocolError) -> Result<T, NomErr<Fail>> {
+    Err(NomErr::Failure(Fail(err)))
+}
+
+/// The RESP2 request parser, with its limits. Use it through
+/// [`RespCodec`](super::RespCodec) or any [`NomCodec`](framekit::framing::nom::NomCodec).
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit::framing::nom::StreamParser;
+/// use framekit_examples::resp::RequestParser;
+///
+/// let buf = Bytes::from_static(b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n");
+/// let mut parser = RequestParser::new();
+/// let (rest, req) = parser.parse(&buf, &buf).unwrap();
+/// assert_eq!(req.unwrap(), ["ECHO", "hi"]);
+/// let (rest, req) = parser.parse(rest, &buf).unwrap();
+/// assert_eq!(req.unwrap(), ["PING"]);
+/// assert!(rest.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestParser {
+    max_bulk_len: usize,
+    max_request_len: usize,
+}
+
+impl Default for RequestParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestParser {
+    /// A parser with [`DEFAULT_MAX_BULK_LEN`] and [`DEFAULT_MAX_REQUEST_LEN`].
+    pub fn new() -> Self {
+        RequestParser {
+            max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            max_request_len: DEFAULT_MAX_REQUEST_LEN,
+        }
+    }
+
+    /// Sets the largest bulk string (clamped to [`MAX_BULK_LEN_CEILING`]); the request limit
+    /// grows to hold at least one such argument plus headers.
+    pub fn max_bulk_len(mut self, max: usize) -> Self {
+        self.max_bulk_len = max.min(MAX_BULK_LEN_CEILING);
+        self.max_request_len = self.max_request_len.max(self.min_request_len());
+        self
+    }
+
+    /// Sets the largest whole request, at least one maximal bulk string plus headers.
+    pub fn max_request_len(mut self, max: usize) -> Self {
+        self.max_request_len = max.max(self.min_request_len());
+        self
+    }
+
+    /// The largest bulk string.
+    pub fn get_max_bulk_len(&self) -> usize {
+        self.max_bulk_len
+    }
+
+    /// The largest whole request.
+    pub fn get_max_request_len(&self) -> usize {
+        self.max_request_len
+    }
+
+    fn min_request_len(&self) -> usize {
+        self.max_bulk_len + MAX_INLINE_LEN
+    }
+
+    fn request<'a>(&self, input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
+        match input.first() {
+            None => Err(NomErr::Incomplete(Needed::new(1))),
+            Some(b'*') => self.multibulk(input, buf),
+            Some(_) => inline(input, buf),
+        }
+    }
+
+    fn multibulk<'a>(&self, input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
+        let (mut rest, count) = count_line(&input[1..])?;
+        let count = match count {
+            Some(n) if n <= MAX_MULTIBULK_COUNT => n,
+            _ => return fail(ProtocolError::InvalidMultibulkLength),
+        };
+        // `*0` and `*-1` are empty requests: no reply, like a blank inline line.
+        let count = usize::try_from(count).unwrap_or(0);
+        let mut args = Vec::with_capacity(count.min(PREALLOC_ARGS));
+        for _ in 0..count {
+            match rest.first() {
+                None => return Err(NomErr::Incomplete(Needed::new(1))),
+                Some(b'$') => {}
+                Some(&got) => return fail(ProtocolError::ExpectedBulk { got }),
+            }
+            let (after_len, len) = count_line(&rest[1..])?;
+            let len = match len.and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if n <= self.max_bulk_len => n,
+                _ => return fail(ProtocolError::InvalidBulkLength),
+            };
+            let declared_end = (input.len() - after_len.len()) + len + 2;
+            if declared_end > self.max_request_len {
+                return fail(ProtocolError::RequestTooLarge {
+                    limit: self.max_request_len,
+                });
+            }
+            let (after_data, data) = take(len).parse(after_len)?;
+            let (after_crlf, _) = tag(&b"\r\n"[..]).parse(after_data)?;
+            args.push(buf.slice_ref(data));
+            rest = after_crlf;
+        }
+        Ok((rest, args))
+    }
+}
+
+/// A `N\r\n` header line (after `*` or `$`): `Some(N)`, or `None` if it is not a number.
+fn count_line(input: &[u8]) -> Parsed<'_, Option<i64>> {
+    match take_until(&b"\r\n"[..]).parse(input) {
+        Ok((rest, digits)) => Ok((&rest[2..], parse_i64(digits))),
+        Err(NomErr::Incomplete(_)) if input.len() > MAX_COUNT_LINE => {
+            fail(ProtocolError::TooBigCountString)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An inline request: one line, LF or CRLF terminated, split on spaces and tabs.
+fn inline<'a>(input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
+    let (rest, line) = match take_until(&b"\n"[..]).parse(input) {
+        Ok(ok) => ok,
+        Err(NomErr::Incomplete(_)) if input.len() > MAX_INLINE_LEN => {
+            return fail(ProtocolError::TooBigInlineRequest)
+        }
+        Err(e) => return Err(e),
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let args = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|word| !word.is_empty())
+        .map(|word| buf.slice_ref(word))
+        .collect();
+    Ok((&rest[1..], args))
+}
+
+/// Parses a decimal `i64` the way RESP writes it: optional `-`, then digits, nothing else.
+pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
+    let (negative, body) = match digits.split_first() {
+        Some((b'-', body)) => (true, body),
+        _ => (false, digits),
+    };
+    if body.is_empty() || body.len() > 19 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in body {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        n = if negative {
+            n.checked_mul(10)?.checked_sub(d)?
+        } else {
+            n.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(n)
+}
+
+impl StreamParser for RequestParser {
+    type Item = Request;
+
+    fn parse<'a>(&mut self, input: &'a [u8], buf: &Bytes) -> IResult<&'a [u8], Request> {
+        match self.request(input, buf) {
+            Ok((rest, args)) => Ok((rest, Ok(args))),
+            Err(NomErr::Incomplete(needed)) => Err(NomErr::Incomplete(needed)),
+            // The connection ends after the error reply: the rest of the input is consumed with
+            // it so no later byte is parsed as a request.
+            Err(NomErr::Error(Fail(e)) | NomErr::Failure(Fail(e))) => {
+                Ok((&input[input.len()..], Err(e)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use framekit::framing::nom::NomCodec;
+    use tokio_util::codec::Decoder;
+
+    fn parse_one(bytes: &'static [u8]) -> Result<(usize, Request), Needed> {
+        let buf = Bytes::from_static(bytes);
+        match RequestParser::new().parse(&buf, &buf) {
+            Ok((rest, req)) => Ok((buf.len() - rest.len(), req)),
+            Err(NomErr::Incomplete(n)) => Err(n),
+            Err(e) => panic!("parser errors must become items: {e:?}"),
+        }
+    }
+
+    fn args(bytes: &'static [u8]) -> Vec<Bytes> {
+        parse_one(bytes).unwrap().1.unwrap()
+    }
+
+    fn protocol_error(bytes: &'static [u8]) -> ProtocolError {
+        parse_one(bytes).unwrap().1.unwrap_err()
+    }
+
+    #[test]
+    fn multibulk_arguments_are_binary_safe() {
+        assert_eq!(
+            args(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\n\0\r\n"),
+            [&b"SET"[..], b"k", b"a\r\n\0"]
+        );
+        assert_eq!(args(b"*1\r\n$0\r\n\r\n"), [&b""[..]]);
+    }
+
+    #[test]
+    fn arguments_share_the_input_buffer() {
+        let buf = Bytes::from_static(b"*1\r\n$4\r\nPING\r\n");
+        let (_, req) = RequestParser::new().parse(&buf, &buf).unwrap();
+        let arg = &req.unwrap()[0];
+        assert_eq!(arg.as_ptr(), buf[8..].as_ptr());
+    }
+
+    #[test]
+    fn inline_requests_split_on_whitespace() {
+        assert_eq!(args(b"PING\r\n"), [&b"PING"[..]]);
+        assert_eq!(args(b"set  k\tv\n"), [&b"set"[..], b"k", b"v"]);
+        assert!(args(b"\r\n").is_empty());
+        assert!(args(b"*0\r\n").is_empty());
+    }
+
+    #[test]
+    fn partial_requests_say_how_much_more_is_needed() {
+        assert!(parse_one(b"*2\r\n$3\r\nGET\r\n").is_err());
+        assert!(parse_one(b"*1\r\n$3\r\nGE").is_err());
+        assert_eq!(
+            parse_one(b"*1\r\n$10\r\nabc").unwrap_err(),
+            Needed::new(7),
+            "the bulk's missing bytes"
+        );
+        assert!(parse_one(b"PIN").is_err());
+        assert!(parse_one(b"*1").is_err());
+    }
+
+    #[test]
+    fn malformed_requests_are_protocol_errors() {
+        assert_eq!(
+            protocol_error(b"*x\r\n"),
+            ProtocolError::InvalidMultibulkLength
+        );
+        assert_eq!(
+            protocol_error(b"*2000000\r\n"),
+            ProtocolError::InvalidMultibulkLength
+        );
+        assert_eq!(
+            protocol_error(b"*1\r\n:1\r\n"),
+            ProtocolError::ExpectedBulk { got: b':' }
+        );
+        assert_eq!(
+            protocol_error(b"*1\r\n$-1\r\n"),
+            ProtocolError::InvalidBulkLength
+        );
+        assert_eq!(
+            protocol_error(b"*1\r\n$1\r\nabc"),
+            ProtocolError::ExpectedCrlf
+        );
+        assert_eq!(
+            protocol_error(b"*1\r\n$99999999999999999999999999999999999"),
+            ProtocolError::TooBigCountString
+        );
+        assert_eq!(
+            ProtocolError::ExpectedBulk { got: b'x' }.to_string(),
+            "expected '$', got 'x'"
+        );
+    }
+
+    #[test]
+    fn declared_sizes_are_checked_before_waiting_for_them() {
+        let buf = Bytes::from_static(b"*1\r\n$1025\r\n");
+        let mut parser = RequestParser::new().max_bulk_len(1024);
+        let (rest, req) = parser.parse(&buf, &buf).unwrap();
+        assert_eq!(req.unwrap_err(), ProtocolError::InvalidBulkLength);
+        assert!(rest.is_empty(), "the error consumes the input");
+
+        let mut parser = RequestParser::new().max_bulk_len(1024).max_request_len(0);
+        let limit = parser.get_max_request_len();
+        assert_eq!(limit, 1024 + MAX_INLINE_LEN);
+        // 100 declared 1 KiB arguments overflow the request limit long before they all arrive.
+        let mut wire = BytesMut::from(&b"*100\r\n"[..]);
+        for _ in 0..70 {
+            wire.extend_from_slice(b"$1024\r\n");
+            wire.extend_from_slice(&[b'x'; 1024]);
+            wire.extend_from_slice(b"\r\n");
+        }
+        let buf = wire.freeze();
+        let (_, req) = parser.parse(&buf, &buf).unwrap();
+        assert_eq!(req.unwrap_err(), ProtocolError::RequestTooLarge { limit });
+    }
+
+    #[test]
+    fn oversized_inline_lines_are_protocol_errors() {
+        let buf = Bytes::from(vec![b'a'; MAX_INLINE_LEN + 1]);
+        let (_, req) = RequestParser::new().parse(&buf, &buf).unwrap();
+        assert_eq!(req.unwrap_err(), ProtocolError::TooBigInlineRequest);
+    }
+
+    #[test]
+    fn chunking_does_not_change_requests() {
+        let wire: &[u8] = b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\nPING\r\n*1\r\n$4\r\nPING\r\n";
+        let expected = vec![
+            vec![Bytes::from("ECHO"), Bytes::from("hello")],
+            vec![Bytes::from("PING")],
+            vec![Bytes::from("PING")],
+        ];
+        for chunk in 1..wire.len() {
+            let mut codec = NomCodec::new(RequestParser::new());
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            for piece in wire.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                while let Some(req) = codec.decode(&mut buf).unwrap() {
+                    got.push(req.unwrap());
+                }
+            }
+            assert_eq!(got, expected, "chunk size {chunk}");
+        }
+    }
+
+    #[test]
+    fn integers_parse_like_resp_writes_them() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-42"), Some(-42));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b""), None);
+        assert_eq!(parse_i64(b"-"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"1 "), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Each example's server: its codec, its handler and its shared state, started on any
+//! framekit-server [`Server`]. The example binaries and the integration tests start servers
+//! through these same functions, so what the tests check is what the binaries run.
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use framekit::framing::delimited::Delimited;
+use framekit::{FrameCodec, FrameError};
+use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Server, ServerHandle};
+use futures::StreamExt;
+
+use crate::chat::Room;
+use crate::commands::{execute, Outcome};
+use crate::kv_protocol::{self, apply, KvResponse, Status};
+use crate::records::{Aggregate, Message, RecordsCodec, Summary};
+use crate::resp::{Request, RequestParser, RespCodec, Value};
+use crate::store::Store;
+
+/// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
+pub const EXPIRY_SWEEP: (Duration, usize) = (Duration::from_millis(100), 10_000);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a store or aggregate half-updated in a way
+    // that matters more than staying up.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined.
+pub fn ack<A: Acceptor>(server: Server<A, Bytes>, max_line: usize) -> ServerHandle {
+    server
+        .on_decode_error(|failure| Some(Bytes::from(format!("error: {}", failure.error))))
+        .serve(
+            FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+            |line: Bytes, _ctx: Ctx| {
+                let mut reply = BytesMut::with_capacity(4 + line.len());
+                reply.extend_from_slice(b"ack:");
+                reply.extend_from_slice(&line);
+                std::future::ready(Some(reply.freeze()))
+            },
+        )
+}
+
+/// `chat_server`: one [`Room`] for every connection.
+pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
+    server.serve_duplex(
+        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
+            room.clone().member(inbox, outbox, ctx)
+        },
+    )
+}
+
+/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`].
+///
+/// Each request is applied when it is decoded (the handler does its work before returning its
+/// future), so pipelined requests act in order.
+pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
+    let store = Arc::new(Mutex::new(Store::new()));
+    server
+        .on_decode_error(|failure| {
+            let too_long = failure
+                .error
+                .downcast_ref::<FrameError>()
+                .is_some_and(FrameError::is_too_long);
+            too_long.then(|| KvResponse::status(Status::TooLarge))
+        })
+        .serve(
+            kv_protocol::server_codec(max_frame),
+            move |req, _ctx: Ctx| {
+                let resp = apply(&mut lock(&store), req, Instant::now());
+                std::future::ready(Some(resp))
+            },
+        )
+}
+
+/// `records_server`: 16-byte records feed one shared [`Aggregate`]; a query gets its summary.
+pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
+    let aggregate = Arc::new(Mutex::new(Aggregate::default()));
+    server.serve(RecordsCodec::default(), move |msg: Message, _ctx: Ctx| {
+        let reply = match msg {
+            Message::Record(record) => {
+                lock(&aggregate).add(record);
+                None
+            }
+            Message::Query => Some(lock(&aggregate).summary()),
+        };
+        std::future::ready(reply)
+    })
+}
+
+/// `resp_server`: RESP2 requests run one at a time per connection against one shared
+/// [`Store`]; a protocol error is answered and closes that connection only.
+///
+/// Must be called within a tokio runtime: it also starts the expired-key sweeper, which stops
+/// when the server is gone.
+pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
+    let store = Arc::new(Mutex::new(Store::new()));
+    tokio::spawn(sweep_expired(Arc::downgrade(&store)));
+    server
+        .on_decode_error(|failure| {
+            Some(Value::error(format!(
+                "ERR Protocol error: {}",
+                failure.error
+            )))
+        })
+        .serve_duplex(
+            RespCodec::new(parser),
+            move |inbox: Inbox<Request>, outbox: Outbox<Value>, _ctx: Ctx| {
+                resp_connection(store.clone(), inbox, outbox)
+            },
+        )
+}
+
+async fn resp_connection(
+    store: Arc<Mutex<Store>>,
+    mut inbox: Inbox<Request>,
+    mut outbox: Outbox<Value>,
+) {
+    while let Some(request) = inbox.next().await {
+        let outcome = match request {
+            Ok(args) => execute(&mut lock(&store), &args, Instant::now()),
+            Err(e) => {
+                tracing::debug!(error = %e, "protocol error, closing");
+                Outcome::ReplyAndClose(Value::error(format!("ERR Protocol error: {e}")))
+            }
+        };
+        let (reply, close) = match outcome {
+            Outcome::Reply(v) => (v, false),
+            Outcome::ReplyAndClose(v) => (v, true),
+            Outcome::Nothing => continue,
+        };
+        if outbox.send(reply).await.is_err() || close {
+            return;
+        }
+    }
+}
+
+async fn sweep_expired(store: Weak<Mutex<Store>>) {
+    let (every, budget) = EXPIRY_SWEEP;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        let purged = lock(&store).purge_expired(Instant::now(), budget);
+        if purged > 0 {
+            tracing::debug!(purged, "expired keys removed");
+        }
+    }
+}
