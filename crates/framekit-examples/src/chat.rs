@@ -10,10 +10,12 @@
 //! member 3 too slow                   others get   * 3 dropped (too slow)
 //! ```
 //!
-//! The room is a `tokio::sync::broadcast` channel of pre-formatted lines. Sending never blocks;
-//! a member whose connection stops draining falls behind by more than the room's capacity, sees
-//! `Lagged`, and is dropped (the server's write timeout drops it too, if it stops reading
-//! entirely while a send is pending).
+//! The room is a `tokio::sync::broadcast` channel of pre-formatted lines, so saying something
+//! never waits for any listener. A member is too slow, and dropped, when it falls more than the
+//! room's capacity behind (`Lagged`), or when its connection's outbound queue stays full for
+//! longer than the stall timeout.
+
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use framekit_server::{Ctx, Inbox, Outbox};
@@ -22,6 +24,8 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Default number of lines a member may fall behind before it is dropped.
 pub const DEFAULT_ROOM_CAPACITY: usize = 1024;
+/// Default time a member's outbound queue may stay full before it is dropped.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `<id>: <line>`, the line another member sees.
 pub fn message_line(from: u64, line: &[u8]) -> Bytes {
@@ -69,20 +73,23 @@ struct Said {
 /// One chat room; clone it into every connection's handler (clones share the room).
 ///
 /// ```
+/// use std::time::Duration;
 /// use framekit_examples::chat::Room;
-/// let room = Room::new(64);
+/// let room = Room::new(64, Duration::from_secs(1));
 /// assert_eq!(room.members(), 0);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Room {
     tx: broadcast::Sender<Said>,
+    stall_timeout: Duration,
 }
 
 impl Room {
-    /// A room where members may fall `capacity` lines behind before being dropped.
-    pub fn new(capacity: usize) -> Self {
+    /// A room where members may fall `capacity` lines behind, or leave their outbound queue
+    /// full for `stall_timeout`, before being dropped.
+    pub fn new(capacity: usize, stall_timeout: Duration) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
-        Room { tx }
+        Room { tx, stall_timeout }
     }
 
     /// How many members are in the room.
@@ -112,11 +119,14 @@ impl Room {
                 },
                 said = heard.recv() => match said {
                     Ok(said) if said.from == id => {}
-                    Ok(said) => {
-                        if outbox.send(said.line).await.is_err() {
-                            break Departure::Left;
+                    Ok(said) => match tokio::time::timeout(self.stall_timeout, outbox.send(said.line)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break Departure::Left,
+                        Err(_) => {
+                            tracing::warn!(id, "member's output stalled, dropping it");
+                            break Departure::TooSlow;
                         }
-                    }
+                    },
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(id, missed, "member too slow, dropping it");
                         break Departure::TooSlow;

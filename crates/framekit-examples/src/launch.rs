@@ -1,7 +1,7 @@
 //! What every example's `main` does around its protocol: the shared command-line limits, tracing
 //! to stderr, the `listening on HOST:PORT` line, and graceful shutdown on SIGINT or SIGTERM.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use framekit_server::{config, ServerConfig, ServerHandle, ShutdownReport};
@@ -82,6 +82,7 @@ pub fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

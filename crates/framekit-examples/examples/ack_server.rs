@@ -1,0 +1,35 @@
+//! ack_server: newline-framed lines in, `ack:<line>` out, in order, pipelined.
+//!
+//! ```text
+//! cargo run --release -p framekit-examples --example ack_server
+//! printf 'hello\nworld\n' | nc -q1 127.0.0.1 7001      # ack:hello / ack:world
+//! ```
+
+use clap::Parser;
+use framekit_examples::launch::{self, LimitArgs};
+use framekit_examples::servers;
+use framekit_server::Server;
+
+#[derive(Debug, Parser)]
+#[command(about = "Answers every line with ack:<line> (newline framing)")]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:7001")]
+    addr: String,
+    /// Longest line accepted, in bytes (without the newline).
+    #[arg(long, default_value_t = framekit::framing::delimited::DEFAULT_MAX_FRAME_LEN)]
+    max_line: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    launch::init_tracing();
+    let server = Server::bind(&args.addr).await?.config(args.limits.config());
+    let handle = servers::ack(server, args.max_line);
+    launch::announce(&handle);
+    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    Ok(())
+}

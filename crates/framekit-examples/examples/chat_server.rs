@@ -1,0 +1,48 @@
+//! chat_server: every line a client sends goes to all the others as `<id>: <line>`, with join
+//! and leave notices; a client too slow to keep up is dropped, never the room.
+//!
+//! ```text
+//! cargo run --release -p framekit-examples --example chat_server
+//! nc 127.0.0.1 7002        # in two terminals; type lines
+//! ```
+
+use clap::Parser;
+use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
+use framekit_examples::launch::parse_duration;
+use framekit_examples::launch::{self, LimitArgs};
+use framekit_examples::servers;
+use framekit_server::Server;
+
+#[derive(Debug, Parser)]
+#[command(about = "A line-based chat room (newline framing, duplex handler)")]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:7002")]
+    addr: String,
+    /// Longest line accepted, in bytes (without the newline).
+    #[arg(long, default_value_t = 4096)]
+    max_line: usize,
+    /// Lines a client may fall behind before it is dropped.
+    #[arg(long, default_value_t = DEFAULT_ROOM_CAPACITY)]
+    room_capacity: usize,
+    /// Drop a client whose output stays queued, unread, this long (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    stall_timeout: std::time::Duration,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    launch::init_tracing();
+    let server = Server::bind(&args.addr).await?.config(args.limits.config());
+    let handle = servers::chat(
+        server,
+        args.max_line,
+        Room::new(args.room_capacity, args.stall_timeout),
+    );
+    launch::announce(&handle);
+    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    Ok(())
+}
