@@ -429,7 +429,10 @@ impl Delimited {
             Matcher::Sequence(finder) => {
                 if contains(finder.needle())
                     || straddles(payload, &self.encode_with, |t| {
-                        finder.find(t).map(|i| i + finder.needle().len())
+                        finder.find(t).map(|i| Found {
+                            payload_end: i,
+                            end: i + finder.needle().len(),
+                        })
                     })
                 {
                     return Err("payload contains or runs into the delimiter".into());
@@ -439,7 +442,7 @@ impl Delimited {
                 if delimiters.iter().any(|d| contains(d))
                     || straddles(payload, &self.encode_with, |t| {
                         match any_of_search(delimiters, t, 0) {
-                            Search::Found(f) => Some(f.end),
+                            Search::Found(f) => Some(f),
                             Search::NotYet { .. } => None,
                         }
                     })
@@ -452,15 +455,25 @@ impl Delimited {
     }
 }
 
-/// Whether the end of `payload` joined with `delimiter` makes a delimiter end earlier than the
-/// real one (a payload ending in `\r\r\n` under `\r\n\r\n`, say), which would cut the frame short.
-fn straddles(payload: &[u8], delimiter: &[u8], first_end: impl Fn(&[u8]) -> Option<usize>) -> bool {
+/// Whether the end of `payload` joined with `delimiter` decodes as anything but exactly
+/// `payload` then `delimiter`: a delimiter that ends earlier (a payload ending in `\r\r\n` under
+/// `\r\n\r\n`, say, would be cut short), or a longer one ending at the same byte that starts
+/// inside the payload (a payload ending in CR under `any_of([b"\n", b"\r\n"])` would lose it).
+fn straddles(
+    payload: &[u8],
+    delimiter: &[u8],
+    first_match: impl Fn(&[u8]) -> Option<Found>,
+) -> bool {
     let tail = &payload[payload.len().saturating_sub(MAX_DELIMITER_LEN - 1)..];
     let mut joined = [0u8; 2 * MAX_DELIMITER_LEN];
     let n = tail.len() + delimiter.len();
     joined[..tail.len()].copy_from_slice(tail);
     joined[tail.len()..n].copy_from_slice(delimiter);
-    first_end(&joined[..n]) != Some(n)
+    first_match(&joined[..n])
+        != Some(Found {
+            payload_end: tail.len(),
+            end: n,
+        })
 }
 
 /// Several delimiters: scan candidate start positions from `from`; the match ending first wins,
@@ -795,7 +808,13 @@ mod tests {
             .max_frame_len(1)
             .encode(b"ab", &mut dst)
             .is_err());
+        // A trailing CR would join the LF into a CRLF, the longer delimiter, and be lost.
+        let mut lf_or_crlf = Delimited::any_of([&b"\n"[..], b"\r\n"]);
+        assert!(lf_or_crlf.encode(b"a\r", &mut dst).is_err(), "CR joins LF");
         assert!(dst.is_empty(), "a refused payload writes nothing");
+        lf_or_crlf.encode(b"a\rb", &mut dst).unwrap();
+        assert_eq!(frames(&mut lf_or_crlf, &dst), [&b"a\rb"[..]]);
+        dst.clear();
         nl.encode(b"ok", &mut dst).unwrap();
         Delimited::crlf().encode(b"ok", &mut dst).unwrap();
         assert_eq!(&dst[..], b"ok\nok\r\n");
