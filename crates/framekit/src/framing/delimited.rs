@@ -532,7 +532,17 @@ impl Framing for Delimited {
         if let Some(skipped) = self.discarding {
             return self.decide_discarding(buf, skipped);
         }
-        match self.search(buf)? {
+        let search = match self.search(buf) {
+            // A bad byte past the maximum sits in a frame that is over-long anyway; a reader
+            // given the bytes in small pieces gives up at the limit before seeing it, so say
+            // too long here as well: the answer must not depend on how the bytes arrived.
+            Err(FrameError::Malformed { offset, .. }) if offset > self.max_frame_len as u64 => {
+                self.searched = 0;
+                return self.overlong(buf, offset as usize, false);
+            }
+            other => other?,
+        };
+        match search {
             Search::Found(found) => {
                 self.searched = 0;
                 if found.payload_end > self.max_frame_len {
@@ -646,6 +656,31 @@ mod tests {
         assert!(
             matches!(err, FrameError::Malformed { offset: 1, .. }),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn strict_crlf_bad_byte_past_the_maximum_is_too_long_in_any_chunking() {
+        // 5 bytes then a bare LF, max 4: the whole buffer and byte-by-byte reading agree.
+        let input = b"abcde\n";
+        let whole = Delimited::crlf().max_frame_len(4).decide(input).unwrap_err();
+        assert!(whole.is_too_long(), "{whole}");
+        let mut d = Delimited::crlf().max_frame_len(4);
+        let err = (1..=input.len())
+            .find_map(|n| d.decide(&input[..n]).err())
+            .unwrap();
+        assert!(err.is_too_long(), "{err}");
+        // At the maximum itself the bad byte is still what is reported.
+        let err = Delimited::crlf().max_frame_len(4).decide(b"abcd\n").unwrap_err();
+        assert!(err.is_malformed(), "{err}");
+        // With Discard, the over-long frame is skipped up to the next CRLF.
+        let mut d = Delimited::crlf().max_frame_len(4).on_overlong(Overlong::Discard);
+        assert_eq!(
+            d.decide(b"abcde\nx\r\nok\r\n").unwrap(),
+            Decision::Discard {
+                len: 9,
+                skipped_frame: Some(9)
+            }
         );
     }
 
