@@ -281,7 +281,9 @@ impl<P: StreamParser> NomCodec<P> {
                             Needed::Size(n) => n.get(),
                             Needed::Unknown => 1,
                         };
-                        self.want = input.len().saturating_add(needed);
+                        // Never wait past the maximum: a parser asking for a declared
+                        // length would otherwise have us buffer all of it before any check.
+                        self.want = input.len().saturating_add(needed).min(self.max_frame_len);
                     }
                     break;
                 }
@@ -405,6 +407,23 @@ mod tests {
         let mut c = NomCodec::new(ZeroCopy).max_frame_len(4);
         let mut buf = BytesMut::from(&b"\xff1234"[..]);
         assert!(c.decode(&mut buf).unwrap_err().is_too_long());
+    }
+
+    #[test]
+    fn a_declared_length_never_makes_it_buffer_past_the_maximum() {
+        // The header declares 255 bytes; the maximum is 8. Bytes arrive one at a time.
+        let mut c = NomCodec::new(ZeroCopy).max_frame_len(8);
+        let mut buf = BytesMut::new();
+        let mut result = Ok(None);
+        for _ in 0..20 {
+            buf.extend_from_slice(if buf.is_empty() { b"\xff" } else { b"x" });
+            result = c.decode(&mut buf);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(result.unwrap_err().is_too_long());
+        assert_eq!(buf.len(), 8, "failed as the 8th byte arrived");
     }
 
     #[test]
