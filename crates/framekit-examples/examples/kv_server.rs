@@ -30,12 +30,7 @@ struct Args {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    // The input budget must hold the largest frame plus its header.
-    let config = args.limits.config().input_budget(
-        args.max_frame
-            .saturating_add(4)
-            .max(framekit_server::config::DEFAULT_INPUT_BUDGET),
-    );
+    let config = servers::kv_config(args.limits.config(), args.max_frame);
     let server = Server::bind(&args.addr).await?.config(config);
     let handle = servers::kv(server, args.max_frame);
     launch::announce(&handle);

@@ -41,11 +41,7 @@ async fn main() -> std::io::Result<()> {
     let parser = RequestParser::new()
         .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
         .max_request_len(args.max_request);
-    // A request is buffered whole before it is parsed: the input budget must hold the largest.
-    let config = args
-        .limits
-        .config()
-        .input_budget(parser.get_max_request_len().saturating_add(1));
+    let config = servers::resp_config(args.limits.config(), &parser);
     let server = Server::bind(&args.addr).await?.config(config);
     let handle = servers::resp(server, parser);
     launch::announce(&handle);

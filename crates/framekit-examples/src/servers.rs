@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use framekit::framing::delimited::Delimited;
 use framekit::{FrameCodec, FrameError};
-use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Server, ServerHandle};
+use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
 use futures::StreamExt;
 
 use crate::chat::Room;
@@ -52,6 +52,13 @@ pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) 
     )
 }
 
+/// `config` with an input budget that holds `max_frame` plus a 4-byte length prefix: the server
+/// buffers a whole frame before decoding it, and closes a connection over its budget.
+pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
+    let budget = config.get_input_budget().max(max_frame.saturating_add(4));
+    config.input_budget(budget)
+}
+
 /// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`].
 ///
 /// Each request is applied when it is decoded (the handler does its work before returning its
@@ -88,6 +95,15 @@ pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
         };
         std::future::ready(reply)
     })
+}
+
+/// `config` with an input budget that holds the parser's largest request, which is buffered
+/// whole before it is parsed.
+pub fn resp_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig {
+    let budget = config
+        .get_input_budget()
+        .max(parser.get_max_request_len().saturating_add(1));
+    config.input_budget(budget)
 }
 
 /// `resp_server`: RESP2 requests run one at a time per connection against one shared
