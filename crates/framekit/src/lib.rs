@@ -65,6 +65,8 @@ pub mod codec;
 pub mod error;
 pub mod framing;
 pub mod payload;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use codec::FrameCodec;
 pub use error::FrameError;

@@ -1,0 +1,340 @@
+//! The sans-IO driver behind every law: feeds bytes to a `Decoder` in chunks the caller chooses,
+//! the way `Framed` would, and records what came out and how much the codec kept buffered.
+//!
+//! It owns the `BytesMut`; the codec only sees `decode` and `decode_eof` calls. No runtime, no
+//! socket: the same function runs under proptest, under a fuzzer and in a plain unit test.
+
+use std::any::Any;
+use std::fmt::{self, Debug, Display};
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+
+use super::{Law, LawViolation};
+use crate::FrameError;
+
+/// Slack allowed on top of the bytes that arrived before the read buffer's capacity counts as
+/// "reserved for a length a peer merely declared". Generous on purpose: it must not trip on
+/// ordinary doubling growth, only on a reservation sized by a header.
+const CAPACITY_SLACK: usize = 256 * 1024;
+
+/// Cuts `bytes` into chunks whose lengths are `sizes`, repeated as often as needed.
+///
+/// Empty `sizes` means the whole buffer at once; a size of zero counts as one byte; `[1]` feeds
+/// one byte at a time. The last chunk is whatever is left.
+///
+/// ```
+/// use framekit::testing::chunks;
+/// let cut: Vec<&[u8]> = chunks(b"abcdefg", &[1, 2]).collect();
+/// assert_eq!(cut, [&b"a"[..], b"bc", b"d", b"ef", b"g"]);
+/// assert_eq!(chunks(b"abc", &[]).count(), 1);
+/// ```
+pub fn chunks<'a>(bytes: &'a [u8], sizes: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut at = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if at >= bytes.len() {
+            return None;
+        }
+        let size = match sizes {
+            [] => bytes.len(),
+            _ => sizes[i % sizes.len()].max(1),
+        };
+        i += 1;
+        let end = at.saturating_add(size).min(bytes.len());
+        let chunk = &bytes[at..end];
+        at = end;
+        Some(chunk)
+    })
+}
+
+/// One result a decoder produced.
+pub(crate) enum Event<I, E> {
+    Frame(I),
+    Error(E),
+}
+
+impl<I: Debug, E: Display> Debug for Event<I, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Frame(item) => write!(f, "frame {item:?}"),
+            Event::Error(err) => write!(f, "error \"{err}\""),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// `decode_eof` returned `Ok(None)` with this many bytes still in the buffer.
+    Clean { left: usize },
+    /// An error that consumed no byte: a `Framed` stream stops there, and so does the driver.
+    Stopped,
+}
+
+/// Everything a decoder produced from one input.
+pub(crate) struct Run<I, E> {
+    pub(crate) events: Vec<Event<I, E>>,
+    pub(crate) end: End,
+}
+
+impl<I: Debug, E: Display> Debug for Run<I, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("events", &self.events)
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
+/// A comparison key for an error: its message, except that a [`FrameError::TooLong`] keeps only
+/// its kind, offset and limit. How much of an over-long frame a decoder saw before giving up
+/// (and so whether it knew the exact length) depends on how the bytes arrived; where the frame
+/// starts and which limit it broke do not.
+pub(crate) fn error_key<E: Display + 'static>(err: &E) -> String {
+    match (err as &dyn Any).downcast_ref::<FrameError>() {
+        Some(FrameError::TooLong { max, offset, .. }) => {
+            format!("frame at byte {offset} over the maximum of {max}")
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// Feeds `input` to `codec` in `chunks(input, sizes)`, then ends the stream.
+///
+/// After every `decode` that answers "need more", the bytes left in the buffer must fit
+/// `buffer_limit` (when known) and the buffer's capacity must stay in proportion to what
+/// arrived. A decoder that keeps producing results without consuming input is stopped.
+pub(crate) fn drive<D>(
+    codec: &mut D,
+    input: &[u8],
+    sizes: &[usize],
+    buffer_limit: Option<usize>,
+) -> Result<Run<D::Item, D::Error>, LawViolation>
+where
+    D: Decoder,
+{
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    let mut arrived = 0usize;
+    // Every frame or recoverable error takes at least one byte; more results than bytes (plus
+    // one for a final word at EOF) means the decoder would spin forever inside `Framed`.
+    let max_events = input.len() + 1;
+    let too_many = |n: usize| {
+        (n > max_events).then(|| {
+            LawViolation::new(
+                Law::NoPanic,
+                format!(
+                    "the decoder produced {n} results from {} bytes: a result that consumes \
+                     nothing makes `Framed` loop forever",
+                    input.len()
+                ),
+            )
+        })
+    };
+
+    for chunk in chunks(input, sizes) {
+        buf.extend_from_slice(chunk);
+        arrived += chunk.len();
+        loop {
+            let before = buf.len();
+            match codec.decode(&mut buf) {
+                Ok(Some(item)) => events.push(Event::Frame(item)),
+                Ok(None) => {
+                    check_buffered(&buf, arrived, buffer_limit)?;
+                    break;
+                }
+                Err(err) => {
+                    events.push(Event::Error(err));
+                    if buf.len() == before {
+                        return Ok(Run {
+                            events,
+                            end: End::Stopped,
+                        });
+                    }
+                }
+            }
+            if let Some(v) = too_many(events.len()) {
+                return Err(v);
+            }
+        }
+    }
+
+    loop {
+        let before = buf.len();
+        match codec.decode_eof(&mut buf) {
+            Ok(Some(item)) => events.push(Event::Frame(item)),
+            Ok(None) => {
+                return Ok(Run {
+                    events,
+                    end: End::Clean { left: buf.len() },
+                })
+            }
+            Err(err) => {
+                events.push(Event::Error(err));
+                if buf.len() == before {
+                    return Ok(Run {
+                        events,
+                        end: End::Stopped,
+                    });
+                }
+            }
+        }
+        if let Some(v) = too_many(events.len()) {
+            return Err(v);
+        }
+    }
+}
+
+fn check_buffered(
+    buf: &BytesMut,
+    arrived: usize,
+    buffer_limit: Option<usize>,
+) -> Result<(), LawViolation> {
+    if let Some(limit) = buffer_limit {
+        if buf.len() > limit {
+            return Err(LawViolation::new(
+                Law::BoundedBuffering,
+                format!(
+                    "the decoder waits for more bytes while holding {} bytes, over its buffer \
+                     limit of {limit}: it must fail before buffering that much",
+                    buf.len()
+                ),
+            ));
+        }
+    }
+    let allowed = arrived.saturating_mul(4).saturating_add(CAPACITY_SLACK);
+    if buf.capacity() > allowed {
+        return Err(LawViolation::new(
+            Law::BoundedBuffering,
+            format!(
+                "the read buffer's capacity is {} bytes after only {arrived} bytes arrived: \
+                 room must grow with what arrives, not with what a header declares",
+                buf.capacity()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether two runs are the same: equal frames, errors with equal keys, the same ending.
+pub(crate) fn same_runs<I, E>(a: &Run<I, E>, b: &Run<I, E>) -> bool
+where
+    I: PartialEq,
+    E: Display + 'static,
+{
+    a.end == b.end
+        && a.events.len() == b.events.len()
+        && a.events.iter().zip(&b.events).all(|pair| match pair {
+            (Event::Frame(x), Event::Frame(y)) => x == y,
+            (Event::Error(x), Event::Error(y)) => error_key(x) == error_key(y),
+            _ => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::delimited::Delimited;
+    use crate::FrameCodec;
+
+    #[test]
+    fn chunks_cover_the_input_once_in_order() {
+        let input: Vec<u8> = (0..=255).collect();
+        for sizes in [&[][..], &[1], &[0], &[3, 1, 7], &[1000]] {
+            let joined: Vec<u8> = chunks(&input, sizes).flatten().copied().collect();
+            assert_eq!(joined, input, "sizes {sizes:?}");
+        }
+        assert_eq!(chunks(&input, &[1]).count(), 256);
+        assert_eq!(chunks(b"", &[1]).count(), 0);
+    }
+
+    #[test]
+    fn too_long_errors_compare_by_offset_and_limit_only() {
+        let a = FrameError::TooLong {
+            len: 10,
+            max: 4,
+            offset: 3,
+            exact: false,
+        };
+        let b = FrameError::TooLong {
+            len: 99,
+            max: 4,
+            offset: 3,
+            exact: false,
+        };
+        let exact = FrameError::TooLong {
+            len: 10,
+            max: 4,
+            offset: 3,
+            exact: true,
+        };
+        let elsewhere = FrameError::TooLong {
+            len: 10,
+            max: 4,
+            offset: 4,
+            exact: false,
+        };
+        assert_eq!(error_key(&a), error_key(&b));
+        assert_eq!(error_key(&a), error_key(&exact));
+        assert_ne!(error_key(&a), error_key(&elsewhere));
+    }
+
+    #[test]
+    fn a_fatal_error_stops_the_run_and_a_clean_end_reports_leftovers() {
+        let mut strict = FrameCodec::new(Delimited::crlf());
+        let run = drive(&mut strict, b"ok\r\nbad\nmore\r\n", &[], None).unwrap();
+        assert_eq!(run.events.len(), 2);
+        assert_eq!(run.end, End::Stopped);
+
+        let mut lines = FrameCodec::new(Delimited::newline());
+        let run = drive(&mut lines, b"a\nb\n", &[1], None).unwrap();
+        assert_eq!(run.events.len(), 2);
+        assert_eq!(run.end, End::Clean { left: 0 });
+    }
+
+    #[test]
+    fn holding_more_than_the_buffer_limit_is_a_violation() {
+        // A newline codec holds up to 64 KiB + 2 while it waits; claim the limit is 8.
+        let mut lines = FrameCodec::new(Delimited::newline());
+        let err = drive(&mut lines, b"0123456789", &[], Some(8)).unwrap_err();
+        assert_eq!(err.law(), Law::BoundedBuffering);
+    }
+
+    /// A decoder that reserves whatever a 4-byte header declares: the mistake the capacity
+    /// check exists for.
+    struct Greedy;
+    impl Decoder for Greedy {
+        type Item = ();
+        type Error = std::io::Error;
+        fn decode(&mut self, src: &mut BytesMut) -> Result<Option<()>, std::io::Error> {
+            if let Some(h) = src.get(..4) {
+                src.reserve(u32::from_be_bytes(h.try_into().unwrap()) as usize);
+            }
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn reserving_a_declared_length_is_a_violation() {
+        let err = drive(&mut Greedy, b"\x01\0\0\0", &[], None).unwrap_err();
+        assert_eq!(err.law(), Law::BoundedBuffering);
+        assert!(err.to_string().contains("capacity"), "{err}");
+    }
+
+    /// A decoder that answers a frame forever without consuming anything.
+    struct Endless;
+    impl Decoder for Endless {
+        type Item = ();
+        type Error = std::io::Error;
+        fn decode(&mut self, _: &mut BytesMut) -> Result<Option<()>, std::io::Error> {
+            Ok(Some(()))
+        }
+    }
+
+    #[test]
+    fn endless_results_are_stopped_and_reported() {
+        let err = drive(&mut Endless, b"x", &[], None).unwrap_err();
+        assert_eq!(err.law(), Law::NoPanic);
+    }
+}

@@ -1,0 +1,884 @@
+//! The law kit (feature `testing`): holds any framing, codec or `tokio_util` decoder to the laws
+//! every framing must obey, with proptest shrinking failures to a minimal counterexample.
+//!
+//! | law | what must hold |
+//! |---|---|
+//! | [`round_trip`](Laws::round_trip) | messages encoded one after another decode back equal, in order, with a clean end |
+//! | [`chunking`](Laws::chunking) | the same bytes cut at any points (one byte at a time included) give the same frames and errors as the whole buffer |
+//! | [`arbitrary_bytes`](Laws::arbitrary_bytes) | hostile bytes never panic, never loop, and never make the codec hold more than its buffer limit or reserve memory a header merely asked for |
+//! | [`max_length`](Laws::max_length) | no frame over the limit comes out, and the error comes before more than limit + header bytes are held |
+//! | [`eof`](Laws::eof) | a clean end is no error; a stream cut inside a frame ends with the documented error |
+//!
+//! Everything is sans-IO: the kit owns a `BytesMut`, appends the chunks it chose and calls
+//! `Decoder::decode` / `decode_eof` as `Framed` would. The `check_*` functions take plain bytes
+//! and cut points, so a fuzzer can call them too (see `fuzz/` in the repository).
+//!
+//! ```
+//! use framekit::{FrameCodec, framing::delimited::Delimited, testing::Laws};
+//!
+//! // Lines of up to 32 bytes, checked with messages from a proptest strategy (a regex here).
+//! Laws::frame_codec(
+//!     || FrameCodec::new(Delimited::newline().max_frame_len(32)),
+//!     "[a-z ]{0,32}",
+//! )
+//! .cases(64)
+//! .check_all();
+//! ```
+//!
+//! Any other codec, with the limits it promises stated by hand:
+//!
+//! ```
+//! use framekit::testing::{Laws, Limits};
+//! use tokio_util::codec::LinesCodec;
+//!
+//! Laws::new(|| LinesCodec::new_with_max_length(64), "[a-z]{0,64}")
+//!     .limits(Limits::new(64, 65))
+//!     .frame_len(|line: &String| line.len())
+//!     // LinesCodec hands over an unterminated last line at EOF instead of failing.
+//!     .partial_frame_delivered()
+//!     .cases(64)
+//!     .check_all();
+//! ```
+
+use std::any::Any;
+use std::fmt::{self, Debug, Display};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use bytes::BytesMut;
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestError, TestRunner};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::framing::Framing;
+use crate::payload::{PayloadDecoder, PayloadEncoder};
+use crate::{FrameCodec, FrameError};
+
+mod drive;
+
+pub use drive::chunks;
+use drive::{drive, same_runs, End, Event, Run};
+
+#[cfg(test)]
+mod builtin;
+
+/// Longest generated input, in bytes, whatever the limits: keeps a thousand cases quick.
+const MAX_INPUT: usize = 1024;
+
+/// Longest input the max-length law builds around a limit.
+const MAX_NEAR_LIMIT_INPUT: usize = 64 * 1024;
+
+/// The laws of framing, each with a stable name used in failure messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Law {
+    /// Encoded messages decode back equal, in order, and the stream ends cleanly.
+    RoundTrip,
+    /// Any chunking of the same bytes gives the same frames and errors.
+    Chunking,
+    /// No panic and no endless stream of results, whatever the bytes.
+    NoPanic,
+    /// The codec never holds more than its buffer limit, and reserves room in proportion to what
+    /// arrived.
+    BoundedBuffering,
+    /// No frame over the limit, and the error comes before limit + header bytes are held.
+    MaxLength,
+    /// A clean end is no error; a partial frame at the end is the documented error.
+    Eof,
+}
+
+impl Law {
+    /// The law's name, as printed in failures.
+    ///
+    /// ```
+    /// assert_eq!(framekit::testing::Law::Chunking.name(), "chunking");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Law::RoundTrip => "round_trip",
+            Law::Chunking => "chunking",
+            Law::NoPanic => "no_panic",
+            Law::BoundedBuffering => "bounded_buffering",
+            Law::MaxLength => "max_length",
+            Law::Eof => "eof",
+        }
+    }
+}
+
+impl Display for Law {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A broken law: which one, and what happened.
+///
+/// ```
+/// use framekit::testing::{Law, LawViolation};
+/// let v = LawViolation::new(Law::Eof, "a clean end reported an error");
+/// assert_eq!(v.to_string(), "law `eof` broke: a clean end reported an error");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LawViolation {
+    law: Law,
+    detail: String,
+}
+
+impl LawViolation {
+    /// A violation of `law`, explained by `detail`.
+    pub fn new(law: Law, detail: impl Into<String>) -> Self {
+        LawViolation {
+            law,
+            detail: detail.into(),
+        }
+    }
+
+    /// The law that broke.
+    pub fn law(&self) -> Law {
+        self.law
+    }
+
+    /// What happened.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    fn relabel(mut self, from: Law, to: Law) -> Self {
+        if self.law == from {
+            self.law = to;
+        }
+        self
+    }
+}
+
+impl Display for LawViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "law `{}` broke: {}", self.law, self.detail)
+    }
+}
+
+impl std::error::Error for LawViolation {}
+
+/// The limits a codec promises: the largest payload it returns, and the most bytes it holds
+/// while waiting for a frame (payload plus headers and delimiters).
+///
+/// ```
+/// use framekit::{FrameCodec, framing::{Framing, length_prefixed::LengthPrefixed}, testing::Limits};
+/// let lp = LengthPrefixed::u16_be().max_frame_len(100);
+/// assert_eq!(Limits::of(&lp), Limits::new(100, 102));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest payload a frame may carry.
+    pub frame: usize,
+    /// The most bytes the codec may hold while it has no whole frame yet.
+    pub buffer: usize,
+}
+
+impl Limits {
+    /// Limits of `frame` payload bytes and `buffer` buffered bytes.
+    pub fn new(frame: usize, buffer: usize) -> Self {
+        Limits { frame, buffer }
+    }
+
+    /// The limits a framing strategy declares.
+    pub fn of<F: Framing + ?Sized>(framing: &F) -> Self {
+        Limits::new(framing.frame_limit(), framing.buffer_limit())
+    }
+}
+
+/// Bytes and the chunk sizes to feed them in (see [`chunks`]): the input of the byte laws,
+/// printed as an escaped byte string so a counterexample can be pasted into a unit test.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Chunked {
+    /// The whole input.
+    pub bytes: Vec<u8>,
+    /// Chunk sizes, repeated; `[1]` is one byte at a time.
+    pub sizes: Vec<usize>,
+}
+
+impl Debug for Chunked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Chunked {{ bytes: {}, sizes: {:?} }}",
+            escaped(&self.bytes),
+            self.sizes
+        )
+    }
+}
+
+/// A stream of messages, and where to cut the last one's encoding short: the input of the
+/// [`eof`](Laws::eof) law.
+#[derive(Debug, Clone)]
+pub struct CutStream<M> {
+    /// Messages sent; the last one is the one cut short.
+    pub messages: Vec<M>,
+    /// Picks how many bytes of the last message's encoding arrive (at least one, not all).
+    pub cut: usize,
+    /// Chunk sizes, as in [`Chunked`].
+    pub sizes: Vec<usize>,
+}
+
+fn escaped(bytes: &[u8]) -> String {
+    const SHOWN: usize = 512;
+    let shown = &bytes[..bytes.len().min(SHOWN)];
+    let more = match bytes.len() > SHOWN {
+        true => format!(" ... ({} bytes in all)", bytes.len()),
+        false => String::new(),
+    };
+    format!("b\"{}\"{more}", shown.escape_ascii())
+}
+
+fn shortened(text: String) -> String {
+    const SHOWN: usize = 2000;
+    match text.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{} ...", &text[..at]),
+        None => text,
+    }
+}
+
+type Make<D> = Rc<dyn Fn() -> D>;
+type Encode<D, M> = Rc<dyn Fn(&mut D, M, &mut BytesMut) -> Result<(), String>>;
+type FrameLens = Rc<dyn Fn(&[u8], &[usize]) -> Result<Vec<usize>, LawViolation>>;
+type Measure<I> = Rc<dyn Fn(&I) -> usize>;
+type PartialRule<E> = Rc<dyn Fn(&E, usize) -> bool>;
+
+/// What a codec does with a frame cut short by the end of the stream.
+enum AtEof<E> {
+    /// It fails with an error the predicate accepts (given how many bytes were buffered).
+    Error(PartialRule<E>),
+    /// It delivers the bytes as a last frame and ends cleanly.
+    Delivered,
+}
+
+/// The laws of framing for one codec and one kind of message.
+///
+/// Build it with [`frame_codec`](Laws::frame_codec) (a [`FrameCodec`]: the limits are read from
+/// its framing), [`new`](Laws::new) (any `Decoder + Encoder`) or [`decoder`](Laws::decoder) (a
+/// decoder plus an encoding function, for decode-only codecs such as
+/// [`NomCodec`](crate::framing::nom::NomCodec)). Then run one law, or
+/// [`check_all`](Laws::check_all). Each law panics with its name and proptest's shrunk
+/// counterexample when it breaks; the `check_*` methods return a [`LawViolation`] instead, for
+/// fuzzers and hand-written cases.
+pub struct Laws<D: Decoder, M> {
+    make: Make<D>,
+    messages: BoxedStrategy<M>,
+    encode: Encode<D, M>,
+    limits: Option<Limits>,
+    frame_lens: Option<FrameLens>,
+    measure: Option<Measure<D::Item>>,
+    at_eof: AtEof<D::Error>,
+    config: ProptestConfig,
+    max_messages: usize,
+}
+
+impl<D: Decoder, M> Debug for Laws<D, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Laws")
+            .field("limits", &self.limits)
+            .field("cases", &self.config.cases)
+            .field("max_messages", &self.max_messages)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an error must be to count as "the documented error" for a frame cut short at EOF,
+/// unless told otherwise: [`FrameError::UnexpectedEof`] with the bytes buffered, for framekit's
+/// codecs; any error for others.
+fn documented_partial_error<E: 'static>(err: &E, buffered: usize) -> bool {
+    match (err as &dyn Any).downcast_ref::<FrameError>() {
+        Some(FrameError::UnexpectedEof { buffered: b }) => *b == buffered,
+        Some(_) => false,
+        None => true,
+    }
+}
+
+impl<D, M> Laws<D, M>
+where
+    D: Decoder + 'static,
+    D::Item: Debug + PartialEq + PartialEq<M>,
+    D::Error: Display + Debug + 'static,
+    M: Clone + Debug + 'static,
+{
+    /// The laws for any codec that encodes `M` and decodes items comparable to `M`.
+    ///
+    /// `make` builds a fresh codec (one per run, so state never leaks between cases);
+    /// `messages` generates the messages the round-trip and EOF laws send. The limits are
+    /// unknown until [`limits`](Self::limits) states them.
+    pub fn new<S>(make: impl Fn() -> D + 'static, messages: S) -> Self
+    where
+        D: Encoder<M>,
+        <D as Encoder<M>>::Error: Display,
+        S: Strategy<Value = M> + 'static,
+    {
+        Self::decoder(make, messages, |codec: &mut D, message, dst| {
+            codec.encode(message, dst).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The laws for a decoder whose messages are written by `encode` (a decode-only codec, or
+    /// one whose encoder lives elsewhere). `encode` gets a codec built by `make`, which it may
+    /// ignore, and must append one whole frame to the buffer, or fail without writing.
+    ///
+    /// ```
+    /// use bytes::BufMut;
+    /// use nom::{IResult, Parser, bytes::streaming::take, number::streaming::u8 as byte};
+    /// use framekit::{framing::nom::{NomCodec, parser_fn}, testing::{Laws, Limits}};
+    ///
+    /// fn counted(input: &[u8]) -> IResult<&[u8], Vec<u8>> {
+    ///     let (rest, n) = byte(input)?;
+    ///     let (rest, body) = take(n).parse(rest)?;
+    ///     Ok((rest, body.to_vec()))
+    /// }
+    ///
+    /// Laws::decoder(
+    ///     || NomCodec::new(parser_fn(counted)).max_frame_len(64),
+    ///     proptest::collection::vec(0u8.., 0..=63),
+    ///     |_, body: Vec<u8>, dst| {
+    ///         dst.put_u8(body.len() as u8);
+    ///         dst.put_slice(&body);
+    ///         Ok(())
+    ///     },
+    /// )
+    /// .limits(Limits::new(64, 64))
+    /// .frame_len(|body: &Vec<u8>| 1 + body.len())
+    /// .cases(64)
+    /// .check_all();
+    /// ```
+    pub fn decoder<S>(
+        make: impl Fn() -> D + 'static,
+        messages: S,
+        encode: impl Fn(&mut D, M, &mut BytesMut) -> Result<(), String> + 'static,
+    ) -> Self
+    where
+        S: Strategy<Value = M> + 'static,
+    {
+        Laws {
+            make: Rc::new(make),
+            messages: messages.boxed(),
+            encode: Rc::new(encode),
+            limits: None,
+            frame_lens: None,
+            measure: None,
+            at_eof: AtEof::Error(Rc::new(documented_partial_error::<D::Error>)),
+            config: ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            },
+            max_messages: 8,
+        }
+    }
+
+    /// States the codec's limits, so the buffering and max-length laws can hold it to them.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// How long the frame behind a decoded item was, for the max-length law (which otherwise
+    /// only checks buffering, or for a [`FrameCodec`] the payload lengths of its framing).
+    pub fn frame_len(mut self, measure: impl Fn(&D::Item) -> usize + 'static) -> Self {
+        self.measure = Some(Rc::new(measure));
+        self
+    }
+
+    /// A frame cut short by the end of the stream must fail with an error `is_documented`
+    /// accepts; it also gets how many bytes of the frame were buffered.
+    pub fn partial_frame_error(
+        mut self,
+        is_documented: impl Fn(&D::Error, usize) -> bool + 'static,
+    ) -> Self {
+        self.at_eof = AtEof::Error(Rc::new(is_documented));
+        self
+    }
+
+    /// A frame cut short by the end of the stream is delivered as a last frame
+    /// ([`Trailing::Deliver`](crate::framing::delimited::Trailing::Deliver), for instance).
+    pub fn partial_frame_delivered(mut self) -> Self {
+        self.at_eof = AtEof::Delivered;
+        self
+    }
+
+    /// How many cases each law runs (proptest's default is 256).
+    pub fn cases(mut self, cases: u32) -> Self {
+        self.config.cases = cases;
+        self
+    }
+
+    /// The whole proptest configuration, for shrinking budgets, seeds and so on.
+    pub fn config(mut self, config: ProptestConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The most messages one round-trip or EOF case sends. Default 8.
+    pub fn max_messages(mut self, max: usize) -> Self {
+        self.max_messages = max.max(1);
+        self
+    }
+
+    /// Runs every law; the max-length law only when the limits or a frame length are known.
+    pub fn check_all(&self) {
+        self.round_trip();
+        self.chunking();
+        self.arbitrary_bytes();
+        if self.limits.is_some() || self.frame_lens.is_some() || self.measure.is_some() {
+            self.max_length();
+        }
+        self.eof();
+    }
+
+    /// Law `round_trip`: any sequence of messages, encoded one after another, decodes back to
+    /// the same messages in order, and the stream then ends cleanly.
+    pub fn round_trip(&self) {
+        let strategy = vec(self.messages.clone(), 0..=self.max_messages);
+        self.run(Law::RoundTrip, strategy, |messages| {
+            self.check_round_trip(messages)
+        });
+    }
+
+    /// Law `chunking`: valid streams, damaged streams and arbitrary bytes decode to the same
+    /// frames and errors whether they arrive whole or cut at arbitrary points, one byte at a
+    /// time included.
+    pub fn chunking(&self) {
+        self.run(Law::Chunking, self.chunked_inputs(), |input| {
+            self.check_chunking(&input.bytes, &input.sizes)
+        });
+    }
+
+    /// Laws `no_panic` and `bounded_buffering`: hostile bytes in any chunking never panic,
+    /// never produce results without consuming input, never leave the codec holding more than
+    /// its buffer limit, and never make the read buffer reserve more than arrived.
+    pub fn arbitrary_bytes(&self) {
+        self.run(Law::BoundedBuffering, self.chunked_inputs(), |input| {
+            self.check_arbitrary_bytes(&input.bytes, &input.sizes)
+        });
+    }
+
+    /// Law `max_length`: inputs built around the limit (long runs without a frame end, frames
+    /// just under and over it) never yield a frame over the limit, and the error comes before
+    /// more than limit + header bytes are held.
+    ///
+    /// # Panics
+    /// If neither limits nor a frame length are known (see [`limits`](Self::limits)).
+    pub fn max_length(&self) {
+        assert!(
+            self.limits.is_some() || self.frame_lens.is_some() || self.measure.is_some(),
+            "law `max_length` needs the codec's limits: call `.limits(..)` or `.frame_len(..)`"
+        );
+        self.run(Law::MaxLength, self.near_limit_inputs(), |input| {
+            self.check_max_length(&input.bytes, &input.sizes)
+        });
+    }
+
+    /// Law `eof`: a stream of whole frames ends with no error; a stream cut inside its last
+    /// frame ends with the documented error (or, when configured, delivers it).
+    pub fn eof(&self) {
+        let strategy = (
+            vec(self.messages.clone(), 1..=self.max_messages),
+            any::<usize>(),
+            sizes(),
+        )
+            .prop_map(|(messages, cut, sizes)| CutStream {
+                messages,
+                cut,
+                sizes,
+            });
+        self.run(Law::Eof, strategy, |input| self.check_eof(input));
+    }
+
+    /// Checks law `round_trip` on `messages`. A message the encoder refuses is a violation.
+    pub fn check_round_trip(&self, messages: &[M]) -> Result<(), LawViolation> {
+        guarded(Law::RoundTrip, || self.round_trip_inner(messages, false))
+    }
+
+    /// Checks law `round_trip` on the messages the encoder accepts; a refused message must
+    /// leave the output untouched. For fuzzers, whose messages are arbitrary.
+    pub fn check_round_trip_encodable(&self, messages: &[M]) -> Result<(), LawViolation> {
+        guarded(Law::RoundTrip, || self.round_trip_inner(messages, true))
+    }
+
+    /// Checks law `chunking` on `bytes` fed in `chunks(bytes, sizes)` against the whole buffer.
+    pub fn check_chunking(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        guarded(Law::Chunking, || {
+            let whole = self.drive(bytes, &[])?;
+            let cut = self.drive(bytes, sizes)?;
+            if same_runs(&whole, &cut) {
+                return Ok(());
+            }
+            Err(LawViolation::new(
+                Law::Chunking,
+                shortened(format!(
+                    "{} fed whole gave {whole:?}\nbut in chunks of {sizes:?} it gave {cut:?}",
+                    escaped(bytes)
+                )),
+            ))
+        })
+    }
+
+    /// Checks laws `no_panic` and `bounded_buffering` on `bytes` fed in `chunks(bytes, sizes)`
+    /// and whole.
+    pub fn check_arbitrary_bytes(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        guarded(Law::BoundedBuffering, || {
+            self.drive(bytes, sizes)?;
+            self.drive(bytes, &[])?;
+            Ok(())
+        })
+    }
+
+    /// Checks law `max_length` on `bytes` fed in `chunks(bytes, sizes)`.
+    pub fn check_max_length(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        guarded(Law::MaxLength, || {
+            let relabel = |v: LawViolation| v.relabel(Law::BoundedBuffering, Law::MaxLength);
+            let run = self.drive(bytes, sizes).map_err(relabel)?;
+            let Some(limit) = self.limits.map(|l| l.frame) else {
+                return Ok(());
+            };
+            let mut lens = match &self.frame_lens {
+                Some(frame_lens) => frame_lens(bytes, sizes).map_err(relabel)?,
+                None => Vec::new(),
+            };
+            if let Some(measure) = &self.measure {
+                lens.extend(run.events.iter().filter_map(|e| match e {
+                    Event::Frame(item) => Some(measure(item)),
+                    Event::Error(_) => None,
+                }));
+            }
+            match lens.iter().find(|&&len| len > limit) {
+                Some(len) => Err(LawViolation::new(
+                    Law::MaxLength,
+                    format!(
+                        "a {len}-byte frame came out of {} although the limit is {limit}",
+                        escaped(bytes)
+                    ),
+                )),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Checks law `eof` on one stream: clean when whole, the documented ending when the last
+    /// message is cut short.
+    pub fn check_eof(&self, input: &CutStream<M>) -> Result<(), LawViolation> {
+        guarded(Law::Eof, || self.eof_inner(input))
+    }
+
+    /// Runs every byte law on one input: no panic, bounded buffering, max length and chunking.
+    /// The entry point for fuzz targets fed arbitrary bytes.
+    pub fn check_bytes(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        self.check_arbitrary_bytes(bytes, sizes)?;
+        self.check_max_length(bytes, sizes)?;
+        self.check_chunking(bytes, sizes)
+    }
+
+    fn drive(&self, bytes: &[u8], sizes: &[usize]) -> Result<Run<D::Item, D::Error>, LawViolation> {
+        drive(
+            &mut (self.make)(),
+            bytes,
+            sizes,
+            self.limits.map(|l| l.buffer),
+        )
+    }
+
+    /// Encodes `messages` with one codec; with `skip_refused`, refused messages are dropped
+    /// (after checking they wrote nothing) and the accepted ones returned.
+    fn encode_all(
+        &self,
+        messages: &[M],
+        skip_refused: bool,
+        law: Law,
+    ) -> Result<(BytesMut, Vec<M>), LawViolation> {
+        let mut codec = (self.make)();
+        let mut wire = BytesMut::new();
+        let mut sent = Vec::with_capacity(messages.len());
+        for (i, message) in messages.iter().enumerate() {
+            let before = wire.len();
+            match (self.encode)(&mut codec, message.clone(), &mut wire) {
+                Ok(()) => sent.push(message.clone()),
+                Err(e) if skip_refused && wire.len() == before => {
+                    let _ = e;
+                }
+                Err(e) if skip_refused => {
+                    return Err(LawViolation::new(
+                        law,
+                        format!(
+                            "the encoder refused message {i} ({message:?}: {e}) but left {} bytes \
+                             of it in the output",
+                            wire.len() - before
+                        ),
+                    ))
+                }
+                Err(e) => {
+                    return Err(LawViolation::new(
+                        law,
+                        format!("the encoder refused message {i} ({message:?}): {e}"),
+                    ))
+                }
+            }
+        }
+        Ok((wire, sent))
+    }
+
+    fn round_trip_inner(&self, messages: &[M], skip_refused: bool) -> Result<(), LawViolation> {
+        let (wire, sent) = self.encode_all(messages, skip_refused, Law::RoundTrip)?;
+        let run = self
+            .drive(&wire, &[])
+            .map_err(|v| v.relabel(Law::BoundedBuffering, Law::RoundTrip))?;
+        let frames: Vec<&D::Item> = run
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Frame(item) => Some(item),
+                Event::Error(_) => None,
+            })
+            .collect();
+        let equal = frames.len() == sent.len() && frames.iter().zip(&sent).all(|(d, m)| *d == m);
+        if equal && frames.len() == run.events.len() && run.end == (End::Clean { left: 0 }) {
+            return Ok(());
+        }
+        Err(LawViolation::new(
+            Law::RoundTrip,
+            shortened(format!(
+                "sent {sent:?}\nas {}\nbut decoding gave {run:?}",
+                escaped(&wire)
+            )),
+        ))
+    }
+
+    fn eof_inner(&self, input: &CutStream<M>) -> Result<(), LawViolation> {
+        let fail = |detail: String| Err(LawViolation::new(Law::Eof, shortened(detail)));
+        match (self.make)().decode_eof(&mut BytesMut::new()) {
+            Ok(None) => {}
+            other => {
+                return fail(format!(
+                    "an empty stream ended with {other:?}, not Ok(None)"
+                ))
+            }
+        }
+
+        let (wire, sent) = self.encode_all(&input.messages, false, Law::Eof)?;
+        let run = self
+            .drive(&wire, &input.sizes)
+            .map_err(|v| v.relabel(Law::BoundedBuffering, Law::Eof))?;
+        let clean = run.end == (End::Clean { left: 0 })
+            && run.events.len() == sent.len()
+            && run.events.iter().all(|e| matches!(e, Event::Frame(_)));
+        if !clean {
+            return fail(format!(
+                "{} (whole frames only) ended with {run:?}, not a clean end",
+                escaped(&wire)
+            ));
+        }
+
+        // Cut the last message's encoding short: between one byte and all but one.
+        let Some(last) = sent.last() else {
+            return Ok(());
+        };
+        let mut codec = (self.make)();
+        let mut tail = BytesMut::new();
+        (self.encode)(&mut codec, last.clone(), &mut tail)
+            .map_err(|e| LawViolation::new(Law::Eof, e))?;
+        if tail.len() < 2 {
+            return Ok(());
+        }
+        let keep = 1 + input.cut % (tail.len() - 1);
+        let cut_at = wire.len() - tail.len() + keep;
+        let run = self
+            .drive(&wire[..cut_at], &input.sizes)
+            .map_err(|v| v.relabel(Law::BoundedBuffering, Law::Eof))?;
+        let whole = sent.len() - 1;
+        let leading_frames_ok = run.events.len() > whole
+            && run.events[..whole]
+                .iter()
+                .zip(&sent)
+                .all(|(e, m)| matches!(e, Event::Frame(item) if item == m));
+        let ending = &run.events[whole.min(run.events.len())..];
+        let ok = leading_frames_ok
+            && match &self.at_eof {
+                AtEof::Error(is_documented) => {
+                    matches!(ending, [Event::Error(e)] if is_documented(e, keep))
+                }
+                AtEof::Delivered => {
+                    matches!(ending, [Event::Frame(_)]) && run.end == (End::Clean { left: 0 })
+                }
+            };
+        if ok {
+            return Ok(());
+        }
+        let expected = match self.at_eof {
+            AtEof::Error(_) => {
+                format!("{whole} frames, then the documented error for {keep} buffered bytes")
+            }
+            AtEof::Delivered => {
+                format!("{whole} frames, then the {keep} trailing bytes as a last frame")
+            }
+        };
+        fail(format!(
+            "{} (cut {keep} bytes into its last frame) gave {run:?}, expected {expected}",
+            escaped(&wire[..cut_at])
+        ))
+    }
+
+    /// Valid streams, valid streams with junk spliced in, and arbitrary bytes, with chunkings.
+    fn chunked_inputs(&self) -> BoxedStrategy<Chunked> {
+        let cap = match self.limits {
+            Some(l) => l.buffer.saturating_mul(2).saturating_add(64).min(MAX_INPUT),
+            None => MAX_INPUT,
+        };
+        let encode = self.encoder();
+        let valid = vec(self.messages.clone(), 0..=self.max_messages)
+            .prop_map(move |messages| encode(&messages));
+        let encode = self.encoder();
+        let damaged = (
+            vec(self.messages.clone(), 1..=self.max_messages),
+            vec(any::<u8>(), 1..=16),
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(move |(messages, junk, at)| {
+                let mut bytes = encode(&messages);
+                let at = at.index(bytes.len() + 1);
+                bytes.splice(at..at, junk);
+                bytes
+            });
+        let arbitrary = vec(any::<u8>(), 0..=cap);
+        (
+            prop_oneof![2 => valid, 2 => damaged, 3 => arbitrary],
+            sizes(),
+        )
+            .prop_map(|(bytes, sizes)| Chunked { bytes, sizes })
+            .boxed()
+    }
+
+    /// Long runs without a frame end, around the buffer limit, with a few bytes sprinkled in.
+    fn near_limit_inputs(&self) -> BoxedStrategy<Chunked> {
+        let limit = self.limits.map_or(MAX_INPUT, |l| l.buffer);
+        let low = limit.saturating_sub(8).min(MAX_NEAR_LIMIT_INPUT);
+        let high = limit.saturating_add(16).min(MAX_NEAR_LIMIT_INPUT).max(low);
+        let encode = self.encoder();
+        (
+            vec(self.messages.clone(), 0..=2),
+            any::<u8>(),
+            low..=high,
+            vec((any::<prop::sample::Index>(), any::<u8>()), 0..=4),
+            vec(1usize..=64, 1..=4),
+        )
+            .prop_map(move |(lead, filler, len, sprinkles, sizes)| {
+                let mut bytes = encode(&lead);
+                let start = bytes.len();
+                bytes.resize(start + len, filler);
+                for (at, b) in sprinkles {
+                    let at = start + at.index(len.max(1)).min(len.saturating_sub(1));
+                    if let Some(slot) = bytes.get_mut(at) {
+                        *slot = b;
+                    }
+                }
+                Chunked { bytes, sizes }
+            })
+            .boxed()
+    }
+
+    /// Encodes messages into one stream, dropping any the encoder refuses.
+    fn encoder(&self) -> impl Fn(&[M]) -> Vec<u8> + 'static {
+        let (make, encode) = (self.make.clone(), self.encode.clone());
+        move |messages| {
+            let mut codec = make();
+            let mut wire = BytesMut::new();
+            for m in messages {
+                let before = wire.len();
+                if encode(&mut codec, m.clone(), &mut wire).is_err() {
+                    wire.truncate(before);
+                }
+            }
+            wire.to_vec()
+        }
+    }
+
+    fn run<S>(&self, law: Law, strategy: S, check: impl Fn(&S::Value) -> Result<(), LawViolation>)
+    where
+        S: Strategy,
+        S::Value: Debug,
+    {
+        let mut runner = TestRunner::new(self.config.clone());
+        let result = runner.run(&strategy, |input| {
+            check(&input).map_err(|v| TestCaseError::fail(v.to_string()))
+        });
+        match result {
+            Ok(()) => {}
+            Err(TestError::Fail(reason, input)) => panic!(
+                "{reason}\nminimal counterexample (shrunk by proptest) for law `{law}`:\n{input:#?}"
+            ),
+            Err(TestError::Abort(reason)) => panic!("law `{law}`: proptest gave up: {reason}"),
+        }
+    }
+}
+
+impl<F, C, M> Laws<FrameCodec<F, C>, M>
+where
+    F: Framing + 'static,
+    C: PayloadDecoder + PayloadEncoder<M> + 'static,
+    C::Item: Debug + PartialEq + PartialEq<M>,
+    M: Clone + Debug + 'static,
+{
+    /// The laws for a [`FrameCodec`]: like [`new`](Laws::new), with the limits read from the
+    /// framing, and the max-length law measuring every payload the framing cuts.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed, payload::{Text, Utf8}};
+    /// use framekit::testing::Laws;
+    /// use proptest::prelude::*;
+    ///
+    /// Laws::frame_codec(
+    ///     || FrameCodec::with_payload(LengthPrefixed::u8().max_frame_len(40), Utf8),
+    ///     "\\PC{0,10}".prop_map(Text::from),
+    /// )
+    /// .cases(64)
+    /// .check_all();
+    /// ```
+    pub fn frame_codec<S>(make: impl Fn() -> FrameCodec<F, C> + 'static, messages: S) -> Self
+    where
+        S: Strategy<Value = M> + 'static,
+    {
+        let mut laws = Laws::new(make, messages);
+        laws.limits = Some(Limits::of((laws.make)().framing()));
+        let make = laws.make.clone();
+        laws.frame_lens = Some(Rc::new(move |bytes, sizes| {
+            let (framing, _) = make().into_parts();
+            let run = drive(&mut FrameCodec::new(framing), bytes, sizes, None)?;
+            Ok(run
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Frame(payload) => Some(payload.len()),
+                    Event::Error(_) => None,
+                })
+                .collect())
+        }));
+        laws
+    }
+}
+
+/// Chunkings: one byte at a time, small pieces, larger pieces.
+fn sizes() -> BoxedStrategy<Vec<usize>> {
+    prop_oneof![
+        1 => Just(vec![1]),
+        2 => vec(1usize..=8, 1..=6),
+        2 => vec(1usize..=300, 1..=4),
+    ]
+    .boxed()
+}
+
+/// Runs `f`, turning a panic into a `no_panic` violation that names the law being checked.
+fn guarded<T>(law: Law, f: impl FnOnce() -> Result<T, LawViolation>) -> Result<T, LawViolation> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic".into());
+        Err(LawViolation::new(
+            Law::NoPanic,
+            format!("the codec panicked while law `{law}` was checked: {message}"),
+        ))
+    })
+}
