@@ -63,3 +63,8 @@ pub use metrics::{CloseReason, Metrics, MetricsSnapshot};
 pub use outbound::{Outbound, ResponseEncoder, Vectored};
 pub use server::Server;
 pub use shutdown::{shutdown_signal, ServerHandle, ShutdownReport};
+
+/// The README's example, compiled with the doc tests so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
