@@ -526,7 +526,8 @@ where
         _ => Some(LINGER_AFTER_ERROR.min(cfg.idle_timeout)),
     };
     if let Some(linger) = linger {
-        let mut discard = [0u8; 1024];
+        // On the heap, and only now: the connection's future stays small while it runs.
+        let mut discard = vec![0u8; 1024];
         let mut budget = cfg.input_budget;
         let _ = tokio::time::timeout(linger, async {
             while budget > 0 {

@@ -1,0 +1,173 @@
+//! framekit-server's memory bounds, measured with a counting global allocator: an idle
+//! connection holds no read buffer, and the input budget caps what a peer can make it buffer.
+//!
+//! This file is its own test binary so the allocator counts only these tests; they run one
+//! at a time (a lock) so their measurements do not mix.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use bytes::Bytes;
+use framekit::framing::delimited::Delimited;
+use framekit::FrameCodec;
+use framekit_server::{CloseReason, Ctx, Server, ServerConfig, ServerHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Live heap bytes of the whole process.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, SeqCst);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, SeqCst);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(LIMIT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+async fn wait_for_active(server: &ServerHandle, n: usize) {
+    within("connections settle", async {
+        while server.metrics().active != n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// One request and its answer, reading into the stack (no client-side buffers).
+async fn ping(stream: &mut TcpStream) {
+    stream.write_all(b"ping\n").await.unwrap();
+    let mut answer = [0u8; 16];
+    let mut got = 0;
+    while got < 5 {
+        let n = within("answer", stream.read(&mut answer[got..]))
+            .await
+            .unwrap();
+        assert!(n > 0, "closed early");
+        got += n;
+    }
+    assert_eq!(&answer[..5], b"ping\n");
+}
+
+#[tokio::test]
+async fn idle_connections_hold_no_read_buffer() {
+    const PEERS: usize = 200;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
+        FrameCodec::new(Delimited::newline()),
+        |req: Bytes, _ctx: Ctx| async move { Some(req) },
+    );
+    let addr = server.local_addr().as_tcp().unwrap();
+
+    // Warm up the runtime and the server's one-time allocations.
+    let mut warm = TcpStream::connect(addr).await.unwrap();
+    ping(&mut warm).await;
+    drop(warm);
+    wait_for_active(&server, 0).await;
+
+    let mut clients = Vec::with_capacity(PEERS);
+    let before = LIVE.load(SeqCst);
+    for _ in 0..PEERS {
+        let mut stream = within("connect", TcpStream::connect(addr)).await.unwrap();
+        // Each connection reads, decodes and answers once, then sits idle.
+        ping(&mut stream).await;
+        clients.push(stream);
+    }
+    wait_for_active(&server, PEERS).await;
+    let per_connection = (LIVE.load(SeqCst) - before) / PEERS as isize;
+    eprintln!("{per_connection} heap bytes per idle connection, both ends");
+    // Both ends of every connection are in this process: sockets, the connection task, its
+    // context, its span. A 4 KiB read buffer kept per connection alone would exceed this.
+    assert!(
+        per_connection < 4096,
+        "{per_connection} bytes per idle connection"
+    );
+    drop(clients);
+    wait_for_active(&server, 0).await;
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn the_input_budget_caps_buffering_whatever_the_codec_allows() {
+    const BUDGET: usize = 64 * 1024;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    // The codec would accept a 16 MiB line; the budget says 64 KiB.
+    let codec = FrameCodec::new(Delimited::newline().max_frame_len(16 * 1024 * 1024));
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().input_budget(BUDGET))
+        .serve(codec, |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    let mut stream = TcpStream::connect(server.local_addr().as_tcp().unwrap())
+        .await
+        .unwrap();
+    let flood = vec![b'a'; 1024 * 1024];
+    // The server stops reading at the budget and closes; the write may fail with a reset.
+    let _ = within("flood", stream.write_all(&flood)).await;
+    within("closed", async {
+        while server.metrics().closed(CloseReason::InputBudget) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let snap = server.metrics();
+    assert!(
+        snap.bytes_in as usize <= BUDGET,
+        "read {} bytes",
+        snap.bytes_in
+    );
+    assert_eq!(snap.errors_of("input_budget"), 1);
+    drop(stream);
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn silent_connections_close_at_the_idle_timeout() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().idle_timeout(Duration::from_millis(200)))
+        .serve(
+            FrameCodec::new(Delimited::newline()),
+            |req: Bytes, _ctx: Ctx| async move { Some(req) },
+        );
+    let mut stream = TcpStream::connect(server.local_addr().as_tcp().unwrap())
+        .await
+        .unwrap();
+    ping(&mut stream).await;
+    let mut rest = [0u8; 8];
+    let n = within("idle close", stream.read(&mut rest))
+        .await
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    wait_for_active(&server, 0).await;
+    assert_eq!(server.metrics().closed(CloseReason::IdleTimeout), 1);
+    server.shutdown(Duration::from_secs(1)).await;
+}
