@@ -111,15 +111,24 @@ fn echo_with(prefix: &'static str) -> impl Fn(Bytes, Ctx) -> std::future::Ready<
 
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_request_order() {
-    // Later requests finish first; the answers must still come back in request order.
+    // Later requests finish first; the answers must still come back in request order, and
+    // no more than the in-flight limit are handled at once.
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (r, m) = (running.clone(), most.clone());
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
         .config(ServerConfig::default().max_in_flight(8))
-        .serve(lines_codec(), |req: Bytes, _ctx: Ctx| async move {
-            let n: u64 = std::str::from_utf8(&req).unwrap().parse().unwrap();
-            tokio::time::sleep(Duration::from_millis(2 * (20 - n))).await;
-            Some(req)
+        .serve(lines_codec(), move |req: Bytes, _ctx: Ctx| {
+            let (r, m) = (r.clone(), m.clone());
+            async move {
+                m.fetch_max(r.fetch_add(1, SeqCst) + 1, SeqCst);
+                let n: u64 = std::str::from_utf8(&req).unwrap().parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(2 * (20 - n))).await;
+                r.fetch_sub(1, SeqCst);
+                Some(req)
+            }
         });
     let mut client = line_client(&server).await;
     let batch: String = (0..20).map(|i| format!("{i}\n")).collect();
@@ -132,6 +141,11 @@ async fn pipelined_requests_are_answered_in_request_order() {
     }
     let snap = server.metrics();
     assert_eq!((snap.frames_in, snap.frames_out), (20, 20));
+    assert!(
+        (2..=8).contains(&most.load(SeqCst)),
+        "{} handled at once",
+        most.load(SeqCst)
+    );
     stop(server).await;
 }
 

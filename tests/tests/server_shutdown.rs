@@ -183,3 +183,24 @@ async fn after_shutdown_new_connections_are_refused() {
     assert_eq!((report.closed, report.aborted), (0, 0));
     assert!(within("connect", TcpStream::connect(addr)).await.is_err());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_triggers_the_graceful_shutdown() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
+        lines_codec(),
+        |req: Bytes, _ctx: Ctx| async move { Some(req) },
+    );
+    let addr = server.local_addr().as_tcp().unwrap();
+    let mut stopping = Box::pin(server.shutdown_on_signal(LIMIT));
+    // One poll installs the signal handlers; only then is SIGTERM ours to catch.
+    assert!(futures::poll!(stopping.as_mut()).is_pending());
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let report = within("shutdown on SIGTERM", stopping).await;
+    assert_eq!(report.aborted, 0);
+    assert!(within("connect", TcpStream::connect(addr)).await.is_err());
+}
