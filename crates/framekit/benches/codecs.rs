@@ -5,12 +5,14 @@
 //! `whole` (every byte already buffered) or `chunked4k` (4 KiB appended to a `BytesMut` at a time,
 //! decoding until the codec says it needs more, as socket reads arrive). `bench/run.sh` turns
 //! the medians into the ratio table of `BENCHMARKS.md`.
+//!
+//! Times are the benchmark thread's CPU time on Linux (wall time elsewhere): the machines this
+//! runs on are shared, and CPU time does not count the slices another process ran in.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use criterion::measurement::WallTime;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
@@ -19,6 +21,65 @@ use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::framing::{Frames, Framing};
 use framekit::FrameCodec;
 use tokio_util::codec::{AnyDelimiterCodec, Decoder, Encoder, LengthDelimitedCodec, LinesCodec};
+
+/// CPU time of the calling thread, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+#[cfg(target_os = "linux")]
+fn thread_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, out: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec; the clock id is Linux's thread CPU clock.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    t.sec as u64 * 1_000_000_000 + t.nsec as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_ns() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// A criterion measurement of the benchmark thread's CPU time, shown like wall time.
+struct ThreadCpuTime;
+
+static WALL_TIME: WallTime = WallTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, started: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(started)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, ns: &u64) -> f64 {
+        *ns as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL_TIME.formatter()
+    }
+}
+
+type Group<'a> = BenchmarkGroup<'a, ThreadCpuTime>;
+type Bench = Criterion<ThreadCpuTime>;
 
 /// Bytes of input per iteration: large enough for thousands of small frames, small enough to
 /// stay in L2 so the numbers measure the codecs rather than the memory bus.
@@ -80,7 +141,7 @@ impl Feed {
 
 /// Times `decode_all` on `input`, fed whole (buffer prepared outside the timing) or in chunks.
 fn bench_codec<D>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+    group: &mut Group<'_>,
     name: &str,
     input: &[u8],
     frames: usize,
@@ -124,7 +185,7 @@ fn bench_codec<D>(
 
 /// Times the borrowed path: frames as `&[u8]` inside the read buffer, dropped after the batch.
 fn bench_borrowed<F: Framing>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+    group: &mut Group<'_>,
     name: &str,
     input: &[u8],
     frames: usize,
@@ -166,7 +227,7 @@ fn bench_borrowed<F: Framing>(
 }
 
 /// The physical limits: copying the bytes in (as a read does), and finding every LF in them.
-fn bench_limits(group: &mut BenchmarkGroup<'_, WallTime>, input: &[u8], scan: bool, feed: Feed) {
+fn bench_limits(group: &mut Group<'_>, input: &[u8], scan: bool, feed: Feed) {
     match feed {
         Feed::Whole => {
             group.bench_function("memcpy", |b| {
@@ -218,14 +279,13 @@ fn bench_limits(group: &mut BenchmarkGroup<'_, WallTime>, input: &[u8], scan: bo
     }
 }
 
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>, input: &[u8]) {
+/// Throughput is counted in wire bytes; timing knobs come from the command line (`bench/run.sh`
+/// passes short ones), since settings made here would override it.
+fn configure(group: &mut Group<'_>, input: &[u8]) {
     group.throughput(Throughput::Bytes(input.len() as u64));
-    group.sample_size(30);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
 }
 
-fn decode_lines(c: &mut Criterion) {
+fn decode_lines(c: &mut Bench) {
     for (size, size_name) in SIZES {
         let payloads = payloads(size);
         let frames = payloads.len();
@@ -251,7 +311,7 @@ fn decode_lines(c: &mut Criterion) {
     }
 }
 
-fn decode_length(c: &mut Criterion) {
+fn decode_length(c: &mut Bench) {
     for (size, size_name) in SIZES {
         let payloads = payloads(size);
         let frames = payloads.len();
@@ -266,7 +326,7 @@ fn decode_length(c: &mut Criterion) {
                 &u32_input,
                 frames,
                 feed,
-                || LengthDelimitedCodec::new(),
+                LengthDelimitedCodec::new,
             );
             bench_codec(&mut g, "framekit_u32_be", &u32_input, frames, feed, || {
                 FrameCodec::new(LengthPrefixed::u32_be())
@@ -277,7 +337,7 @@ fn decode_length(c: &mut Criterion) {
                 &u32_input,
                 frames,
                 feed,
-                || LengthPrefixed::u32_be(),
+                LengthPrefixed::u32_be,
             );
             bench_limits(&mut g, &u32_input, false, feed);
             g.finish();
@@ -300,7 +360,7 @@ fn decode_length(c: &mut Criterion) {
                 &varint_input,
                 frames,
                 feed,
-                || LengthPrefixed::varint(),
+                LengthPrefixed::varint,
             );
             bench_limits(&mut g, &varint_input, false, feed);
             g.finish();
@@ -310,7 +370,7 @@ fn decode_length(c: &mut Criterion) {
 
 /// Times framing every payload into one reused output buffer (cleared per iteration).
 fn bench_encode<T: Clone>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+    group: &mut Group<'_>,
     name: &str,
     items: &[T],
     mut encode: impl FnMut(T, &mut BytesMut),
@@ -327,7 +387,7 @@ fn bench_encode<T: Clone>(
     });
 }
 
-fn encode(c: &mut Criterion) {
+fn encode(c: &mut Bench) {
     for (size, size_name) in SIZES {
         let payloads = payloads(size);
         // 'static items so cloning one costs nothing on either side.
@@ -390,5 +450,9 @@ fn encode(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode_lines, decode_length, encode);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = decode_lines, decode_length, encode
+}
 criterion_main!(benches);

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Writes the measured tables into BENCHMARKS.md, one marked section per benchmark family.
+
+    report.py codecs --command CMD          criterion results -> the codec section
+    report.py server --results FILE --command CMD
+                                            server.sh's tab-separated results -> the server section
+
+Each section sits between `<!-- NAME:begin -->` and `<!-- NAME:end -->` and is replaced whole, so
+re-running one family leaves the other's numbers alone. Medians only; ratios are taken between
+contenders of the same run.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOC = ROOT / "BENCHMARKS.md"
+CRITERION = ROOT / "target" / "criterion"
+
+# Mirrors crates/framekit/benches/codecs.rs: INPUT_LEN bytes of frames of `size + 1` bytes.
+INPUT_LEN = 256 * 1024
+SIZES = {"32B": 32, "1KiB": 1024}
+
+HEADER = """# Benchmarks
+
+framekit's speed claims, measured as ratios against tokio-util, plain tokio and redis-server in the
+same run on the same machine. Absolute numbers move from run to run, especially on a shared machine:
+read the medians and, above all, the ratios. Each section below is rewritten by the script named in
+it; nothing here is typed by hand.
+"""
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    model = ""
+    for line in sh("lscpu").splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
+    load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
+    rev = sh("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"- when: {now}, at commit `{rev}` (plus any uncommitted work in the tree)\n"
+        f"- machine: {sh('nproc')} CPUs, {model or platform.processor()}, {platform.system()} "
+        f"{platform.release()}; load average before the run: {load}\n"
+        f"- toolchain: {sh('rustc', '--version')}, release profile of the workspace\n"
+        "- the machine is shared with other jobs (builds, tests of other work): runs are niced and "
+        "short, so expect a few percent of noise between runs and more on the slowest contenders\n"
+    )
+
+
+def replace_section(name, body):
+    text = DOC.read_text() if DOC.exists() else HEADER
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+# ---------------------------------------------------------------------------------------- codecs
+
+
+def load_criterion():
+    """{(group_id, function_id): (median ns, throughput bytes)} for every result of the last run."""
+    out = {}
+    for bench in CRITERION.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        thr = (meta.get("throughput") or {}).get("Bytes")
+        out[(meta["group_id"], meta["function_id"])] = (est["median"]["point_estimate"], thr)
+    return out
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.0f} ns"
+
+
+def fmt_ratio(r):
+    return "–" if r is None else f"{r:.2f}x"
+
+
+def codec_rows(results, kind):
+    """Rows of one direction (decode/encode): input, size, feed, contender, median, rates, ratio."""
+    rows = []
+    groups = sorted({g for (g, _) in results if g.startswith(kind + "/")})
+    order = ["lines", "u32", "varint"]
+    feeds = ["chunked4k", "whole", None]
+
+    def key(g):
+        parts = g.split("/")
+        feed = parts[3] if len(parts) > 3 else None
+        return (order.index(parts[1]), list(SIZES).index(parts[2]), feeds.index(feed))
+
+    for group in sorted(groups, key=key):
+        parts = group.split("/")
+        inp, size_name = parts[1], parts[2]
+        feed = parts[3] if len(parts) > 3 else ""
+        frames = INPUT_LEN // (SIZES[size_name] + 1)
+        if inp == "lines":
+            base_key = (group, "tokio_lines")
+        else:  # varint has no tokio-util codec: compare with LengthDelimitedCodec, per frame
+            base_key = (group.replace("/varint/", "/u32/"), "tokio_length_delimited")
+        base = results.get(base_key, (None, None))[0]
+        contenders = [(f, v) for (g, f), v in results.items() if g == group]
+        contenders.sort(key=lambda fv: fv[1][0])
+        for name, (ns, nbytes) in contenders:
+            ratio = base / ns if base else None
+            rows.append(
+                (inp, size_name, feed, name, ns, nbytes, frames, ratio, base_key[1])
+            )
+    return rows
+
+
+def codec_table(rows, with_feed):
+    head = "| input | frame | " + ("feed | " if with_feed else "")
+    head += "contender | median | MiB/s | Mframes/s | vs tokio-util |\n"
+    head += "|---|---|" + ("---|" if with_feed else "") + "---|---:|---:|---:|---:|\n"
+    lines = []
+    for inp, size, feed, name, ns, nbytes, frames, ratio, base in rows:
+        mib = nbytes / (ns / 1e9) / 2**20 if nbytes else 0
+        mfr = frames / (ns / 1e9) / 1e6
+        cells = [inp, size] + ([feed] if with_feed else []) + [
+            f"`{name}`",
+            fmt_time(ns),
+            f"{mib:,.0f}",
+            f"{mfr:.1f}",
+            "1.00x (baseline)" if name == base else fmt_ratio(ratio),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+TARGETS = [
+    # (what, group, contender, baseline contender, baseline group or None, target, kind)
+    ("Delimited → `Bytes` vs LinesCodec, 32 B", "decode/lines/32B/chunked4k",
+     "framekit_delimited", "tokio_lines", None, 2.5),
+    ("Delimited → `Bytes` vs LinesCodec, 1 KiB", "decode/lines/1KiB/chunked4k",
+     "framekit_delimited", "tokio_lines", None, 1.6),
+    ("LengthPrefixed u32 vs LengthDelimitedCodec, 32 B", "decode/u32/32B/chunked4k",
+     "framekit_u32_be", "tokio_length_delimited", None, 1.5),
+    ("LengthPrefixed u32 vs LengthDelimitedCodec, 1 KiB", "decode/u32/1KiB/chunked4k",
+     "framekit_u32_be", "tokio_length_delimited", None, 1.0),
+    ("LengthPrefixed varint vs LengthDelimitedCodec (frames/s), 32 B",
+     "decode/varint/32B/chunked4k", "framekit_varint", "tokio_length_delimited",
+     "decode/u32/32B/chunked4k", 1.5),
+    ("LengthPrefixed varint vs LengthDelimitedCodec (frames/s), 1 KiB",
+     "decode/varint/1KiB/chunked4k", "framekit_varint", "tokio_length_delimited",
+     "decode/u32/1KiB/chunked4k", 1.0),
+    ("borrowed frames (`Frames`) vs memchr scan, 32 B", "decode/lines/32B/chunked4k",
+     "framekit_borrowed", "memchr", None, 0.5),
+    ("borrowed frames (`Frames`) vs memchr scan, 1 KiB", "decode/lines/1KiB/chunked4k",
+     "framekit_borrowed", "memchr", None, 0.5),
+]
+
+
+def target_table(results):
+    out = "| target (4 KiB-chunk feed) | measured | target | met |\n|---|---:|---:|---|\n"
+    for what, group, name, base_name, base_group, target in TARGETS:
+        ours = results.get((group, name))
+        base = results.get((base_group or group, base_name))
+        if not ours or not base:
+            out += f"| {what} | not measured | ≥ {target:.2f}x | – |\n"
+            continue
+        ratio = base[0] / ours[0]
+        shown = f"{ratio:.0%}" if base_name == "memchr" else f"{ratio:.2f}x"
+        goal = f"≥ {target:.0%}" if base_name == "memchr" else f"≥ {target:.2f}x"
+        out += f"| {what} | {shown} | {goal} | {'yes' if ratio >= target else '**no**'} |\n"
+    return out
+
+
+def codecs(args):
+    results = load_criterion()
+    if not results:
+        sys.exit(f"no criterion results under {CRITERION}")
+    body = "## Codecs (`bench/run.sh`)\n\n" + machine() + "\n"
+    body += f"Command:\n\n```sh\n{args.command}\n```\n\n"
+    body += (
+        "Input: 256 KiB of frames with 32 B or 1 KiB printable payloads, each frame different. "
+        "`chunked4k` appends 4 KiB at a time to a `BytesMut` and decodes until the codec asks for "
+        "more, as socket reads arrive; `whole` decodes a buffer already holding every byte "
+        "(its copy is prepared outside the timing). Decoded items: `String` for LinesCodec (its "
+        "job), `Bytes` for AnyDelimiterCodec and framekit, `BytesMut` for LengthDelimitedCodec; "
+        "`framekit_*_borrowed` hands each frame to the handler as `&[u8]` inside the read buffer "
+        "(`framekit::framing::Frames`). `memcpy` copies the same bytes in the same reads and "
+        "`memchr` also finds every LF in them: the physical limits. `vs tokio-util` is the "
+        "tokio-util codec's median time over the contender's (the same frames, so it is also the "
+        "frames/s ratio); varint frames are compared with LengthDelimitedCodec on the u32 input, "
+        "which carries the same payloads.\n\n"
+    )
+    body += "### Targets\n\n" + target_table(results) + "\n"
+    body += "### Decode\n\n" + codec_table(codec_rows(results, "decode"), True) + "\n"
+    body += "### Encode\n\n" + (
+        "Every payload framed into one reused output buffer; `&str` items for the tokio-util "
+        "line codecs, `Bytes` for the rest. framekit's Delimited also checks that a payload does "
+        "not contain the delimiter (an LF inside a line would split it on the far side); "
+        "LinesCodec does not.\n\n"
+    )
+    body += codec_table(codec_rows(results, "encode"), False)
+    if args.notes and os.path.exists(args.notes):
+        body += "\n" + pathlib.Path(args.notes).read_text()
+    replace_section("codecs", body)
+
+
+# ---------------------------------------------------------------------------------------- server
+
+SERVER_TEXT = """Every server is a release build started by the script on a loopback port; the load generator
+runs on the same 2 CPUs as the server, so both compete for them, as they do for the baseline.
+Each row is the median of the repeated runs (the contenders alternate who goes first); the
+latency columns come from the run with the median rate.
+"""
+
+
+def parse_results(path):
+    """{(section, scenario, contender): [dict of values per run]} in file order."""
+    out = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) != 4:
+            continue
+        section, scenario, name, values = parts
+        kv = dict(p.split("=", 1) for p in values.split() if "=" in p)
+        kv["_raw"] = values
+        out.setdefault((section, scenario, name), []).append(kv)
+    return out
+
+
+def median_run(runs, key="rps"):
+    ok = [r for r in runs if key in r]
+    if not ok:
+        return None
+    ok.sort(key=lambda r: float(r[key]))
+    return ok[(len(ok) - 1) // 2]  # the lower median of an even count
+
+
+def rate_table(results, section, ours, base, target):
+    scenarios = [sc for (sec, sc, name) in results if sec == section and name == ours]
+    scenarios = list(dict.fromkeys(scenarios))
+    if not scenarios:
+        return "_not run_\n"
+    out = (
+        f"| load | `{ours}` req/s | p50 | p99 | `{base}` req/s | p50 | p99 | ratio | target | met |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+    )
+    for sc in scenarios:
+        a = median_run(results.get((section, sc, ours), []))
+        b = median_run(results.get((section, sc, base), []))
+        if not a or not b:
+            out += f"| {sc} | failed | | | | | | | | |\n"
+            continue
+        ratio = float(a["rps"]) / float(b["rps"])
+        us = lambda r, k: f"{float(r[k]):.0f} µs"
+        out += (
+            f"| {sc} | {float(a['rps']):,.0f} | {us(a, 'p50_us')} | {us(a, 'p99_us')} "
+            f"| {float(b['rps']):,.0f} | {us(b, 'p50_us')} | {us(b, 'p99_us')} "
+            f"| {ratio:.2f}x | ≥ {target:.2f}x | {'yes' if ratio >= target else '**no**'} |\n"
+        )
+    return out
+
+
+def rss_table(results):
+    rows = [(sc, name, runs[-1]) for (sec, sc, name), runs in results.items() if sec == "rss"]
+    if not rows:
+        return "_not run_\n"
+    out = "| server | RSS before | RSS with connections open | per idle connection | target (framekit) |\n"
+    out += "|---|---:|---:|---:|---|\n"
+    for sc, name, r in rows:
+        if "per_conn_bytes" not in r:
+            out += f"| `{name}` ({sc}) | failed | | | |\n"
+            continue
+        per = int(r["per_conn_bytes"])
+        target = ""
+        if name in ("ack_server", "resp_server"):
+            target = "≤ 1 KiB of buffers: " + ("yes" if per <= 1024 else "see note")
+        out += (
+            f"| `{name}` ({sc}) | {int(r['before_kib']):,} KiB | {int(r['after_kib']):,} KiB "
+            f"| {per:,} B | {target} |\n"
+        )
+    return out
+
+
+def server(args):
+    results = parse_results(args.results)
+    body = "## Servers (`bench/server.sh`)\n\n" + machine() + "\n"
+    body += f"Command:\n\n```sh\n{args.command}\n```\n\n" + SERVER_TEXT + "\n"
+    body += (
+        "### `ack_server` vs plain tokio\n\n"
+        "`bench/loadgen` (one runtime thread) keeps W newline requests of 16 B in flight on each "
+        "of C connections and times each response; `plain_ack` (bench/loadgen/src/bin) is the "
+        "same protocol written with nothing but tokio, a 4 KiB read buffer and one write per read.\n\n"
+    )
+    body += rate_table(results, "ack", "ack_server", "plain_ack", 0.95) + "\n"
+    body += (
+        "### `resp_server` vs `redis-server`\n\n"
+        "`redis-benchmark -t set,get -q --csv` with its default 50 clients, without and with "
+        "`-P 16` (16 pipelined requests per client); redis-server runs with `--save '' "
+        "--appendonly no`.\n\n"
+    )
+    skipped = [k for k in results if k[0] == "skip"]
+    body += ("_skipped: redis-server or redis-benchmark not installed_\n" if skipped else
+             rate_table(results, "resp", "resp_server", "redis-server", 1.0)) + "\n"
+    body += (
+        "### Memory per idle connection\n\n"
+        "`loadgen --idle N` opens N connections, completes one request on each, and holds them "
+        "open; the server's VmRSS (from /proc) is read before and 2 s after the last one is "
+        "ready. The difference over N bounds everything a connection costs in the server's "
+        "memory (task, socket wrapper, buffers); kernel socket buffers are not in RSS.\n\n"
+    )
+    body += rss_table(results)
+    if args.notes and os.path.exists(args.notes):
+        body += "\n" + pathlib.Path(args.notes).read_text()
+    replace_section("server", body)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("codecs")
+    c.add_argument("--command", required=True)
+    c.add_argument("--notes", help="markdown appended to the section (profile notes)")
+    s = sub.add_parser("server")
+    s.add_argument("--command", required=True)
+    s.add_argument("--results", required=True, help="server.sh's tab-separated results")
+    s.add_argument("--notes", help="markdown appended to the section")
+    args = p.parse_args()
+    {"codecs": codecs, "server": server}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
