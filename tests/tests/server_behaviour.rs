@@ -654,3 +654,37 @@ async fn ipv6_and_port_zero_report_the_bound_address() {
     drop(client);
     stop(server).await;
 }
+
+/// Answers requests, fails on "fail": a tower service with readiness and errors.
+#[derive(Clone)]
+struct Upper;
+
+impl framekit_server::tower::tower_service::Service<Bytes> for Upper {
+    type Response = Option<Bytes>;
+    type Error = String;
+    type Future = std::future::Ready<Result<Option<Bytes>, String>>;
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: Bytes) -> Self::Future {
+        std::future::ready(if &req[..] == b"fail" {
+            Err("refused".to_owned())
+        } else {
+            Ok(Some(Bytes::from(req.to_ascii_uppercase())))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_tower_service_is_a_handler() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
+        lines_codec(),
+        framekit_server::tower::ServiceHandler::new(Upper),
+    );
+    let mut client = line_client(&server).await;
+    send(&mut client, "abc\nfail\ndef\n").await;
+    // The failed request has no answer; the others keep their order.
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("ABC"));
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("DEF"));
+    stop(server).await;
+}

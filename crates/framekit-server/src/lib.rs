@@ -14,6 +14,7 @@
 //! - [`context`]: what a handler knows about its connection.
 //! - [`shutdown`]: the running server's handle and graceful shutdown.
 //! - [`config`] and [`metrics`]: limits with bounded defaults, and live counters.
+//! - `tower` (feature `tower`): any `tower::Service` as a handler.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -52,6 +53,8 @@ pub mod metrics;
 pub mod outbound;
 pub mod server;
 pub mod shutdown;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use config::ServerConfig;
 pub use connection::DecodeFailure;

@@ -1,0 +1,99 @@
+//! tower interop: any `tower::Service` as a request/response handler (feature `tower`).
+//!
+//! Each request goes to a clone of the service (the usual pattern for shared services: wrap
+//! stateful middleware such as a concurrency limit in `tower::buffer` so clones share it), after
+//! waiting for `poll_ready`. The service's response is anything that is [`IntoReply`]
+//! (`Option<Resp>` or [`Reply<Resp>`]).
+
+use std::fmt::Display;
+use std::future::poll_fn;
+
+use futures::future::BoxFuture;
+pub use tower_service;
+use tower_service::Service;
+
+use crate::context::Ctx;
+use crate::handler::{Handler, IntoReply, Reply};
+
+/// A `tower::Service` as a [`Handler`].
+///
+/// A service error has no response to send: it is logged with the connection's span and the
+/// request gets no answer. Protocols that must answer every request should turn their errors
+/// into responses inside the service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::convert::Infallible;
+/// use std::future::{ready, Ready};
+/// use std::task::{Context, Poll};
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{tower::{tower_service::Service, ServiceHandler}, Server};
+///
+/// #[derive(Clone)]
+/// struct Shout;
+///
+/// impl Service<Bytes> for Shout {
+///     type Response = Option<Bytes>;
+///     type Error = Infallible;
+///     type Future = Ready<Result<Option<Bytes>, Infallible>>;
+///     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+///         Poll::Ready(Ok(()))
+///     }
+///     fn call(&mut self, req: Bytes) -> Self::Future {
+///         ready(Ok(Some(Bytes::from(req.to_ascii_uppercase()))))
+///     }
+/// }
+///
+/// let server = Server::bind("127.0.0.1:0").await?
+///     .serve(FrameCodec::new(Delimited::newline()), ServiceHandler::new(Shout));
+/// server.shutdown(Duration::from_secs(1)).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceHandler<S> {
+    service: S,
+}
+
+impl<S> ServiceHandler<S> {
+    /// Serves requests with `service`.
+    pub fn new(service: S) -> Self {
+        ServiceHandler { service }
+    }
+
+    /// The service.
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+}
+
+impl<S, Req> Handler<Req> for ServiceHandler<S>
+where
+    S: Service<Req> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Response: IntoReply,
+    S::Error: Display + Send,
+    Req: Send + 'static,
+{
+    type Output = Reply<<S::Response as IntoReply>::Response>;
+    type Future = BoxFuture<'static, Self::Output>;
+
+    fn call(&self, req: Req, _ctx: Ctx) -> Self::Future {
+        let mut service = self.service.clone();
+        Box::pin(async move {
+            if let Err(e) = poll_fn(|cx| service.poll_ready(cx)).await {
+                tracing::warn!(error = %e, "service not ready; request dropped");
+                return Reply::None;
+            }
+            match service.call(req).await {
+                Ok(response) => response.into_reply(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "service failed; request not answered");
+                    Reply::None
+                }
+            }
+        })
+    }
+}
