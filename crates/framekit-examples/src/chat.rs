@@ -21,6 +21,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use framekit_server::{Ctx, Inbox, Outbox};
 use futures::StreamExt;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
 
 /// Default number of lines a member may fall behind before it is dropped.
 pub const DEFAULT_ROOM_CAPACITY: usize = 1024;
@@ -103,38 +104,71 @@ impl Room {
     }
 
     /// Runs one member's connection: its duplex handler.
-    pub async fn member(self, mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, ctx: Ctx) {
+    ///
+    /// Two halves. This future reads what the member says and tells the room; framekit-server
+    /// polls it from the connection's task. What the room says goes to the member from a task
+    /// of its own, because the server stops polling a duplex handler while the connection is
+    /// paused above its outbound high water mark, which is exactly when a slow member's stall
+    /// timer must run. A token ties the halves: whichever ends first ends the other, and the
+    /// forwarding half announces the departure (even when the connection is dropped under us).
+    pub async fn member(self, mut inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx) {
         let id = ctx.id();
-        let mut heard = self.tx.subscribe();
-        if outbox.send(welcome_line(id)).await.is_err() {
-            return;
-        }
+        let heard = self.tx.subscribe();
+        let done = CancellationToken::new();
+        tokio::spawn(self.clone().forward(id, heard, outbox, done.clone()));
+        let _end_forwarding = done.clone().drop_guard();
         self.say(id, joined_line(id));
         tracing::info!(id, members = self.members(), "joined");
-        let how = loop {
+        loop {
             tokio::select! {
+                () = done.cancelled() => return,
                 line = inbox.next() => match line {
                     Some(line) => self.say(id, message_line(id, &line)),
-                    None => break Departure::Left,
+                    None => return,
                 },
-                said = heard.recv() => match said {
+            }
+        }
+    }
+
+    /// Sends the member its welcome, then everything the others say, until it is too slow, its
+    /// connection is gone, or `done` is cancelled; then tells the room it left.
+    async fn forward(
+        self,
+        id: u64,
+        mut heard: broadcast::Receiver<Said>,
+        mut outbox: Outbox<Bytes>,
+        done: CancellationToken,
+    ) {
+        let how = match outbox.send(welcome_line(id)).await {
+            Err(_) => Departure::Left,
+            Ok(()) => loop {
+                let said = tokio::select! {
+                    biased;
+                    () = done.cancelled() => break Departure::Left,
+                    said = heard.recv() => said,
+                };
+                match said {
                     Ok(said) if said.from == id => {}
-                    Ok(said) => match tokio::time::timeout(self.stall_timeout, outbox.send(said.line)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break Departure::Left,
-                        Err(_) => {
-                            tracing::warn!(id, "member's output stalled, dropping it");
-                            break Departure::TooSlow;
+                    Ok(said) => {
+                        match tokio::time::timeout(self.stall_timeout, outbox.send(said.line)).await
+                        {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => break Departure::Left,
+                            Err(_) => {
+                                tracing::warn!(id, "member's output stalled, dropping it");
+                                break Departure::TooSlow;
+                            }
                         }
-                    },
+                    }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(id, missed, "member too slow, dropping it");
                         break Departure::TooSlow;
                     }
                     Err(RecvError::Closed) => break Departure::Left,
-                },
-            }
+                }
+            },
         };
+        done.cancel();
         drop(heard);
         self.say(id, left_line(id, how));
         tracing::info!(id, ?how, members = self.members(), "left");

@@ -18,4 +18,5 @@ pub mod launch;
 pub mod records;
 pub mod resp;
 pub mod servers;
+pub mod split_codec;
 pub mod store;

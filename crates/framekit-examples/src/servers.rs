@@ -16,7 +16,22 @@ use crate::commands::{execute, Outcome};
 use crate::kv_protocol::{self, apply, KvResponse, Status};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
 use crate::resp::{Request, RequestParser, RespCodec, Value};
+use crate::split_codec::SplitCodec;
 use crate::store::Store;
+
+/// How much longer than the longest request line a reply line may be (`ack:`, `<id>: `, error
+/// text).
+pub const REPLY_HEADROOM: usize = 256;
+
+/// Newline-framed lines: in up to `max_line` bytes, out up to `max_line + REPLY_HEADROOM`.
+pub fn line_codec(max_line: usize) -> SplitCodec<FrameCodec<Delimited>, FrameCodec<Delimited>> {
+    SplitCodec::new(
+        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        FrameCodec::new(
+            Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)),
+        ),
+    )
+}
 
 /// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
 pub const EXPIRY_SWEEP: (Duration, usize) = (Duration::from_millis(100), 10_000);
@@ -31,21 +46,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn ack<A: Acceptor>(server: Server<A, Bytes>, max_line: usize) -> ServerHandle {
     server
         .on_decode_error(|failure| Some(Bytes::from(format!("error: {}", failure.error))))
-        .serve(
-            FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
-            |line: Bytes, _ctx: Ctx| {
-                let mut reply = BytesMut::with_capacity(4 + line.len());
-                reply.extend_from_slice(b"ack:");
-                reply.extend_from_slice(&line);
-                std::future::ready(Some(reply.freeze()))
-            },
-        )
+        .serve(line_codec(max_line), |line: Bytes, _ctx: Ctx| {
+            let mut reply = BytesMut::with_capacity(4 + line.len());
+            reply.extend_from_slice(b"ack:");
+            reply.extend_from_slice(&line);
+            std::future::ready(Some(reply.freeze()))
+        })
 }
 
 /// `chat_server`: one [`Room`] for every connection.
 pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
     server.serve_duplex(
-        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        line_codec(max_line),
         move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
             room.clone().member(inbox, outbox, ctx)
         },

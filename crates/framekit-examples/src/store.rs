@@ -290,7 +290,9 @@ impl Store {
 /// Whether `bytes` is an integer as Redis writes one: no sign on zero, no leading zeros.
 fn is_canonical_integer(bytes: &[u8]) -> bool {
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    !(digits.len() > 1 && digits[0] == b'0') && !(bytes.len() > 1 && bytes == b"-0")
+    let leading_zero = digits.len() > 1 && digits[0] == b'0';
+    let negative_zero = bytes == b"-0";
+    !leading_zero && !negative_zero
 }
 
 /// Matches `text` against a glob `pattern`: `*` any run, `?` any byte, `[abc]`, `[^a]` and
