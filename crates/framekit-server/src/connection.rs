@@ -315,11 +315,19 @@ where
     let mut frame_started: Option<Instant> = None;
     let mut write_since = start;
     let mut was_reading = false;
+    let mut outbound_peak = 0;
+    // One timer for all three timeouts. It is moved earlier when needed, but never later: a
+    // deadline that moved later is found when the timer fires early, and only then re-armed,
+    // so busy connections do not touch the runtime's timer wheel for every event.
     let sleep = tokio::time::sleep_until(start + cfg.idle_timeout);
     tokio::pin!(sleep);
+    // Created once: registering a fresh cancellation waiter on every turn costs a lock.
+    let closing = ctx.closing().clone().cancelled_owned();
+    tokio::pin!(closing);
 
     let reason = loop {
         // Decode and dispatch every request already buffered, as room allows.
+        let mut decoded_any = false;
         while !input_done && dispatch.has_room() {
             let decoded = if eof {
                 codec.decode_eof(&mut buf)
@@ -331,7 +339,7 @@ where
                     metrics.frame_in();
                     dispatch.push(req);
                     decoder_wants_more = false;
-                    frame_started = (!buf.is_empty()).then(Instant::now);
+                    decoded_any = true;
                 }
                 Ok(None) => {
                     decoder_wants_more = true;
@@ -365,6 +373,10 @@ where
                     break;
                 }
             }
+        }
+        if decoded_any {
+            // What is left over is the start of the next frame: its clock starts now.
+            frame_started = (!buf.is_empty()).then(Instant::now);
         }
         if buf.is_empty() {
             frame_started = None;
@@ -432,14 +444,14 @@ where
             arm(last_activity + cfg.idle_timeout);
         }
         if let Some(at) = deadline {
-            if sleep.deadline() != at {
+            if at < sleep.deadline() || (sleep.is_elapsed() && at != sleep.deadline()) {
                 sleep.as_mut().reset(at);
             }
         }
 
         tokio::select! {
             biased;
-            () = ctx.closing().cancelled(), if !shutting_down => {
+            () = &mut closing, if !shutting_down => {
                 tracing::debug!("shutdown signalled");
                 shutting_down = true;
             }
@@ -468,7 +480,10 @@ where
                         break CloseReason::EncodeError;
                     }
                     metrics.frame_out();
-                    metrics.outbound(out.len());
+                    if out.len() > outbound_peak {
+                        outbound_peak = out.len();
+                        metrics.outbound(outbound_peak);
+                    }
                     last_activity = Instant::now();
                 }
             }
