@@ -53,7 +53,21 @@ const READ_CHUNK: usize = 8 * 1024;
 const LINGER_AFTER_ERROR: Duration = Duration::from_secs(1);
 
 /// What the error reply hook is told about a rejected input.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit::FrameError;
+/// use framekit_server::DecodeFailure;
+///
+/// // A hook that names the offset of malformed input, when the codec is a framekit one.
+/// fn reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+///     let at = failure.error.downcast_ref::<FrameError>().and_then(|e| e.offset());
+///     Some(Bytes::from(format!("-ERR {} at {:?}", failure.kind, at)))
+/// }
+/// # let _ = reply;
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DecodeFailure<'a> {
     /// The error's kind name ([`CodecError::kind_name`]): `"too_long"`, `"malformed"`, ...
     pub kind: &'static str,

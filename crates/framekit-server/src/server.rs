@@ -86,7 +86,8 @@ impl<R> Server<TcpListener, R> {
 
 #[cfg(unix)]
 impl<R> Server<tokio::net::UnixListener, R> {
-    /// Binds a Unix domain socket at `path` (which must not exist yet).
+    /// Binds a Unix domain socket at `path`, which must not exist yet. The socket file is left
+    /// in place when the server stops: remove it before binding the same path again.
     pub fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(Self::new(tokio::net::UnixListener::bind(path)?))
     }
