@@ -1,0 +1,256 @@
+//! What the fuzz targets share: the configurations each strategy is fuzzed in (picked by the
+//! input's first byte), how an input becomes chunked bytes or a list of messages, and the calls
+//! into framekit's law kit, so every target checks exactly what the property tests check.
+//!
+//! Byte targets read `[config][n][n chunk sizes][bytes...]`; round-trip targets read the
+//! config byte, then let `arbitrary` build a cut point, chunk sizes and the messages.
+
+use arbitrary::{Arbitrary, Unstructured};
+use bytes::{Bytes, BytesMut};
+use framekit::framing::delimited::{Delimited, Overlong, Trailing};
+use framekit::framing::fixed::FixedSize;
+use framekit::framing::length_prefixed::{Endian, LengthPrefixed};
+use framekit::framing::nom::NomCodec;
+use framekit::framing::Framing;
+use framekit::testing::tlv::{Msg, Tlv};
+use framekit::testing::{CutStream, LawViolation, Laws, Limits};
+use framekit::FrameCodec;
+use proptest::strategy::Just;
+
+/// Small limits, so the fuzzer reaches them with short inputs.
+const MAX: usize = 16;
+
+/// Panics with the law's own message, which libFuzzer reports as the crash.
+pub fn check(result: Result<(), LawViolation>) {
+    if let Err(violation) = result {
+        panic!("{violation}");
+    }
+}
+
+/// Arbitrary bytes and the chunk sizes to feed them in.
+#[derive(Debug)]
+pub struct ByteInput<'a> {
+    /// Picks the configuration.
+    pub config: u8,
+    /// Chunk sizes, repeated (see `framekit::testing::chunks`); a size of 0 is one byte.
+    pub sizes: Vec<usize>,
+    /// The stream.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> ByteInput<'a> {
+    /// `[config][n][n chunk sizes][bytes...]`, with n taken modulo 8.
+    pub fn parse(data: &'a [u8]) -> Self {
+        let config = data.first().copied().unwrap_or(0);
+        let n = data.get(1).map_or(0, |n| (n % 8) as usize);
+        let sizes_end = (2 + n).min(data.len());
+        let sizes = data.get(2..sizes_end).unwrap_or_default();
+        ByteInput {
+            config,
+            sizes: sizes.iter().map(|&s| s as usize).collect(),
+            bytes: data.get(sizes_end..).unwrap_or_default(),
+        }
+    }
+}
+
+/// Messages, a cut point for the EOF law and chunk sizes, built by `arbitrary`.
+#[derive(Debug)]
+pub struct MessageInput<M> {
+    /// Picks the configuration.
+    pub config: u8,
+    /// How far into the last message the stream ends, for the EOF law.
+    pub cut: usize,
+    /// Chunk sizes, repeated.
+    pub sizes: Vec<usize>,
+    /// The messages.
+    pub messages: Vec<M>,
+}
+
+impl<M> MessageInput<M> {
+    /// Reads the input, or `None` when it is too short to mean anything.
+    pub fn parse<'a>(data: &'a [u8]) -> Option<Self>
+    where
+        M: Arbitrary<'a>,
+    {
+        let (&config, rest) = data.split_first()?;
+        let mut u = Unstructured::new(rest);
+        let cut = u.arbitrary::<u16>().ok()? as usize;
+        let sizes: Vec<u8> = u.arbitrary().ok()?;
+        let messages = Vec::<M>::arbitrary_take_rest(u).ok()?;
+        Some(MessageInput {
+            config,
+            cut,
+            sizes: sizes.into_iter().take(8).map(usize::from).collect(),
+            messages,
+        })
+    }
+
+    /// The EOF-law input for the messages the encoder accepted.
+    pub fn cut_stream(&self, accepted: Vec<M>) -> CutStream<M> {
+        CutStream {
+            messages: accepted,
+            cut: self.cut,
+            sizes: self.sizes.clone(),
+        }
+    }
+}
+
+/// Runs the round-trip and EOF laws on the messages the framing can encode.
+pub fn check_messages<F, M>(
+    laws: &Laws<FrameCodec<F>, M>,
+    framing: impl Fn() -> F,
+    input: &MessageInput<M>,
+) where
+    F: Framing + 'static,
+    M: AsRef<[u8]> + Clone + std::fmt::Debug + 'static,
+    Bytes: PartialEq<M>,
+{
+    check(laws.check_round_trip_encodable(&input.messages));
+    let accepted: Vec<M> = input
+        .messages
+        .iter()
+        .filter(|m| framing().encode(m.as_ref(), &mut BytesMut::new()).is_ok())
+        .cloned()
+        .collect();
+    check(laws.check_eof(&input.cut_stream(accepted)));
+}
+
+// ---- Delimited ----------------------------------------------------------------------------
+
+/// Every delimiter kind and policy, with a small maximum.
+pub fn delimited(config: u8) -> Delimited {
+    let d = match config % 12 {
+        0 => Delimited::newline(),
+        1 => Delimited::newline().strip_cr(false),
+        2 => Delimited::crlf(),
+        3 => Delimited::byte(0),
+        4 => Delimited::sequence(b"\r\n\r\n"),
+        5 => Delimited::any_of([&b"\n"[..], b"\r\n"]),
+        6 => Delimited::any_of([&b"ab"[..], b"bab", b"ba"]),
+        7 => Delimited::newline().on_overlong(Overlong::Discard),
+        8 => Delimited::crlf().on_overlong(Overlong::Discard),
+        9 => Delimited::sequence(b"\r\n\r\n").on_overlong(Overlong::Discard),
+        10 => Delimited::newline().on_trailing(Trailing::Deliver),
+        _ => Delimited::any_of([&b"\n"[..], b"\r\n"])
+            .on_overlong(Overlong::Discard)
+            .on_trailing(Trailing::Deliver),
+    };
+    d.max_frame_len(MAX)
+}
+
+fn delivers_trailing(config: u8) -> bool {
+    matches!(config % 12, 10 | 11)
+}
+
+/// The laws for `delimited(config)`.
+pub fn delimited_laws(config: u8) -> Laws<FrameCodec<Delimited>, Vec<u8>> {
+    let laws = Laws::frame_codec(move || FrameCodec::new(delimited(config)), Just(Vec::new()));
+    match delivers_trailing(config) {
+        true => laws.partial_frame_delivered(),
+        false => laws,
+    }
+}
+
+// ---- LengthPrefixed -----------------------------------------------------------------------
+
+/// Every width and byte order, varint, and the header knobs, with a small maximum.
+pub fn length_prefixed(config: u8) -> LengthPrefixed {
+    let fixed = |width, endian| LengthPrefixed::builder().length_field(width, endian);
+    let b = match config % 15 {
+        0 => fixed(1, Endian::Big),
+        1 => fixed(2, Endian::Big),
+        2 => fixed(2, Endian::Little),
+        3 => fixed(3, Endian::Big),
+        4 => fixed(3, Endian::Little),
+        5 => fixed(4, Endian::Big),
+        6 => fixed(4, Endian::Little),
+        7 => fixed(8, Endian::Big),
+        8 => fixed(8, Endian::Little),
+        9 => LengthPrefixed::builder().varint(),
+        10 => fixed(2, Endian::Big)
+            .header_offset(2)
+            .encode_prefix(b"TV")
+            .length_includes_header(true),
+        11 => fixed(1, Endian::Big).length_adjustment(-2),
+        12 => fixed(1, Endian::Big).length_adjustment(3),
+        13 => LengthPrefixed::builder()
+            .header_offset(1)
+            .varint()
+            .length_includes_header(true),
+        _ => fixed(2, Endian::Little)
+            .header_offset(1)
+            .encode_prefix(b"K")
+            .keep_header(true),
+    };
+    b.max_frame_len(MAX).build().expect("a valid layout")
+}
+
+/// The laws for `length_prefixed(config)`.
+pub fn length_prefixed_laws(config: u8) -> Laws<FrameCodec<LengthPrefixed>, Vec<u8>> {
+    let laws = Laws::frame_codec(
+        move || FrameCodec::new(length_prefixed(config)),
+        Just(Vec::new()),
+    );
+    if config % 15 == 14 {
+        // keep_header: payloads carry their 3-byte header on top of the body's maximum.
+        let lp = length_prefixed(config);
+        return laws.limits(Limits::new(lp.frame_limit() + 3, lp.buffer_limit()));
+    }
+    laws
+}
+
+/// Configurations whose payloads are the messages sent: all but `keep_header`, whose payloads
+/// come back with their header (the property tests cover it through a closure codec).
+pub const LENGTH_PREFIXED_ROUND_TRIP_CONFIGS: u8 = 14;
+
+// ---- FixedSize ----------------------------------------------------------------------------
+
+/// Records of 1 to 16 bytes.
+pub fn fixed(config: u8) -> FixedSize {
+    FixedSize::new(1 + (config % 16) as usize)
+}
+
+/// The laws for `fixed(config)`.
+pub fn fixed_laws(config: u8) -> Laws<FrameCodec<FixedSize>, Vec<u8>> {
+    Laws::frame_codec(move || FrameCodec::new(fixed(config)), Just(Vec::new()))
+}
+
+// ---- NomCodec -----------------------------------------------------------------------------
+
+/// A TLV message as `arbitrary` builds it.
+#[derive(Debug, Clone, Arbitrary)]
+pub enum TlvMessage {
+    /// A string.
+    Str(Vec<u8>),
+    /// A number.
+    Int(u32),
+}
+
+impl From<TlvMessage> for Msg {
+    fn from(m: TlvMessage) -> Msg {
+        match m {
+            TlvMessage::Str(s) => Msg::Str(s.into()),
+            TlvMessage::Int(n) => Msg::Int(n),
+        }
+    }
+}
+
+/// The maximum frame length for the TLV codec: small, or large enough for any string.
+pub fn nom_max(config: u8) -> usize {
+    match config % 2 {
+        0 => 2 * MAX,
+        _ => 3 + u16::MAX as usize,
+    }
+}
+
+/// The laws for the TLV protocol through `NomCodec` with `nom_max(config)`.
+pub fn nom_laws(config: u8) -> Laws<NomCodec<Tlv>, Msg> {
+    let max = nom_max(config);
+    Laws::decoder(
+        move || NomCodec::new(Tlv).max_frame_len(max),
+        Just(Msg::Int(0)),
+        move |_, msg: Msg, dst| msg.write(max, dst),
+    )
+    .limits(Limits::new(max, max))
+    .frame_len(Msg::wire_len)
+}
