@@ -405,73 +405,8 @@ laws!(
 
 // ---- NomCodec: a small tag-length-value protocol -------------------------------------------
 
-mod tlv {
-    //! `S <u16 BE length> <bytes>` is a string, `I <u32 BE>` a number; anything else is a
-    //! protocol error. Strings are zero-copy slices of the read buffer.
-
-    use bytes::{BufMut, Bytes, BytesMut};
-    use nom::bytes::streaming::take;
-    use nom::number::streaming::{be_u16, be_u32, u8 as byte};
-    use nom::{IResult, Parser};
-
-    use crate::framing::nom::StreamParser;
-
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Msg {
-        Str(Bytes),
-        Int(u32),
-    }
-
-    impl Msg {
-        pub fn wire_len(&self) -> usize {
-            match self {
-                Msg::Str(s) => 3 + s.len(),
-                Msg::Int(_) => 5,
-            }
-        }
-
-        pub fn write(&self, dst: &mut BytesMut) -> Result<(), String> {
-            match self {
-                Msg::Str(s) => {
-                    let len = u16::try_from(s.len()).map_err(|_| "string over 64 KiB")?;
-                    dst.put_u8(b'S');
-                    dst.put_u16(len);
-                    dst.put_slice(s);
-                }
-                Msg::Int(n) => {
-                    dst.put_u8(b'I');
-                    dst.put_u32(*n);
-                }
-            }
-            Ok(())
-        }
-    }
-
-    pub struct Tlv;
-
-    impl StreamParser for Tlv {
-        type Item = Msg;
-
-        fn parse<'a>(&mut self, input: &'a [u8], buf: &Bytes) -> IResult<&'a [u8], Msg> {
-            let (rest, tag) = byte(input)?;
-            match tag {
-                b'S' => {
-                    let (rest, len) = be_u16(rest)?;
-                    let (rest, body) = take(len).parse(rest)?;
-                    Ok((rest, Msg::Str(buf.slice_ref(body))))
-                }
-                b'I' => be_u32(rest).map(|(rest, n)| (rest, Msg::Int(n))),
-                _ => Err(nom::Err::Error(nom::error::Error::new(
-                    input,
-                    nom::error::ErrorKind::Tag,
-                ))),
-            }
-        }
-    }
-}
-
+use super::tlv::{Msg, Tlv};
 use crate::framing::nom::NomCodec;
-use tlv::{Msg, Tlv};
 
 const TLV_MAX: usize = 48;
 
@@ -486,7 +421,7 @@ fn tlv_laws() -> Laws<NomCodec<Tlv>, Msg> {
     Laws::decoder(
         || NomCodec::new(Tlv).max_frame_len(TLV_MAX),
         tlv_messages(),
-        |_, msg: Msg, dst| msg.write(dst),
+        |_, msg: Msg, dst| msg.write(TLV_MAX, dst),
     )
     .limits(Limits::new(TLV_MAX, TLV_MAX))
     .frame_len(Msg::wire_len)

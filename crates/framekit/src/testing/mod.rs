@@ -56,6 +56,7 @@ use crate::payload::{PayloadDecoder, PayloadEncoder};
 use crate::{FrameCodec, FrameError};
 
 mod drive;
+pub mod tlv;
 
 pub use drive::chunks;
 use drive::{drive, same_runs, End, Event, Run};
