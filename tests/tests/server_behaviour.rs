@@ -688,3 +688,22 @@ async fn a_tower_service_is_a_handler() {
     assert_eq!(next_line(&mut client).await.as_deref(), Some("DEF"));
     stop(server).await;
 }
+
+#[tokio::test]
+async fn buffering_transports_like_tls_are_flushed() {
+    // `BufWriter` holds written bytes until flushed, as TLS streams do.
+    let (client, server_side) = tokio::io::duplex(64 * 1024);
+    let buffered = tokio::io::BufWriter::new(server_side);
+    let server = Server::new(framekit_server::StreamAcceptor::new(
+        futures::stream::iter(vec![buffered]),
+        "in-memory",
+    ))
+    .serve(lines_codec(), echo_with("buffered:"));
+    let mut lines = BufReader::new(client).lines();
+    lines.get_mut().write_all(b"hi\n").await.unwrap();
+    let answer = within("answer", lines.next_line()).await.unwrap();
+    assert_eq!(answer.as_deref(), Some("buffered:hi"));
+    assert_eq!(server.metrics().accepted, 1);
+    drop(lines);
+    stop(server).await;
+}

@@ -284,6 +284,19 @@ fn poll_read_lazy<R: AsyncRead + Unpin>(
     tokio_util::io::poll_read_buf(Pin::new(rd), cx, &mut limited)
 }
 
+/// Writes queued bytes (`Some(n)`), or flushes once everything is written (`None`).
+fn write_step<W: AsyncWrite + Unpin>(
+    out: &mut Outbound,
+    wr: &mut W,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<Option<usize>>> {
+    if out.is_empty() {
+        Pin::new(wr).poll_flush(cx).map_ok(|()| None)
+    } else {
+        out.poll_write(wr, cx).map_ok(Some)
+    }
+}
+
 fn io_close_reason(err: &io::Error) -> CloseReason {
     match err.kind() {
         io::ErrorKind::ConnectionReset
@@ -323,6 +336,8 @@ where
     let mut shutting_down = false;
     // Write side state.
     let mut paused = false;
+    // Written but not flushed: transports that buffer (TLS) hold those bytes until a flush.
+    let mut unflushed = false;
     // Timers.
     let start = Instant::now();
     let mut last_activity = start;
@@ -416,7 +431,7 @@ where
                     Err(e) => metrics.error(e.kind_name()),
                 }
             }
-            if out.is_empty() {
+            if out.is_empty() && !unflushed {
                 break end_reason.unwrap_or(CloseReason::HandlerDone);
             }
         }
@@ -447,13 +462,14 @@ where
 
         let mut deadline: Option<Instant> = None;
         let mut arm = |at: Instant| deadline = Some(deadline.map_or(at, |d| d.min(at)));
-        if !out.is_empty() {
+        let writing = !out.is_empty() || unflushed;
+        if writing {
             arm(write_since + cfg.write_timeout);
         }
         if let (true, Some(started)) = (reading, frame_started) {
             arm(started + cfg.frame_timeout);
         }
-        let quiet = buf.is_empty() && out.is_empty() && dispatch.is_quiet();
+        let quiet = buf.is_empty() && !writing && dispatch.is_quiet();
         if quiet && !input_done {
             arm(last_activity + cfg.idle_timeout);
         }
@@ -469,13 +485,15 @@ where
                 tracing::debug!("shutdown signalled");
                 shutting_down = true;
             }
-            written = poll_fn(|cx| out.poll_write(&mut wr, cx)), if !out.is_empty() => {
-                match written {
-                    Ok(n) => {
+            step = poll_fn(|cx| write_step(&mut out, &mut wr, cx)), if writing => {
+                match step {
+                    Ok(Some(n)) => {
                         metrics.bytes_out(n);
+                        unflushed = true;
                         write_since = Instant::now();
                         last_activity = write_since;
                     }
+                    Ok(None) => unflushed = false,
                     Err(e) => {
                         metrics.error("write");
                         tracing::debug!(error = %e, "write failed");
@@ -518,7 +536,7 @@ where
             }
             () = &mut sleep, if deadline.is_some() => {
                 let now = Instant::now();
-                if !out.is_empty() && now >= write_since + cfg.write_timeout {
+                if writing && now >= write_since + cfg.write_timeout {
                     tracing::info!(queued = out.len(), "write timeout: peer is not reading");
                     return CloseReason::WriteTimeout;
                 }
