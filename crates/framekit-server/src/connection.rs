@@ -442,7 +442,8 @@ where
         } else if !paused && out.len() > cfg.high_water {
             paused = true;
         }
-        if out.is_empty() {
+        if out.is_empty() && dispatch.is_quiet() {
+            // Nothing to answer: keep no encode buffer either while the peer thinks.
             out.release();
         }
 
@@ -485,22 +486,8 @@ where
                 tracing::debug!("shutdown signalled");
                 shutting_down = true;
             }
-            step = poll_fn(|cx| write_step(&mut out, &mut wr, cx)), if writing => {
-                match step {
-                    Ok(Some(n)) => {
-                        metrics.bytes_out(n);
-                        unflushed = true;
-                        write_since = Instant::now();
-                        last_activity = write_since;
-                    }
-                    Ok(None) => unflushed = false,
-                    Err(e) => {
-                        metrics.error("write");
-                        tracing::debug!(error = %e, "write failed");
-                        return io_close_reason(&e);
-                    }
-                }
-            }
+            // Responses first: every answer that is ready joins the queue before the next
+            // write, so pipelined answers leave in one (vectored) write, up to high water.
             resp = poll_fn(|cx| dispatch.poll_response(cx)), if !paused && dispatch.wants_poll() => {
                 if let Some(resp) = resp {
                     if out.is_empty() {
@@ -517,6 +504,22 @@ where
                         metrics.outbound(outbound_peak);
                     }
                     last_activity = Instant::now();
+                }
+            }
+            step = poll_fn(|cx| write_step(&mut out, &mut wr, cx)), if writing => {
+                match step {
+                    Ok(Some(n)) => {
+                        metrics.bytes_out(n);
+                        unflushed = true;
+                        write_since = Instant::now();
+                        last_activity = write_since;
+                    }
+                    Ok(None) => unflushed = false,
+                    Err(e) => {
+                        metrics.error("write");
+                        tracing::debug!(error = %e, "write failed");
+                        return io_close_reason(&e);
+                    }
                 }
             }
             read = poll_fn(|cx| poll_read_lazy(&mut rd, &mut buf, room, cx)), if reading => {
