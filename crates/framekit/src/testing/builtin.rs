@@ -612,6 +612,27 @@ proptest! {
     }
 }
 
+#[test]
+fn the_kit_runs_every_case_it_is_asked_for() {
+    // Each round-trip case builds two codecs (one to encode, one to decode).
+    let built = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = built.clone();
+    let laws = Laws::frame_codec(
+        move || {
+            counter.set(counter.get() + 1);
+            FrameCodec::new(newline())
+        },
+        vec(prop::sample::select(b"ab"), 0..4),
+    );
+    let before = built.get();
+    laws.cases(300).round_trip();
+    assert!(
+        built.get() - before >= 600,
+        "{} codecs",
+        built.get() - before
+    );
+}
+
 /// The kit itself must catch a broken codec: each law against a decoder that breaks it.
 mod the_kit_catches {
     use super::*;

@@ -434,7 +434,7 @@ where
     /// the same messages in order, and the stream then ends cleanly.
     pub fn round_trip(&self) {
         let strategy = vec(self.messages.clone(), 0..=self.max_messages);
-        self.run(Law::RoundTrip, strategy, |messages| {
+        self.run("round_trip", strategy, |messages| {
             self.check_round_trip(messages)
         });
     }
@@ -443,7 +443,7 @@ where
     /// frames and errors whether they arrive whole or cut at arbitrary points, one byte at a
     /// time included.
     pub fn chunking(&self) {
-        self.run(Law::Chunking, self.chunked_inputs(), |input| {
+        self.run("chunking", self.chunked_inputs(), |input| {
             self.check_chunking(&input.bytes, &input.sizes)
         });
     }
@@ -452,7 +452,7 @@ where
     /// never produce results without consuming input, never leave the codec holding more than
     /// its buffer limit, and never make the read buffer reserve more than arrived.
     pub fn arbitrary_bytes(&self) {
-        self.run(Law::BoundedBuffering, self.chunked_inputs(), |input| {
+        self.run("arbitrary_bytes", self.chunked_inputs(), |input| {
             self.check_arbitrary_bytes(&input.bytes, &input.sizes)
         });
     }
@@ -468,7 +468,7 @@ where
             self.limits.is_some() || self.frame_lens.is_some() || self.measure.is_some(),
             "law `max_length` needs the codec's limits: call `.limits(..)` or `.frame_len(..)`"
         );
-        self.run(Law::MaxLength, self.near_limit_inputs(), |input| {
+        self.run("max_length", self.near_limit_inputs(), |input| {
             self.check_max_length(&input.bytes, &input.sizes)
         });
     }
@@ -486,7 +486,7 @@ where
                 cut,
                 sizes,
             });
-        self.run(Law::Eof, strategy, |input| self.check_eof(input));
+        self.run("eof", strategy, |input| self.check_eof(input));
     }
 
     /// Checks law `round_trip` on `messages`. A message the encoder refuses is a violation.
@@ -795,8 +795,13 @@ where
         }
     }
 
-    fn run<S>(&self, law: Law, strategy: S, check: impl Fn(&S::Value) -> Result<(), LawViolation>)
-    where
+    /// Runs one proptest check; `method` names the `Laws` method, for the failure message.
+    fn run<S>(
+        &self,
+        method: &str,
+        strategy: S,
+        check: impl Fn(&S::Value) -> Result<(), LawViolation>,
+    ) where
         S: Strategy,
         S::Value: Debug,
     {
@@ -807,9 +812,12 @@ where
         match result {
             Ok(()) => {}
             Err(TestError::Fail(reason, input)) => panic!(
-                "{reason}\nminimal counterexample (shrunk by proptest) for law `{law}`:\n{input:#?}"
+                "{reason}\nminimal counterexample (shrunk by proptest) from `Laws::{method}`:\n\
+                 {input:#?}"
             ),
-            Err(TestError::Abort(reason)) => panic!("law `{law}`: proptest gave up: {reason}"),
+            Err(TestError::Abort(reason)) => {
+                panic!("`Laws::{method}`: proptest gave up: {reason}")
+            }
         }
     }
 }
