@@ -104,7 +104,8 @@ pub(crate) trait Dispatch<Req>: Send {
     fn is_done(&self) -> bool;
     /// Whether `poll_response` has anything to drive.
     fn wants_poll(&self) -> bool;
-    /// The next response; `Ready(None)` when nothing is pending right now.
+    /// The next response. `Ready(None)` reports progress without a response (a request
+    /// answered with nothing, a handler that finished): the caller re-checks its state.
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>>;
 }
 
@@ -165,13 +166,19 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
             if let Some(stream) = self.current.as_mut() {
                 match ready!(stream.poll_next_unpin(cx)) {
                     Some(resp) => return Poll::Ready(Some(resp)),
-                    None => self.current = None,
+                    None => {
+                        self.current = None;
+                        if self.pending.is_empty() {
+                            return Poll::Ready(None);
+                        }
+                    }
                 }
             }
             match ready!(self.pending.poll_next_unpin(cx)) {
                 None => return Poll::Ready(None),
                 Some(output) => match output.into_reply() {
-                    Reply::None => continue,
+                    // A slot is free: the caller may decode another request.
+                    Reply::None => return Poll::Ready(None),
                     Reply::One(resp) => return Poll::Ready(Some(resp)),
                     Reply::Stream(stream) => self.current = Some(stream),
                 },
@@ -284,16 +291,73 @@ fn poll_read_lazy<R: AsyncRead + Unpin>(
     tokio_util::io::poll_read_buf(Pin::new(rd), cx, &mut limited)
 }
 
-/// Writes queued bytes (`Some(n)`), or flushes once everything is written (`None`).
-fn write_step<W: AsyncWrite + Unpin>(
+/// What one turn of the output side did.
+#[derive(Debug, Default)]
+struct OutputStep {
+    /// Responses encoded into the queue.
+    responses: u64,
+    /// The most bytes queued after encoding them.
+    queued_peak: usize,
+    /// Bytes written to the peer.
+    written: usize,
+    /// Whether a flush completed.
+    flushed: bool,
+    /// Whether the dispatcher made progress without a response.
+    progressed: bool,
+}
+
+enum OutputError<E> {
+    Encode(E),
+    Io(io::Error),
+}
+
+/// One turn of the output side: every response that is ready joins the queue (while it holds
+/// at most `take_up_to` bytes; `None` takes no response), then one (vectored) write goes out, or a flush once everything is written.
+/// Pending when none of that could progress.
+fn poll_output<D, C, W, Req>(
+    dispatch: &mut D,
+    codec: &mut C,
     out: &mut Outbound,
     wr: &mut W,
+    take_up_to: Option<usize>,
+    unflushed: bool,
     cx: &mut Context<'_>,
-) -> Poll<io::Result<Option<usize>>> {
-    if out.is_empty() {
-        Pin::new(wr).poll_flush(cx).map_ok(|()| None)
+) -> Poll<Result<OutputStep, OutputError<C::Error>>>
+where
+    D: Dispatch<Req>,
+    C: ResponseEncoder<D::Resp>,
+    W: AsyncWrite + Unpin,
+{
+    let mut step = OutputStep::default();
+    if let Some(high_water) = take_up_to {
+        while out.len() <= high_water && dispatch.wants_poll() {
+            match dispatch.poll_response(cx) {
+                Poll::Ready(Some(resp)) => {
+                    codec
+                        .encode_response(resp, out)
+                        .map_err(OutputError::Encode)?;
+                    step.responses += 1;
+                    step.queued_peak = step.queued_peak.max(out.len());
+                }
+                Poll::Ready(None) => step.progressed = true,
+                Poll::Pending => break,
+            }
+        }
+    }
+    if !out.is_empty() {
+        if let Poll::Ready(written) = out.poll_write(wr, cx) {
+            step.written = written.map_err(OutputError::Io)?;
+        }
+    } else if unflushed {
+        if let Poll::Ready(flushed) = Pin::new(wr).poll_flush(cx) {
+            flushed.map_err(OutputError::Io)?;
+            step.flushed = true;
+        }
+    }
+    if step.responses > 0 || step.written > 0 || step.flushed || step.progressed {
+        Poll::Ready(Ok(step))
     } else {
-        out.poll_write(wr, cx).map_ok(Some)
+        Poll::Pending
     }
 }
 
@@ -356,7 +420,7 @@ where
 
     let reason = loop {
         // Decode and dispatch every request already buffered, as room allows.
-        let mut decoded_any = false;
+        let mut frames_decoded = 0;
         while !input_done && dispatch.has_room() {
             let decoded = if eof {
                 codec.decode_eof(&mut buf)
@@ -365,10 +429,9 @@ where
             };
             match decoded {
                 Ok(Some(req)) => {
-                    metrics.frame_in();
+                    frames_decoded += 1;
                     dispatch.push(req);
                     decoder_wants_more = false;
-                    decoded_any = true;
                 }
                 Ok(None) => {
                     decoder_wants_more = true;
@@ -403,7 +466,8 @@ where
                 }
             }
         }
-        if decoded_any {
+        if frames_decoded > 0 {
+            metrics.frames_in(frames_decoded);
             // What is left over is the start of the next frame: its clock starts now.
             frame_started = (!buf.is_empty()).then(Instant::now);
         }
@@ -427,7 +491,7 @@ where
                     write_since = Instant::now();
                 }
                 match codec.encode_response(reply, &mut out) {
-                    Ok(()) => metrics.frame_out(),
+                    Ok(()) => metrics.frames_out(1),
                     Err(e) => metrics.error(e.kind_name()),
                 }
             }
@@ -464,6 +528,7 @@ where
         let mut deadline: Option<Instant> = None;
         let mut arm = |at: Instant| deadline = Some(deadline.map_or(at, |d| d.min(at)));
         let writing = !out.is_empty() || unflushed;
+        let take_responses = !paused && dispatch.wants_poll();
         if writing {
             arm(write_since + cfg.write_timeout);
         }
@@ -486,36 +551,46 @@ where
                 tracing::debug!("shutdown signalled");
                 shutting_down = true;
             }
-            // Responses first: every answer that is ready joins the queue before the next
-            // write, so pipelined answers leave in one (vectored) write, up to high water.
-            resp = poll_fn(|cx| dispatch.poll_response(cx)), if !paused && dispatch.wants_poll() => {
-                if let Some(resp) = resp {
-                    if out.is_empty() {
-                        write_since = Instant::now();
+            step = poll_fn(|cx| poll_output(
+                &mut dispatch,
+                &mut codec,
+                &mut out,
+                &mut wr,
+                take_responses.then_some(cfg.high_water),
+                unflushed,
+                cx,
+            )), if writing || take_responses => {
+                match step {
+                    Ok(step) => {
+                        let now = Instant::now();
+                        if step.responses > 0 {
+                            metrics.frames_out(step.responses);
+                            if step.queued_peak > outbound_peak {
+                                outbound_peak = step.queued_peak;
+                                metrics.outbound(outbound_peak);
+                            }
+                            if !writing {
+                                // The queue just became non-empty: the write clock starts.
+                                write_since = now;
+                            }
+                            last_activity = now;
+                        }
+                        if step.written > 0 {
+                            metrics.bytes_out(step.written);
+                            unflushed = true;
+                            write_since = now;
+                            last_activity = now;
+                        }
+                        if step.flushed {
+                            unflushed = false;
+                        }
                     }
-                    if let Err(e) = codec.encode_response(resp, &mut out) {
+                    Err(OutputError::Encode(e)) => {
                         metrics.error(e.kind_name());
                         tracing::warn!(error = %e, "response could not be encoded");
                         break CloseReason::EncodeError;
                     }
-                    metrics.frame_out();
-                    if out.len() > outbound_peak {
-                        outbound_peak = out.len();
-                        metrics.outbound(outbound_peak);
-                    }
-                    last_activity = Instant::now();
-                }
-            }
-            step = poll_fn(|cx| write_step(&mut out, &mut wr, cx)), if writing => {
-                match step {
-                    Ok(Some(n)) => {
-                        metrics.bytes_out(n);
-                        unflushed = true;
-                        write_since = Instant::now();
-                        last_activity = write_since;
-                    }
-                    Ok(None) => unflushed = false,
-                    Err(e) => {
+                    Err(OutputError::Io(e)) => {
                         metrics.error("write");
                         tracing::debug!(error = %e, "write failed");
                         return io_close_reason(&e);

@@ -153,11 +153,11 @@ impl Metrics {
     pub(crate) fn close_counted(&self, reason: CloseReason) {
         self.closes[reason.index()].fetch_add(1, Relaxed);
     }
-    pub(crate) fn frame_in(&self) {
-        self.frames_in.fetch_add(1, Relaxed);
+    pub(crate) fn frames_in(&self, n: u64) {
+        self.frames_in.fetch_add(n, Relaxed);
     }
-    pub(crate) fn frame_out(&self) {
-        self.frames_out.fetch_add(1, Relaxed);
+    pub(crate) fn frames_out(&self, n: u64) {
+        self.frames_out.fetch_add(n, Relaxed);
     }
     pub(crate) fn bytes_in(&self, n: usize) {
         self.bytes_in.fetch_add(n as u64, Relaxed);
