@@ -15,6 +15,15 @@
 //! - three timers run: idle (nothing to read, handle or write), frame (a frame started but did
 //!   not finish: slowloris) and write (queued output that the peer does not read).
 //!
+//! Each turn of the loop decodes what is buffered, then waits for the first of: the shutdown
+//! signal, the output side (every response that is ready joins the queue, then one vectored
+//! write or a flush), a read, or the timer. Gathering responses before writing is what makes
+//! pipelined answers leave in one system call.
+//!
+//! Handler futures of one connection run inside its task: they are concurrent, not parallel.
+//! Work that needs a core of its own goes through [`Ctx::blocking`](crate::Ctx::blocking) (or a
+//! task the handler spawns).
+//!
 //! Closing is orderly: requests already decoded are answered, the queue is flushed, the write
 //! side is shut down (FIN), and when the server is shutting down or the input was rejected,
 //! the connection briefly reads and discards what the peer still sends so the kernel does not
