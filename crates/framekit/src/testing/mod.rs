@@ -306,7 +306,8 @@ where
     ///
     /// `make` builds a fresh codec (one per run, so state never leaks between cases);
     /// `messages` generates the messages the round-trip and EOF laws send. The limits are
-    /// unknown until [`limits`](Self::limits) states them.
+    /// unknown until [`limits`](Self::limits) states them; for a [`FrameCodec`], use
+    /// [`frame_codec`](Laws::frame_codec), which reads them from the framing.
     pub fn new<S>(make: impl Fn() -> D + 'static, messages: S) -> Self
     where
         D: Encoder<M>,
