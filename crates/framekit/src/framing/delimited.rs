@@ -663,7 +663,10 @@ mod tests {
     fn strict_crlf_bad_byte_past_the_maximum_is_too_long_in_any_chunking() {
         // 5 bytes then a bare LF, max 4: the whole buffer and byte-by-byte reading agree.
         let input = b"abcde\n";
-        let whole = Delimited::crlf().max_frame_len(4).decide(input).unwrap_err();
+        let whole = Delimited::crlf()
+            .max_frame_len(4)
+            .decide(input)
+            .unwrap_err();
         assert!(whole.is_too_long(), "{whole}");
         let mut d = Delimited::crlf().max_frame_len(4);
         let err = (1..=input.len())
@@ -671,10 +674,15 @@ mod tests {
             .unwrap();
         assert!(err.is_too_long(), "{err}");
         // At the maximum itself the bad byte is still what is reported.
-        let err = Delimited::crlf().max_frame_len(4).decide(b"abcd\n").unwrap_err();
+        let err = Delimited::crlf()
+            .max_frame_len(4)
+            .decide(b"abcd\n")
+            .unwrap_err();
         assert!(err.is_malformed(), "{err}");
         // With Discard, the over-long frame is skipped up to the next CRLF.
-        let mut d = Delimited::crlf().max_frame_len(4).on_overlong(Overlong::Discard);
+        let mut d = Delimited::crlf()
+            .max_frame_len(4)
+            .on_overlong(Overlong::Discard);
         assert_eq!(
             d.decide(b"abcde\nx\r\nok\r\n").unwrap(),
             Decision::Discard {
