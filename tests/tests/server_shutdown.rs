@@ -11,7 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use framekit::framing::delimited::Delimited;
 use framekit::FrameCodec;
-use framekit_server::{CloseReason, Ctx, Server, ServerConfig, ServerHandle};
+use framekit_server::{CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
+use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 
@@ -203,4 +204,39 @@ async fn sigterm_triggers_the_graceful_shutdown() {
     let report = within("shutdown on SIGTERM", stopping).await;
     assert_eq!(report.aborted, 0);
     assert!(within("connect", TcpStream::connect(addr)).await.is_err());
+}
+
+#[tokio::test]
+async fn duplex_handlers_see_their_inbox_end_at_shutdown_and_finish_cleanly() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_duplex(
+        lines_codec(),
+        |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+            let mut seen = 0;
+            while let Some(msg) = inbox.next().await {
+                seen += 1;
+                if outbox.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            // The inbox ended (shutdown): a last word, then the connection closes.
+            let _ = outbox.send(Bytes::from(format!("seen {seen}"))).await;
+        },
+    );
+    let metrics = server.metrics_source();
+    let mut client = line_client(&server).await;
+    client
+        .get_mut()
+        .get_mut()
+        .write_all(b"a\nb\n")
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("a"));
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("b"));
+    let shutdown = tokio::spawn(server.shutdown(LIMIT));
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("seen 2"));
+    assert_eq!(next_line(&mut client).await, None);
+    drop(client);
+    let report = within("shutdown completes", shutdown).await.unwrap();
+    assert_eq!((report.closed, report.aborted), (1, 0));
+    assert_eq!(metrics.snapshot().closed(CloseReason::Shutdown), 1);
 }
