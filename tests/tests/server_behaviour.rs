@@ -707,3 +707,26 @@ async fn buffering_transports_like_tls_are_flushed() {
     drop(lines);
     stop(server).await;
 }
+
+#[tokio::test]
+async fn any_tokio_util_codec_serves_too() {
+    // Not a framekit codec: tokio-util's own LinesCodec, with its own error type.
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(|failure| Some(format!("ERR {}", failure.kind)))
+        .serve(
+            tokio_util::codec::LinesCodec::new_with_max_length(16),
+            |line: String, _ctx: Ctx| async move { Some(line.to_uppercase()) },
+        );
+    let mut client = line_client(&server).await;
+    send(&mut client, "hello\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("HELLO"));
+    send(&mut client, &format!("{}\n", "x".repeat(100))).await;
+    assert_eq!(
+        next_line(&mut client).await.as_deref(),
+        Some("ERR too_long")
+    );
+    assert_eq!(next_line(&mut client).await, None);
+    stop(server).await;
+}
