@@ -65,6 +65,54 @@ impl Encoder<Value> for RespCodec {
 /// one connection and are not copied (the server clones a template codec per connection).
 impl Clone for RespCodec {
     fn clone(&self) -> Self {
-        RespCodec::new(*self.requests.parser())
+        RespCodec::new(self.requests.parser().fresh())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use framekit::testing::{Laws, Limits};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// Requests as a client writes them: an array of bulk strings.
+    fn write_request(request: Request, dst: &mut BytesMut) -> Result<(), String> {
+        let args = request.map_err(|e| e.to_string())?;
+        Value::Array(args.into_iter().map(Value::Bulk).collect()).encode(dst);
+        Ok(())
+    }
+
+    fn laws() -> Laws<RespCodec, Request> {
+        let parser = RequestParser::new().max_bulk_len(16).max_request_len(0);
+        let limit = parser.get_max_request_len() + 1;
+        let args = vec(vec(any::<u8>(), 0..=16).prop_map(Bytes::from), 0..6);
+        Laws::decoder(
+            move || RespCodec::new(parser),
+            args.prop_map(Ok),
+            |_, request, dst| write_request(request, dst),
+        )
+        .limits(Limits::new(limit, limit))
+        .cases(32)
+    }
+
+    #[test]
+    fn resp_codec_obeys_the_framing_laws() {
+        laws().check_all();
+    }
+
+    #[test]
+    fn chunking_does_not_change_protocol_errors() {
+        let laws = laws();
+        for wire in [
+            &b"*1\r\n$2\r\nab\r\n*1\r\n:x\r\n*1\r\n$1\r\nz\r\n"[..],
+            b"PING\r\n*1\r\n$99999999999999999999999999999999999999\r\n",
+            b"*2\r\n$1\r\na\r\n$1\r\nbXX*1\r\n$1\r\nc\r\n",
+        ] {
+            for size in 1..4 {
+                laws.check_chunking(wire, &[size]).unwrap();
+            }
+        }
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Limits are checked on *declared* sizes before any byte is waited for, so a peer announcing a
 //! 4 GiB bulk string gets `-ERR Protocol error: invalid bulk length` at once instead of holding
-//! a buffer open for it.
+//! a buffer open for it. Every decision depends only on a bounded prefix of the input, never on
+//! how much happens to be buffered, so chunking cannot change what is parsed; after the first
+//! protocol error the parser parses nothing more.
 
 use std::fmt;
 
@@ -125,6 +127,8 @@ fn fail<T>(err: ProtocolError) -> Result<T, NomErr<Fail>> {
 pub struct RequestParser {
     max_bulk_len: usize,
     max_request_len: usize,
+    /// Set once a protocol error was reported: nothing after it is ever parsed.
+    failed: bool,
 }
 
 impl Default for RequestParser {
@@ -139,6 +143,7 @@ impl RequestParser {
         RequestParser {
             max_bulk_len: DEFAULT_MAX_BULK_LEN,
             max_request_len: DEFAULT_MAX_REQUEST_LEN,
+            failed: false,
         }
     }
 
@@ -164,6 +169,14 @@ impl RequestParser {
     /// The largest whole request.
     pub fn get_max_request_len(&self) -> usize {
         self.max_request_len
+    }
+
+    /// A parser with the same limits that has seen nothing yet.
+    pub fn fresh(&self) -> Self {
+        RequestParser {
+            failed: false,
+            ..*self
+        }
     }
 
     fn min_request_len(&self) -> usize {
@@ -213,33 +226,49 @@ impl RequestParser {
     }
 }
 
-/// A `N\r\n` header line (after `*` or `$`): `Some(N)`, or `None` if it is not a number.
-fn count_line(input: &[u8]) -> Parsed<'_, Option<i64>> {
-    match take_until(&b"\r\n"[..]).parse(input) {
-        Ok((rest, digits)) => Ok((&rest[2..], parse_i64(digits))),
-        Err(NomErr::Incomplete(_)) if input.len() > MAX_COUNT_LINE => {
-            fail(ProtocolError::TooBigCountString)
-        }
+/// The line at the front of `input`, up to `delimiter`, if it ends within `max` bytes; the
+/// decision looks at no more than `max + delimiter.len()` bytes, so it is the same however the
+/// input arrives.
+fn bounded_line<'a>(
+    input: &'a [u8],
+    delimiter: &'static [u8],
+    max: usize,
+    too_long: ProtocolError,
+) -> Parsed<'a, &'a [u8]> {
+    let window = &input[..input.len().min(max + delimiter.len())];
+    match take_until(delimiter).parse(window) {
+        Ok((_, line)) => Ok((&input[line.len() + delimiter.len()..], line)),
+        Err(NomErr::Incomplete(_)) if window.len() == max + delimiter.len() => fail(too_long),
         Err(e) => Err(e),
     }
 }
 
+/// A `N\r\n` header line (after `*` or `$`): `Some(N)`, or `None` if it is not a number.
+fn count_line(input: &[u8]) -> Parsed<'_, Option<i64>> {
+    let (rest, digits) = bounded_line(
+        input,
+        b"\r\n",
+        MAX_COUNT_LINE,
+        ProtocolError::TooBigCountString,
+    )?;
+    Ok((rest, parse_i64(digits)))
+}
+
 /// An inline request: one line, LF or CRLF terminated, split on spaces and tabs.
 fn inline<'a>(input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
-    let (rest, line) = match take_until(&b"\n"[..]).parse(input) {
-        Ok(ok) => ok,
-        Err(NomErr::Incomplete(_)) if input.len() > MAX_INLINE_LEN => {
-            return fail(ProtocolError::TooBigInlineRequest)
-        }
-        Err(e) => return Err(e),
-    };
+    let (rest, line) = bounded_line(
+        input,
+        b"\n",
+        MAX_INLINE_LEN,
+        ProtocolError::TooBigInlineRequest,
+    )?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let args = line
         .split(|b| *b == b' ' || *b == b'\t')
         .filter(|word| !word.is_empty())
         .map(|word| buf.slice_ref(word))
         .collect();
-    Ok((&rest[1..], args))
+    Ok((rest, args))
 }
 
 /// Parses a decimal `i64` the way RESP writes it: optional `-`, then digits, nothing else.
@@ -270,13 +299,19 @@ impl StreamParser for RequestParser {
     type Item = Request;
 
     fn parse<'a>(&mut self, input: &'a [u8], buf: &Bytes) -> IResult<&'a [u8], Request> {
+        if self.failed {
+            // The connection ends after the error reply; nothing after it is a request. Waiting
+            // (rather than consuming) keeps the items the same however the input is chunked.
+            return Err(NomErr::Incomplete(Needed::Unknown));
+        }
         match self.request(input, buf) {
             Ok((rest, args)) => Ok((rest, Ok(args))),
             Err(NomErr::Incomplete(needed)) => Err(NomErr::Incomplete(needed)),
-            // The connection ends after the error reply: the rest of the input is consumed with
-            // it so no later byte is parsed as a request.
+            // The error is an item, so the server can answer it; it stands for the first byte
+            // of the bad request (an item must consume something).
             Err(NomErr::Error(Fail(e)) | NomErr::Failure(Fail(e))) => {
-                Ok((&input[input.len()..], Err(e)))
+                self.failed = true;
+                Ok((&input[1..], Err(e)))
             }
         }
     }
@@ -382,7 +417,11 @@ mod tests {
         let mut parser = RequestParser::new().max_bulk_len(1024);
         let (rest, req) = parser.parse(&buf, &buf).unwrap();
         assert_eq!(req.unwrap_err(), ProtocolError::InvalidBulkLength);
-        assert!(rest.is_empty(), "the error consumes the input");
+        assert_eq!(rest.len(), buf.len() - 1, "the error stands for one byte");
+        assert!(
+            parser.parse(rest, &buf).is_err(),
+            "nothing is parsed after an error"
+        );
 
         let mut parser = RequestParser::new().max_bulk_len(1024).max_request_len(0);
         let limit = parser.get_max_request_len();
