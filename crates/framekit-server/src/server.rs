@@ -373,15 +373,15 @@ async fn accept_loop<A: Acceptor>(
                     }
                     Some(Ok((io, peer))) => {
                         backoff.reset();
+                        // The accept branch only runs with a slot in hand. A reject slot is
+                        // upgraded if a connection permit freed up meanwhile.
                         let taken = match slot.take() {
                             Some(Slot::Reject(r)) => match permits.clone().try_acquire_owned() {
                                 Ok(p) => Slot::Serve(p),
                                 Err(_) => Slot::Reject(r),
                             },
-                            other => match other {
-                                Some(s) => s,
-                                None => continue,
-                            },
+                            Some(serve) => serve,
+                            None => continue,
                         };
                         match (taken, &reject) {
                             (Slot::Serve(permit), _) => {
