@@ -332,6 +332,22 @@ def server(args):
     replace_section("server", body)
 
 
+def redis_csv(args):
+    """redis-benchmark --csv on stdin -> server.sh result lines on stdout."""
+    import csv
+
+    rows = list(csv.reader(sys.stdin))
+    if not rows:
+        sys.exit("redis-benchmark printed nothing")
+    head = rows[0]
+    for row in rows[1:]:
+        r = dict(zip(head, row))
+        p50 = float(r["p50_latency_ms"]) * 1000
+        p99 = float(r["p99_latency_ms"]) * 1000
+        print(f"resp\t{r['test']} {args.mode}\t{args.name}\t"
+              f"rps={float(r['rps']):.0f} p50_us={p50:.0f} p99_us={p99:.0f}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -342,8 +358,11 @@ def main():
     s.add_argument("--command", required=True)
     s.add_argument("--results", required=True, help="server.sh's tab-separated results")
     s.add_argument("--notes", help="markdown appended to the section")
+    r = sub.add_parser("redis-csv")
+    r.add_argument("name")
+    r.add_argument("mode")
     args = p.parse_args()
-    {"codecs": codecs, "server": server}[args.what](args)
+    {"codecs": codecs, "server": server, "redis-csv": redis_csv}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -140,16 +140,7 @@ bench_redis() { # NAME PORT MODE (plain|pipelined)
     n=$REDIS_N_PIPELINED
   fi
   timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n "$n" -q --csv "${extra[@]}" |
-    python3 -c '
-import csv, sys
-name, mode = sys.argv[1], sys.argv[2]
-rows = list(csv.reader(sys.stdin))
-head = rows[0]
-for row in rows[1:]:
-    r = dict(zip(head, row))
-    print(f"resp\t{r[\"test\"]} {mode}\t{name}\trps={float(r[\"rps\"]):.0f} "
-          f"p50_us={float(r[\"p50_latency_ms\"]) * 1000:.0f} p99_us={float(r[\"p99_latency_ms\"]) * 1000:.0f}")
-' "$name" "$mode"
+    python3 bench/report.py redis-csv "$name" "$mode"
 }
 
 if [[ " $STEPS " == *" resp "* ]]; then
