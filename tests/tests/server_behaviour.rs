@@ -81,20 +81,6 @@ async fn wait_for(
     .await
 }
 
-/// Reads until the server closes the connection (EOF or reset).
-async fn until_closed(stream: &mut TcpStream) {
-    let mut sink = [0u8; 4096];
-    within("server closes the connection", async {
-        loop {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-}
-
 /// Shuts the server down (peers still connected get a FIN and a second to leave), and checks
 /// that no connection task outlives it.
 async fn stop(server: ServerHandle) {
