@@ -182,7 +182,8 @@ impl<F: Framing, C> FrameCodec<F, C> {
         (self.framing, self.payload)
     }
 
-    /// Forgets any partial progress, as if the next byte starts a new stream.
+    /// Forgets any partial progress, as if the next byte starts a new stream: error offsets
+    /// count from zero again. Call it before reusing (or cloning) a codec for another stream.
     ///
     /// ```
     /// use tokio_util::codec::Decoder;
@@ -193,10 +194,12 @@ impl<F: Framing, C> FrameCodec<F, C> {
     /// codec.reset(); // a new connection reuses the codec
     /// let mut fresh = bytes::BytesMut::from(&b"x\n"[..]);
     /// assert_eq!(codec.decode(&mut fresh).unwrap().unwrap(), "x");
+    /// assert_eq!(codec.bytes_consumed(), 2);
     /// ```
     pub fn reset(&mut self) {
         self.framing.reset();
         self.want = 0;
+        self.consumed = 0;
     }
 
     /// Runs one decision on `src` and applies it; `Ok(None)` means wait for more bytes.
