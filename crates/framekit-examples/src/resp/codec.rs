@@ -109,8 +109,10 @@ mod tests {
             &b"*1\r\n$2\r\nab\r\n*1\r\n:x\r\n*1\r\n$1\r\nz\r\n"[..],
             b"PING\r\n*1\r\n$99999999999999999999999999999999999999\r\n",
             b"*2\r\n$1\r\na\r\n$1\r\nbXX*1\r\n$1\r\nc\r\n",
+            // Found by the fuzzer: a bulk followed by LF alone.
+            b"\0\0\0\0((\r\n*1\r\n$13\r\n55(\x95551\n\xfb\r555\n",
         ] {
-            for size in 1..4 {
+            for size in 0..4 {
                 laws.check_chunking(wire, &[size]).unwrap();
             }
         }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use framekit::framing::nom::StreamParser;
-use nom::bytes::streaming::{tag, take, take_until};
+use nom::bytes::streaming::{take, take_until};
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err as NomErr, IResult, Needed, Parser};
 
@@ -56,6 +56,8 @@ pub enum ProtocolError {
     TooBigCountString,
     /// An inline request line over [`MAX_INLINE_LEN`] without a newline.
     TooBigInlineRequest,
+    /// Input a nom combinator rejected (not expected from the combinators used).
+    Malformed,
     /// A request whose declared size is over the request limit.
     RequestTooLarge {
         /// The configured limit in bytes.
@@ -77,6 +79,7 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::ExpectedCrlf => f.write_str("expected CRLF after bulk string"),
             ProtocolError::TooBigCountString => f.write_str("too big count string"),
+            ProtocolError::Malformed => f.write_str("malformed request"),
             ProtocolError::TooBigInlineRequest => f.write_str("too big inline request"),
             ProtocolError::RequestTooLarge { limit } => {
                 write!(f, "request over the limit of {limit} bytes")
@@ -87,14 +90,14 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
-/// The nom error type of this parser: always a [`ProtocolError`] (a failed `tag(CRLF)` is the
-/// only nom-level failure it can meet).
+/// The nom error type of this parser: always a [`ProtocolError`] (nom's own combinators here,
+/// `take` and `take_until`, only ever ask for more input).
 #[derive(Debug)]
 struct Fail(ProtocolError);
 
 impl<I> ParseError<I> for Fail {
     fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
-        Fail(ProtocolError::ExpectedCrlf)
+        Fail(ProtocolError::Malformed)
     }
     fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
         other
@@ -218,11 +221,22 @@ impl RequestParser {
                 });
             }
             let (after_data, data) = take(len).parse(after_len)?;
-            let (after_crlf, _) = tag(&b"\r\n"[..]).parse(after_data)?;
+            let (after_crlf, ()) = crlf(after_data)?;
             args.push(buf.slice_ref(data));
             rest = after_crlf;
         }
         Ok((rest, args))
+    }
+}
+
+/// The CRLF after a bulk string. Not nom's `tag`: on an empty input `tag` asks for 2 more
+/// bytes, but 1 can already decide (a wrong first byte is an error), and framekit's codec
+/// waits for as many bytes as the parser asks before parsing again.
+fn crlf(input: &[u8]) -> Parsed<'_, ()> {
+    match input {
+        [b'\r', b'\n', rest @ ..] => Ok((rest, ())),
+        [] | [b'\r'] => Err(NomErr::Incomplete(Needed::new(1))),
+        _ => fail(ProtocolError::ExpectedCrlf),
     }
 }
 
