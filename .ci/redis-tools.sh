@@ -174,6 +174,16 @@ for t in PING_INLINE PING_MBULK SET GET INCR MSET; do
   grep -q "^$t" "$WORK/bench.summary" || fail "redis-benchmark did not finish $t"
 done
 echo "ok: redis-benchmark -n 20000 -t ping,set,get,incr,mset"
+# Pipelined: 16 requests in flight per client.
+timeout 300 redis-benchmark -h "$HOST" -p "$PORT" -n 20000 -P 16 -q -t set,get \
+  >"$BENCH" 2>&1 || fail "redis-benchmark -P 16 exited non-zero: $(cat "$BENCH")"
+tr '\r' '\n' <"$BENCH" | grep 'requests per second' | sed 's/^ */-P 16 /'
+if tr '\r' '\n' <"$BENCH" | grep -qiE 'error|warn|refused|reset'; then
+  fail "redis-benchmark -P 16 reported errors: $(cat "$BENCH")"
+fi
+[ "$(tr '\r' '\n' <"$BENCH" | grep -c 'requests per second')" -eq 2 ] ||
+  fail "redis-benchmark -P 16 did not finish SET and GET"
+echo "ok: redis-benchmark -n 20000 -P 16 -t set,get"
 check "server alive after benchmark" "PONG" "$(cli PING)"
 idle_client
 stop resp_server "$RESP_PID"
