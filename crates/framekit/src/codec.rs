@@ -245,11 +245,10 @@ impl<F: Framing, C> FrameCodec<F, C> {
                 self.consumed += len as u64;
                 self.release_if_oversized(src);
                 match skipped_frame {
-                    Some(total) => Err(FrameError::TooLong {
+                    Some(total) => Err(FrameError::Skipped {
                         len: total,
                         max: self.framing.frame_limit(),
                         offset: self.consumed.saturating_sub(total),
-                        exact: true,
                     }),
                     None => Ok(Some(Step::Skipped)),
                 }
@@ -455,11 +454,10 @@ mod tests {
         assert!(
             matches!(
                 err,
-                FrameError::TooLong {
+                FrameError::Skipped {
                     len: 15,
                     max: 4,
-                    offset: 3,
-                    exact: true
+                    offset: 3
                 }
             ),
             "{err:?}"

@@ -43,6 +43,18 @@ pub enum FrameError {
         /// Whether `len` is exact.
         exact: bool,
     },
+    /// An over-long frame was skipped whole, up to its end, because the strategy is configured
+    /// to discard such frames ([`Overlong::Discard`](crate::framing::delimited::Overlong)). The
+    /// stream is still in sync: decoding can go on with the next frame.
+    #[error("skipped an over-long frame of {len} bytes at byte {offset} (maximum {max})")]
+    Skipped {
+        /// The skipped frame's length, delimiter included.
+        len: u64,
+        /// The configured maximum.
+        max: usize,
+        /// Where the skipped frame started in the stream.
+        offset: u64,
+    },
     /// The bytes do not follow the framing's rules (a bare LF under strict CRLF, a length field
     /// shorter than its own header, a parser rejection, ...).
     #[error("malformed frame at byte {offset}: {reason}")]
@@ -122,14 +134,29 @@ impl FrameError {
         }
     }
 
-    /// Whether this is [`FrameError::TooLong`].
+    /// Whether a frame was over the maximum: [`FrameError::TooLong`], or
+    /// [`FrameError::Skipped`] when the strategy discards such frames.
     ///
     /// ```
     /// let e = framekit::FrameError::TooLong { len: 9, max: 8, offset: 0, exact: true };
     /// assert!(e.is_too_long() && !e.is_malformed());
     /// ```
     pub fn is_too_long(&self) -> bool {
-        matches!(self, FrameError::TooLong { .. })
+        matches!(self, FrameError::TooLong { .. } | FrameError::Skipped { .. })
+    }
+
+    /// Whether the stream is still in sync after this error, so decoding can go on: the
+    /// offending frame was consumed whole ([`FrameError::Payload`], [`FrameError::Skipped`]).
+    /// Every other decoding error leaves the stream position unknown; close the connection.
+    ///
+    /// ```
+    /// use framekit::FrameError;
+    /// assert!(FrameError::payload(0, "bad utf-8").is_recoverable());
+    /// assert!(FrameError::Skipped { len: 70_000, max: 65_536, offset: 0 }.is_recoverable());
+    /// assert!(!FrameError::malformed(0, "bare LF").is_recoverable());
+    /// ```
+    pub fn is_recoverable(&self) -> bool {
+        matches!(self, FrameError::Payload { .. } | FrameError::Skipped { .. })
     }
 
     /// Whether this is [`FrameError::Malformed`].
@@ -169,6 +196,7 @@ impl FrameError {
     pub fn offset(&self) -> Option<u64> {
         match self {
             FrameError::TooLong { offset, .. }
+            | FrameError::Skipped { offset, .. }
             | FrameError::Malformed { offset, .. }
             | FrameError::Payload { offset, .. } => Some(*offset),
             _ => None,
@@ -183,6 +211,7 @@ impl FrameError {
     pub fn kind_name(&self) -> &'static str {
         match self {
             FrameError::TooLong { .. } => "too_long",
+            FrameError::Skipped { .. } => "skipped",
             FrameError::Malformed { .. } => "malformed",
             FrameError::UnexpectedEof { .. } => "unexpected_eof",
             FrameError::Payload { .. } => "payload",
@@ -195,6 +224,7 @@ impl FrameError {
     pub(crate) fn shifted(mut self, base: u64) -> Self {
         match &mut self {
             FrameError::TooLong { offset, .. }
+            | FrameError::Skipped { offset, .. }
             | FrameError::Malformed { offset, .. }
             | FrameError::Payload { offset, .. } => *offset += base,
             _ => {}

@@ -18,7 +18,7 @@ use crate::FrameError;
 /// this is the [decoding contract](Framing#the-decoding-contract), so nothing is scanned twice.
 ///
 /// An over-long frame that the strategy skips ([`Decision::Discard`]) is reported once as
-/// [`FrameError::TooLong`] and iteration goes on. Error offsets count from the first byte of
+/// [`FrameError::Skipped`] and iteration goes on. Error offsets count from the first byte of
 /// the buffer, plus the base set with [`stream_offset`](Self::stream_offset).
 ///
 /// ```
@@ -115,11 +115,10 @@ impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
                     self.at += len.min(rest.len());
                     if let Some(total) = skipped_frame {
                         let end = self.base + self.at as u64;
-                        return Some(Err(FrameError::TooLong {
+                        return Some(Err(FrameError::Skipped {
                             len: total,
                             max: self.framing.frame_limit(),
                             offset: end.saturating_sub(total),
-                            exact: true,
                         }));
                     }
                 }
@@ -221,7 +220,7 @@ mod tests {
             frames,
             [
                 Ok(b"ok".to_vec()),
-                Err("frame at byte 3 is 12 bytes, over the maximum of 4".into()),
+                Err("skipped an over-long frame of 12 bytes at byte 3 (maximum 4)".into()),
                 Ok(b"fine".to_vec()),
             ]
         );

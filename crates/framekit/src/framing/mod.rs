@@ -51,7 +51,7 @@ pub enum Decision {
         /// How many bytes to drop.
         len: usize,
         /// Set on the last piece of the skipped frame: its whole length in bytes (delimiter
-        /// included). The codec reports it as [`FrameError::TooLong`] and carries on.
+        /// included). The codec reports it as [`FrameError::Skipped`] and carries on.
         skipped_frame: Option<u64>,
     },
 }

@@ -140,6 +140,14 @@ pub struct NomCodec<P: StreamParser> {
     pending_error: Option<FrameError>,
 }
 
+/// A clone is a fresh codec with the same parser and limits: parsed items and stream position
+/// belong to one stream and are not copied.
+impl<P: StreamParser + Clone> Clone for NomCodec<P> {
+    fn clone(&self) -> Self {
+        NomCodec::new(self.parser.clone()).max_frame_len(self.max_frame_len)
+    }
+}
+
 impl<P: StreamParser> fmt::Debug for NomCodec<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NomCodec")
@@ -331,6 +339,12 @@ impl<P: StreamParser> Decoder for NomCodec<P> {
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<P::Item>, FrameError> {
+        // Nom's `Needed` is not always the least that can change the answer (`tag(b"\r\n")`
+        // asks for 2 bytes when 1 wrong byte already decides): at the end, parse what is there
+        // once more, so a stream that stops early gets the parser's own verdict.
+        if self.ready.is_empty() && self.pending_error.is_none() {
+            self.want = 0;
+        }
         match self.decode(src)? {
             Some(item) => Ok(Some(item)),
             None if src.is_empty() => Ok(None),
@@ -424,6 +438,33 @@ mod tests {
         }
         assert!(result.unwrap_err().is_too_long());
         assert_eq!(buf.len(), 8, "failed as the 8th byte arrived");
+    }
+
+    #[test]
+    fn at_eof_the_parser_decides_even_before_its_wait_hint() {
+        fn byte_then_crlf(input: &[u8]) -> IResult<&[u8], u8> {
+            let (rest, b) = be_u8(input)?;
+            let (rest, _) = tag(&b"\r\n"[..]).parse(rest)?;
+            Ok((rest, b))
+        }
+        let mut c = NomCodec::new(parser_fn(byte_then_crlf));
+        let mut buf = BytesMut::from(&b"a"[..]);
+        assert_eq!(c.decode(&mut buf).unwrap(), None, "tag asks for 2 more bytes");
+        buf.extend_from_slice(b"x");
+        assert_eq!(c.decode(&mut buf).unwrap(), None, "1 of 2: not parsed again yet");
+        // Whole, "ax" is malformed; cut short by EOF it must be malformed too.
+        let err = c.decode_eof(&mut buf).unwrap_err();
+        assert!(err.is_malformed(), "{err}");
+    }
+
+    #[test]
+    fn a_clone_is_a_fresh_codec() {
+        let mut c = NomCodec::new(parser_fn(counted)).max_frame_len(100);
+        let mut buf = BytesMut::from(&b"#\x01a#\x01b"[..]);
+        assert!(c.decode(&mut buf).unwrap().is_some());
+        let fresh = c.clone();
+        assert_eq!((fresh.parsed_items(), fresh.bytes_consumed()), (0, 0));
+        assert_eq!(fresh.max_frame_len, 100);
     }
 
     #[test]
