@@ -142,7 +142,10 @@ impl FrameError {
     /// assert!(e.is_too_long() && !e.is_malformed());
     /// ```
     pub fn is_too_long(&self) -> bool {
-        matches!(self, FrameError::TooLong { .. } | FrameError::Skipped { .. })
+        matches!(
+            self,
+            FrameError::TooLong { .. } | FrameError::Skipped { .. }
+        )
     }
 
     /// Whether the stream is still in sync after this error, so decoding can go on: the
@@ -156,7 +159,10 @@ impl FrameError {
     /// assert!(!FrameError::malformed(0, "bare LF").is_recoverable());
     /// ```
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, FrameError::Payload { .. } | FrameError::Skipped { .. })
+        matches!(
+            self,
+            FrameError::Payload { .. } | FrameError::Skipped { .. }
+        )
     }
 
     /// Whether this is [`FrameError::Malformed`].
