@@ -449,9 +449,17 @@ mod tests {
         }
         let mut c = NomCodec::new(parser_fn(byte_then_crlf));
         let mut buf = BytesMut::from(&b"a"[..]);
-        assert_eq!(c.decode(&mut buf).unwrap(), None, "tag asks for 2 more bytes");
+        assert_eq!(
+            c.decode(&mut buf).unwrap(),
+            None,
+            "tag asks for 2 more bytes"
+        );
         buf.extend_from_slice(b"x");
-        assert_eq!(c.decode(&mut buf).unwrap(), None, "1 of 2: not parsed again yet");
+        assert_eq!(
+            c.decode(&mut buf).unwrap(),
+            None,
+            "1 of 2: not parsed again yet"
+        );
         // Whole, "ax" is malformed; cut short by EOF it must be malformed too.
         let err = c.decode_eof(&mut buf).unwrap_err();
         assert!(err.is_malformed(), "{err}");
