@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Real, unmodified clients against the example servers, each server a release build on a free
-# loopback port:
+# Real, unmodified clients against the example servers, each on a free loopback port. The
+# servers are the dev-profile builds that `cargo test --workspace` already made (CI builds the
+# workspace in one profile only); PROFILE=release checks optimised builds instead:
 #   resp_server    redis-cli (replies checked exactly), redis-benchmark, nc (inline, bad input)
 #   ack_server     nc and socat
 #   kv_server      the included kv_client
@@ -15,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 HOST=127.0.0.1
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-BIN="$TARGET_DIR/release/examples"
+PROFILE="${PROFILE:-debug}"
+BIN="$TARGET_DIR/$PROFILE/examples"
 WORK="$(mktemp -d)"
 PIDS=()
 
@@ -57,7 +59,11 @@ fi
 redis-cli --version
 
 # --- build -----------------------------------------------------------------------------------
-timeout 900 cargo build --release -p framekit-examples --examples
+if [ "$PROFILE" = release ]; then
+  timeout 900 cargo build --release -p framekit-examples --examples
+else
+  timeout 900 cargo build -p framekit-examples --examples
+fi
 
 # start NAME [ARGS...]: starts an example on a free port; sets PID and PORT.
 start() {
