@@ -33,6 +33,12 @@ struct Running {
 
 async fn start(name: &str) -> Option<Running> {
     let Some(path) = example(name) else {
+        // `cargo test --workspace` builds the examples; a narrower run may not. In CI the
+        // binaries must be there: a skip would hide a broken example.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not built: CI runs `cargo test --workspace`, which builds it"
+        );
         eprintln!("skipping {name}: not built (cargo build -p framekit-examples --examples)");
         return None;
     };
