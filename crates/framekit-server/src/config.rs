@@ -56,6 +56,7 @@ pub struct ServerConfig {
     pub(crate) frame_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) tcp_nodelay: bool,
+    pub(crate) recover_decode_errors: bool,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +72,7 @@ impl Default for ServerConfig {
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             tcp_nodelay: true,
+            recover_decode_errors: true,
         }
     }
 }
@@ -96,10 +98,51 @@ impl ServerConfig {
     }
 
     /// Most bytes of undecoded input one connection may buffer, whatever the codec says. A
-    /// connection whose codec still wants more at this point is closed. Keep it above the
-    /// framing's largest frame.
+    /// connection whose codec still wants more at this point fails with
+    /// [`InputBudgetExceeded`](crate::error::InputBudgetExceeded) (kind `"input_budget"`): the
+    /// error reply hook is asked for a reply, then the connection closes.
+    ///
+    /// Keep it at or above the framing's [`buffer_limit`](framekit::framing::Framing::buffer_limit)
+    /// (its largest frame plus headers), or frames the framing accepts are refused by the budget
+    /// instead; [`fit_framing`](ServerConfig::fit_framing) does that. The server logs a warning
+    /// the first time the budget cuts a connection off.
     pub fn input_budget(mut self, bytes: usize) -> Self {
         self.input_budget = bytes.max(1);
+        self
+    }
+
+    /// Raises the input budget (never lowers it) to hold the largest frame `framing` accepts,
+    /// headers and delimiters included, so that over-long input is refused by the framing (with
+    /// its own error, `"too_long"`) and never by the budget.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::LengthPrefixed;
+    /// use framekit_server::ServerConfig;
+    ///
+    /// let framing = LengthPrefixed::u32_be().max_frame_len(8 * 1024 * 1024);
+    /// let config = ServerConfig::default().fit_framing(&framing);
+    /// assert_eq!(config.get_input_budget(), 8 * 1024 * 1024 + 4);
+    /// // A budget already larger is kept.
+    /// let small = LengthPrefixed::u16_be();
+    /// assert_eq!(config.fit_framing(&small).get_input_budget(), 8 * 1024 * 1024 + 4);
+    /// ```
+    pub fn fit_framing<F: framekit::framing::Framing + ?Sized>(self, framing: &F) -> Self {
+        let budget = self.input_budget.max(framing.buffer_limit());
+        self.input_budget(budget)
+    }
+
+    /// Whether a connection carries on after a decode error its codec calls
+    /// [`recoverable`](crate::CodecError::recoverable) (default: yes). The error reply hook is
+    /// asked for a reply, which goes out in request order (after the responses to earlier
+    /// requests, before those to later ones), and decoding goes on with the next frame.
+    ///
+    /// Recoverable errors are the ones after which the stream is still in sync: framekit's
+    /// `FrameError::Payload` (one frame's payload was rejected: bad UTF-8, bad JSON) and
+    /// `FrameError::Skipped` (an over-long frame skipped whole under `Overlong::Discard`), and
+    /// tokio-util's too-long line. Any other decode error always closes the connection, after
+    /// the reply. With `false`, every decode error closes the connection.
+    pub fn recover_decode_errors(mut self, on: bool) -> Self {
+        self.recover_decode_errors = on;
         self
     }
 
@@ -157,6 +200,11 @@ impl ServerConfig {
     /// The per-connection input budget in bytes.
     pub fn get_input_budget(&self) -> usize {
         self.input_budget
+    }
+
+    /// Whether connections carry on after recoverable decode errors.
+    pub fn get_recover_decode_errors(&self) -> bool {
+        self.recover_decode_errors
     }
 
     /// The outbound water marks, `(low, high)`.

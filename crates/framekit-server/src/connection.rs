@@ -9,7 +9,7 @@
 //!   it polls the socket with a buffer on the stack that lives only during the poll, and it
 //!   allocates only for bytes that arrived;
 //! - the input budget applies whatever the codec says: a codec still asking for more once the
-//!   budget is buffered closes the connection;
+//!   budget is buffered is a decode failure of kind `"input_budget"` (error reply, then close);
 //! - reading stops while the in-flight limit is reached or the outbound queue is above its high
 //!   water mark, and resumes below the low water mark;
 //! - three timers run: idle (nothing to read, handle or write), frame (a frame started but did
@@ -29,18 +29,22 @@
 //! the connection briefly reads and discards what the peer still sends so the kernel does not
 //! answer our last bytes with a reset.
 
+use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
+use futures::future::{Either, Map};
 use futures::stream::{BoxStream, FuturesOrdered};
-use futures::StreamExt;
+use futures::task::AtomicWaker;
+use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -48,7 +52,7 @@ use tokio_util::codec::Decoder;
 
 use crate::config::ServerConfig;
 use crate::context::Ctx;
-use crate::error::CodecError;
+use crate::error::{CodecError, InputBudgetExceeded};
 use crate::handler::{DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
 use crate::metrics::{CloseReason, Metrics};
 use crate::outbound::{Outbound, ResponseEncoder};
@@ -60,8 +64,16 @@ const READ_CHUNK: usize = 8 * 1024;
 /// How long a closing connection reads and discards input after an error reply or a handler's
 /// end, so our last bytes are not lost to a reset.
 const LINGER_AFTER_ERROR: Duration = Duration::from_secs(1);
+/// The least a closing connection reads and discards (when the input budget is smaller).
+const LINGER_DISCARD_MIN: usize = 64 * 1024;
 
-/// What the error reply hook is told about a rejected input.
+/// What the error reply hook is told about a rejected input: a codec error, or the input budget
+/// running out while the codec still wanted more ([`InputBudgetExceeded`], kind
+/// `"input_budget"`).
+///
+/// When [`recoverable`](DecodeFailure::recoverable) is true the connection carries on after the
+/// reply (see [`ServerConfig::recover_decode_errors`](crate::ServerConfig::recover_decode_errors));
+/// otherwise the reply is the connection's last response.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -80,13 +92,25 @@ const LINGER_AFTER_ERROR: Duration = Duration::from_secs(1);
 pub struct DecodeFailure<'a> {
     /// The error's kind name ([`CodecError::kind_name`]): `"too_long"`, `"malformed"`, ...
     pub kind: &'static str,
-    /// The codec's error; downcast it (to [`framekit::FrameError`], say) for details.
+    /// The codec's error; downcast it (to [`framekit::FrameError`], or
+    /// [`InputBudgetExceeded`]) for details.
     pub error: &'a (dyn StdError + Send + Sync + 'static),
+    /// Whether the connection goes on after this error (the reply is then sent in request
+    /// order, and later requests are handled as usual).
+    pub recoverable: bool,
     /// The connection.
     pub ctx: &'a Ctx,
 }
 
-/// The error reply hook: the response to send before closing on a decode error.
+impl DecodeFailure<'_> {
+    /// Whether the input budget ran out ([`InputBudgetExceeded`]), rather than the codec
+    /// rejecting the input.
+    pub fn is_input_budget(&self) -> bool {
+        self.error.is::<InputBudgetExceeded>()
+    }
+}
+
+/// The error reply hook: the response to send on a decode error.
 pub(crate) type ErrorHook<R> = Arc<dyn Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync>;
 
 /// What every connection of one server shares.
@@ -94,6 +118,28 @@ pub(crate) struct Shared<R> {
     pub(crate) config: ServerConfig,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) on_decode_error: Option<ErrorHook<R>>,
+    /// Whether the "input budget below the codec's needs" warning was logged already.
+    pub(crate) budget_warned: AtomicBool,
+}
+
+impl<R> Shared<R> {
+    /// Counts a rejected input and asks the hook for a reply.
+    fn reject(
+        &self,
+        kind: &'static str,
+        error: &(dyn StdError + Send + Sync + 'static),
+        recoverable: bool,
+        ctx: &Ctx,
+    ) -> Option<R> {
+        self.metrics.error(kind);
+        let hook = self.on_decode_error.as_ref()?;
+        hook(&DecodeFailure {
+            kind,
+            error,
+            recoverable,
+            ctx,
+        })
+    }
 }
 
 /// How decoded requests become responses: the two handler styles behind one interface.
@@ -101,22 +147,41 @@ pub(crate) trait Dispatch<Req>: Send {
     type Resp: Send + 'static;
     /// Whether another request may be handed over now.
     fn has_room(&self) -> bool;
+    /// Ready once there is room; otherwise registers the connection's task to be woken when
+    /// room frees up by other means than [`poll_response`](Dispatch::poll_response).
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()>;
     /// Hands over a request.
     fn push(&mut self, req: Req);
+    /// Queues a response that is ready now (an error reply), after every earlier request's.
+    fn push_reply(&mut self, resp: Self::Resp);
     /// No more requests will come.
     fn end_input(&mut self);
     /// Give up on work that has not produced output yet (after a decode error).
     fn abandon(&mut self);
+    /// Whether a handler asked for the connection to close after its reply.
+    fn close_requested(&self) -> bool;
     /// Nothing is being handled (timers may treat the connection as idle).
     fn is_quiet(&self) -> bool;
     /// Nothing more will ever be produced.
     fn is_done(&self) -> bool;
     /// Whether `poll_response` has anything to drive.
     fn wants_poll(&self) -> bool;
+    /// Whether work runs that must be driven even while no response is taken (output paused).
+    fn has_background(&self) -> bool;
+    /// Drives that work; Ready when it made progress the caller must look at (it finished).
+    fn poll_background(&mut self, cx: &mut Context<'_>) -> Poll<()>;
     /// The next response. `Ready(None)` reports progress without a response (a request
     /// answered with nothing, a handler that finished): the caller re-checks its state.
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>>;
 }
+
+/// The response type of a request/response handler.
+type RespOf<H, Req> = <<H as Handler<Req>>::Output as IntoReply>::Response;
+/// One request's answer being produced: the handler's future, or a reply that is ready.
+type Answer<H, Req> = Either<
+    Map<<H as Handler<Req>>::Future, fn(<H as Handler<Req>>::Output) -> Reply<RespOf<H, Req>>>,
+    std::future::Ready<Reply<RespOf<H, Req>>>,
+>;
 
 /// Request/response with pipelining: handler futures run concurrently, responses come out in
 /// request order.
@@ -124,10 +189,12 @@ pub(crate) struct Pipeline<H: Handler<Req>, Req> {
     handler: Arc<H>,
     ctx: Ctx,
     max_in_flight: usize,
-    pending: FuturesOrdered<H::Future>,
+    pending: FuturesOrdered<Answer<H, Req>>,
     /// The response stream of the oldest request, being drained.
-    current: Option<BoxStream<'static, <H::Output as IntoReply>::Response>>,
+    current: Option<BoxStream<'static, RespOf<H, Req>>>,
     input_ended: bool,
+    /// A handler answered with [`Reply::Close`]: nothing after it is handled.
+    close: bool,
 }
 
 impl<H: Handler<Req>, Req> Pipeline<H, Req> {
@@ -139,6 +206,7 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
             pending: FuturesOrdered::new(),
             current: None,
             input_ended: false,
+            close: false,
         }
     }
 
@@ -147,20 +215,48 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
     }
 }
 
+impl<H: Handler<Req>, Req> Drop for Pipeline<H, Req> {
+    fn drop(&mut self) {
+        // Handlers (and the tasks they spawned) learn that the connection is gone before their
+        // futures are dropped.
+        self.ctx.closing().cancel();
+    }
+}
+
 impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
-    type Resp = <H::Output as IntoReply>::Response;
+    type Resp = RespOf<H, Req>;
 
     fn has_room(&self) -> bool {
-        self.in_flight() < self.max_in_flight
+        !self.close && self.in_flight() < self.max_in_flight
+    }
+    fn poll_room(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        // Room only frees up when a response is taken, which the caller sees.
+        if self.has_room() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
     fn push(&mut self, req: Req) {
+        if self.close {
+            return;
+        }
+        let into_reply: fn(H::Output) -> Reply<Self::Resp> = IntoReply::into_reply;
+        self.pending.push_back(Either::Left(
+            self.handler.call(req, self.ctx.clone()).map(into_reply),
+        ));
+    }
+    fn push_reply(&mut self, resp: Self::Resp) {
         self.pending
-            .push_back(self.handler.call(req, self.ctx.clone()));
+            .push_back(Either::Right(std::future::ready(Reply::One(resp))));
     }
     fn end_input(&mut self) {
         self.input_ended = true;
     }
     fn abandon(&mut self) {}
+    fn close_requested(&self) -> bool {
+        self.close
+    }
     fn is_quiet(&self) -> bool {
         self.in_flight() == 0
     }
@@ -169,6 +265,12 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
     }
     fn wants_poll(&self) -> bool {
         self.in_flight() > 0
+    }
+    fn has_background(&self) -> bool {
+        false
+    }
+    fn poll_background(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
     }
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>> {
         loop {
@@ -185,36 +287,66 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
             }
             match ready!(self.pending.poll_next_unpin(cx)) {
                 None => return Poll::Ready(None),
-                Some(output) => match output.into_reply() {
+                Some(reply) => match reply {
                     // A slot is free: the caller may decode another request.
                     Reply::None => return Poll::Ready(None),
                     Reply::One(resp) => return Poll::Ready(Some(resp)),
                     Reply::Stream(stream) => self.current = Some(stream),
+                    Reply::Close(last) => {
+                        // Later requests read ahead are dropped unanswered, and no more are
+                        // decoded.
+                        self.close = true;
+                        self.input_ended = true;
+                        self.pending = FuturesOrdered::new();
+                        return Poll::Ready(last);
+                    }
                 },
             }
         }
     }
 }
 
-/// Duplex: the handler owns an inbox and an outbox; its future is driven by the connection.
+/// Duplex: the handler owns an inbox and an outbox; its future is driven by the connection,
+/// always (also while output is paused, so its timers run).
 pub(crate) struct Duplex<Req, Resp> {
     inbox: Option<mpsc::Sender<Req>>,
+    /// Woken by the [`Inbox`] whenever a request is taken out of it.
+    room: Arc<AtomicWaker>,
     outbox: mpsc::Receiver<Resp>,
+    /// Error replies, sent before what the handler queues next.
+    replies: VecDeque<Resp>,
     handler: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     finished: bool,
+    ctx: Ctx,
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> Duplex<Req, Resp> {
     pub(crate) fn new<H: DuplexHandler<Req, Resp>>(handler: &H, ctx: Ctx, capacity: usize) -> Self {
         let (in_tx, in_rx) = mpsc::channel(capacity.max(1));
         let (out_tx, out_rx) = mpsc::channel(capacity.max(1));
-        let fut = handler.call(Inbox::new(in_rx), Outbox::new(out_tx), ctx);
+        let room = Arc::new(AtomicWaker::new());
+        let fut = handler.call(
+            Inbox::new(in_rx, room.clone()),
+            Outbox::new(out_tx),
+            ctx.clone(),
+        );
         Duplex {
             inbox: Some(in_tx),
+            room,
             outbox: out_rx,
+            replies: VecDeque::new(),
             handler: Some(Box::pin(fut)),
             finished: false,
+            ctx,
         }
+    }
+}
+
+impl<Req, Resp> Drop for Duplex<Req, Resp> {
+    fn drop(&mut self) {
+        // The handler (and the tasks it spawned) learn that the connection is gone before its
+        // future is dropped.
+        self.ctx.closing().cancel();
     }
 }
 
@@ -222,7 +354,17 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
     type Resp = Resp;
 
     fn has_room(&self) -> bool {
-        self.inbox.as_ref().is_some_and(|tx| tx.capacity() > 0)
+        self.inbox
+            .as_ref()
+            .is_some_and(|tx| tx.is_closed() || tx.capacity() > 0)
+    }
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.room.register(cx.waker());
+        if self.has_room() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
     fn push(&mut self, req: Req) {
         if let Some(tx) = &self.inbox {
@@ -230,13 +372,20 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
             let _ = tx.try_send(req);
         }
     }
+    fn push_reply(&mut self, resp: Resp) {
+        self.replies.push_back(resp);
+    }
     fn end_input(&mut self) {
         self.inbox = None;
     }
     fn abandon(&mut self) {
+        self.ctx.closing().cancel();
         self.handler = None;
         self.finished = true;
         self.outbox.close();
+    }
+    fn close_requested(&self) -> bool {
+        false
     }
     fn is_quiet(&self) -> bool {
         true
@@ -247,11 +396,21 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
     fn wants_poll(&self) -> bool {
         !self.finished
     }
-    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Resp>> {
+    fn has_background(&self) -> bool {
+        self.handler.is_some()
+    }
+    fn poll_background(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(handler) = self.handler.as_mut() {
             if handler.as_mut().poll(cx).is_ready() {
                 self.handler = None;
+                return Poll::Ready(());
             }
+        }
+        Poll::Pending
+    }
+    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Resp>> {
+        if let Some(reply) = self.replies.pop_front() {
+            return Poll::Ready(Some(reply));
         }
         match self.outbox.poll_recv(cx) {
             Poll::Ready(Some(resp)) => Poll::Ready(Some(resp)),
@@ -260,7 +419,8 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
                 if self.finished {
                     Poll::Ready(None)
                 } else {
-                    // Every outbox is gone but the handler still runs (reading, say).
+                    // Every outbox is gone but the handler still runs (reading, say); its
+                    // end is seen by `poll_background`.
                     Poll::Pending
                 }
             }
@@ -320,15 +480,19 @@ enum OutputError<E> {
     Io(io::Error),
 }
 
-/// One turn of the output side: every response that is ready joins the queue (while it holds
-/// at most `take_up_to` bytes; `None` takes no response), then one (vectored) write goes out, or a flush once everything is written.
-/// Pending when none of that could progress.
+/// One turn of the output side: background work (a duplex handler) is driven, room for the
+/// next request is waited for (when `want_room`), every response that is ready joins the queue
+/// (while it holds at most `take_up_to` bytes; `None` takes no response), then one (vectored)
+/// write goes out, or a flush once everything is written. Pending when none of that could
+/// progress.
+#[allow(clippy::too_many_arguments)]
 fn poll_output<D, C, W, Req>(
     dispatch: &mut D,
     codec: &mut C,
     out: &mut Outbound,
     wr: &mut W,
     take_up_to: Option<usize>,
+    want_room: bool,
     unflushed: bool,
     cx: &mut Context<'_>,
 ) -> Poll<Result<OutputStep, OutputError<C::Error>>>
@@ -338,6 +502,12 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut step = OutputStep::default();
+    if dispatch.has_background() && dispatch.poll_background(cx).is_ready() {
+        step.progressed = true;
+    }
+    if want_room && dispatch.poll_room(cx).is_ready() {
+        step.progressed = true;
+    }
     if let Some(high_water) = take_up_to {
         while out.len() <= high_water && dispatch.wants_poll() {
             match dispatch.poll_response(cx) {
@@ -428,8 +598,18 @@ where
     tokio::pin!(closing);
 
     let reason = loop {
+        if !input_done && dispatch.close_requested() {
+            // A handler's reply was the last: nothing read after it is handled.
+            input_done = true;
+            dispatch.end_input();
+            end_reason = Some(CloseReason::HandlerDone);
+            buf = BytesMut::new();
+        }
         // Decode and dispatch every request already buffered, as room allows.
         let mut frames_decoded = 0;
+        // Where the last recoverable error left the buffer: a codec that fails twice there in
+        // a row makes no progress, and the error is treated as fatal.
+        let mut recovered_at: Option<usize> = None;
         while !input_done && dispatch.has_room() {
             let decoded = if eof {
                 codec.decode_eof(&mut buf)
@@ -441,6 +621,7 @@ where
                     frames_decoded += 1;
                     dispatch.push(req);
                     decoder_wants_more = false;
+                    recovered_at = None;
                 }
                 Ok(None) => {
                     decoder_wants_more = true;
@@ -457,15 +638,21 @@ where
                 }
                 Err(err) => {
                     let kind = err.kind_name();
-                    metrics.error(kind);
-                    tracing::debug!(error = %err, kind, "decode error, closing");
-                    if let Some(hook) = &shared.on_decode_error {
-                        error_reply = hook(&DecodeFailure {
-                            kind,
-                            error: &err,
-                            ctx,
-                        });
+                    let recover = cfg.recover_decode_errors
+                        && err.recoverable()
+                        && recovered_at != Some(buf.len());
+                    let reply = shared.reject(kind, &err, recover, ctx);
+                    if recover {
+                        tracing::debug!(error = %err, kind, "recoverable decode error, going on");
+                        recovered_at = Some(buf.len());
+                        decoder_wants_more = false;
+                        if let Some(reply) = reply {
+                            dispatch.push_reply(reply);
+                        }
+                        continue;
                     }
+                    tracing::debug!(error = %err, kind, "decode error, closing");
+                    error_reply = reply;
                     input_done = true;
                     dispatch.end_input();
                     dispatch.abandon();
@@ -488,9 +675,26 @@ where
             }
         }
         if !input_done && decoder_wants_more && buf.len() >= cfg.input_budget {
-            metrics.error("input_budget");
-            tracing::debug!(buffered = buf.len(), "input budget exhausted");
-            break CloseReason::InputBudget;
+            let err = InputBudgetExceeded {
+                budget: cfg.input_budget,
+                buffered: buf.len(),
+            };
+            if !shared.budget_warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    budget = cfg.input_budget,
+                    "input budget exhausted while the codec still wanted more input; if frames \
+                     this large are legitimate, raise ServerConfig::input_budget above the \
+                     framing's buffer_limit (ServerConfig::fit_framing); logged once per server"
+                );
+            }
+            tracing::debug!(buffered = buf.len(), "input budget exhausted, closing");
+            error_reply = shared.reject(err.kind_name(), &err, false, ctx);
+            input_done = true;
+            dispatch.end_input();
+            dispatch.abandon();
+            end_reason = Some(CloseReason::InputBudget);
+            buf = BytesMut::new();
+            frame_started = None;
         }
 
         // The error reply follows every response to earlier requests.
@@ -538,6 +742,8 @@ where
         let mut arm = |at: Instant| deadline = Some(deadline.map_or(at, |d| d.min(at)));
         let writing = !out.is_empty() || unflushed;
         let take_responses = !paused && dispatch.wants_poll();
+        let want_room = !input_done && !dispatch.has_room();
+        let background = dispatch.has_background();
         if writing {
             arm(write_since + cfg.write_timeout);
         }
@@ -566,9 +772,10 @@ where
                 &mut out,
                 &mut wr,
                 take_responses.then_some(cfg.high_water),
+                want_room,
                 unflushed,
                 cx,
-            )), if writing || take_responses => {
+            )), if writing || take_responses || want_room || background => {
                 match step {
                     Ok(step) => {
                         let now = Instant::now();
@@ -641,7 +848,7 @@ where
         }
     };
 
-    if reason == CloseReason::InputBudget || reason == CloseReason::EncodeError {
+    if reason == CloseReason::EncodeError {
         return reason;
     }
     // Orderly close: everything is written; send FIN, then let the peer finish.
@@ -662,7 +869,7 @@ where
     if let Some(linger) = linger {
         // On the heap, and only now: the connection's future stays small while it runs.
         let mut discard = vec![0u8; 1024];
-        let mut budget = cfg.input_budget;
+        let mut budget = cfg.input_budget.max(LINGER_DISCARD_MIN);
         let _ = tokio::time::timeout(linger, async {
             while budget > 0 {
                 match rd.read(&mut discard).await {

@@ -54,7 +54,12 @@ impl Ctx {
     }
 
     /// The signal cancelled when the server begins a graceful shutdown or this connection
-    /// closes. Long-running handlers and tasks they spawn should watch it.
+    /// ends. Long-running handlers and tasks they spawn should watch it.
+    ///
+    /// When a connection ends while handler futures still run (the peer reset, a write failed,
+    /// the shutdown deadline passed), this fires *before* those futures are dropped, so tasks
+    /// they spawned see it; the futures themselves are dropped at their current `.await`, not
+    /// polled again.
     pub fn closing(&self) -> &CancellationToken {
         &self.inner.closing
     }

@@ -11,9 +11,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::stream::BoxStream;
+use futures::task::AtomicWaker;
 use futures::{Sink, Stream};
 use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
@@ -29,7 +31,8 @@ use crate::context::Ctx;
 /// let none: Reply<&str> = Reply::None;
 /// let one = Reply::One("pong");
 /// let many = Reply::stream(stream::iter(["a", "b", "c"]));
-/// # let _ = (none, one, many);
+/// let bye = Reply::last("+OK bye"); // then close the connection
+/// # let _ = (none, one, many, bye);
 /// ```
 pub enum Reply<R> {
     /// No response to this request.
@@ -38,12 +41,33 @@ pub enum Reply<R> {
     One(R),
     /// Several responses, written in order before any response to a later request.
     Stream(BoxStream<'static, R>),
+    /// The connection's last response (or none), for `QUIT` or a protocol error: the responses
+    /// to every earlier request go out first, in order, then this one; then the connection is
+    /// flushed and closed (write side first, like any orderly close).
+    ///
+    /// Nothing after this request is handled: no later request is decoded, and requests already
+    /// read ahead and being handled concurrently (see
+    /// [`max_in_flight`](crate::ServerConfig::max_in_flight)) are dropped unanswered, their
+    /// futures cancelled. A handler with side effects that must not run after a close should
+    /// use `max_in_flight(1)`.
+    Close(Option<R>),
 }
 
 impl<R> Reply<R> {
     /// Responds with every item of `stream`, in order.
     pub fn stream(stream: impl Stream<Item = R> + Send + 'static) -> Self {
         Reply::Stream(Box::pin(stream))
+    }
+
+    /// Responds with `resp`, then closes the connection ([`Reply::Close`]).
+    pub fn last(resp: R) -> Self {
+        Reply::Close(Some(resp))
+    }
+
+    /// Closes the connection without a response, after the responses to earlier requests
+    /// ([`Reply::Close`]).
+    pub fn close() -> Self {
+        Reply::Close(None)
     }
 }
 
@@ -53,6 +77,8 @@ impl<R> std::fmt::Debug for Reply<R> {
             Reply::None => f.write_str("Reply::None"),
             Reply::One(_) => f.write_str("Reply::One(..)"),
             Reply::Stream(_) => f.write_str("Reply::Stream(..)"),
+            Reply::Close(Some(_)) => f.write_str("Reply::Close(Some(..))"),
+            Reply::Close(None) => f.write_str("Reply::Close(None)"),
         }
     }
 }
@@ -125,6 +151,15 @@ where
 /// 'static` is one. The connection closes (after writing what was sent) when the future
 /// returns. The inbox ends when the peer closes its side, on a framing error, or at shutdown.
 ///
+/// The future runs in the connection's task and is polled all along, also while the connection
+/// is paused above its outbound high water mark: pausing stops reading requests and makes
+/// [`Outbox::send`] wait, but the handler's own timers keep running.
+///
+/// If the connection ends first (the peer reset, a write failed or timed out, the shutdown
+/// deadline passed, a fatal decode error), [`Ctx::closing`] fires, then the future is dropped
+/// where it waits. Tasks it spawned should watch [`Ctx::closing`]; cleanup that must run
+/// belongs in a drop guard.
+///
 /// ```
 /// use bytes::Bytes;
 /// use framekit_server::{Ctx, DuplexHandler, Inbox, Outbox};
@@ -163,26 +198,48 @@ where
 
 /// The requests of one connection, as a [`Stream`]. Its buffer is bounded by the in-flight
 /// limit: a handler that stops reading stops the connection from reading.
+///
+/// The inbox may be moved into another task: every request taken out of it (and dropping it)
+/// wakes the connection, which then reads and decodes again.
 #[derive(Debug)]
 pub struct Inbox<Req> {
     rx: mpsc::Receiver<Req>,
+    /// The connection's task, registered while it waits for room in this inbox.
+    room: Arc<AtomicWaker>,
 }
 
 impl<Req> Inbox<Req> {
-    pub(crate) fn new(rx: mpsc::Receiver<Req>) -> Self {
-        Inbox { rx }
+    pub(crate) fn new(rx: mpsc::Receiver<Req>, room: Arc<AtomicWaker>) -> Self {
+        Inbox { rx, room }
     }
 
     /// The next request, or `None` once the peer is done (or the connection is closing).
     pub async fn recv(&mut self) -> Option<Req> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Req>> {
+        let next = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(_)) = next {
+            // A slot freed up: a connection waiting for room may decode the next request.
+            self.room.wake();
+        }
+        next
     }
 }
 
 impl<Req> Stream for Inbox<Req> {
     type Item = Req;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Req>> {
-        self.rx.poll_recv(cx)
+        self.poll_recv(cx)
+    }
+}
+
+impl<Req> Drop for Inbox<Req> {
+    fn drop(&mut self) {
+        // Nobody listens any more: the connection stops waiting for room.
+        self.rx.close();
+        self.room.wake();
     }
 }
 

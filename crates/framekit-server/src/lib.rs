@@ -59,7 +59,7 @@ pub mod tower;
 pub use config::ServerConfig;
 pub use connection::DecodeFailure;
 pub use context::Ctx;
-pub use error::CodecError;
+pub use error::{CodecError, InputBudgetExceeded};
 pub use handler::{ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
 pub use listener::{Accepted, Acceptor, Addr, StreamAcceptor};
 pub use metrics::{CloseReason, Metrics, MetricsSnapshot};

@@ -25,7 +25,8 @@ pub enum CloseReason {
     DecodeError,
     /// The codec could not encode a response.
     EncodeError,
-    /// The codec wanted more input than the per-connection input budget allows.
+    /// The codec wanted more input than the per-connection input budget allows; the connection
+    /// was closed after the optional error reply.
     InputBudget,
     /// The peer reset the connection (or it broke) while reading or writing.
     Reset,
@@ -35,7 +36,8 @@ pub enum CloseReason {
     Shutdown,
     /// Still open at the shutdown deadline, and aborted.
     Aborted,
-    /// A duplex handler returned.
+    /// The handler ended the connection: a duplex handler returned, or a request/response
+    /// handler answered with [`Reply::Close`](crate::Reply::Close).
     HandlerDone,
     /// Accepted at the connection limit only to receive the reject reply.
     Rejected,

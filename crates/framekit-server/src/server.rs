@@ -111,8 +111,11 @@ impl<A, R> Server<A, R> {
         self
     }
 
-    /// Sets the reply sent before closing a connection whose input the codec rejected (after
-    /// the responses to every earlier request). Returning `None` closes without a reply.
+    /// Sets the reply to a rejected input: a codec error, or the input budget running out
+    /// ([`DecodeFailure`] says which). It goes out after the responses to every earlier request;
+    /// then the connection closes, unless the error is recoverable and
+    /// [`ServerConfig::recover_decode_errors`] is on ([`DecodeFailure::recoverable`]), in which
+    /// case later requests are handled as usual. Returning `None` sends no reply.
     pub fn on_decode_error(
         mut self,
         hook: impl Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync + 'static,
@@ -220,6 +223,7 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
             config: self.config.clone(),
             metrics: Arc::new(Metrics::default()),
             on_decode_error: self.on_decode_error.clone(),
+            budget_warned: Default::default(),
         }
     }
 

@@ -1,0 +1,284 @@
+//! framekit-server's protocol hooks over real loopback sockets: a handler closing the
+//! connection after its reply, the input budget answered through the error reply hook, and
+//! connections that carry on after a recoverable decode error.
+//!
+//! Every test is bounded in time (`within`), and asserts outcomes (what the peer received, what
+//! the counters say), never how long something took.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use framekit::framing::delimited::{Delimited, Overlong};
+use framekit::payload::{Text, Utf8};
+use framekit::FrameCodec;
+use framekit_server::{
+    CloseReason, Ctx, DecodeFailure, InputBudgetExceeded, MetricsSnapshot, Reply, Server,
+    ServerConfig, ServerHandle,
+};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::TcpStream;
+
+/// The most any single step may take before the test fails; generous for slow machines.
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(LIMIT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+fn lines_codec() -> FrameCodec<Delimited> {
+    FrameCodec::new(Delimited::newline())
+}
+
+async fn connect(server: &ServerHandle) -> TcpStream {
+    let addr = server.local_addr().as_tcp().expect("tcp server");
+    within("connect", TcpStream::connect(addr))
+        .await
+        .expect("connect")
+}
+
+async fn line_client(server: &ServerHandle) -> Lines<BufReader<TcpStream>> {
+    BufReader::new(connect(server).await).lines()
+}
+
+async fn next_line(lines: &mut Lines<BufReader<TcpStream>>) -> Option<String> {
+    within("read a line", lines.next_line())
+        .await
+        .expect("read")
+}
+
+async fn send(lines: &mut Lines<BufReader<TcpStream>>, data: &str) {
+    lines
+        .get_mut()
+        .get_mut()
+        .write_all(data.as_bytes())
+        .await
+        .expect("write");
+}
+
+/// Sends `data`, then reads everything until the server closes.
+async fn exchange(server: &ServerHandle, data: &[u8]) -> String {
+    let mut stream = connect(server).await;
+    within("send", stream.write_all(data)).await.unwrap();
+    let mut got = Vec::new();
+    within("read to the close", stream.read_to_end(&mut got))
+        .await
+        .unwrap();
+    String::from_utf8(got).unwrap()
+}
+
+/// Polls the counters until `done` holds.
+async fn wait_for(
+    server: &ServerHandle,
+    what: &str,
+    done: impl Fn(&MetricsSnapshot) -> bool,
+) -> MetricsSnapshot {
+    within(what, async {
+        loop {
+            let snap = server.metrics();
+            if done(&snap) {
+                return snap;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+async fn stop(server: ServerHandle) {
+    let metrics = server.metrics_source();
+    within("shutdown", server.shutdown(Duration::from_secs(1))).await;
+    assert_eq!(metrics.active(), 0, "connection tasks outlived the server");
+}
+
+fn error_reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+    Some(Bytes::from(format!("ERR {}", failure.kind)))
+}
+
+/// The error's kind alone: short enough for frames of at most 8 bytes.
+fn kind_reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+    Some(Bytes::from_static(failure.kind.as_bytes()))
+}
+
+/// Echoes lines; `slow` answers late, `quit` answers `bye` and closes, `stop` closes without
+/// an answer.
+async fn quitting_echo(req: Bytes, _ctx: Ctx) -> Reply<Bytes> {
+    match &req[..] {
+        b"quit" => Reply::last(Bytes::from_static(b"bye")),
+        b"stop" => Reply::close(),
+        b"slow" => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Reply::One(req)
+        }
+        _ => Reply::One(req),
+    }
+}
+
+#[tokio::test]
+async fn a_handler_closes_the_connection_after_its_last_reply() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .serve(lines_codec(), quitting_echo);
+    // Everything in one write, so the requests after QUIT are read ahead: they are not
+    // answered, and the earlier (slow) one still is, in order.
+    let got = exchange(&server, b"slow\na\nquit\nb\nc\n").await;
+    assert_eq!(got, "slow\na\nbye\n");
+    let got = exchange(&server, b"a\nstop\nb\n").await;
+    assert_eq!(got, "a\n");
+    let snap = wait_for(&server, "both closed", |s| s.closed_total() == 2).await;
+    assert_eq!(snap.closed(CloseReason::HandlerDone), 2);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn the_input_budget_is_answered_through_the_error_reply_hook() {
+    // The framing would take a 16 MiB line; the budget says 1 KiB. The peer learns why with
+    // the same hook as for codec errors, after the answers to its earlier requests.
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().input_budget(1024))
+        .on_decode_error(|failure| {
+            let budget = failure
+                .error
+                .downcast_ref::<InputBudgetExceeded>()
+                .map(|e| e.budget);
+            Some(Bytes::from(format!(
+                "ERR {} {} {budget:?}",
+                failure.kind,
+                failure.is_input_budget()
+            )))
+        })
+        .serve(
+            FrameCodec::new(Delimited::newline().max_frame_len(16 * 1024 * 1024)),
+            |req: Bytes, _ctx: Ctx| async move { Some(req) },
+        );
+    let mut request = b"hi\n".to_vec();
+    request.extend_from_slice(&[b'x'; 4000]);
+    let got = exchange(&server, &request).await;
+    assert_eq!(got, "hi\nERR input_budget true Some(1024)\n");
+    let snap = wait_for(&server, "closed", |s| s.closed_total() == 1).await;
+    assert_eq!(snap.closed(CloseReason::InputBudget), 1);
+    assert_eq!(snap.errors_of("input_budget"), 1);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn fit_framing_lets_the_framing_refuse_over_long_frames_first() {
+    let framing = Delimited::newline().max_frame_len(4096);
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(
+            ServerConfig::default()
+                .input_budget(1024)
+                .fit_framing(&framing),
+        )
+        .on_decode_error(error_reply)
+        .serve(
+            FrameCodec::new(framing),
+            |req: Bytes, _ctx: Ctx| async move { Some(req) },
+        );
+    // 2000 bytes: over the budget asked for, within the framing's limit: answered.
+    let mut request = vec![b'y'; 2000];
+    request.extend_from_slice(b"\n");
+    request.extend_from_slice(&[b'z'; 5000]);
+    let got = exchange(&server, &request).await;
+    assert_eq!(got, format!("{}\nERR too_long\n", "y".repeat(2000)));
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn a_skipped_over_long_frame_is_answered_and_the_connection_goes_on() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(kind_reply)
+        .serve(
+            FrameCodec::new(
+                Delimited::newline()
+                    .max_frame_len(8)
+                    .on_overlong(Overlong::Discard),
+            ),
+            quitting_echo,
+        );
+    let mut client = line_client(&server).await;
+    // The error reply keeps its place among the answers, behind a slow earlier one.
+    send(&mut client, "slow\nthis line is too long\nfine\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("slow"));
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("skipped"));
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("fine"));
+    send(&mut client, "again\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("again"));
+    let snap = server.metrics();
+    assert_eq!(snap.errors_of("skipped"), 1);
+    assert_eq!(snap.closed_total(), 0);
+    drop(client);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn a_bad_payload_is_answered_and_the_connection_goes_on() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(|failure| Some(format!("ERR {}", failure.kind)))
+        .serve(
+            FrameCodec::with_payload(Delimited::newline(), Utf8),
+            |req: Text, _ctx: Ctx| async move { Some(req.to_uppercase()) },
+        );
+    let got = {
+        let mut stream = connect(&server).await;
+        stream.write_all(b"one\n\xff\xfe\ntwo\n").await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        within("read to the close", stream.read_to_end(&mut got))
+            .await
+            .unwrap();
+        String::from_utf8(got).unwrap()
+    };
+    assert_eq!(got, "ONE\nERR payload\nTWO\n");
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn with_recovery_off_every_decode_error_closes() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().recover_decode_errors(false))
+        .on_decode_error(kind_reply)
+        .serve(
+            FrameCodec::new(
+                Delimited::newline()
+                    .max_frame_len(8)
+                    .on_overlong(Overlong::Discard),
+            ),
+            quitting_echo,
+        );
+    let got = exchange(&server, b"ok\nthis line is too long\nfine\n").await;
+    assert_eq!(got, "ok\nskipped\n");
+    let snap = wait_for(&server, "closed", |s| s.closed_total() == 1).await;
+    assert_eq!(snap.closed(CloseReason::DecodeError), 1);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn a_fatal_decode_error_closes_even_with_recovery_on() {
+    // Under the default `Overlong::Error` an over-long line leaves the stream position unknown.
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(kind_reply)
+        .serve(
+            FrameCodec::new(Delimited::newline().max_frame_len(8)),
+            quitting_echo,
+        );
+    let got = exchange(&server, b"ok\nthis line is too long\nfine\n").await;
+    assert_eq!(got, "ok\ntoo_long\n");
+    stop(server).await;
+}
