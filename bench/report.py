@@ -44,21 +44,23 @@ def sh(*cmd):
         return ""
 
 
-def machine():
+def machine(started=None, load=None):
+    """Facts about the machine; `started` and `load` as captured before the run, if given."""
     model = ""
     for line in sh("lscpu").splitlines():
         if line.startswith("Model name:"):
             model = line.split(":", 1)[1].strip()
-    load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
+    if load is None and os.path.exists("/proc/loadavg"):
+        load = " ".join(open("/proc/loadavg").read().split()[:3])
     rev = sh("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = started or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"- when: {now}, at commit `{rev}` (plus any uncommitted work in the tree)\n"
         f"- machine: {sh('nproc')} CPUs, {model or platform.processor()}, {platform.system()} "
         f"{platform.release()}; load average before the run: {load}\n"
         f"- toolchain: {sh('rustc', '--version')}, release profile of the workspace\n"
         "- the machine is shared with other jobs (builds, tests of other work): runs are niced and "
-        "short, so expect a few percent of noise between runs and more on the slowest contenders\n"
+        "short; medians of repeated runs still move by up to about 10 % from one run to the next\n"
     )
 
 
@@ -193,9 +195,11 @@ def codecs(args):
     results = load_criterion()
     if not results:
         sys.exit(f"no criterion results under {CRITERION}")
-    body = "## Codecs (`bench/run.sh`)\n\n" + machine() + "\n"
+    body = "## Codecs (`bench/run.sh`)\n\n" + machine(args.started, args.load) + "\n"
     body += f"Command:\n\n```sh\n{args.command}\n```\n\n"
     body += (
+        "Times are the median CPU time of the benchmark thread (`CLOCK_THREAD_CPUTIME_ID`), so "
+        "time slices taken by other processes on the shared machine are not counted. "
         "Input: 256 KiB of frames with 32 B or 1 KiB printable payloads, each frame different. "
         "`chunked4k` appends 4 KiB at a time to a `BytesMut` and decodes until the codec asks for "
         "more, as socket reads arrive; `whole` decodes a buffer already holding every byte "
@@ -301,7 +305,7 @@ def rss_table(results):
 
 def server(args):
     results = parse_results(args.results)
-    body = "## Servers (`bench/server.sh`)\n\n" + machine() + "\n"
+    body = "## Servers (`bench/server.sh`)\n\n" + machine(args.started, args.load) + "\n"
     body += f"Command:\n\n```sh\n{args.command}\n```\n\n" + SERVER_TEXT + "\n"
     body += (
         "### `ack_server` vs plain tokio\n\n"
@@ -361,6 +365,9 @@ def main():
     r = sub.add_parser("redis-csv")
     r.add_argument("name")
     r.add_argument("mode")
+    for parser in (c, s):
+        parser.add_argument("--started", help="when the run started (default: now)")
+        parser.add_argument("--load", help="load average before the run (default: now)")
     args = p.parse_args()
     {"codecs": codecs, "server": server, "redis-csv": redis_csv}[args.what](args)
 

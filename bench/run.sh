@@ -13,6 +13,8 @@ MEASURE=${MEASURE:-3}
 SAMPLES=${SAMPLES:-50}
 LIMIT=${LIMIT:-1800} # seconds: the whole run is killed past this
 
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 # Results of earlier runs must not be mixed into this table.
 rm -rf target/criterion/decode_* target/criterion/encode_*
 
@@ -21,6 +23,6 @@ cmd=(nice -n 5 cargo bench -p framekit --bench codecs -- --warm-up-time "$WARMUP
 echo "+ ${cmd[*]}" >&2
 timeout "$LIMIT" "${cmd[@]}"
 
-python3 bench/report.py codecs --command "bench/run.sh $*  # = ${cmd[*]}" \
+python3 bench/report.py codecs --started "$STARTED" --load "$LOAD" --command "bench/run.sh $*  # = ${cmd[*]}" \
   --notes bench/codecs-notes.md
 echo "BENCHMARKS.md: codec section updated" >&2

@@ -25,6 +25,8 @@ SCENARIOS=${SCENARIOS:-1x1 16x16 64x32}
 REDIS_N=${REDIS_N:-200000}
 REDIS_N_PIPELINED=${REDIS_N_PIPELINED:-2000000}
 
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/framekit-bench.XXXXXX)
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
@@ -220,6 +222,6 @@ if [[ " $STEPS " == *" rss "* ]]; then
 fi
 
 cp "$RESULTS" "$ROOT/target/server-bench-results.tsv"
-python3 bench/report.py server --results "$RESULTS" --notes bench/server-notes.md \
+python3 bench/report.py server --started "$STARTED" --load "$LOAD" --results "$RESULTS" --notes bench/server-notes.md \
   --command "bench/server.sh  # REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS"
 log "BENCHMARKS.md: server section updated (raw results: target/server-bench-results.tsv)"
