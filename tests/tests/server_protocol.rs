@@ -1,11 +1,14 @@
 //! framekit-server's protocol hooks over real loopback sockets: a handler closing the
-//! connection after its reply, the input budget answered through the error reply hook, and
-//! connections that carry on after a recoverable decode error.
+//! connection after its reply, the input budget answered through the error reply hook,
+//! connections that carry on after a recoverable decode error, and codecs: an `Encoder` codec
+//! with a response encoder of its own, and a codec made for every connection.
 //!
 //! Every test is bounded in time (`within`), and asserts outcomes (what the peer received, what
 //! the counters say), never how long something took.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,9 +16,10 @@ use framekit::framing::delimited::{Delimited, Overlong};
 use framekit::payload::{Text, Utf8};
 use framekit::FrameCodec;
 use framekit_server::{
-    CloseReason, Ctx, DecodeFailure, InputBudgetExceeded, MetricsSnapshot, Reply, Server,
-    ServerConfig, ServerHandle,
+    CloseReason, Ctx, DecodeFailure, Inbox, InputBudgetExceeded, MetricsSnapshot, Outbound, Outbox,
+    Reply, ResponseEncoder, Server, ServerConfig, ServerHandle, WithEncoder,
 };
+use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 
@@ -280,5 +284,122 @@ async fn a_fatal_decode_error_closes_even_with_recovery_on() {
         );
     let got = exchange(&server, b"ok\nthis line is too long\nfine\n").await;
     assert_eq!(got, "ok\ntoo_long\n");
+    stop(server).await;
+}
+
+/// A user's codec: newline-framed `Bytes` both ways, a `tokio_util` `Decoder` and `Encoder`
+/// (so clients can use it with `Framed`), and not `Clone`.
+struct UserLines(FrameCodec<Delimited>);
+
+impl UserLines {
+    fn new() -> Self {
+        UserLines(FrameCodec::new(
+            Delimited::newline().max_frame_len(1024 * 1024),
+        ))
+    }
+}
+
+impl tokio_util::codec::Decoder for UserLines {
+    type Item = Bytes;
+    type Error = framekit::FrameError;
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Bytes>, Self::Error> {
+        self.0.decode(src)
+    }
+}
+
+impl tokio_util::codec::Encoder<Bytes> for UserLines {
+    type Error = framekit::FrameError;
+    fn encode(&mut self, item: Bytes, dst: &mut bytes::BytesMut) -> Result<(), Self::Error> {
+        self.0.encode(item, dst)
+    }
+}
+
+/// The same lines, encoded for the server with large payloads queued as their own buffer;
+/// counts the payloads it queued that way.
+#[derive(Clone)]
+struct ZeroCopyLines(Arc<AtomicUsize>);
+
+impl ResponseEncoder<Bytes> for ZeroCopyLines {
+    type Error = framekit::FrameError;
+    fn encode_response(&mut self, line: Bytes, out: &mut Outbound) -> Result<(), Self::Error> {
+        if line.len() >= 16 * 1024 {
+            self.0.fetch_add(1, SeqCst);
+        }
+        out.push_bytes(line);
+        out.buf_mut().extend_from_slice(b"\n");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_encoder_codec_can_bring_its_own_response_encoder() {
+    let zero_copy = Arc::new(AtomicUsize::new(0));
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_with(
+        {
+            let zero_copy = zero_copy.clone();
+            move || WithEncoder::new(UserLines::new(), ZeroCopyLines(zero_copy.clone()))
+        },
+        |req: Bytes, _ctx: Ctx| async move {
+            let n: usize = std::str::from_utf8(&req).unwrap().parse().unwrap();
+            Some(Bytes::from(vec![b'v'; n]))
+        },
+    );
+    // A client with the same codec, through `Framed`.
+    let mut client = tokio_util::codec::Framed::new(connect(&server).await, UserLines::new());
+    client.send(Bytes::from_static(b"100000")).await.unwrap();
+    client.send(Bytes::from_static(b"3")).await.unwrap();
+    let big = within("big value", client.next()).await.unwrap().unwrap();
+    assert!(big.len() == 100_000 && big.iter().all(|b| *b == b'v'));
+    let small = within("small value", client.next()).await.unwrap().unwrap();
+    assert_eq!(small, "vvv");
+    assert_eq!(
+        zero_copy.load(SeqCst),
+        1,
+        "the server's own encoder was not used"
+    );
+    drop(client);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn serve_with_makes_a_codec_for_every_connection() {
+    // `UserLines` is not `Clone`: each connection gets its own from the function.
+    let made = Arc::new(AtomicUsize::new(0));
+    let counter = made.clone();
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_with(
+        move || {
+            counter.fetch_add(1, SeqCst);
+            UserLines::new()
+        },
+        |req: Bytes, _ctx: Ctx| async move { Some(req) },
+    );
+    for word in ["one", "two"] {
+        let mut client = line_client(&server).await;
+        send(&mut client, &format!("{word}\n")).await;
+        assert_eq!(next_line(&mut client).await.as_deref(), Some(word));
+    }
+    assert_eq!(made.load(SeqCst), 2);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn serve_duplex_with_makes_a_codec_for_every_connection() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .serve_duplex_with(
+            UserLines::new,
+            |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+                while let Some(line) = inbox.next().await {
+                    if outbox.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            },
+        );
+    let mut client = line_client(&server).await;
+    send(&mut client, "duplex\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("duplex"));
+    drop(client);
     stop(server).await;
 }

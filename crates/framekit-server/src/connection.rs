@@ -2,8 +2,8 @@
 //! handler, writing, and every limit in between.
 //!
 //! The connection owns its read buffer, its outbound queue and its handler futures, all in one
-//! task; dropping the task cancels everything cleanly. It calls the decoder directly on its
-//! own buffer (no `Framed`) so that:
+//! task; dropping the task cancels everything cleanly. It calls the codec (a
+//! [`ConnectionCodec`]) directly on its own buffer (no `Framed`) so that:
 //!
 //! - an idle connection holds **no** read buffer: while waiting for the first byte of a frame
 //!   it polls the socket with a buffer on the stack that lives only during the poll, and it
@@ -48,14 +48,14 @@ use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::codec::Decoder;
 
+use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
 use crate::context::Ctx;
 use crate::error::{CodecError, InputBudgetExceeded};
 use crate::handler::{DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
 use crate::metrics::{CloseReason, Metrics};
-use crate::outbound::{Outbound, ResponseEncoder};
+use crate::outbound::Outbound;
 
 /// Size of the on-stack buffer used to read into an idle connection.
 const IDLE_READ: usize = 4 * 1024;
@@ -495,10 +495,10 @@ fn poll_output<D, C, W, Req>(
     want_room: bool,
     unflushed: bool,
     cx: &mut Context<'_>,
-) -> Poll<Result<OutputStep, OutputError<C::Error>>>
+) -> Poll<Result<OutputStep, OutputError<C::EncodeError>>>
 where
     D: Dispatch<Req>,
-    C: ResponseEncoder<D::Resp>,
+    C: ConnectionCodec<D::Resp>,
     W: AsyncWrite + Unpin,
 {
     let mut step = OutputStep::default();
@@ -513,7 +513,7 @@ where
             match dispatch.poll_response(cx) {
                 Poll::Ready(Some(resp)) => {
                     codec
-                        .encode_response(resp, out)
+                        .queue_response(resp, out)
                         .map_err(OutputError::Encode)?;
                     step.responses += 1;
                     step.queued_peak = step.queued_peak.max(out.len());
@@ -560,8 +560,7 @@ pub(crate) async fn run<Io, C, D, Req>(
 ) -> CloseReason
 where
     Io: AsyncRead + AsyncWrite + Unpin + Send,
-    C: Decoder<Item = Req> + ResponseEncoder<D::Resp>,
-    <C as Decoder>::Error: CodecError,
+    C: ConnectionCodec<D::Resp, Request = Req>,
     D: Dispatch<Req>,
 {
     let cfg = &shared.config;
@@ -611,11 +610,7 @@ where
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
         while !input_done && dispatch.has_room() {
-            let decoded = if eof {
-                codec.decode_eof(&mut buf)
-            } else {
-                codec.decode(&mut buf)
-            };
+            let decoded = codec.decode_request(&mut buf, eof);
             match decoded {
                 Ok(Some(req)) => {
                     frames_decoded += 1;
@@ -703,7 +698,7 @@ where
                 if out.is_empty() {
                     write_since = Instant::now();
                 }
-                match codec.encode_response(reply, &mut out) {
+                match codec.queue_response(reply, &mut out) {
                     Ok(()) => metrics.frames_out(1),
                     Err(e) => metrics.error(e.kind_name()),
                 }

@@ -7,6 +7,7 @@
 //! - [`listener`]: where connections come from (TCP v4/v6, Unix, any stream of
 //!   `AsyncRead + AsyncWrite`), and accept-error backoff.
 //! - [`server`]: the accept loop, the connection limit (taken before `accept`), the reject hook.
+//! - [`codec`]: what a connection needs from its codec, and [`WithEncoder`].
 //! - [`connection`]: one connection's read loop, input budget, pipelining, outbound water
 //!   marks and timers.
 //! - [`outbound`]: the outbound queue and vectored writes.
@@ -43,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod context;
@@ -56,6 +58,7 @@ pub mod shutdown;
 #[cfg(feature = "tower")]
 pub mod tower;
 
+pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
 pub use connection::DecodeFailure;
 pub use context::Ctx;

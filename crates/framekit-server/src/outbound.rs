@@ -152,7 +152,9 @@ impl Outbound {
 /// Encodes a response into an [`Outbound`] queue.
 ///
 /// Every `tokio_util` [`Encoder`] is one (it copies into the queue's buffer). [`Vectored`]
-/// queues large payloads without copying.
+/// queues large payloads without copying. A codec that is an `Encoder` cannot also implement
+/// this trait; write the queueing encoder as a second type and serve the pair with
+/// [`WithEncoder`](crate::WithEncoder).
 pub trait ResponseEncoder<Resp> {
     /// The encoding error.
     type Error: CodecError;

@@ -16,18 +16,17 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
 use crate::connection::{self, DecodeFailure, Duplex, ErrorHook, Pipeline, Shared};
 use crate::context::Ctx;
-use crate::error::CodecError;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
 use crate::metrics::{CloseReason, Metrics};
-use crate::outbound::{Outbound, ResponseEncoder};
+use crate::outbound::Outbound;
 use crate::shutdown::{ServerHandle, ShutdownReport};
 
 /// Most connections being sent the reject reply at once; beyond it the server waits for a
@@ -139,24 +138,52 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     }
 
     /// Starts serving request/response: `handler` is called for every decoded request and
-    /// its answers are encoded with `codec` (cloned per connection), in request order.
+    /// its answers are encoded with `codec` (cloned for every connection), in request order.
     ///
-    /// Must be called within a tokio runtime.
-    pub fn serve<C, H, Req>(self, codec: C, handler: H) -> ServerHandle
+    /// `codec` is any `tokio_util` codec that decodes requests and encodes `R` (see
+    /// [`ConnectionCodec`]), or a [`WithEncoder`](crate::WithEncoder) pairing a decoder with an
+    /// encoder of your own. Must be called within a tokio runtime.
+    pub fn serve<C, H>(self, codec: C, handler: H) -> ServerHandle
     where
-        C: Decoder<Item = Req> + ResponseEncoder<R> + Clone + Send + Sync + 'static,
-        <C as Decoder>::Error: CodecError,
-        H: Handler<Req>,
+        C: ConnectionCodec<R> + Clone + Sync,
+        H: Handler<C::Request>,
         H::Output: IntoReply<Response = R>,
-        Req: Send + 'static,
     {
+        self.serve_with(move || codec.clone(), handler)
+    }
+
+    /// Like [`serve`](Server::serve), with a codec made by `make_codec` for every connection,
+    /// so it need not be `Clone` (and starts from a fresh state).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0").await?.serve_with(
+    ///     || FrameCodec::new(Delimited::crlf().max_frame_len(1024)),
+    ///     |req: Bytes, _ctx: Ctx| async move { Some(req) },
+    /// );
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: ConnectionCodec<R>,
+        H: Handler<C::Request>,
+        H::Output: IntoReply<Response = R>,
+    {
+        let make_codec = Arc::new(make_codec);
         let shared = Arc::new(self.shared());
         let handler = Arc::new(handler);
-        let reject = self.reject_fn(&codec, &shared);
-        let serve_codec = codec;
+        let reject = self.reject_fn(make_codec.clone(), &shared);
         let serve_shared = shared.clone();
         let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-            let codec = serve_codec.clone();
+            let codec = make_codec();
             let shared = serve_shared.clone();
             let dispatch = Pipeline::new(handler.clone(), ctx.clone(), shared.config.max_in_flight);
             Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
@@ -198,19 +225,28 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     /// server.shutdown(Duration::from_secs(1)).await;
     /// # Ok(()) }
     /// ```
-    pub fn serve_duplex<C, H, Req>(self, codec: C, handler: H) -> ServerHandle
+    pub fn serve_duplex<C, H>(self, codec: C, handler: H) -> ServerHandle
     where
-        C: Decoder<Item = Req> + ResponseEncoder<R> + Clone + Send + Sync + 'static,
-        <C as Decoder>::Error: CodecError,
-        H: DuplexHandler<Req, R>,
-        Req: Send + 'static,
+        C: ConnectionCodec<R> + Clone + Sync,
+        H: DuplexHandler<C::Request, R>,
     {
+        self.serve_duplex_with(move || codec.clone(), handler)
+    }
+
+    /// Like [`serve_duplex`](Server::serve_duplex), with a codec made by `make_codec` for every
+    /// connection, so it need not be `Clone`.
+    pub fn serve_duplex_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: ConnectionCodec<R>,
+        H: DuplexHandler<C::Request, R>,
+    {
+        let make_codec = Arc::new(make_codec);
         let shared = Arc::new(self.shared());
-        let reject = self.reject_fn(&codec, &shared);
-        let serve_codec = codec;
+        let reject = self.reject_fn(make_codec.clone(), &shared);
         let serve_shared = shared.clone();
         let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-            let codec = serve_codec.clone();
+            let codec = make_codec();
             let shared = serve_shared.clone();
             let dispatch = Duplex::new(&handler, ctx.clone(), shared.config.max_in_flight);
             Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
@@ -227,17 +263,21 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         }
     }
 
-    fn reject_fn<C>(&self, codec: &C, shared: &Arc<Shared<R>>) -> Option<RejectFn<A::Io>>
+    fn reject_fn<F, C>(
+        &self,
+        make_codec: Arc<F>,
+        shared: &Arc<Shared<R>>,
+    ) -> Option<RejectFn<A::Io>>
     where
-        C: ResponseEncoder<R> + Clone + Send + Sync + 'static,
+        F: Fn() -> C + Send + Sync + 'static,
+        C: ConnectionCodec<R>,
     {
         let hook = self.on_reject.clone()?;
-        let codec = codec.clone();
         let vectored_min = shared.config.vectored_min;
         Some(Arc::new(move |io, peer| {
             let mut out = Outbound::new(vectored_min);
             if let Some(reply) = hook(&peer) {
-                if let Err(e) = codec.clone().encode_response(reply, &mut out) {
+                if let Err(e) = make_codec().queue_response(reply, &mut out) {
                     tracing::warn!(error = %e, "reject reply could not be encoded");
                 }
             }
