@@ -13,8 +13,6 @@
 //! The search is incremental: bytes already searched are never searched again, whatever the
 //! chunking of the input (a multi-byte delimiter only re-reads its own length minus one).
 
-use std::borrow::Cow;
-
 use bytes::{BufMut, BytesMut};
 use memchr::memmem;
 
@@ -405,25 +403,26 @@ impl Delimited {
     }
 
     /// Whether `payload` followed by the encoding delimiter decodes back to exactly `payload`.
-    fn check_payload(&self, payload: &[u8]) -> Result<(), Cow<'static, str>> {
+    #[inline]
+    fn check_payload(&self, payload: &[u8]) -> Result<(), &'static str> {
         let contains = |needle: &[u8]| memmem::find(payload, needle).is_some();
         match &self.matcher {
             Matcher::Byte(b) => {
-                if memchr::memchr(*b, payload).is_some() {
-                    return Err("payload contains the delimiter".into());
+                if contains_byte(payload, *b) {
+                    return Err("payload contains the delimiter");
                 }
             }
             Matcher::Newline { strip_cr } => {
-                if memchr::memchr(b'\n', payload).is_some() {
-                    return Err("payload contains LF, the delimiter".into());
+                if contains_byte(payload, b'\n') {
+                    return Err("payload contains LF, the delimiter");
                 }
                 if *strip_cr && payload.last() == Some(&b'\r') {
-                    return Err("payload ends in CR, which the decoder strips".into());
+                    return Err("payload ends in CR, which the decoder strips");
                 }
             }
             Matcher::StrictCrlf => {
                 if memchr::memchr2(b'\r', b'\n', payload).is_some() {
-                    return Err("payload contains CR or LF in a strict CRLF stream".into());
+                    return Err("payload contains CR or LF in a strict CRLF stream");
                 }
             }
             Matcher::Sequence(finder) => {
@@ -435,7 +434,7 @@ impl Delimited {
                         })
                     })
                 {
-                    return Err("payload contains or runs into the delimiter".into());
+                    return Err("payload contains or runs into the delimiter");
                 }
             }
             Matcher::AnyOf(delimiters) => {
@@ -447,11 +446,22 @@ impl Delimited {
                         }
                     })
                 {
-                    return Err("payload contains or runs into a delimiter".into());
+                    return Err("payload contains or runs into a delimiter");
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `hay` contains `b`. Short payloads (most messages) are checked with a plain loop the
+/// compiler vectorises in place; `memchr`'s runtime dispatch only pays off on longer ones.
+#[inline]
+fn contains_byte(hay: &[u8], b: u8) -> bool {
+    if hay.len() <= 64 {
+        hay.iter().fold(false, |found, &x| found | (x == b))
+    } else {
+        memchr::memchr(b, hay).is_some()
     }
 }
 
@@ -598,6 +608,7 @@ impl Framing for Delimited {
         self.max_frame_len.saturating_add(self.longest)
     }
 
+    #[inline]
     fn encode_head(&mut self, payload: &[u8], _dst: &mut BytesMut) -> Result<(), FrameError> {
         if payload.len() > self.max_frame_len {
             return Err(FrameError::unencodable(
@@ -609,6 +620,7 @@ impl Framing for Delimited {
             .map_err(|reason| FrameError::unencodable(payload.len(), reason))
     }
 
+    #[inline]
     fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
         dst.put_slice(&self.encode_with);
         Ok(())
