@@ -21,7 +21,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 use framekit_server::{Ctx, Inbox, Outbox};
 use futures::StreamExt;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio_util::sync::CancellationToken;
 
 /// Default number of lines a member may fall behind before it is dropped.
 pub const DEFAULT_ROOM_CAPACITY: usize = 1024;
@@ -105,49 +104,33 @@ impl Room {
 
     /// Runs one member's connection: its duplex handler.
     ///
-    /// Two halves. This future reads what the member says and tells the room; framekit-server
-    /// polls it from the connection's task. What the room says goes to the member from a task
-    /// of its own, because the server stops polling a duplex handler while the connection is
-    /// paused above its outbound high water mark, which is exactly when a slow member's stall
-    /// timer must run. A token ties the halves: whichever ends first ends the other, and the
-    /// forwarding half announces the departure (even when the connection is dropped under us).
-    pub async fn member(self, mut inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx) {
+    /// One loop: what the member says goes to the room, what the room says goes to the member.
+    /// framekit-server keeps polling a duplex handler while its connection is paused above the
+    /// outbound high water mark, so the stall timer around `send` runs exactly when a slow
+    /// member backs up. The departure is announced however this future ends, also when the
+    /// connection is dropped under it (the peer reset): a drop guard says it.
+    pub async fn member(self, mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, ctx: Ctx) {
         let id = ctx.id();
-        let heard = self.tx.subscribe();
-        let done = CancellationToken::new();
-        tokio::spawn(self.clone().forward(id, heard, outbox, done.clone()));
-        let _end_forwarding = done.clone().drop_guard();
+        let mut leaving = Leaving {
+            room: self.clone(),
+            id,
+            how: Departure::Left,
+        };
+        // Declared after the guard, so it is dropped first: the member has left the room's
+        // count when the departure is announced.
+        let mut heard = self.tx.subscribe();
+        if outbox.send(welcome_line(id)).await.is_err() {
+            return;
+        }
         self.say(id, joined_line(id));
         tracing::info!(id, members = self.members(), "joined");
-        loop {
+        leaving.how = loop {
             tokio::select! {
-                () = done.cancelled() => return,
                 line = inbox.next() => match line {
                     Some(line) => self.say(id, message_line(id, &line)),
-                    None => return,
+                    None => break Departure::Left,
                 },
-            }
-        }
-    }
-
-    /// Sends the member its welcome, then everything the others say, until it is too slow, its
-    /// connection is gone, or `done` is cancelled; then tells the room it left.
-    async fn forward(
-        self,
-        id: u64,
-        mut heard: broadcast::Receiver<Said>,
-        mut outbox: Outbox<Bytes>,
-        done: CancellationToken,
-    ) {
-        let how = match outbox.send(welcome_line(id)).await {
-            Err(_) => Departure::Left,
-            Ok(()) => loop {
-                let said = tokio::select! {
-                    biased;
-                    () = done.cancelled() => break Departure::Left,
-                    said = heard.recv() => said,
-                };
-                match said {
+                said = heard.recv() => match said {
                     Ok(said) if said.from == id => {}
                     Ok(said) => {
                         match tokio::time::timeout(self.stall_timeout, outbox.send(said.line)).await
@@ -165,13 +148,23 @@ impl Room {
                         break Departure::TooSlow;
                     }
                     Err(RecvError::Closed) => break Departure::Left,
-                }
-            },
+                },
+            }
         };
-        done.cancel();
-        drop(heard);
-        self.say(id, left_line(id, how));
-        tracing::info!(id, ?how, members = self.members(), "left");
+    }
+}
+
+/// Tells the room that a member left, when the member's handler ends or is dropped.
+struct Leaving {
+    room: Room,
+    id: u64,
+    how: Departure,
+}
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        self.room.say(self.id, left_line(self.id, self.how));
+        tracing::info!(id = self.id, how = ?self.how, members = self.room.members(), "left");
     }
 }
 
