@@ -139,6 +139,23 @@ async fn a_handler_closes_the_connection_after_its_last_reply() {
 }
 
 #[tokio::test]
+async fn nothing_after_the_last_reply_is_answered_not_even_a_decode_error() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(kind_reply)
+        .serve(
+            FrameCodec::new(Delimited::newline().max_frame_len(8)),
+            quitting_echo,
+        );
+    let got = exchange(&server, b"slow\nquit\nthis line is too long\n").await;
+    assert_eq!(got, "slow\nbye\n");
+    let snap = wait_for(&server, "closed", |s| s.closed_total() == 1).await;
+    assert_eq!(snap.closed(CloseReason::HandlerDone), 1);
+    stop(server).await;
+}
+
+#[tokio::test]
 async fn the_input_budget_is_answered_through_the_error_reply_hook() {
     // The framing would take a 16 MiB line; the budget says 1 KiB. The peer learns why with
     // the same hook as for codec errors, after the answers to its earlier requests.

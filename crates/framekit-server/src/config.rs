@@ -134,7 +134,9 @@ impl ServerConfig {
     /// Whether a connection carries on after a decode error its codec calls
     /// [`recoverable`](crate::CodecError::recoverable) (default: yes). The error reply hook is
     /// asked for a reply, which goes out in request order (after the responses to earlier
-    /// requests, before those to later ones), and decoding goes on with the next frame.
+    /// requests, before those to later ones), and decoding goes on with the next frame. A
+    /// duplex handler answers on its own schedule, so there the reply goes out as soon as
+    /// possible, ahead of what the handler queues next; the handler does not see the bad frame.
     ///
     /// Recoverable errors are the ones after which the stream is still in sync: framekit's
     /// `FrameError::Payload` (one frame's payload was rejected: bad UTF-8, bad JSON) and

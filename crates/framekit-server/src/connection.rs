@@ -576,6 +576,7 @@ where
     let mut end_reason: Option<CloseReason> = None;
     let mut error_reply: Option<D::Resp> = None;
     let mut shutting_down = false;
+    let mut closed_by_handler = false;
     // Write side state.
     let mut paused = false;
     // Written but not flushed: transports that buffer (TLS) hold those bytes until a flush.
@@ -597,12 +598,17 @@ where
     tokio::pin!(closing);
 
     let reason = loop {
-        if !input_done && dispatch.close_requested() {
-            // A handler's reply was the last: nothing read after it is handled.
-            input_done = true;
-            dispatch.end_input();
+        if !closed_by_handler && dispatch.close_requested() {
+            // A handler's reply was the last: nothing read after it is handled or answered,
+            // not even a decode error found further on.
+            closed_by_handler = true;
+            error_reply = None;
+            if !input_done {
+                input_done = true;
+                dispatch.end_input();
+                buf = BytesMut::new();
+            }
             end_reason = Some(CloseReason::HandlerDone);
-            buf = BytesMut::new();
         }
         // Decode and dispatch every request already buffered, as room allows.
         let mut frames_decoded = 0;
