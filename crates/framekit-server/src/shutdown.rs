@@ -5,6 +5,7 @@
 //! already read, flush and half-close, wait up to the deadline, then abort the rest and report.
 //! [`shutdown_signal`] resolves on SIGINT or SIGTERM, to wire process signals to it.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,41 +81,97 @@ impl ServerHandle {
     }
 
     /// Waits for SIGINT or SIGTERM (Ctrl-C elsewhere), then shuts down with `deadline`.
-    pub async fn shutdown_on_signal(self, deadline: Duration) -> ShutdownReport {
-        shutdown_signal().await;
-        tracing::info!("signal received, shutting down");
+    ///
+    /// The signal handlers are installed when this is called, before the returned future is
+    /// first polled (see [`shutdown_signal`]).
+    pub fn shutdown_on_signal(
+        self,
+        deadline: Duration,
+    ) -> impl Future<Output = ShutdownReport> + Send + 'static {
+        self.shutdown_on(shutdown_signal(), deadline)
+    }
+
+    /// Waits for `signal`, then shuts down with `deadline`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{shutdown_signal, Ctx, Server};
+    ///
+    /// // Install the handlers first, then tell the world the server is ready: a SIGTERM sent
+    /// // right after the announcement is never missed.
+    /// let stop = shutdown_signal();
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// println!("listening on {}", server.local_addr());
+    /// # let stop = async {}; // the doctest does not wait for a signal
+    /// let report = server.shutdown_on(stop, Duration::from_secs(1)).await;
+    /// assert_eq!(report.aborted, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn shutdown_on(
+        self,
+        signal: impl Future<Output = ()>,
+        deadline: Duration,
+    ) -> ShutdownReport {
+        signal.await;
+        tracing::info!("shutdown signal received, shutting down");
         self.shutdown(deadline).await
     }
 }
 
 /// Resolves when the process receives SIGINT or SIGTERM (on non-Unix systems, Ctrl-C).
 ///
+/// The handlers are installed when this function is called, not when the future is first
+/// polled: call it before announcing that the server is ready, so a signal sent right after the
+/// announcement is not missed (it would otherwise kill the process with the default action).
+/// Must be called within a tokio runtime.
+///
 /// ```no_run
 /// # #[tokio::main]
 /// # async fn main() {
-/// framekit_server::shutdown_signal().await;
+/// let stop = framekit_server::shutdown_signal(); // handlers installed here
+/// println!("ready");
+/// stop.await;
 /// println!("stopping");
 /// # }
 /// ```
-pub async fn shutdown_signal() {
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; waiting for SIGINT only");
-                let _ = tokio::signal::ctrl_c().await;
+                (Err(e), Ok(mut int)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; waiting for SIGINT only");
+                    int.recv().await;
+                }
+                (Ok(mut term), Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGINT; waiting for SIGTERM only");
+                    term.recv().await;
+                }
+                (Err(e), Err(_)) => {
+                    tracing::warn!(error = %e, "cannot listen for signals; waiting for Ctrl-C");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
