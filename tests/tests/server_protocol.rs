@@ -420,3 +420,75 @@ async fn serve_duplex_with_makes_a_codec_for_every_connection() {
     drop(client);
     stop(server).await;
 }
+
+/// Claims every error is recoverable but never consumes the bad input: a buggy codec.
+struct Stuck;
+
+#[derive(Debug)]
+struct StuckError;
+
+impl std::fmt::Display for StuckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stuck")
+    }
+}
+
+impl std::error::Error for StuckError {}
+
+impl From<std::io::Error> for StuckError {
+    fn from(_: std::io::Error) -> Self {
+        StuckError
+    }
+}
+
+impl framekit_server::CodecError for StuckError {
+    fn kind_name(&self) -> &'static str {
+        "stuck"
+    }
+    fn recoverable(&self) -> bool {
+        true
+    }
+}
+
+impl tokio_util::codec::Decoder for Stuck {
+    type Item = Bytes;
+    type Error = StuckError;
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Bytes>, StuckError> {
+        if src.is_empty() {
+            Ok(None)
+        } else {
+            Err(StuckError)
+        }
+    }
+}
+
+impl tokio_util::codec::Encoder<Bytes> for Stuck {
+    type Error = StuckError;
+    fn encode(&mut self, item: Bytes, dst: &mut bytes::BytesMut) -> Result<(), StuckError> {
+        dst.extend_from_slice(&item);
+        dst.extend_from_slice(b"\n");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_recoverable_error_that_consumes_nothing_closes_instead_of_spinning() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(|failure| {
+            Some(Bytes::from(format!(
+                "ERR {} recoverable={}",
+                failure.kind, failure.recoverable
+            )))
+        })
+        .serve_with(|| Stuck, |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    let got = exchange(&server, b"anything").await;
+    assert_eq!(
+        got,
+        "ERR stuck recoverable=true\nERR stuck recoverable=false\n"
+    );
+    let snap = wait_for(&server, "closed", |s| s.closed_total() == 1).await;
+    assert_eq!(snap.closed(CloseReason::DecodeError), 1);
+    stop(server).await;
+}

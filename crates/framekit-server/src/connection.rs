@@ -612,6 +612,8 @@ where
         }
         // Decode and dispatch every request already buffered, as room allows.
         let mut frames_decoded = 0;
+        // Frames consumed without a request (recoverable errors): the frame clock restarts too.
+        let mut frames_refused = 0;
         // Where the last recoverable error left the buffer: a codec that fails twice there in
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
@@ -647,6 +649,7 @@ where
                         tracing::debug!(error = %err, kind, "recoverable decode error, going on");
                         recovered_at = Some(buf.len());
                         decoder_wants_more = false;
+                        frames_refused += 1;
                         if let Some(reply) = reply {
                             dispatch.push_reply(reply);
                         }
@@ -665,6 +668,8 @@ where
         }
         if frames_decoded > 0 {
             metrics.frames_in(frames_decoded);
+        }
+        if frames_decoded > 0 || frames_refused > 0 {
             // What is left over is the start of the next frame: its clock starts now.
             frame_started = (!buf.is_empty()).then(Instant::now);
         }
