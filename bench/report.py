@@ -60,7 +60,8 @@ def machine(started=None, load=None):
         f"{platform.release()}; load average before the run: {load}\n"
         f"- toolchain: {sh('rustc', '--version')}, release profile of the workspace\n"
         "- the machine is shared with other jobs (builds, tests of other work): runs are niced and "
-        "short; medians of repeated runs still move by up to about 10 % from one run to the next\n"
+        "short; medians still move from one run to the next, by up to about 10 % for the codecs "
+        "and more for the servers\n"
     )
 
 
