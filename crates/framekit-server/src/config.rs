@@ -12,7 +12,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Default per-connection budget of buffered, not yet decoded input bytes.
 pub const DEFAULT_INPUT_BUDGET: usize = 1024 * 1024;
-/// Default outbound high water mark: above it a connection stops reading and handling.
+/// Default outbound high water mark: above it a connection stops reading and taking responses.
 pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
 /// Default outbound low water mark: below it a paused connection resumes.
 pub const DEFAULT_LOW_WATER: usize = 64 * 1024;
@@ -149,7 +149,9 @@ impl ServerConfig {
     }
 
     /// Outbound water marks: once more than `high` bytes are queued for a peer the connection
-    /// stops reading and handling requests until the queue drains to `low` or below.
+    /// stops reading requests and taking responses until the queue drains to `low` or below.
+    /// A duplex handler keeps running meanwhile; its [`Outbox::send`](crate::Outbox::send)
+    /// waits.
     /// `low` is clamped to at most `high`.
     pub fn water_marks(mut self, low: usize, high: usize) -> Self {
         self.high_water = high.max(1);
