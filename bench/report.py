@@ -33,7 +33,13 @@ HEADER = """# Benchmarks
 framekit's speed claims, measured as ratios against tokio-util, plain tokio and redis-server in the
 same run on the same machine. Absolute numbers move from run to run, especially on a shared machine:
 read the medians and, above all, the ratios. Each section below is rewritten by the script named in
-it; nothing here is typed by hand.
+it; only the profile notes at the end of a section are written by hand (`bench/*-notes.md`).
+
+```sh
+bench/run.sh       # codecs: criterion, about 7 minutes; a filter narrows it: bench/run.sh chunked4k
+bench/server.sh    # servers: builds the examples and bench/loadgen, about 6 minutes;
+                   # needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)
+```
 """
 
 

@@ -2,7 +2,7 @@
 # Runs the codec benchmarks (crates/framekit/benches/codecs.rs) with short, bounded criterion
 # settings and rewrites the codec section of BENCHMARKS.md from criterion's estimates.json files.
 #
-#   bench/run.sh                 everything (about 6 minutes on 2 cores)
+#   bench/run.sh                 everything (about 7 minutes on 2 cores)
 #   bench/run.sh chunked4k       only benchmarks whose id contains "chunked4k"
 #   WARMUP=2 MEASURE=5 bench/run.sh   longer, steadier runs
 set -euo pipefail
