@@ -42,7 +42,6 @@ async fn main() -> std::io::Result<()> {
         args.max_line,
         Room::new(args.room_capacity, args.stall_timeout),
     );
-    launch::announce(&handle);
-    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())
 }

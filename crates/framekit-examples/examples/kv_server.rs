@@ -33,7 +33,6 @@ async fn main() -> std::io::Result<()> {
     let config = servers::kv_config(args.limits.config(), args.max_frame);
     let server = Server::bind(&args.addr).await?.config(config);
     let handle = servers::kv(server, args.max_frame);
-    launch::announce(&handle);
-    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())
 }

@@ -29,7 +29,6 @@ async fn main() -> std::io::Result<()> {
     launch::init_tracing();
     let server = Server::bind(&args.addr).await?.config(args.limits.config());
     let handle = servers::records(server);
-    launch::announce(&handle);
-    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())
 }

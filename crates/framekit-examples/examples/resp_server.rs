@@ -44,7 +44,6 @@ async fn main() -> std::io::Result<()> {
     let config = servers::resp_config(args.limits.config(), &parser);
     let server = Server::bind(&args.addr).await?.config(config);
     let handle = servers::resp(server, parser);
-    launch::announce(&handle);
-    launch::serve_until_signal(handle, args.limits.shutdown_grace).await;
+    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())
 }

@@ -87,16 +87,23 @@ pub fn init_tracing() {
 }
 
 /// Prints the one stdout line scripts wait for, `listening on HOST:PORT`, with the real port.
-pub fn announce(server: &ServerHandle) {
+fn announce(server: &ServerHandle) {
     let mut out = std::io::stdout().lock();
     // If stdout is gone nobody is waiting for the line; serving goes on.
     let _ = writeln!(out, "listening on {}", server.local_addr());
     let _ = out.flush();
 }
 
-/// Serves until SIGINT or SIGTERM, then shuts down gracefully within `grace`.
-pub async fn serve_until_signal(server: ServerHandle, grace: Duration) -> ShutdownReport {
-    let report = server.shutdown_on_signal(grace).await;
+/// Announces the server, serves until SIGINT or SIGTERM, then shuts down gracefully within
+/// `grace`.
+///
+/// The signal handlers are installed before the `listening on` line is printed: a script that
+/// sends SIGTERM as soon as it reads the line must get a graceful shutdown, not the default
+/// action of the signal.
+pub async fn announce_and_serve(server: ServerHandle, grace: Duration) -> ShutdownReport {
+    let stop = framekit_server::shutdown_signal();
+    announce(&server);
+    let report = server.shutdown_on(stop, grace).await;
     tracing::info!(closed = report.closed, aborted = report.aborted, "stopped");
     report
 }
