@@ -3,7 +3,9 @@
 //!
 //! Benchmark ids read `decode/<input>/<frame size>/<feed>` then the contender, where the feed is
 //! `whole` (every byte already buffered) or `chunked4k` (4 KiB appended to a `BytesMut` at a time,
-//! decoding until the codec says it needs more, as socket reads arrive). `bench/run.sh` turns
+//! decoding until the codec says it needs more, as socket reads arrive). `bytes_floor` is the
+//! least any decoder handing out owned `Bytes` can do (find the end, `split_to`, nothing else),
+//! so it bounds what any such codec can reach against tokio-util. `bench/run.sh` turns
 //! the medians into the ratio table of `BENCHMARKS.md`.
 //!
 //! Times are the benchmark thread's CPU time on Linux (wall time elsewhere): the machines this
@@ -136,6 +138,55 @@ impl Feed {
             Feed::Whole => "whole",
             Feed::Chunked => "chunked4k",
         }
+    }
+}
+
+/// The floor for any decoder that hands out owned `Bytes` lines: find the LF with `memchr`, cut
+/// the frame off with `split_to`, and nothing else (no limit, no CR, no error offsets).
+#[derive(Default)]
+struct SplitAtLf {
+    searched: usize,
+}
+
+impl Decoder for SplitAtLf {
+    type Item = Bytes;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> std::io::Result<Option<Bytes>> {
+        match memchr::memchr(b'\n', &src[self.searched..]) {
+            Some(i) => {
+                let end = self.searched + i;
+                self.searched = 0;
+                let mut frame = src.split_to(end + 1);
+                frame.truncate(end);
+                Ok(Some(frame.freeze()))
+            }
+            None => {
+                self.searched = src.len();
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The floor for owned `Bytes` frames behind a u32 big-endian length: read it, `split_to`,
+/// nothing else (no maximum, no checked arithmetic).
+struct SplitU32;
+
+impl Decoder for SplitU32 {
+    type Item = Bytes;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> std::io::Result<Option<Bytes>> {
+        let n = match src.get(..4) {
+            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]) as usize,
+            _ => return Ok(None),
+        };
+        if src.len() < 4 + n {
+            return Ok(None);
+        }
+        src.advance(4);
+        Ok(Some(src.split_to(n).freeze()))
     }
 }
 
@@ -305,6 +356,14 @@ fn decode_lines(c: &mut Bench) {
             bench_borrowed(&mut g, "framekit_borrowed", &input, frames, feed, || {
                 Delimited::newline().max_frame_len(MAX_LINE)
             });
+            bench_codec(
+                &mut g,
+                "bytes_floor",
+                &input,
+                frames,
+                feed,
+                SplitAtLf::default,
+            );
             bench_limits(&mut g, &input, true, feed);
             g.finish();
         }
@@ -339,6 +398,7 @@ fn decode_length(c: &mut Bench) {
                 feed,
                 LengthPrefixed::u32_be,
             );
+            bench_codec(&mut g, "bytes_floor", &u32_input, frames, feed, || SplitU32);
             bench_limits(&mut g, &u32_input, false, feed);
             g.finish();
 
