@@ -171,7 +171,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
     /// Takes the framing and payload codec back, for example to switch protocol.
     ///
     /// The codec holds no stream bytes of its own (they stay in the read buffer that `Framed`
-    /// owns), so nothing is lost; see [`crate::handoff`].
+    /// owns), so nothing is lost; see [switching protocol mid-stream](crate#switching-protocol-mid-stream).
     ///
     /// ```
     /// use framekit::{FrameCodec, framing::fixed::FixedSize, payload::Raw};
