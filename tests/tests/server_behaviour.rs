@@ -136,6 +136,49 @@ async fn pipelined_requests_are_answered_in_request_order() {
 }
 
 #[tokio::test]
+async fn ready_and_pending_handlers_mixed_still_answer_in_request_order() {
+    // Every third request waits (its future is pending when first polled); the others are
+    // ready at once. Ready answers must queue behind pending ones, in request order, and a
+    // ready `Reply::Close` behind pending answers still lets them out first and ends there.
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().max_in_flight(8))
+        .serve(lines_codec(), |req: Bytes, _ctx: Ctx| async move {
+            if &req[..] == b"quit" {
+                return Reply::last(Bytes::from_static(b"bye"));
+            }
+            let n: u64 = std::str::from_utf8(&req).unwrap().parse().unwrap();
+            if n % 3 == 0 {
+                tokio::time::sleep(Duration::from_millis(5 + n % 7)).await;
+            }
+            Reply::One(req)
+        });
+    let mut client = line_client(&server).await;
+    let batch: String = (0..40).map(|i| format!("{i}\n")).collect();
+    send(&mut client, &batch).await;
+    for i in 0..40 {
+        assert_eq!(
+            next_line(&mut client).await.as_deref(),
+            Some(&*i.to_string())
+        );
+    }
+    // One at a time too: a pending request, then ready ones, then the close.
+    send(&mut client, "99\n100\n101\nquit\n102\n").await;
+    for want in ["99", "100", "101", "bye"] {
+        assert_eq!(next_line(&mut client).await.as_deref(), Some(want));
+    }
+    assert_eq!(
+        next_line(&mut client).await,
+        None,
+        "nothing after the close"
+    );
+    let snap = server.metrics();
+    assert_eq!(snap.frames_out, 44);
+    stop(server).await;
+}
+
+#[tokio::test]
 async fn streamed_replies_stay_in_request_order() {
     let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
         lines_codec(),

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use framekit::framing::delimited::Delimited;
+use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
 use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
 use futures::StreamExt;
+use tokio_util::codec::Encoder;
 
 use crate::chat::Room;
 use crate::commands::{execute, Outcome};
@@ -42,15 +44,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `ack_server`'s responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckReply {
+    /// `ack:` and the line.
+    Ack(Bytes),
+    /// An error line, as it is.
+    Error(Bytes),
+}
+
+/// Encodes [`AckReply`] lines with a newline framing: `ack:` and the line are written straight
+/// into the outbound buffer, so no reply is built (or allocated) per request.
+#[derive(Debug, Clone)]
+pub struct AckEncoder(Delimited);
+
+impl AckEncoder {
+    /// Reply lines of up to `max_line + REPLY_HEADROOM` bytes.
+    pub fn new(max_line: usize) -> Self {
+        AckEncoder(Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)))
+    }
+}
+
+impl Encoder<AckReply> for AckEncoder {
+    type Error = FrameError;
+
+    fn encode(&mut self, reply: AckReply, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let (prefix, body): (&[u8], Bytes) = match reply {
+            AckReply::Ack(line) => (b"ack:", line),
+            AckReply::Error(text) => (b"", text),
+        };
+        // The prefix holds no delimiter, so checking the body checks the whole line; its
+        // length is within the headroom.
+        self.0.encode_head(&body, dst)?;
+        dst.reserve(prefix.len() + body.len() + 2);
+        dst.extend_from_slice(prefix);
+        dst.extend_from_slice(&body);
+        self.0.encode_tail(dst)
+    }
+}
+
 /// `ack_server`: answers every line with `ack:<line>`, in order, pipelined.
-pub fn ack<A: Acceptor>(server: Server<A, Bytes>, max_line: usize) -> ServerHandle {
+pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerHandle {
+    let codec = SplitCodec::new(
+        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        AckEncoder::new(max_line),
+    );
     server
-        .on_decode_error(|failure| Some(Bytes::from(format!("error: {}", failure.error))))
-        .serve(line_codec(max_line), |line: Bytes, _ctx: Ctx| {
-            let mut reply = BytesMut::with_capacity(4 + line.len());
-            reply.extend_from_slice(b"ack:");
-            reply.extend_from_slice(&line);
-            std::future::ready(Some(reply.freeze()))
+        .on_decode_error(|failure| {
+            Some(AckReply::Error(Bytes::from(format!(
+                "error: {}",
+                failure.error
+            ))))
+        })
+        .serve(codec, |line: Bytes, _ctx: Ctx| {
+            std::future::ready(Some(AckReply::Ack(line)))
         })
 }
 

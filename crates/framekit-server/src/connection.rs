@@ -41,10 +41,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use futures::future::{Either, Map};
-use futures::stream::{BoxStream, FuturesOrdered};
+use futures::stream::BoxStream;
 use futures::task::AtomicWaker;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -150,8 +149,11 @@ pub(crate) trait Dispatch<Req>: Send {
     /// Ready once there is room; otherwise registers the connection's task to be woken when
     /// room frees up by other means than [`poll_response`](Dispatch::poll_response).
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()>;
-    /// Hands over a request.
-    fn push(&mut self, req: Req);
+    /// Hands over a request. When `direct` is true and its response is ready now, with no
+    /// earlier response still to come, the response is returned for the caller to encode
+    /// straight away; otherwise it is kept, in order, for [`poll_response`](Dispatch::poll_response).
+    /// `cx` is the connection task's: a handler future polled here wakes the connection.
+    fn push(&mut self, req: Req, direct: bool, cx: &mut Context<'_>) -> Option<Self::Resp>;
     /// Queues a response that is ready now (an error reply), after every earlier request's.
     fn push_reply(&mut self, resp: Self::Resp);
     /// No more requests will come.
@@ -170,6 +172,8 @@ pub(crate) trait Dispatch<Req>: Send {
     fn has_background(&self) -> bool;
     /// Drives that work; Ready when it made progress the caller must look at (it finished).
     fn poll_background(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    /// The connection is quiet: let go of memory kept for reuse.
+    fn release(&mut self) {}
     /// The next response. `Ready(None)` reports progress without a response (a request
     /// answered with nothing, a handler that finished): the caller re-checks its state.
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>>;
@@ -177,19 +181,39 @@ pub(crate) trait Dispatch<Req>: Send {
 
 /// The response type of a request/response handler.
 type RespOf<H, Req> = <<H as Handler<Req>>::Output as IntoReply>::Response;
-/// One request's answer being produced: the handler's future, or a reply that is ready.
-type Answer<H, Req> = Either<
-    Map<<H as Handler<Req>>::Future, fn(<H as Handler<Req>>::Output) -> Reply<RespOf<H, Req>>>,
-    std::future::Ready<Reply<RespOf<H, Req>>>,
->;
+/// A handler future's home: boxed once, polled in place, and reused for a later request once
+/// its future is done (`None` between uses).
+type FutureBox<H, Req> = Pin<Box<Option<<H as Handler<Req>>::Future>>>;
+/// A kept future box no larger than this survives quiet periods (so a connection answering
+/// one request at a time does not allocate per request); larger ones are released.
+const KEEP_FUTURE_BOX: usize = 256;
+
+/// One request's place in the response order.
+enum Slot<H: Handler<Req>, Req> {
+    /// Its handler's future, still pending.
+    Waiting(FutureBox<H, Req>),
+    /// Its answer, waiting for the answers to earlier requests.
+    Done(Reply<RespOf<H, Req>>),
+}
 
 /// Request/response with pipelining: handler futures run concurrently, responses come out in
 /// request order.
+///
+/// The fast path allocates nothing per request: a handler's future is polled once as soon as
+/// it is created, with the connection task's context, and when it is ready and no earlier
+/// answer is waiting its response goes straight to the caller to encode. Only futures that are
+/// pending (and answers that must wait behind them) take a slot in `order`; pending futures
+/// are all polled, in order, when the connection is woken and the oldest is still pending.
 pub(crate) struct Pipeline<H: Handler<Req>, Req> {
     handler: Arc<H>,
     ctx: Ctx,
     max_in_flight: usize,
-    pending: FuturesOrdered<Answer<H, Req>>,
+    /// Answers that could not go out yet, oldest first (at most `max_in_flight`).
+    order: VecDeque<Slot<H, Req>>,
+    /// How many slots of `order` are [`Slot::Waiting`].
+    waiting: usize,
+    /// Empty future boxes, reused for the next requests.
+    spare: Vec<FutureBox<H, Req>>,
     /// The response stream of the oldest request, being drained.
     current: Option<BoxStream<'static, RespOf<H, Req>>>,
     input_ended: bool,
@@ -203,7 +227,9 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
             handler,
             ctx,
             max_in_flight,
-            pending: FuturesOrdered::new(),
+            order: VecDeque::new(),
+            waiting: 0,
+            spare: Vec::new(),
             current: None,
             input_ended: false,
             close: false,
@@ -211,7 +237,41 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
     }
 
     fn in_flight(&self) -> usize {
-        self.pending.len() + usize::from(self.current.is_some())
+        self.order.len() + usize::from(self.current.is_some())
+    }
+
+    /// The request that ends the connection was seen: nothing after it is handled.
+    fn start_closing(&mut self) {
+        self.close = true;
+        self.input_ended = true;
+    }
+
+    /// Polls every pending future once, in request order; the finished ones become answers
+    /// and give their box back.
+    fn drive_waiting(&mut self, cx: &mut Context<'_>) {
+        let mut left = self.waiting;
+        for slot in self.order.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            let Slot::Waiting(fut) = slot else { continue };
+            left -= 1;
+            let done = match fut.as_mut().as_pin_mut() {
+                Some(f) => match f.poll(cx) {
+                    Poll::Ready(output) => output.into_reply(),
+                    Poll::Pending => continue,
+                },
+                None => Reply::None,
+            };
+            let Slot::Waiting(mut emptied) = std::mem::replace(slot, Slot::Done(done)) else {
+                unreachable!("the slot was waiting")
+            };
+            emptied.as_mut().set(None);
+            self.waiting -= 1;
+            if self.spare.len() < self.max_in_flight {
+                self.spare.push(emptied);
+            }
+        }
     }
 }
 
@@ -237,18 +297,51 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
             Poll::Pending
         }
     }
-    fn push(&mut self, req: Req) {
+    fn push(&mut self, req: Req, direct: bool, cx: &mut Context<'_>) -> Option<Self::Resp> {
         if self.close {
-            return;
+            return None;
         }
-        let into_reply: fn(H::Output) -> Reply<Self::Resp> = IntoReply::into_reply;
-        self.pending.push_back(Either::Left(
-            self.handler.call(req, self.ctx.clone()).map(into_reply),
-        ));
+        let mut fut = self.spare.pop().unwrap_or_else(|| Box::pin(None));
+        fut.as_mut()
+            .set(Some(self.handler.call(req, self.ctx.clone())));
+        let polled = match fut.as_mut().as_pin_mut() {
+            Some(f) => f.poll(cx),
+            None => unreachable!("the future was just set"),
+        };
+        let reply = match polled {
+            Poll::Ready(output) => {
+                fut.as_mut().set(None);
+                self.spare.push(fut);
+                output.into_reply()
+            }
+            Poll::Pending => {
+                self.order.push_back(Slot::Waiting(fut));
+                self.waiting += 1;
+                return None;
+            }
+        };
+        let in_order = direct && self.order.is_empty() && self.current.is_none();
+        match reply {
+            Reply::None => None,
+            Reply::One(resp) if in_order => Some(resp),
+            Reply::Close(last) if in_order => {
+                self.start_closing();
+                last
+            }
+            Reply::Close(last) => {
+                // Nothing read after it is handled, even while earlier answers still wait.
+                self.close = true;
+                self.order.push_back(Slot::Done(Reply::Close(last)));
+                None
+            }
+            other => {
+                self.order.push_back(Slot::Done(other));
+                None
+            }
+        }
     }
     fn push_reply(&mut self, resp: Self::Resp) {
-        self.pending
-            .push_back(Either::Right(std::future::ready(Reply::One(resp))));
+        self.order.push_back(Slot::Done(Reply::One(resp)));
     }
     fn end_input(&mut self) {
         self.input_ended = true;
@@ -272,6 +365,13 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
     fn poll_background(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
         Poll::Pending
     }
+    fn release(&mut self) {
+        if std::mem::size_of::<Option<H::Future>>() > KEEP_FUTURE_BOX {
+            self.spare = Vec::new();
+        } else {
+            self.spare.truncate(1);
+        }
+    }
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Resp>> {
         loop {
             if let Some(stream) = self.current.as_mut() {
@@ -279,28 +379,36 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                     Some(resp) => return Poll::Ready(Some(resp)),
                     None => {
                         self.current = None;
-                        if self.pending.is_empty() {
+                        if self.order.is_empty() {
                             return Poll::Ready(None);
                         }
                     }
                 }
             }
-            match ready!(self.pending.poll_next_unpin(cx)) {
+            if matches!(self.order.front(), Some(Slot::Waiting(_))) {
+                self.drive_waiting(cx);
+            }
+            let reply = match self.order.front() {
                 None => return Poll::Ready(None),
-                Some(reply) => match reply {
-                    // A slot is free: the caller may decode another request.
-                    Reply::None => return Poll::Ready(None),
-                    Reply::One(resp) => return Poll::Ready(Some(resp)),
-                    Reply::Stream(stream) => self.current = Some(stream),
-                    Reply::Close(last) => {
-                        // Later requests read ahead are dropped unanswered, and no more are
-                        // decoded.
-                        self.close = true;
-                        self.input_ended = true;
-                        self.pending = FuturesOrdered::new();
-                        return Poll::Ready(last);
-                    }
+                Some(Slot::Waiting(_)) => return Poll::Pending,
+                Some(Slot::Done(_)) => match self.order.pop_front() {
+                    Some(Slot::Done(reply)) => reply,
+                    _ => unreachable!("the front slot was done"),
                 },
+            };
+            match reply {
+                // A slot is free: the caller may decode another request.
+                Reply::None => return Poll::Ready(None),
+                Reply::One(resp) => return Poll::Ready(Some(resp)),
+                Reply::Stream(stream) => self.current = Some(stream),
+                Reply::Close(last) => {
+                    // Later requests read ahead are dropped unanswered (their futures
+                    // cancelled), and no more are decoded.
+                    self.start_closing();
+                    self.order.clear();
+                    self.waiting = 0;
+                    return Poll::Ready(last);
+                }
             }
         }
     }
@@ -366,11 +474,12 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
             Poll::Pending
         }
     }
-    fn push(&mut self, req: Req) {
+    fn push(&mut self, req: Req, _direct: bool, _cx: &mut Context<'_>) -> Option<Resp> {
         if let Some(tx) = &self.inbox {
             // Room was checked; a closed inbox means the handler stopped listening.
             let _ = tx.try_send(req);
         }
+        None
     }
     fn push_reply(&mut self, resp: Resp) {
         self.replies.push_back(resp);
@@ -596,6 +705,8 @@ where
     // Created once: registering a fresh cancellation waiter on every turn costs a lock.
     let closing = ctx.closing().clone().cancelled_owned();
     tokio::pin!(closing);
+    // The connection task's waker, for handler futures polled as their request is decoded.
+    let mut waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
 
     let reason = loop {
         if !closed_by_handler && dispatch.close_requested() {
@@ -614,60 +725,102 @@ where
         let mut frames_decoded = 0;
         // Frames consumed without a request (recoverable errors): the frame clock restarts too.
         let mut frames_refused = 0;
+        let mut encode_failed = false;
         // Where the last recoverable error left the buffer: a codec that fails twice there in
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
-        while !input_done && dispatch.has_room() {
-            let decoded = codec.decode_request(&mut buf, eof);
-            match decoded {
-                Ok(Some(req)) => {
-                    frames_decoded += 1;
-                    dispatch.push(req);
-                    decoder_wants_more = false;
-                    recovered_at = None;
+        // Responses that were ready at once and went straight into the outbound queue.
+        let mut answered_at_once = 0;
+        let was_writing = !out.is_empty() || unflushed;
+        if !input_done && dispatch.has_room() && !buf.is_empty() {
+            poll_fn(|cx| {
+                if !waker.will_wake(cx.waker()) {
+                    waker = cx.waker().clone();
                 }
-                Ok(None) => {
-                    decoder_wants_more = true;
-                    if eof || shutting_down {
+                Poll::Ready(())
+            })
+            .await;
+        }
+        {
+            // Scoped: a `Context` must not live across an await.
+            let cx = &mut Context::from_waker(&waker);
+            while !input_done && dispatch.has_room() {
+                let decoded = codec.decode_request(&mut buf, eof);
+                match decoded {
+                    Ok(Some(req)) => {
+                        frames_decoded += 1;
+                        decoder_wants_more = false;
+                        recovered_at = None;
+                        let direct = !paused && out.len() <= cfg.high_water;
+                        if let Some(resp) = dispatch.push(req, direct, cx) {
+                            if let Err(e) = codec.queue_response(resp, &mut out) {
+                                metrics.error(e.kind_name());
+                                tracing::warn!(error = %e, "response could not be encoded");
+                                encode_failed = true;
+                                break;
+                            }
+                            answered_at_once += 1;
+                        }
+                    }
+                    Ok(None) => {
+                        decoder_wants_more = true;
+                        if eof || shutting_down {
+                            input_done = true;
+                            dispatch.end_input();
+                            end_reason.get_or_insert(if shutting_down {
+                                CloseReason::Shutdown
+                            } else {
+                                CloseReason::PeerClosed
+                            });
+                        }
+                        break;
+                    }
+                    Err(err) => {
+                        let kind = err.kind_name();
+                        let recover = cfg.recover_decode_errors
+                            && err.recoverable()
+                            && recovered_at != Some(buf.len());
+                        let reply = shared.reject(kind, &err, recover, ctx);
+                        if recover {
+                            tracing::debug!(error = %err, kind, "recoverable decode error, going on");
+                            recovered_at = Some(buf.len());
+                            decoder_wants_more = false;
+                            frames_refused += 1;
+                            if let Some(reply) = reply {
+                                dispatch.push_reply(reply);
+                            }
+                            continue;
+                        }
+                        tracing::debug!(error = %err, kind, "decode error, closing");
+                        error_reply = reply;
                         input_done = true;
                         dispatch.end_input();
-                        end_reason.get_or_insert(if shutting_down {
-                            CloseReason::Shutdown
-                        } else {
-                            CloseReason::PeerClosed
-                        });
+                        dispatch.abandon();
+                        end_reason = Some(CloseReason::DecodeError);
+                        buf = BytesMut::new();
+                        break;
                     }
-                    break;
-                }
-                Err(err) => {
-                    let kind = err.kind_name();
-                    let recover = cfg.recover_decode_errors
-                        && err.recoverable()
-                        && recovered_at != Some(buf.len());
-                    let reply = shared.reject(kind, &err, recover, ctx);
-                    if recover {
-                        tracing::debug!(error = %err, kind, "recoverable decode error, going on");
-                        recovered_at = Some(buf.len());
-                        decoder_wants_more = false;
-                        frames_refused += 1;
-                        if let Some(reply) = reply {
-                            dispatch.push_reply(reply);
-                        }
-                        continue;
-                    }
-                    tracing::debug!(error = %err, kind, "decode error, closing");
-                    error_reply = reply;
-                    input_done = true;
-                    dispatch.end_input();
-                    dispatch.abandon();
-                    end_reason = Some(CloseReason::DecodeError);
-                    buf = BytesMut::new();
-                    break;
                 }
             }
         }
         if frames_decoded > 0 {
             metrics.frames_in(frames_decoded);
+        }
+        if encode_failed {
+            break CloseReason::EncodeError;
+        }
+        if answered_at_once > 0 {
+            metrics.frames_out(answered_at_once);
+            if out.len() > outbound_peak {
+                outbound_peak = out.len();
+                metrics.outbound(outbound_peak);
+            }
+            let now = Instant::now();
+            if !was_writing {
+                // The queue just became non-empty: the write clock starts.
+                write_since = now;
+            }
+            last_activity = now;
         }
         if frames_decoded > 0 || frames_refused > 0 {
             // What is left over is the start of the next frame: its clock starts now.
@@ -728,6 +881,7 @@ where
         if out.is_empty() && dispatch.is_quiet() {
             // Nothing to answer: keep no encode buffer either while the peer thinks.
             out.release();
+            dispatch.release();
         }
 
         let now = Instant::now();

@@ -100,6 +100,22 @@ impl Outbound {
         io: &mut W,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
+        if self.chunks.is_empty() {
+            // Only small responses are queued (the common case): written from the encode
+            // buffer itself, which is then reused without being split off or reallocated.
+            if self.tail.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            let n = ready!(Pin::new(&mut *io).poll_write(cx, &self.tail))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.tail.advance(n);
+            if self.tail.is_empty() && self.tail.capacity() > KEEP_ENCODE_BUFFER {
+                self.tail = BytesMut::new();
+            }
+            return Poll::Ready(Ok(n));
+        }
         self.seal();
         let n = if io.is_write_vectored() && self.chunks.len() > 1 {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
