@@ -9,8 +9,7 @@ use bytes::{Bytes, BytesMut};
 use framekit::framing::delimited::Delimited;
 use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
-use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
-use futures::StreamExt;
+use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Reply, Server, ServerConfig, ServerHandle};
 use tokio_util::codec::Encoder;
 
 use crate::chat::Room;
@@ -168,6 +167,11 @@ pub fn resp_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig
 /// `resp_server`: RESP2 requests run one at a time per connection against one shared
 /// [`Store`]; a protocol error is answered and closes that connection only.
 ///
+/// Each request is applied when it is decoded (the handler does its work before returning a
+/// ready future), so pipelined requests act in order, and its reply goes straight to the
+/// outbound queue; `QUIT` and protocol errors end the connection after their reply, and
+/// nothing read after them is applied.
+///
 /// Must be called within a tokio runtime: it also starts the expired-key sweeper, which stops
 /// when the server is gone.
 pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
@@ -180,36 +184,23 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                 failure.error
             )))
         })
-        .serve_duplex(
+        .serve(
             RespCodec::new(parser),
-            move |inbox: Inbox<Request>, outbox: Outbox<Value>, _ctx: Ctx| {
-                resp_connection(store.clone(), inbox, outbox)
+            move |request: Request, _ctx: Ctx| {
+                let reply = match request {
+                    Ok(args) => match execute(&mut lock(&store), &args, Instant::now()) {
+                        Outcome::Reply(v) => Reply::One(v),
+                        Outcome::ReplyAndClose(v) => Reply::last(v),
+                        Outcome::Nothing => Reply::None,
+                    },
+                    Err(e) => {
+                        tracing::debug!(error = %e, "protocol error, closing");
+                        Reply::last(Value::error(format!("ERR Protocol error: {e}")))
+                    }
+                };
+                std::future::ready(reply)
             },
         )
-}
-
-async fn resp_connection(
-    store: Arc<Mutex<Store>>,
-    mut inbox: Inbox<Request>,
-    mut outbox: Outbox<Value>,
-) {
-    while let Some(request) = inbox.next().await {
-        let outcome = match request {
-            Ok(args) => execute(&mut lock(&store), &args, Instant::now()),
-            Err(e) => {
-                tracing::debug!(error = %e, "protocol error, closing");
-                Outcome::ReplyAndClose(Value::error(format!("ERR Protocol error: {e}")))
-            }
-        };
-        let (reply, close) = match outcome {
-            Outcome::Reply(v) => (v, false),
-            Outcome::ReplyAndClose(v) => (v, true),
-            Outcome::Nothing => continue,
-        };
-        if outbox.send(reply).await.is_err() || close {
-            return;
-        }
-    }
 }
 
 async fn sweep_expired(store: Weak<Mutex<Store>>) {

@@ -632,11 +632,15 @@ where
             }
         }
     }
+    let mut flush = unflushed;
     if !out.is_empty() {
         if let Poll::Ready(written) = out.poll_write(wr, cx) {
             step.written = written.map_err(OutputError::Io)?;
+            flush |= step.written > 0;
         }
-    } else if unflushed {
+    }
+    // Everything is written: flush in the same turn (free on a socket; TLS sends its records).
+    if out.is_empty() && flush {
         if let Poll::Ready(flushed) = Pin::new(wr).poll_flush(cx) {
             flushed.map_err(OutputError::Io)?;
             step.flushed = true;
@@ -809,22 +813,24 @@ where
         if encode_failed {
             break CloseReason::EncodeError;
         }
-        if answered_at_once > 0 {
+        let consumed = frames_decoded > 0 || frames_refused > 0;
+        // One clock reading for what this turn's decoding started.
+        let stamp = (answered_at_once > 0 || (consumed && !buf.is_empty())).then(Instant::now);
+        if let (true, Some(now)) = (answered_at_once > 0, stamp) {
             metrics.frames_out(answered_at_once);
             if out.len() > outbound_peak {
                 outbound_peak = out.len();
                 metrics.outbound(outbound_peak);
             }
-            let now = Instant::now();
             if !was_writing {
                 // The queue just became non-empty: the write clock starts.
                 write_since = now;
             }
             last_activity = now;
         }
-        if frames_decoded > 0 || frames_refused > 0 {
+        if consumed {
             // What is left over is the start of the next frame: its clock starts now.
-            frame_started = (!buf.is_empty()).then(Instant::now);
+            frame_started = if buf.is_empty() { None } else { stamp };
         }
         if buf.is_empty() {
             frame_started = None;
@@ -884,7 +890,6 @@ where
             dispatch.release();
         }
 
-        let now = Instant::now();
         let room = cfg.input_budget.saturating_sub(buf.len());
         let reading = !eof
             && !input_done
@@ -894,7 +899,7 @@ where
             && buf.len() < cfg.input_budget;
         if reading && !was_reading && !buf.is_empty() {
             // Reading resumes after a pause of our own making: the frame clock restarts.
-            frame_started = Some(now);
+            frame_started = Some(Instant::now());
         }
         was_reading = reading;
 
