@@ -736,7 +736,7 @@ where
         // Responses that were ready at once and went straight into the outbound queue.
         let mut answered_at_once = 0;
         let was_writing = !out.is_empty() || unflushed;
-        if !input_done && dispatch.has_room() && !buf.is_empty() {
+        if !input_done && dispatch.has_room() {
             poll_fn(|cx| {
                 if !waker.will_wake(cx.waker()) {
                     waker = cx.waker().clone();

@@ -110,9 +110,13 @@ impl Outbound {
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.tail.advance(n);
-            if self.tail.is_empty() && self.tail.capacity() > KEEP_ENCODE_BUFFER {
+            if n < self.tail.len() {
+                self.tail.advance(n);
+            } else if self.tail.capacity() > KEEP_ENCODE_BUFFER {
                 self.tail = BytesMut::new();
+            } else {
+                // Written whole: the buffer is reused from its start.
+                self.tail.clear();
             }
             return Poll::Ready(Ok(n));
         }
@@ -303,6 +307,38 @@ mod tests {
         fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
+    }
+
+    #[test]
+    fn small_replies_written_in_pieces_from_the_encode_buffer_keep_their_order() {
+        let mut out = Outbound::new(1024);
+        let mut io = Trickle {
+            cap: 5,
+            wrote: Vec::new(),
+            vectored_calls: 0,
+        };
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut expected = Vec::new();
+        for i in 0..30u8 {
+            // Replies keep arriving while earlier ones are half written.
+            let reply = vec![b'a' + i % 26; 1 + usize::from(i % 4)];
+            expected.extend_from_slice(&reply);
+            out.buf_mut().extend_from_slice(&reply);
+            match out.poll_write(&mut io, &mut cx) {
+                Poll::Ready(Ok(n)) => assert!(n > 0 && n <= 5),
+                other => panic!("unexpected {other:?}"),
+            }
+            assert_eq!(out.len(), expected.len() - io.wrote.len());
+        }
+        while !out.is_empty() {
+            assert!(matches!(
+                out.poll_write(&mut io, &mut cx),
+                Poll::Ready(Ok(_))
+            ));
+        }
+        assert_eq!(io.wrote, expected);
+        assert_eq!(io.vectored_calls, 0, "one buffer needs no vectored write");
     }
 
     #[test]
