@@ -635,11 +635,10 @@ impl Framing for Delimited {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::split_frames;
+    use crate::framing::Frames;
 
     fn frames(d: &mut Delimited, input: &[u8]) -> Vec<Vec<u8>> {
-        let (ranges, _) = split_frames(d, input).unwrap();
-        ranges.into_iter().map(|r| input[r].to_vec()).collect()
+        Frames::new(d, input).map(|f| f.unwrap().to_vec()).collect()
     }
 
     #[test]
@@ -656,7 +655,9 @@ mod tests {
 
     #[test]
     fn strict_crlf_rejects_bare_lf_and_cr_with_offsets() {
-        let err = split_frames(&mut Delimited::crlf(), b"ok\r\nbad\nx").unwrap_err();
+        let err = Frames::new(&mut Delimited::crlf(), b"ok\r\nbad\nx")
+            .find_map(Result::err)
+            .unwrap();
         // The first frame is fine; the error is found after it, at byte 7 of the input.
         assert!(
             matches!(err, FrameError::Malformed { offset: 7, .. }),

@@ -82,9 +82,10 @@ mod tests {
     #[test]
     fn splits_records_and_reports_partial_tail() {
         let mut f = FixedSize::new(3);
-        let (frames, used) = crate::framing::split_frames(&mut f, b"abcdefgh").unwrap();
-        assert_eq!(frames, [0..3, 3..6]);
-        assert_eq!(used, 6);
+        let mut frames = crate::framing::Frames::new(&mut f, b"abcdefgh");
+        let got: Vec<&[u8]> = frames.by_ref().map(Result::unwrap).collect();
+        assert_eq!(got, [&b"abc"[..], b"def"]);
+        assert_eq!(frames.consumed(), 6);
         let err = f.decide_eof(b"gh").unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -201,39 +201,3 @@ impl<F: Framing + ?Sized> Framing for &mut F {
         (**self).reset()
     }
 }
-
-/// Splits every whole frame out of `buf`, the way a codec would, without any I/O.
-///
-/// It returns the payload ranges (relative to `buf`) and how many bytes were consumed; bytes
-/// after the last whole frame are left for a later call. Handy for tests, fuzzing and handlers
-/// that borrow frames from a buffer instead of owning them.
-///
-/// ```
-/// use framekit::framing::{split_frames, delimited::Delimited};
-///
-/// let buf = b"one\ntwo\nthr";
-/// let (frames, consumed) = split_frames(&mut Delimited::newline(), buf).unwrap();
-/// let frames: Vec<&[u8]> = frames.into_iter().map(|r| &buf[r]).collect();
-/// assert_eq!(frames, [&b"one"[..], b"two"]);
-/// assert_eq!(consumed, 8);
-/// ```
-pub fn split_frames<F: Framing + ?Sized>(
-    framing: &mut F,
-    buf: &[u8],
-) -> Result<(Vec<Range<usize>>, usize), FrameError> {
-    let mut frames = Vec::new();
-    let mut at = 0;
-    loop {
-        match framing
-            .decide(&buf[at..])
-            .map_err(|e| e.shifted(at as u64))?
-        {
-            Decision::Frame { len, payload } => {
-                frames.push(at + payload.start..at + payload.end);
-                at += len;
-            }
-            Decision::Discard { len, .. } => at += len,
-            Decision::Incomplete { .. } => return Ok((frames, at)),
-        }
-    }
-}
