@@ -208,7 +208,8 @@ impl Delimited {
     /// Frames ending at any of several delimiters. The match that ends first wins (the shortest
     /// frame); when two end at the same byte, the longer delimiter wins (the shorter payload).
     /// Deciding by the end keeps the result independent of how the input is chunked.
-    /// Encodes with the first delimiter.
+    /// Encodes with the first delimiter that decodes as itself: in `[b"\r\n\r\n", b"\r\n"]`
+    /// that is CRLF, which would end a frame first inside the blank line.
     ///
     /// # Panics
     /// If `delimiters` is empty, or one of them is empty or longer than [`MAX_DELIMITER_LEN`].
@@ -229,8 +230,19 @@ impl Delimited {
             return Self::sequence(&delimiters[0]);
         }
         let longest = delimiters.iter().map(|d| d.len()).max().unwrap_or(1);
-        let first = delimiters[0].clone();
-        Self::with_matcher(Matcher::AnyOf(delimiters), &first, longest)
+        // A delimiter can only end an encoded frame if, written alone, no other one ends first
+        // inside it (in ["\r\n\r\n", "\r\n"], CRLF ends first inside the blank line).
+        let encode_with = delimiters
+            .iter()
+            .find(|d| {
+                matches!(
+                    any_of_search(&delimiters, d, 0),
+                    Search::Found(Found { payload_end: 0, end }) if end == d.len()
+                )
+            })
+            .cloned()
+            .expect("some delimiter of any_of decodes as itself: the shortest always does");
+        Self::with_matcher(Matcher::AnyOf(delimiters), &encode_with, longest)
     }
 
     /// Sets the maximum payload length (delimiter excluded). Default [`DEFAULT_MAX_FRAME_LEN`].
@@ -738,6 +750,18 @@ mod tests {
         // Chunked: "xab" already decides.
         let mut d = Delimited::any_of([&b"abc"[..], b"b"]);
         assert_eq!(d.decide(b"xab").unwrap(), Decision::frame(3, 0..2));
+    }
+
+    #[test]
+    fn any_of_encodes_with_a_delimiter_that_decodes_as_itself() {
+        let mut d = Delimited::any_of([&b"\r\n\r\n"[..], b"\r\n"]);
+        let mut dst = BytesMut::new();
+        d.encode(b"a", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"a\r\n");
+        let mut d = Delimited::any_of([&b";"[..], b"\n"]);
+        let mut dst = BytesMut::new();
+        d.encode(b"a", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"a;");
     }
 
     #[test]

@@ -560,8 +560,13 @@ impl Framing for LengthPrefixed {
         Ok(Decision::frame(len, start..len))
     }
 
+    /// The body maximum, plus the header when decoded payloads keep it.
     fn frame_limit(&self) -> usize {
-        self.max_frame_len
+        if self.keep_header {
+            self.max_frame_len.saturating_add(self.max_header_len())
+        } else {
+            self.max_frame_len
+        }
     }
 
     fn buffer_limit(&self) -> usize {

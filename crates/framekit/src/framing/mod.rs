@@ -147,7 +147,8 @@ pub trait Framing {
         }
     }
 
-    /// The largest payload this strategy accepts, in bytes.
+    /// The largest payload a decoded frame can have, in bytes (headers and delimiters
+    /// excluded unless the strategy keeps them in the payload).
     fn frame_limit(&self) -> usize;
 
     /// The most bytes the strategy may need buffered before it can decide (the maximum frame plus

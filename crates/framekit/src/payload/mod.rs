@@ -2,7 +2,7 @@
 //!
 //! A framing cuts frames; a payload codec turns each frame's payload into an item and back.
 //! [`FrameCodec`](crate::FrameCodec) composes one of each. Built in: [`Raw`] (the bytes
-//! themselves), [`Utf8`] (validated text), [`Json`] (serde, feature `json`), and [`FnCodec`] for
+//! themselves), [`Utf8`] (validated text), `Json` (serde, feature `json`), and [`FnCodec`] for
 //! closures; implement [`PayloadDecoder`] / [`PayloadEncoder`] for anything else.
 
 use std::error::Error as StdError;
