@@ -3,7 +3,6 @@
 //! Every test is bounded in time (`within`), and asserts outcomes (what the peer received, what
 //! the counters say), never how long something took.
 
-use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -15,79 +14,16 @@ use framekit::framing::delimited::Delimited;
 use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::FrameCodec;
 use framekit_server::{
-    Accepted, Acceptor, Addr, CloseReason, Ctx, Inbox, MetricsSnapshot, Outbox, Reply, Server,
-    ServerConfig, ServerHandle, Vectored,
+    Accepted, Acceptor, Addr, CloseReason, Ctx, Inbox, Outbox, Reply, Server, ServerConfig,
+    Vectored,
 };
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-/// The most any single step may take before the test fails; generous for slow machines.
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
-
-fn lines_codec() -> FrameCodec<Delimited> {
-    FrameCodec::new(Delimited::newline())
-}
-
-async fn connect(server: &ServerHandle) -> TcpStream {
-    let addr = server.local_addr().as_tcp().expect("tcp server");
-    within("connect", TcpStream::connect(addr))
-        .await
-        .expect("connect")
-}
-
-async fn line_client(server: &ServerHandle) -> Lines<BufReader<TcpStream>> {
-    BufReader::new(connect(server).await).lines()
-}
-
-async fn next_line(lines: &mut Lines<BufReader<TcpStream>>) -> Option<String> {
-    within("read a line", lines.next_line())
-        .await
-        .expect("read")
-}
-
-async fn send(lines: &mut Lines<BufReader<TcpStream>>, data: &str) {
-    lines
-        .get_mut()
-        .get_mut()
-        .write_all(data.as_bytes())
-        .await
-        .expect("write");
-}
-
-/// Polls the counters until `done` holds.
-async fn wait_for(
-    server: &ServerHandle,
-    what: &str,
-    done: impl Fn(&MetricsSnapshot) -> bool,
-) -> MetricsSnapshot {
-    within(what, async {
-        loop {
-            let snap = server.metrics();
-            if done(&snap) {
-                return snap;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-}
-
-/// Shuts the server down (peers still connected get a FIN and a second to leave), and checks
-/// that no connection task outlives it.
-async fn stop(server: ServerHandle) {
-    let metrics = server.metrics_source();
-    within("shutdown", server.shutdown(Duration::from_secs(1))).await;
-    assert_eq!(metrics.active(), 0, "connection tasks outlived the server");
-}
+mod support;
+use support::*;
 
 fn echo_with(prefix: &'static str) -> impl Fn(Bytes, Ctx) -> std::future::Ready<Option<Bytes>> {
     move |req: Bytes, _ctx: Ctx| {

@@ -5,46 +5,18 @@
 //! Every test is bounded in time (`within`), and asserts outcomes, never how long something
 //! took.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit::framing::delimited::Delimited;
-use framekit::FrameCodec;
-use framekit_server::{Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
+use framekit_server::{Ctx, Inbox, Outbox, Server, ServerConfig};
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
 
-/// The most any single step may take before the test fails; generous for slow machines.
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
-
-fn lines_codec() -> FrameCodec<Delimited> {
-    FrameCodec::new(Delimited::newline())
-}
-
-async fn connect(server: &ServerHandle) -> TcpStream {
-    let addr = server.local_addr().as_tcp().expect("tcp server");
-    within("connect", TcpStream::connect(addr))
-        .await
-        .expect("connect")
-}
-
-/// Shuts the server down and checks that no connection task outlives it.
-async fn stop(server: ServerHandle) {
-    let metrics = server.metrics_source();
-    within("shutdown", server.shutdown(Duration::from_secs(1))).await;
-    assert_eq!(metrics.active(), 0, "connection tasks outlived the server");
-}
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn a_duplex_handler_keeps_running_while_its_connection_is_paused() {

@@ -5,7 +5,6 @@
 //! at a time (a lock) so their measurements do not mix.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::future::Future;
 use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
 use std::time::Duration;
 
@@ -15,6 +14,9 @@ use framekit::FrameCodec;
 use framekit_server::{CloseReason, Ctx, Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod support;
+use support::*;
 
 /// Live heap bytes of the whole process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -41,15 +43,6 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
 
 async fn wait_for_active(server: &ServerHandle, n: usize) {
     within("connections settle", async {

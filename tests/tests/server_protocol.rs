@@ -6,7 +6,6 @@
 //! Every test is bounded in time (`within`), and asserts outcomes (what the peer received, what
 //! the counters say), never how long something took.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,87 +15,14 @@ use framekit::framing::delimited::{Delimited, Overlong};
 use framekit::payload::{Text, Utf8};
 use framekit::FrameCodec;
 use framekit_server::{
-    CloseReason, Ctx, DecodeFailure, Inbox, InputBudgetExceeded, MetricsSnapshot, Outbound, Outbox,
-    Reply, ResponseEncoder, Server, ServerConfig, ServerHandle, WithEncoder,
+    CloseReason, Ctx, DecodeFailure, Inbox, InputBudgetExceeded, Outbound, Outbox, Reply,
+    ResponseEncoder, Server, ServerConfig, WithEncoder,
 };
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The most any single step may take before the test fails; generous for slow machines.
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
-
-fn lines_codec() -> FrameCodec<Delimited> {
-    FrameCodec::new(Delimited::newline())
-}
-
-async fn connect(server: &ServerHandle) -> TcpStream {
-    let addr = server.local_addr().as_tcp().expect("tcp server");
-    within("connect", TcpStream::connect(addr))
-        .await
-        .expect("connect")
-}
-
-async fn line_client(server: &ServerHandle) -> Lines<BufReader<TcpStream>> {
-    BufReader::new(connect(server).await).lines()
-}
-
-async fn next_line(lines: &mut Lines<BufReader<TcpStream>>) -> Option<String> {
-    within("read a line", lines.next_line())
-        .await
-        .expect("read")
-}
-
-async fn send(lines: &mut Lines<BufReader<TcpStream>>, data: &str) {
-    lines
-        .get_mut()
-        .get_mut()
-        .write_all(data.as_bytes())
-        .await
-        .expect("write");
-}
-
-/// Sends `data`, then reads everything until the server closes.
-async fn exchange(server: &ServerHandle, data: &[u8]) -> String {
-    let mut stream = connect(server).await;
-    within("send", stream.write_all(data)).await.unwrap();
-    let mut got = Vec::new();
-    within("read to the close", stream.read_to_end(&mut got))
-        .await
-        .unwrap();
-    String::from_utf8(got).unwrap()
-}
-
-/// Polls the counters until `done` holds.
-async fn wait_for(
-    server: &ServerHandle,
-    what: &str,
-    done: impl Fn(&MetricsSnapshot) -> bool,
-) -> MetricsSnapshot {
-    within(what, async {
-        loop {
-            let snap = server.metrics();
-            if done(&snap) {
-                return snap;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-}
-
-async fn stop(server: ServerHandle) {
-    let metrics = server.metrics_source();
-    within("shutdown", server.shutdown(Duration::from_secs(1))).await;
-    assert_eq!(metrics.active(), 0, "connection tasks outlived the server");
-}
+mod support;
+use support::*;
 
 fn error_reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
     Some(Bytes::from(format!("ERR {}", failure.kind)))

@@ -3,41 +3,18 @@
 //!
 //! Every step is bounded in time; assertions are about outcomes, not durations.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit::framing::delimited::Delimited;
-use framekit::FrameCodec;
-use framekit_server::{CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
+use framekit_server::{CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig};
 use futures::StreamExt;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
-
-fn lines_codec() -> FrameCodec<Delimited> {
-    FrameCodec::new(Delimited::newline())
-}
-
-async fn line_client(server: &ServerHandle) -> Lines<BufReader<TcpStream>> {
-    let addr = server.local_addr().as_tcp().expect("tcp server");
-    let stream = within("connect", TcpStream::connect(addr)).await.unwrap();
-    BufReader::new(stream).lines()
-}
-
-async fn next_line(lines: &mut Lines<BufReader<TcpStream>>) -> Option<String> {
-    within("read a line", lines.next_line()).await.unwrap()
-}
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn shutdown_mid_pipeline_loses_no_answered_request() {
