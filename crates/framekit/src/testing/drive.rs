@@ -133,24 +133,31 @@ where
         })
     };
 
-    for chunk in chunks(input, sizes) {
-        buf.extend_from_slice(chunk);
-        arrived += chunk.len();
+    // One decode loop for both phases: `eof` picks `decode_eof`, which also ends the run when
+    // it answers "nothing more".
+    let mut drain = |buf: &mut BytesMut,
+                     events: &mut Vec<Event<D::Item, D::Error>>,
+                     arrived: usize,
+                     eof: bool|
+     -> Result<Option<End>, LawViolation> {
         loop {
             let before = buf.len();
-            match codec.decode(&mut buf) {
+            let result = if eof {
+                codec.decode_eof(buf)
+            } else {
+                codec.decode(buf)
+            };
+            match result {
                 Ok(Some(item)) => events.push(Event::Frame(item)),
+                Ok(None) if eof => return Ok(Some(End::Clean { left: buf.len() })),
                 Ok(None) => {
-                    check_buffered(&buf, arrived, buffer_limit)?;
-                    break;
+                    check_buffered(buf, arrived, buffer_limit)?;
+                    return Ok(None);
                 }
                 Err(err) => {
                     events.push(Event::Error(err));
                     if buf.len() == before {
-                        return Ok(Run {
-                            events,
-                            end: End::Stopped,
-                        });
+                        return Ok(Some(End::Stopped));
                     }
                 }
             }
@@ -158,32 +165,18 @@ where
                 return Err(v);
             }
         }
-    }
+    };
 
-    loop {
-        let before = buf.len();
-        match codec.decode_eof(&mut buf) {
-            Ok(Some(item)) => events.push(Event::Frame(item)),
-            Ok(None) => {
-                return Ok(Run {
-                    events,
-                    end: End::Clean { left: buf.len() },
-                })
-            }
-            Err(err) => {
-                events.push(Event::Error(err));
-                if buf.len() == before {
-                    return Ok(Run {
-                        events,
-                        end: End::Stopped,
-                    });
-                }
-            }
-        }
-        if let Some(v) = too_many(events.len()) {
-            return Err(v);
+    for chunk in chunks(input, sizes) {
+        buf.extend_from_slice(chunk);
+        arrived += chunk.len();
+        if let Some(end) = drain(&mut buf, &mut events, arrived, false)? {
+            return Ok(Run { events, end });
         }
     }
+    let end = drain(&mut buf, &mut events, arrived, true)?
+        .expect("decode_eof's loop only ends by ending the run");
+    Ok(Run { events, end })
 }
 
 fn check_buffered(
