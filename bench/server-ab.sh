@@ -24,30 +24,8 @@ STEPS=${STEPS:-ack}
 REDIS_N=${REDIS_N:-1000000}
 BIN=target/release
 WORK=$(mktemp -d /tmp/framekit-ab.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# start NAME CMD...: starts a server printing `listening on ADDR`; sets ADDR.
-start() {
-  local name=$1
-  shift
-  nice -n 5 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=("$!")
-  for _ in $(seq 100); do
-    ADDR=$(sed -n 's/^listening on //p' "$WORK/$name.out" | head -1)
-    [[ -n $ADDR ]] && return 0
-    sleep 0.1
-  done
-  echo "$name did not start" >&2
-  return 1
-}
+# shellcheck source=bench/procs.sh
+source bench/procs.sh
 
 rps() { sed -n 's/.*rps=\([0-9]*\).*/\1/p'; }
 
@@ -82,14 +60,8 @@ if [[ " $STEPS " == *" resp "* ]]; then
   OLD_PORT=${ADDR##*:}
   start new_resp "$NEW_DIR/resp_server" --addr 127.0.0.1:0 --idle-timeout 600s
   NEW_PORT=${ADDR##*:}
-  REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  nice -n 5 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-    --daemonize no --logfile "$WORK/redis.log" &
-  PIDS+=("$!")
-  for _ in $(seq 100); do
-    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  start_redis
+  REDIS_PORT=${ADDR##*:}
   for round in $(seq "$ROUNDS"); do
     for pair in redis:$REDIS_PORT old:$OLD_PORT new:$NEW_PORT; do
       printf 'resp -P 16 round %s %s: ' "$round" "${pair%%:*}"

@@ -30,17 +30,9 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/framekit-bench.XXXXXX)
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-log() { printf '[server.sh] %s\n' "$*" >&2; }
+REDIS_MAXCLIENTS=$((IDLE_CONNS + 1000))
+# shellcheck source=bench/procs.sh
+source bench/procs.sh
 
 # 10,000 client sockets plus 10,000 server sockets on one machine.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -57,45 +49,6 @@ LOADGEN=$BIN/loadgen
 
 HAVE_REDIS=1
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || HAVE_REDIS=0
-
-# start NAME CMD...: starts a server printing `listening on ADDR`; sets ADDR and PID.
-start() {
-  local name=$1
-  shift
-  local out=$WORK/$name.out
-  nice -n 5 "$@" >"$out" 2>"$WORK/$name.err" &
-  PID=$!
-  PIDS+=("$PID")
-  for _ in $(seq 100); do
-    ADDR=$(sed -n 's/^listening on //p' "$out" | head -1)
-    [[ -n $ADDR ]] && return 0
-    sleep 0.1
-  done
-  log "$name did not start:"
-  cat "$WORK/$name.err" >&2
-  return 1
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_redis: a throwaway redis-server on a free loopback port, no persistence.
-start_redis() {
-  local port
-  port=$(free_port)
-  nice -n 5 redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
-    --maxclients $((IDLE_CONNS + 1000)) --daemonize no --logfile "$WORK/redis.log" &
-  PID=$!
-  PIDS+=("$PID")
-  ADDR=127.0.0.1:$port
-  for _ in $(seq 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  log "redis-server did not start"
-  return 1
-}
 
 stop() {
   kill "$1" 2>/dev/null || true
