@@ -195,7 +195,7 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                     },
                     Err(e) => {
                         tracing::debug!(error = %e, "protocol error, closing");
-                        Reply::last(Value::error(format!("ERR Protocol error: {e}")))
+                        Reply::last(e.to_reply())
                     }
                 };
                 std::future::ready(reply)

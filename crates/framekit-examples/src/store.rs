@@ -195,9 +195,7 @@ impl Store {
     pub fn incr_by(&mut self, key: &[u8], delta: i64, now: Instant) -> Result<i64, IncrError> {
         let current = match self.live(key, now) {
             None => 0,
-            Some(entry) => crate::resp::parse_i64(&entry.value)
-                .filter(|_| is_canonical_integer(&entry.value))
-                .ok_or(IncrError::NotAnInteger)?,
+            Some(entry) => crate::resp::parse_i64(&entry.value).ok_or(IncrError::NotAnInteger)?,
         };
         let next = current.checked_add(delta).ok_or(IncrError::Overflow)?;
         let value = Bytes::from(next.to_string());
@@ -285,14 +283,6 @@ impl Store {
         }
         removed
     }
-}
-
-/// Whether `bytes` is an integer as Redis writes one: no sign on zero, no leading zeros.
-fn is_canonical_integer(bytes: &[u8]) -> bool {
-    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    let leading_zero = digits.len() > 1 && digits[0] == b'0';
-    let negative_zero = bytes == b"-0";
-    !leading_zero && !negative_zero
 }
 
 /// Matches `text` against a glob `pattern`: `*` any run, `?` any byte, `[abc]`, `[^a]` and

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! request (multibulk)   *2\r\n$3\r\nGET\r\n$1\r\nk\r\n   -> ["GET", "k"]  (zero-copy Bytes)
-//! request (inline)      GET k\r\n                        -> ["GET", "k"]
+//! request (inline)      GET k "a b"\r\n                  -> ["GET", "k", "a b"]
 //! replies               +OK\r\n  -ERR msg\r\n  :42\r\n  $3\r\nabc\r\n  $-1\r\n  *2\r\n...
 //! ```
 //!
@@ -11,14 +11,16 @@
 //! so the server can answer `-ERR Protocol error: ...` before closing that one connection.
 
 mod codec;
+mod inline;
+mod integer;
 mod parse;
 mod value;
 
 pub use codec::RespCodec;
+pub use inline::split_inline;
+pub use integer::parse_i64;
 pub use parse::{
     ProtocolError, Request, RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN,
     MAX_BULK_LEN_CEILING, MAX_INLINE_LEN, MAX_MULTIBULK_COUNT,
 };
 pub use value::Value;
-
-pub(crate) use parse::parse_i64;

@@ -1,6 +1,7 @@
 //! The RESP2 request parser: multibulk (`*N` then `N` bulk strings) and inline (a line of
-//! space-separated words) requests, parsed with nom's streaming combinators into zero-copy
-//! [`Bytes`] arguments.
+//! words, split as Redis's `sdssplitargs` does: see [`split_inline`](super::split_inline))
+//! requests, parsed with nom's streaming combinators into zero-copy [`Bytes`] arguments.
+//! Header numbers follow Redis's `string2ll` ([`parse_i64`]): `*01` and `$03` are refused.
 //!
 //! Limits are checked on *declared* sizes before any byte is waited for, so a peer announcing a
 //! 4 GiB bulk string gets `-ERR Protocol error: invalid bulk length` at once instead of holding
@@ -16,10 +17,17 @@ use nom::bytes::streaming::{take, take_until};
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err as NomErr, IResult, Needed, Parser};
 
-/// Longest inline request line, and longest `*N` / `$N` header line (as in Redis): 64 KiB.
-pub const MAX_INLINE_LEN: usize = 64 * 1024;
-/// Most arguments in one multibulk request (as in Redis).
-pub const MAX_MULTIBULK_COUNT: i64 = 1024 * 1024;
+use super::inline::split_inline;
+use super::integer::parse_i64;
+use super::Value;
+
+/// Longest inline request line, without its newline: 80 KiB. Redis refuses a line once it holds
+/// more than 64 KiB of it without a newline, so whether it takes a line of 64 to 80 KiB depends
+/// on how the line was split into reads; here it never does.
+pub const MAX_INLINE_LEN: usize = 80 * 1024;
+/// Most arguments a multibulk header may declare (Redis's `INT_MAX`). What a request really
+/// holds is bounded by the request limit, which also counts each argument's slot.
+pub const MAX_MULTIBULK_COUNT: i64 = i32::MAX as i64;
 /// Default largest bulk string (one argument, such as a value): 8 MiB.
 pub const DEFAULT_MAX_BULK_LEN: usize = 8 * 1024 * 1024;
 /// The largest bulk string limit that may be configured: 512 MiB, Redis's own ceiling.
@@ -27,7 +35,8 @@ pub const MAX_BULK_LEN_CEILING: usize = 512 * 1024 * 1024;
 /// Default largest whole request (all its arguments and headers): 64 MiB.
 pub const DEFAULT_MAX_REQUEST_LEN: usize = 64 * 1024 * 1024;
 
-/// Longest `*N` / `$N` header line we wait for: an `i64` has at most 20 characters.
+/// Longest `*N` / `$N` header line we wait for: an `i64` has at most 20 characters, so a longer
+/// line can only be an invalid length (Redis waits up to 64 KiB for its end to say so).
 const MAX_COUNT_LINE: usize = 32;
 /// Arguments preallocated for a multibulk request, whatever count it declares.
 const PREALLOC_ARGS: usize = 16;
@@ -41,9 +50,11 @@ pub type Request = Result<Vec<Bytes>, ProtocolError>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// `*N` with `N` not a number or over [`MAX_MULTIBULK_COUNT`].
+    /// `*N` with `N` not a number (as [`parse_i64`] reads them) or over
+    /// [`MAX_MULTIBULK_COUNT`], or a `*N` line that does not end within a few bytes.
     InvalidMultibulkLength,
-    /// `$N` with `N` not a number, negative, or over the bulk limit.
+    /// `$N` with `N` not a number, negative, or over the bulk limit, or a `$N` line that does
+    /// not end within a few bytes.
     InvalidBulkLength,
     /// A multibulk argument that does not start with `$`.
     ExpectedBulk {
@@ -52,8 +63,8 @@ pub enum ProtocolError {
     },
     /// A bulk string not followed by CRLF.
     ExpectedCrlf,
-    /// A `*N` or `$N` line that does not end within a few bytes.
-    TooBigCountString,
+    /// An inline request with an unbalanced quote, or a closing quote not followed by a blank.
+    UnbalancedQuotes,
     /// An inline request line over [`MAX_INLINE_LEN`] without a newline.
     TooBigInlineRequest,
     /// Input a nom combinator rejected (not expected from the combinators used).
@@ -78,12 +89,39 @@ impl fmt::Display for ProtocolError {
                 )
             }
             ProtocolError::ExpectedCrlf => f.write_str("expected CRLF after bulk string"),
-            ProtocolError::TooBigCountString => f.write_str("too big count string"),
+            ProtocolError::UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
             ProtocolError::Malformed => f.write_str("malformed request"),
             ProtocolError::TooBigInlineRequest => f.write_str("too big inline request"),
             ProtocolError::RequestTooLarge { limit } => {
                 write!(f, "request over the limit of {limit} bytes")
             }
+        }
+    }
+}
+
+impl ProtocolError {
+    /// The error reply Redis sends for it, byte for byte: `ERR Protocol error: ...`, with the
+    /// offending byte of [`ExpectedBulk`](ProtocolError::ExpectedBulk) as it is (a CR or LF
+    /// becomes a space, as Redis maps them).
+    ///
+    /// ```
+    /// use framekit_examples::resp::{ProtocolError, Value};
+    /// let reply = ProtocolError::ExpectedBulk { got: b'\xff' }.to_reply();
+    /// assert_eq!(reply, Value::error_bytes(&b"ERR Protocol error: expected '$', got '\xff'"[..]));
+    /// ```
+    pub fn to_reply(&self) -> Value {
+        match self {
+            ProtocolError::ExpectedBulk { got } => {
+                let got = if matches!(got, b'\r' | b'\n') {
+                    b' '
+                } else {
+                    *got
+                };
+                let mut text = b"ERR Protocol error: expected '$', got '".to_vec();
+                text.extend_from_slice(&[got, b'\'']);
+                Value::error_bytes(text)
+            }
+            other => Value::error(format!("ERR Protocol error: {other}")),
         }
     }
 }
@@ -195,7 +233,7 @@ impl RequestParser {
     }
 
     fn multibulk<'a>(&self, input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
-        let (mut rest, count) = count_line(&input[1..])?;
+        let (mut rest, count) = count_line(&input[1..], ProtocolError::InvalidMultibulkLength)?;
         let count = match count {
             Some(n) if n <= MAX_MULTIBULK_COUNT => n,
             _ => return fail(ProtocolError::InvalidMultibulkLength),
@@ -209,12 +247,16 @@ impl RequestParser {
                 Some(b'$') => {}
                 Some(&got) => return fail(ProtocolError::ExpectedBulk { got }),
             }
-            let (after_len, len) = count_line(&rest[1..])?;
+            let (after_len, len) = count_line(&rest[1..], ProtocolError::InvalidBulkLength)?;
             let len = match len.and_then(|n| usize::try_from(n).ok()) {
                 Some(n) if n <= self.max_bulk_len => n,
                 _ => return fail(ProtocolError::InvalidBulkLength),
             };
-            let declared_end = (input.len() - after_len.len()) + len + 2;
+            // Each argument's slot counts too, so many tiny arguments stay within the limit.
+            let declared_end = (input.len() - after_len.len())
+                + len
+                + 2
+                + (args.len() + 1) * std::mem::size_of::<Bytes>();
             if declared_end > self.max_request_len {
                 return fail(ProtocolError::RequestTooLarge {
                     limit: self.max_request_len,
@@ -257,18 +299,14 @@ fn bounded_line<'a>(
     }
 }
 
-/// A `N\r\n` header line (after `*` or `$`): `Some(N)`, or `None` if it is not a number.
-fn count_line(input: &[u8]) -> Parsed<'_, Option<i64>> {
-    let (rest, digits) = bounded_line(
-        input,
-        b"\r\n",
-        MAX_COUNT_LINE,
-        ProtocolError::TooBigCountString,
-    )?;
+/// A `N\r\n` header line (after `*` or `$`): `Some(N)`, or `None` if it is not a number; a line
+/// too long to hold a number is `too_long` at once.
+fn count_line(input: &[u8], too_long: ProtocolError) -> Parsed<'_, Option<i64>> {
+    let (rest, digits) = bounded_line(input, b"\r\n", MAX_COUNT_LINE, too_long)?;
     Ok((rest, parse_i64(digits)))
 }
 
-/// An inline request: one line, LF or CRLF terminated, split on spaces and tabs.
+/// An inline request: one line, LF or CRLF terminated, split as `sdssplitargs` does.
 fn inline<'a>(input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
     let (rest, line) = bounded_line(
         input,
@@ -277,36 +315,10 @@ fn inline<'a>(input: &'a [u8], buf: &Bytes) -> Parsed<'a, Vec<Bytes>> {
         ProtocolError::TooBigInlineRequest,
     )?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let args = line
-        .split(|b| *b == b' ' || *b == b'\t')
-        .filter(|word| !word.is_empty())
-        .map(|word| buf.slice_ref(word))
-        .collect();
-    Ok((rest, args))
-}
-
-/// Parses a decimal `i64` the way RESP writes it: optional `-`, then digits, nothing else.
-pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
-    let (negative, body) = match digits.split_first() {
-        Some((b'-', body)) => (true, body),
-        _ => (false, digits),
-    };
-    if body.is_empty() || body.len() > 19 {
-        return None;
+    match split_inline(line, buf) {
+        Some(args) => Ok((rest, args)),
+        None => fail(ProtocolError::UnbalancedQuotes),
     }
-    let mut n: i64 = 0;
-    for &d in body {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        let d = i64::from(d - b'0');
-        n = if negative {
-            n.checked_mul(10)?.checked_sub(d)?
-        } else {
-            n.checked_mul(10)?.checked_add(d)?
-        };
-    }
-    Some(n)
 }
 
 impl StreamParser for RequestParser {
@@ -373,9 +385,11 @@ mod tests {
     }
 
     #[test]
-    fn inline_requests_split_on_whitespace() {
+    fn inline_requests_split_like_redis() {
         assert_eq!(args(b"PING\r\n"), [&b"PING"[..]]);
         assert_eq!(args(b"set  k\tv\n"), [&b"set"[..], b"k", b"v"]);
+        assert_eq!(args(b"SET k \"a b\"\r\n"), [&b"SET"[..], b"k", b"a b"]);
+        assert_eq!(args(b"ECHO a\rb\r\n"), [&b"ECHO"[..], b"a", b"b"]);
         assert!(args(b"\r\n").is_empty());
         assert!(args(b"*0\r\n").is_empty());
     }
@@ -400,8 +414,21 @@ mod tests {
             ProtocolError::InvalidMultibulkLength
         );
         assert_eq!(
-            protocol_error(b"*2000000\r\n"),
+            protocol_error(b"*2147483648\r\n"),
             ProtocolError::InvalidMultibulkLength
+        );
+        for leading_zero in [&b"*01\r\n$4\r\nPING\r\n"[..], b"*-0\r\n", b"*00\r\n"] {
+            let buf = Bytes::copy_from_slice(leading_zero);
+            let (_, req) = RequestParser::new().parse(&buf, &buf).unwrap();
+            assert_eq!(req.unwrap_err(), ProtocolError::InvalidMultibulkLength);
+        }
+        assert_eq!(
+            protocol_error(b"*1\r\n$04\r\nPING\r\n"),
+            ProtocolError::InvalidBulkLength
+        );
+        assert_eq!(
+            protocol_error(b"ECHO \"open\r\n"),
+            ProtocolError::UnbalancedQuotes
         );
         assert_eq!(
             protocol_error(b"*1\r\n:1\r\n"),
@@ -417,7 +444,7 @@ mod tests {
         );
         assert_eq!(
             protocol_error(b"*1\r\n$99999999999999999999999999999999999"),
-            ProtocolError::TooBigCountString
+            ProtocolError::InvalidBulkLength
         );
         assert_eq!(
             ProtocolError::ExpectedBulk { got: b'x' }.to_string(),
@@ -442,7 +469,7 @@ mod tests {
         assert_eq!(limit, 1024 + MAX_INLINE_LEN);
         // 100 declared 1 KiB arguments overflow the request limit long before they all arrive.
         let mut wire = BytesMut::from(&b"*100\r\n"[..]);
-        for _ in 0..70 {
+        for _ in 0..90 {
             wire.extend_from_slice(b"$1024\r\n");
             wire.extend_from_slice(&[b'x'; 1024]);
             wire.extend_from_slice(b"\r\n");
@@ -479,18 +506,5 @@ mod tests {
             }
             assert_eq!(got, expected, "chunk size {chunk}");
         }
-    }
-
-    #[test]
-    fn integers_parse_like_resp_writes_them() {
-        assert_eq!(parse_i64(b"0"), Some(0));
-        assert_eq!(parse_i64(b"-42"), Some(-42));
-        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64(b"9223372036854775808"), None);
-        assert_eq!(parse_i64(b""), None);
-        assert_eq!(parse_i64(b"-"), None);
-        assert_eq!(parse_i64(b"+1"), None);
-        assert_eq!(parse_i64(b"1 "), None);
     }
 }

@@ -19,8 +19,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub enum Value {
     /// `+text\r\n`; the text holds no CR or LF.
     Simple(&'static str),
-    /// `-text\r\n`; the text starts with an error code such as `ERR` and holds no CR or LF.
-    Error(String),
+    /// `-text\r\n`; the text starts with an error code such as `ERR` and holds no CR or LF. Bytes,
+    /// not a `String`: Redis echoes arguments into errors as they are, UTF-8 or not.
+    Error(Bytes),
     /// `:n\r\n`.
     Integer(i64),
     /// `$len\r\nbytes\r\n`: any bytes.
@@ -43,18 +44,26 @@ impl Value {
     /// An error reply; `text` should start with an error code (`ERR ...`). CR and LF are
     /// replaced with spaces so the reply stays one line.
     pub fn error(text: impl Into<String>) -> Self {
+        Self::error_bytes(text.into().into_bytes())
+    }
+
+    /// An error reply of any bytes (as [`error`](Value::error), CR and LF become spaces, as
+    /// Redis maps them).
+    pub fn error_bytes(text: impl Into<Vec<u8>>) -> Self {
         let mut text = text.into();
-        if text.contains(['\r', '\n']) {
-            text = text.replace(['\r', '\n'], " ");
+        for b in text.iter_mut() {
+            if matches!(*b, b'\r' | b'\n') {
+                *b = b' ';
+            }
         }
-        Value::Error(text)
+        Value::Error(Bytes::from(text))
     }
 
     /// Appends the encoded reply to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
         match self {
             Value::Simple(text) => line(dst, b'+', text.as_bytes()),
-            Value::Error(text) => line(dst, b'-', text.as_bytes()),
+            Value::Error(text) => line(dst, b'-', text),
             Value::Integer(n) => {
                 let _ = write!(dst, ":{n}\r\n");
             }
