@@ -8,11 +8,12 @@
 //! | `chat_server` | newline, duplex | [`chat`] |
 //! | `kv_server`, `kv_client` | u32 BE length prefix | [`kv_protocol`], [`store`] |
 //! | `records_server` | fixed 16-byte records | [`records`] |
-//! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`] |
+//! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`], [`glob`] |
 #![warn(missing_docs)]
 
 pub mod chat;
 pub mod commands;
+pub mod glob;
 pub mod kv_protocol;
 pub mod launch;
 pub mod records;

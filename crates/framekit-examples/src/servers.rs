@@ -13,10 +13,11 @@ use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Reply, Server, ServerConfig,
 use tokio_util::codec::Encoder;
 
 use crate::chat::Room;
-use crate::commands::{execute, Outcome};
+use crate::commands::session::lock as lock_session;
+use crate::commands::{execute, Now, Outcome, SessionCodec, SharedSession, State};
 use crate::kv_protocol::{self, apply, KvResponse, Status};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
-use crate::resp::{Request, RequestParser, RespCodec, Value};
+use crate::resp::{Request, RequestParser, Value};
 use crate::split_codec::SplitCodec;
 use crate::store::Store;
 
@@ -164,8 +165,15 @@ pub fn resp_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig
     config.input_budget(budget)
 }
 
+/// The reply `resp_server` sends a client past the connection limit before closing, as Redis
+/// words it.
+pub const RESP_SERVER_FULL: &str = "ERR max number of clients reached";
+
 /// `resp_server`: RESP2 requests run one at a time per connection against one shared
-/// [`Store`]; a protocol error is answered and closes that connection only.
+/// [`State`] (16 databases, the configuration, the client list); each connection's
+/// [`Session`](crate::commands::Session) rides along with its requests in its codec. A protocol
+/// error is answered and closes that connection only; a client past the connection limit is
+/// told [`RESP_SERVER_FULL`] and closed.
 ///
 /// Each request is applied when it is decoded (the handler does its work before returning a
 /// ready future), so pipelined requests act in order, and its reply goes straight to the
@@ -175,8 +183,11 @@ pub fn resp_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig
 /// Must be called within a tokio runtime: it also starts the expired-key sweeper, which stops
 /// when the server is gone.
 pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
-    let store = Arc::new(Mutex::new(Store::new()));
-    tokio::spawn(sweep_expired(Arc::downgrade(&store)));
+    let state = Arc::new(Mutex::new(State::new()));
+    tokio::spawn(sweep_expired(Arc::downgrade(&state)));
+    let laddr = server
+        .local_addr()
+        .map_or_else(|_| String::from("?"), |a| a.to_string());
     server
         .on_decode_error(|failure| {
             Some(Value::error(format!(
@@ -184,15 +195,30 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                 failure.error
             )))
         })
-        .serve(
-            RespCodec::new(parser),
-            move |request: Request, _ctx: Ctx| {
+        .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)))
+        .serve_with(
+            move || SessionCodec::new(parser),
+            move |(session, request): (SharedSession, Request), ctx: Ctx| {
                 let reply = match request {
-                    Ok(args) => match execute(&mut lock(&store), &args, Instant::now()) {
-                        Outcome::Reply(v) => Reply::One(v),
-                        Outcome::ReplyAndClose(v) => Reply::last(v),
-                        Outcome::Nothing => Reply::None,
-                    },
+                    Ok(args) => {
+                        let now = Now::system();
+                        // Lock order: the state, then a session (CLIENT LIST relies on it).
+                        let mut state = lock(&state);
+                        let mut own = lock_session(&session);
+                        if !own.registered {
+                            own.registered = true;
+                            own.id = ctx.id();
+                            own.addr = ctx.peer().to_string();
+                            own.laddr.clone_from(&laddr);
+                            own.created = now.instant;
+                            state.clients.register(&session);
+                        }
+                        match execute(&mut state, &mut own, &args, now) {
+                            Outcome::Reply(v) => Reply::One(v),
+                            Outcome::ReplyAndClose(v) => Reply::last(v),
+                            Outcome::Nothing => Reply::None,
+                        }
+                    }
                     Err(e) => {
                         tracing::debug!(error = %e, "protocol error, closing");
                         Reply::last(e.to_reply())
@@ -203,7 +229,7 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
         )
 }
 
-async fn sweep_expired(store: Weak<Mutex<Store>>) {
+async fn sweep_expired(store: Weak<Mutex<State>>) {
     let (every, budget) = EXPIRY_SWEEP;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,5 +1,5 @@
 //! The in-memory key-value store behind `kv_server` and `resp_server`: binary keys and values,
-//! optional expiry per key, and a glob matcher for `KEYS`.
+//! optional expiry per key, and `KEYS` through Redis's glob matcher ([`glob_match`]).
 //!
 //! Time is a parameter (`now`) of every call, never read from a clock here, so expiry is
 //! unit-tested without sleeping. Expired keys vanish lazily when touched and actively through
@@ -9,6 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::glob::glob_match;
 
 /// What a key's time to live is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,12 +260,14 @@ impl Store {
         self.deadlines.clear();
     }
 
-    /// Every live key matching the glob `pattern` (see [`glob_match`]).
+    /// Every live key matching the glob `pattern` (see [`glob_match`]); `*` alone is every key,
+    /// the empty one included, as in Redis.
     pub fn keys(&mut self, pattern: &[u8], now: Instant) -> Vec<Bytes> {
         self.purge_expired(now, usize::MAX);
+        let every = pattern == b"*";
         self.entries
             .keys()
-            .filter(|k| glob_match(pattern, k))
+            .filter(|k| every || glob_match(pattern, k))
             .cloned()
             .collect()
     }
@@ -283,83 +287,6 @@ impl Store {
         }
         removed
     }
-}
-
-/// Matches `text` against a glob `pattern`: `*` any run, `?` any byte, `[abc]`, `[^a]` and
-/// `[a-z]` classes, `\x` a literal `x`.
-///
-/// ```
-/// use framekit_examples::store::glob_match;
-/// assert!(glob_match(b"user:*", b"user:42"));
-/// assert!(glob_match(b"h?llo", b"hello"));
-/// assert!(glob_match(b"h[^e]llo", b"hallo"));
-/// assert!(!glob_match(b"h[a-b]llo", b"hello"));
-/// ```
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    // Iterative matching with one backtrack point: the last `*` and where it started eating.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        let step = match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-                continue;
-            }
-            Some(b'?') => Some(p + 1),
-            Some(b'[') => match_class(pattern, p, text[t]),
-            Some(b'\\') if p + 1 < pattern.len() => (pattern[p + 1] == text[t]).then_some(p + 2),
-            Some(&c) => (c == text[t]).then_some(p + 1),
-            None => None,
-        };
-        match (step, star) {
-            (Some(next), _) => {
-                p = next;
-                t += 1;
-            }
-            (None, Some((star_p, star_t))) => {
-                p = star_p + 1;
-                t = star_t + 1;
-                star = Some((star_p, star_t + 1));
-            }
-            (None, None) => return false,
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
-}
-
-/// Matches `byte` against the class starting at `pattern[open] == b'['`; returns the pattern
-/// position after the class on a match. An unclosed class matches a literal `[`.
-fn match_class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
-    let mut i = open + 1;
-    let negate = pattern.get(i) == Some(&b'^');
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    loop {
-        match pattern.get(i) {
-            None => return (byte == b'[').then_some(open + 1),
-            Some(b']') if !first => break,
-            Some(b'\\') if i + 1 < pattern.len() => {
-                matched |= pattern[i + 1] == byte;
-                i += 2;
-            }
-            Some(&lo) if pattern.get(i + 1) == Some(&b'-') && i + 2 < pattern.len() => {
-                let hi = pattern[i + 2];
-                let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-                matched |= (lo..=hi).contains(&byte);
-                i += 3;
-            }
-            Some(&c) => {
-                matched |= c == byte;
-                i += 1;
-            }
-        }
-        first = false;
-    }
-    (matched != negate).then_some(i + 1)
 }
 
 #[cfg(test)]
@@ -469,19 +396,5 @@ mod tests {
         assert_eq!(s.keys(b"*", now).len(), 3);
         s.clear();
         assert!(s.is_empty());
-    }
-
-    #[test]
-    fn glob_corner_cases() {
-        assert!(glob_match(b"*", b""));
-        assert!(glob_match(b"a*b*c", b"aXXbYYc"));
-        assert!(!glob_match(b"a*b*c", b"aXXbYY"));
-        assert!(glob_match(b"\\*", b"*"));
-        assert!(!glob_match(b"\\*", b"a"));
-        assert!(glob_match(b"[abc]", b"b"));
-        assert!(!glob_match(b"[abc]", b"d"));
-        assert!(glob_match(b"[", b"["));
-        assert!(!glob_match(b"?", b""));
-        assert!(glob_match(b"*a", b"aaa"));
     }
 }

@@ -1,0 +1,235 @@
+//! The command table: every command `resp_server` runs, with Redis's arity, flags, key
+//! positions and documentation group, used for lookup and arity checks and reported by
+//! `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
+
+/// Which command a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Id {
+    Get,
+    Set,
+    Del,
+    Exists,
+    Incr,
+    Decr,
+    IncrBy,
+    DecrBy,
+    MGet,
+    MSet,
+    Expire,
+    PExpire,
+    Persist,
+    Ttl,
+    PTtl,
+    DbSize,
+    FlushAll,
+    FlushDb,
+    Keys,
+    Select,
+    Ping,
+    Echo,
+    Quit,
+    Hello,
+    Command,
+    CommandCount,
+    CommandDocs,
+    Config,
+    ConfigGet,
+    ConfigSet,
+    Client,
+    ClientId,
+    ClientGetName,
+    ClientSetName,
+    ClientInfo,
+    ClientList,
+    ClientSetInfo,
+}
+
+/// Which module runs a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Keys and values: [`keys`](super::keys).
+    Keys,
+    /// Connection and introspection: [`server`](super::server).
+    Server,
+}
+
+/// One command as Redis describes it.
+#[derive(Debug)]
+pub struct Command {
+    /// Which command.
+    pub id: Id,
+    /// Redis's full name: lower case, `parent|sub` for a subcommand.
+    pub full_name: &'static str,
+    /// Exactly this many arguments (name included) when positive, at least `-arity` when
+    /// negative.
+    pub arity: i64,
+    /// Redis's command flags.
+    pub flags: &'static [&'static str],
+    /// First key argument, last (`-1`: the last argument), step.
+    pub keys: (i64, i64, i64),
+    /// Which module runs it.
+    pub group: Group,
+    /// Redis's documentation group (`string`, `generic`, `server`, `connection`).
+    pub doc_group: &'static str,
+    /// The Redis version that introduced it.
+    pub since: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+}
+
+impl Command {
+    /// Whether a request of `argc` arguments (name included) fits the arity.
+    pub fn arity_allows(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    /// The command's name without its parent (`get` of `config|get`).
+    pub fn short_name(&self) -> &'static str {
+        self.full_name
+            .rsplit_once('|')
+            .map_or(self.full_name, |(_, sub)| sub)
+    }
+
+    /// Whether it is a subcommand (`config|get`).
+    pub fn is_subcommand(&self) -> bool {
+        self.full_name.contains('|')
+    }
+
+    /// The subcommands of a container command (`config`), in table order.
+    pub fn subcommands(&self) -> impl Iterator<Item = &'static Command> + '_ {
+        COMMANDS.iter().filter(move |c| {
+            c.full_name
+                .split_once('|')
+                .is_some_and(|(parent, _)| parent == self.full_name)
+        })
+    }
+}
+
+macro_rules! commands {
+    ($(($id:ident, $name:literal, $arity:literal, [$($flag:literal),*], ($f:literal, $l:literal, $s:literal),
+        $group:ident, $doc:literal, $since:literal, $summary:literal)),* $(,)?) => {
+        /// Every command, top-level ones before their subcommands.
+        pub static COMMANDS: &[Command] = &[$(Command {
+            id: Id::$id,
+            full_name: $name,
+            arity: $arity,
+            flags: &[$($flag),*],
+            keys: ($f, $l, $s),
+            group: Group::$group,
+            doc_group: $doc,
+            since: $since,
+            summary: $summary,
+        }),*];
+    };
+}
+
+commands![
+    (Get, "get", 2, ["readonly", "fast"], (1, 1, 1), Keys, "string", "1.0.0", "Returns the string value of a key."),
+    (Set, "set", -3, ["write", "denyoom"], (1, 1, 1), Keys, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+    (Del, "del", -2, ["write"], (1, -1, 1), Keys, "generic", "1.0.0", "Deletes one or more keys."),
+    (Exists, "exists", -2, ["readonly", "fast"], (1, -1, 1), Keys, "generic", "1.0.0", "Determines whether one or more keys exist."),
+    (Incr, "incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), Keys, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    (Decr, "decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), Keys, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    (IncrBy, "incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), Keys, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    (DecrBy, "decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), Keys, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+    (MGet, "mget", -2, ["readonly", "fast"], (1, -1, 1), Keys, "string", "1.0.0", "Atomically returns the string values of one or more keys."),
+    (MSet, "mset", -3, ["write", "denyoom"], (1, -1, 2), Keys, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
+    (Expire, "expire", -3, ["write", "fast"], (1, 1, 1), Keys, "generic", "1.0.0", "Sets the expiration time of a key in seconds."),
+    (PExpire, "pexpire", -3, ["write", "fast"], (1, 1, 1), Keys, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds."),
+    (Persist, "persist", 2, ["write", "fast"], (1, 1, 1), Keys, "generic", "2.2.0", "Removes the expiration time of a key."),
+    (Ttl, "ttl", 2, ["readonly", "fast"], (1, 1, 1), Keys, "generic", "1.0.0", "Returns the expiration time in seconds of a key."),
+    (PTtl, "pttl", 2, ["readonly", "fast"], (1, 1, 1), Keys, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key."),
+    (DbSize, "dbsize", 1, ["readonly", "fast"], (0, 0, 0), Keys, "server", "1.0.0", "Returns the number of keys in the database."),
+    (FlushAll, "flushall", -1, ["write"], (0, 0, 0), Keys, "server", "1.0.0", "Removes all keys from all databases."),
+    (FlushDb, "flushdb", -1, ["write"], (0, 0, 0), Keys, "server", "1.0.0", "Remove all keys from the current database."),
+    (Keys, "keys", 2, ["readonly"], (0, 0, 0), Keys, "generic", "1.0.0", "Returns all key names that match a pattern."),
+    (Select, "select", 2, ["loading", "stale", "fast"], (0, 0, 0), Keys, "connection", "1.0.0", "Changes the selected database."),
+    (Ping, "ping", -1, ["fast"], (0, 0, 0), Server, "connection", "1.0.0", "Returns the server's liveliness response."),
+    (Echo, "echo", 2, ["fast"], (0, 0, 0), Server, "connection", "1.0.0", "Returns the given string."),
+    (Quit, "quit", -1, ["noscript", "loading", "stale", "fast"], (0, 0, 0), Server, "connection", "1.0.0", "Closes the connection."),
+    (Hello, "hello", -1, ["noscript", "loading", "stale", "fast"], (0, 0, 0), Server, "connection", "6.0.0", "Handshakes with the Redis server."),
+    (Command, "command", -1, ["loading", "stale"], (0, 0, 0), Server, "server", "2.8.13", "Returns detailed information about all commands."),
+    (CommandCount, "command|count", 2, ["loading", "stale"], (0, 0, 0), Server, "server", "2.8.13", "Returns a count of commands."),
+    (CommandDocs, "command|docs", -2, ["loading", "stale"], (0, 0, 0), Server, "server", "7.0.0", "Returns documentary information about one, multiple or all commands."),
+    (Config, "config", -2, [], (0, 0, 0), Server, "server", "2.0.0", "A container for server configuration commands."),
+    (ConfigGet, "config|get", -3, ["admin", "noscript", "loading", "stale"], (0, 0, 0), Server, "server", "2.0.0", "Returns the effective values of configuration parameters."),
+    (ConfigSet, "config|set", -4, ["admin", "noscript", "loading", "stale"], (0, 0, 0), Server, "server", "2.0.0", "Sets configuration parameters in-flight."),
+    (Client, "client", -2, [], (0, 0, 0), Server, "connection", "2.4.0", "A container for client connection commands."),
+    (ClientId, "client|id", 2, ["noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "5.0.0", "Returns the unique client ID of the connection."),
+    (ClientGetName, "client|getname", 2, ["noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "2.6.9", "Returns the name of the connection."),
+    (ClientSetName, "client|setname", 3, ["noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "2.6.9", "Sets the connection name."),
+    (ClientInfo, "client|info", 2, ["noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "6.2.0", "Returns information about the connection."),
+    (ClientList, "client|list", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "2.4.0", "Lists open connections."),
+    (ClientSetInfo, "client|setinfo", 4, ["noscript", "loading", "stale"], (0, 0, 0), Server, "connection", "7.2.0", "Sets information specific to the client or connection."),
+];
+
+/// Why a request names no command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// No such command.
+    Command,
+    /// A container command (`CONFIG`) with no such subcommand.
+    Subcommand,
+}
+
+fn find(name: &[u8]) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.full_name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The command a request names: its first argument, and for a container command with more
+/// arguments, its second (as Redis looks commands up).
+pub fn lookup(name: &[u8], sub: Option<&bytes::Bytes>) -> Result<&'static Command, Unknown> {
+    let base = find(name)
+        .filter(|c| !c.is_subcommand())
+        .ok_or(Unknown::Command)?;
+    let Some(sub) = sub else { return Ok(base) };
+    if base.subcommands().next().is_none() {
+        return Ok(base);
+    }
+    base.subcommands()
+        .find(|c| c.short_name().as_bytes().eq_ignore_ascii_case(sub))
+        .ok_or(Unknown::Subcommand)
+}
+
+/// The top-level commands (what `COMMAND COUNT` counts).
+pub fn top_level() -> impl Iterator<Item = &'static Command> {
+    COMMANDS.iter().filter(|c| !c.is_subcommand())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn lookup_is_case_insensitive_and_finds_subcommands() {
+        assert_eq!(lookup(b"gEt", None).unwrap().id, Id::Get);
+        let sub = Bytes::from("Get");
+        assert_eq!(lookup(b"CONFIG", Some(&sub)).unwrap().id, Id::ConfigGet);
+        assert_eq!(lookup(b"CONFIG", None).unwrap().id, Id::Config);
+        assert_eq!(lookup(b"GET", Some(&sub)).unwrap().id, Id::Get);
+        let nope = Bytes::from("nope");
+        assert_eq!(
+            lookup(b"client", Some(&nope)).unwrap_err(),
+            Unknown::Subcommand
+        );
+        assert_eq!(lookup(b"config|get", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"nope", None).unwrap_err(), Unknown::Command);
+    }
+
+    #[test]
+    fn arity_follows_redis_sign_convention() {
+        let get = lookup(b"get", None).unwrap();
+        assert!(get.arity_allows(2) && !get.arity_allows(3));
+        let del = lookup(b"del", None).unwrap();
+        assert!(!del.arity_allows(1) && del.arity_allows(2) && del.arity_allows(9));
+    }
+}
