@@ -190,10 +190,12 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
         .map_or_else(|_| String::from("?"), |a| a.to_string());
     server
         .on_decode_error(|failure| {
-            Some(Value::error(format!(
-                "ERR Protocol error: {}",
-                failure.error
-            )))
+            // A peer that closed mid-request is not told anything (it is gone), as in Redis.
+            let ended = failure
+                .error
+                .downcast_ref::<FrameError>()
+                .is_some_and(FrameError::is_unexpected_eof);
+            (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
         })
         .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)))
         .serve_with(
