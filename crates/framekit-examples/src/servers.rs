@@ -114,7 +114,10 @@ pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) 
 /// `config` with an input budget that holds `max_frame` plus a 4-byte length prefix: the server
 /// buffers a whole frame before decoding it, and closes a connection over its budget.
 pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
-    let budget = config.get_input_budget().max(max_frame.saturating_add(4));
+    let budget = config
+        .limits()
+        .input_budget
+        .max(max_frame.saturating_add(4));
     config.input_budget(budget)
 }
 
@@ -160,7 +163,8 @@ pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
 /// whole before it is parsed.
 pub fn resp_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig {
     let budget = config
-        .get_input_budget()
+        .limits()
+        .input_budget
         .max(parser.get_max_request_len().saturating_add(1));
     config.input_budget(budget)
 }

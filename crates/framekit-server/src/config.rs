@@ -25,6 +25,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a peer may leave queued output unread before the connection is closed.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a closing connection reads and discards what the peer still sends, so the
+/// kernel does not answer our last bytes with a reset.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 /// First pause after an accept error such as EMFILE; it doubles up to [`MAX_ACCEPT_BACKOFF`].
 pub const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest pause between accept attempts after repeated accept errors.
@@ -41,8 +44,9 @@ pub const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 ///     .max_in_flight(8)
 ///     .write_timeout(Duration::from_secs(5))
 ///     .water_marks(16 * 1024, 64 * 1024);
-/// assert_eq!(config.get_max_connections(), 100);
-/// assert_eq!(config.get_water_marks(), (16 * 1024, 64 * 1024));
+/// assert_eq!(config.limits().max_connections, 100);
+/// assert_eq!(config.limits().water_marks.high, 64 * 1024);
+/// assert_eq!(config.timeouts().request, None); // off unless set
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -55,6 +59,9 @@ pub struct ServerConfig {
     pub(crate) idle_timeout: Duration,
     pub(crate) frame_timeout: Duration,
     pub(crate) write_timeout: Duration,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) close_on_request_timeout: bool,
+    pub(crate) linger: Duration,
     pub(crate) tcp_nodelay: bool,
     pub(crate) recover_decode_errors: bool,
 }
@@ -71,6 +78,9 @@ impl Default for ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
+            request_timeout: None,
+            close_on_request_timeout: false,
+            linger: DEFAULT_LINGER,
             tcp_nodelay: true,
             recover_decode_errors: true,
         }
@@ -121,10 +131,10 @@ impl ServerConfig {
     ///
     /// let framing = LengthPrefixed::u32_be().max_frame_len(8 * 1024 * 1024);
     /// let config = ServerConfig::default().fit_framing(&framing);
-    /// assert_eq!(config.get_input_budget(), 8 * 1024 * 1024 + 4);
+    /// assert_eq!(config.limits().input_budget, 8 * 1024 * 1024 + 4);
     /// // A budget already larger is kept.
     /// let small = LengthPrefixed::u16_be();
-    /// assert_eq!(config.fit_framing(&small).get_input_budget(), 8 * 1024 * 1024 + 4);
+    /// assert_eq!(config.fit_framing(&small).limits().input_budget, 8 * 1024 * 1024 + 4);
     /// ```
     pub fn fit_framing<F: framekit::framing::Framing + ?Sized>(self, framing: &F) -> Self {
         let budget = self.input_budget.max(framing.buffer_limit());
@@ -185,39 +195,144 @@ impl ServerConfig {
         self
     }
 
+    /// The per-request deadline (off by default): a request/response handler that has not
+    /// answered `t` after its request was decoded is dropped (cancelled), and the error reply
+    /// hook is asked for the answer (kind `"request_timeout"`, error
+    /// [`RequestTimeout`](crate::error::RequestTimeout)), which goes out in request order.
+    /// Then the connection goes on with the next request, or closes after that answer with
+    /// [`close_on_request_timeout`](ServerConfig::close_on_request_timeout). Duplex handlers
+    /// owe no answers and have no request deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    ///
+    /// let config = ServerConfig::default().request_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.timeouts().request, Some(Duration::from_secs(5)));
+    /// ```
+    pub fn request_timeout(mut self, t: Duration) -> Self {
+        self.request_timeout = Some(t);
+        self
+    }
+
+    /// Whether a request that ran out of time closes its connection after its answer
+    /// (default: no, the connection goes on). Nothing read after it is handled then.
+    pub fn close_on_request_timeout(mut self, on: bool) -> Self {
+        self.close_on_request_timeout = on;
+        self
+    }
+
+    /// How long a closing connection reads and discards what the peer still sends after our
+    /// last bytes and FIN (default [`DEFAULT_LINGER`]; zero turns it off). Without it, a peer
+    /// still sending could make the kernel answer with a reset that destroys our last
+    /// response in flight.
+    pub fn linger(mut self, t: Duration) -> Self {
+        self.linger = t;
+        self
+    }
+
     /// Whether TCP connections disable Nagle's algorithm (default: yes).
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.tcp_nodelay = on;
         self
     }
 
-    /// The connection limit.
-    pub fn get_max_connections(&self) -> usize {
-        self.max_connections
+    /// The size limits.
+    ///
+    /// ```
+    /// use framekit_server::ServerConfig;
+    /// let limits = ServerConfig::default().max_in_flight(4).limits();
+    /// assert_eq!(limits.max_in_flight, 4);
+    /// assert!(limits.water_marks.low <= limits.water_marks.high);
+    /// ```
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            max_in_flight: self.max_in_flight,
+            input_budget: self.input_budget,
+            water_marks: WaterMarks {
+                low: self.low_water,
+                high: self.high_water,
+            },
+        }
     }
 
-    /// The per-connection in-flight limit.
-    pub fn get_max_in_flight(&self) -> usize {
-        self.max_in_flight
-    }
-
-    /// The per-connection input budget in bytes.
-    pub fn get_input_budget(&self) -> usize {
-        self.input_budget
+    /// The timeouts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::{config::DEFAULT_IDLE_TIMEOUT, ServerConfig};
+    /// let timeouts = ServerConfig::default().frame_timeout(Duration::from_secs(2)).timeouts();
+    /// assert_eq!(timeouts.frame, Duration::from_secs(2));
+    /// assert_eq!(timeouts.idle, DEFAULT_IDLE_TIMEOUT);
+    /// ```
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            idle: self.idle_timeout,
+            frame: self.frame_timeout,
+            write: self.write_timeout,
+            request: self.request_timeout,
+            linger: self.linger,
+        }
     }
 
     /// Whether connections carry on after recoverable decode errors.
-    pub fn get_recover_decode_errors(&self) -> bool {
+    ///
+    /// ```
+    /// use framekit_server::ServerConfig;
+    /// assert!(ServerConfig::default().recovers_decode_errors());
+    /// assert!(!ServerConfig::default().recover_decode_errors(false).recovers_decode_errors());
+    /// ```
+    pub fn recovers_decode_errors(&self) -> bool {
         self.recover_decode_errors
     }
 
-    /// The outbound water marks, `(low, high)`.
-    pub fn get_water_marks(&self) -> (usize, usize) {
-        (self.low_water, self.high_water)
+    /// Whether a request that ran out of time closes its connection.
+    ///
+    /// ```
+    /// use framekit_server::ServerConfig;
+    /// assert!(!ServerConfig::default().closes_on_request_timeout());
+    /// ```
+    pub fn closes_on_request_timeout(&self) -> bool {
+        self.close_on_request_timeout
     }
+}
 
-    /// The idle, frame and write timeouts.
-    pub fn get_timeouts(&self) -> (Duration, Duration, Duration) {
-        (self.idle_timeout, self.frame_timeout, self.write_timeout)
-    }
+/// A [`ServerConfig`]'s size limits ([`ServerConfig::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Most connections served at once.
+    pub max_connections: usize,
+    /// Most requests of one connection handled at once.
+    pub max_in_flight: usize,
+    /// Most undecoded input bytes one connection buffers.
+    pub input_budget: usize,
+    /// The outbound water marks.
+    pub water_marks: WaterMarks,
+}
+
+/// Outbound water marks, in bytes queued for one peer ([`ServerConfig::water_marks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaterMarks {
+    /// At or below it a paused connection resumes.
+    pub low: usize,
+    /// Above it a connection stops reading and taking responses.
+    pub high: usize,
+}
+
+/// A [`ServerConfig`]'s timeouts ([`ServerConfig::timeouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Nothing to read, handle or write.
+    pub idle: Duration,
+    /// A frame started and not finished.
+    pub frame: Duration,
+    /// Queued output the peer does not read.
+    pub write: Duration,
+    /// A request not answered (off when `None`).
+    pub request: Option<Duration>,
+    /// How long a closing connection discards what the peer still sends.
+    pub linger: Duration,
 }

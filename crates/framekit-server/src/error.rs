@@ -7,6 +7,9 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::time::Duration;
+
+use crate::context::Ctx;
 
 /// An error a codec's decoder or encoder may return, with a stable kind name for metrics.
 ///
@@ -82,6 +85,80 @@ pub struct InputBudgetExceeded {
 impl CodecError for InputBudgetExceeded {
     fn kind_name(&self) -> &'static str {
         "input_budget"
+    }
+}
+
+/// A request/response handler did not answer within
+/// [`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout): its future was
+/// dropped. Its kind is `"request_timeout"`; the error reply hook sees it (downcast
+/// [`DecodeFailure::error`] to it) and answers in the request's place.
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_server::{CodecError, error::RequestTimeout};
+///
+/// let e = RequestTimeout { after: Duration::from_secs(2) };
+/// assert_eq!(e.kind_name(), "request_timeout");
+/// assert_eq!(e.to_string(), "no answer within 2s");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no answer within {after:?}")]
+pub struct RequestTimeout {
+    /// The configured request deadline.
+    pub after: Duration,
+}
+
+impl CodecError for RequestTimeout {
+    fn kind_name(&self) -> &'static str {
+        "request_timeout"
+    }
+
+    /// The connection goes on after the answer, unless configured to close.
+    fn recoverable(&self) -> bool {
+        true
+    }
+}
+
+/// What the error reply hook is told about a rejected input: a codec error, or the input budget
+/// running out while the codec still wanted more ([`InputBudgetExceeded`], kind
+/// `"input_budget"`).
+///
+/// When [`recoverable`](DecodeFailure::recoverable) is true the connection carries on after the
+/// reply (see [`ServerConfig::recover_decode_errors`](crate::ServerConfig::recover_decode_errors));
+/// otherwise the reply is the connection's last response.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit::FrameError;
+/// use framekit_server::DecodeFailure;
+///
+/// // A hook that names the offset of malformed input, when the codec is a framekit one.
+/// fn reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+///     let at = failure.error.downcast_ref::<FrameError>().and_then(|e| e.offset());
+///     Some(Bytes::from(format!("-ERR {} at {:?}", failure.kind, at)))
+/// }
+/// # let _ = reply;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DecodeFailure<'a> {
+    /// The error's kind name ([`CodecError::kind_name`]): `"too_long"`, `"malformed"`, ...
+    pub kind: &'static str,
+    /// The codec's error; downcast it (to [`framekit::FrameError`], or
+    /// [`InputBudgetExceeded`]) for details.
+    pub error: &'a (dyn StdError + Send + Sync + 'static),
+    /// Whether the connection goes on after this error (the reply is then sent in request
+    /// order, and later requests are handled as usual).
+    pub recoverable: bool,
+    /// The connection.
+    pub ctx: &'a Ctx,
+}
+
+impl DecodeFailure<'_> {
+    /// Whether the input budget ran out ([`InputBudgetExceeded`]), rather than the codec
+    /// rejecting the input.
+    pub fn is_input_budget(&self) -> bool {
+        self.error.is::<InputBudgetExceeded>()
     }
 }
 

@@ -8,8 +8,8 @@
 //!   `AsyncRead + AsyncWrite`), and accept-error backoff.
 //! - [`server`]: the accept loop, the connection limit (taken before `accept`), the reject hook.
 //! - [`codec`]: what a connection needs from its codec, and [`WithEncoder`].
-//! - [`connection`]: one connection's read loop, input budget, pipelining, outbound water
-//!   marks and timers.
+//! - `connection` (private): one connection as rooms: reading, the pipelining ring, duplex
+//!   handling, writing, timers, the orderly close.
 //! - [`outbound`]: the outbound queue and vectored writes.
 //! - [`handler`]: request/response and duplex handlers.
 //! - [`context`]: what a handler knows about its connection.
@@ -46,7 +46,7 @@
 
 pub mod codec;
 pub mod config;
-pub mod connection;
+mod connection;
 pub mod context;
 pub mod error;
 pub mod handler;
@@ -60,9 +60,8 @@ pub mod tower;
 
 pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
-pub use connection::DecodeFailure;
 pub use context::Ctx;
-pub use error::{CodecError, InputBudgetExceeded};
+pub use error::{CodecError, DecodeFailure, InputBudgetExceeded, RequestTimeout};
 pub use handler::{ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
 pub use listener::{Accepted, Acceptor, Addr, StreamAcceptor};
 pub use metrics::{CloseReason, Metrics, MetricsSnapshot};

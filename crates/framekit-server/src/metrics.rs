@@ -21,6 +21,9 @@ pub enum CloseReason {
     FrameTimeout,
     /// Queued output was not read by the peer within the write timeout.
     WriteTimeout,
+    /// A handler did not answer within the request timeout, and the server is configured to
+    /// close the connection then (after the error hook's answer).
+    RequestTimeout,
     /// The codec rejected the input; the connection was closed after the optional error reply.
     DecodeError,
     /// The codec could not encode a response.
@@ -47,11 +50,12 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, in counter order.
-    pub const ALL: [CloseReason; 14] = [
+    pub const ALL: [CloseReason; 15] = [
         CloseReason::PeerClosed,
         CloseReason::IdleTimeout,
         CloseReason::FrameTimeout,
         CloseReason::WriteTimeout,
+        CloseReason::RequestTimeout,
         CloseReason::DecodeError,
         CloseReason::EncodeError,
         CloseReason::InputBudget,
@@ -71,6 +75,7 @@ impl CloseReason {
             CloseReason::IdleTimeout => "idle_timeout",
             CloseReason::FrameTimeout => "frame_timeout",
             CloseReason::WriteTimeout => "write_timeout",
+            CloseReason::RequestTimeout => "request_timeout",
             CloseReason::DecodeError => "decode_error",
             CloseReason::EncodeError => "encode_error",
             CloseReason::InputBudget => "input_budget",

@@ -161,12 +161,37 @@ impl Outbound {
         }
     }
 
+    /// Where the queue ends now, to [`rewind`](Outbound::rewind) to.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            chunks: self.chunks.len(),
+            tail: self.tail.len(),
+        }
+    }
+
+    /// Takes back what was appended since `mark` (an encoder that failed half-way). False,
+    /// and nothing changed, when that is no longer possible (a buffer was sealed since).
+    pub(crate) fn rewind(&mut self, mark: Mark) -> bool {
+        if self.chunks.len() != mark.chunks || self.tail.len() < mark.tail {
+            return false;
+        }
+        self.tail.truncate(mark.tail);
+        true
+    }
+
     /// Drops any encode buffer kept for reuse, when nothing is queued.
     pub(crate) fn release(&mut self) {
         if self.is_empty() {
             self.tail = BytesMut::new();
         }
     }
+}
+
+/// A position in an [`Outbound`] queue (see [`Outbound::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    chunks: usize,
+    tail: usize,
 }
 
 /// Encodes a response into an [`Outbound`] queue.

@@ -21,8 +21,10 @@ use tracing::Instrument;
 
 use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
-use crate::connection::{self, DecodeFailure, Duplex, ErrorHook, Pipeline, Shared};
+use crate::connection::dispatch::HandlerKind;
+use crate::connection::{self, ErrorHook, PerConnection, PerRequest, Shared};
 use crate::context::Ctx;
+use crate::error::DecodeFailure;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
 use crate::metrics::{CloseReason, Metrics};
@@ -177,18 +179,7 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         H: Handler<C::Request>,
         H::Output: IntoReply<Response = R>,
     {
-        let make_codec = Arc::new(make_codec);
-        let shared = Arc::new(self.shared());
-        let handler = Arc::new(handler);
-        let reject = self.reject_fn(make_codec.clone(), &shared);
-        let serve_shared = shared.clone();
-        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-            let codec = make_codec();
-            let shared = serve_shared.clone();
-            let dispatch = Pipeline::new(handler.clone(), ctx.clone(), shared.config.max_in_flight);
-            Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
-        });
-        self.start(shared.metrics.clone(), serve, reject)
+        self.serve_kind(make_codec, PerRequest(Arc::new(handler)))
     }
 
     /// Starts serving duplex: `handler` is called once per connection with the connection's
@@ -241,26 +232,35 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         C: ConnectionCodec<R>,
         H: DuplexHandler<C::Request, R>,
     {
-        let make_codec = Arc::new(make_codec);
-        let shared = Arc::new(self.shared());
-        let reject = self.reject_fn(make_codec.clone(), &shared);
-        let serve_shared = shared.clone();
-        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-            let codec = make_codec();
-            let shared = serve_shared.clone();
-            let dispatch = Duplex::new(&handler, ctx.clone(), shared.config.max_in_flight);
-            Box::pin(async move { connection::run(io, codec, dispatch, &shared, &ctx).await })
-        });
-        self.start(shared.metrics.clone(), serve, reject)
+        self.serve_kind(make_codec, PerConnection(handler))
     }
 
-    fn shared(&self) -> Shared<R> {
-        Shared {
-            config: self.config.clone(),
-            metrics: Arc::new(Metrics::default()),
-            on_decode_error: self.on_decode_error.clone(),
-            budget_warned: Default::default(),
-        }
+    /// The one serve path: every connection gets a codec from `make_codec` and a dispatcher
+    /// from `kind`.
+    fn serve_kind<F, C, K>(self, make_codec: F, kind: K) -> ServerHandle
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: ConnectionCodec<R>,
+        K: HandlerKind<C::Request, R>,
+    {
+        let make_codec = Arc::new(make_codec);
+        let shared = Arc::new(Shared::new(
+            self.config.clone(),
+            self.on_decode_error.clone(),
+        ));
+        let reject = self.reject_fn(make_codec.clone(), &shared);
+        let kind = Arc::new(kind);
+        let serve_shared = shared.clone();
+        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
+            Box::pin(connection::serve(
+                io,
+                make_codec(),
+                kind.clone(),
+                serve_shared.clone(),
+                ctx,
+            ))
+        });
+        self.start(shared.metrics.clone(), serve, reject)
     }
 
     fn reject_fn<F, C>(

@@ -1,0 +1,82 @@
+//! The orderly close: everything owed is written; the write side is shut down (FIN), then the
+//! connection lingers, reading and discarding what the peer still sends, so that the kernel
+//! does not answer our last bytes with a reset.
+//!
+//! The FIN is bounded by [`Timer::Write`], the linger by [`Timer::Linger`]
+//! ([`ServerConfig::linger`](crate::ServerConfig::linger)) and by a byte budget. A peer that
+//! closed first gets no linger: there is nothing left to read.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+use crate::config::ServerConfig;
+use crate::metrics::CloseReason;
+
+use super::reading::Reading;
+use super::timers::{Timer, TimerTable};
+use super::writing::Writing;
+use super::Ending;
+
+/// The least a closing connection reads and discards (when the input budget is smaller).
+const LINGER_DISCARD_MIN: usize = 64 * 1024;
+
+/// Closes the connection as `ending` says, and returns why it closed.
+pub(super) async fn close<Rd, Wr>(
+    mut reading: Reading<Rd>,
+    writing: Writing<Wr>,
+    ending: Ending,
+    cfg: &ServerConfig,
+    timers: &mut TimerTable,
+    mut sleep: Pin<&mut Sleep>,
+) -> CloseReason
+where
+    Rd: AsyncRead + Unpin,
+    Wr: AsyncWrite + Unpin,
+{
+    let reason = match ending {
+        Ending::Abrupt(reason) => return reason,
+        Ending::Orderly(reason) => reason,
+    };
+    let mut wr = writing.into_inner();
+    timers.clear();
+    timers.set(Timer::Write, Some(Instant::now() + cfg.write_timeout));
+    let fin = poll_fn(|cx| {
+        if let Poll::Ready(done) = Pin::new(&mut wr).poll_shutdown(cx) {
+            return Poll::Ready(Some(done));
+        }
+        timers.poll_expired(sleep.as_mut(), cx).map(|_| None)
+    })
+    .await;
+    match fin {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "write shutdown failed");
+            return reason;
+        }
+        None => return CloseReason::WriteTimeout,
+    }
+    if reading.eof || reason == CloseReason::PeerClosed || cfg.linger.is_zero() {
+        return reason;
+    }
+    timers.clear();
+    timers.set(Timer::Linger, Some(Instant::now() + cfg.linger));
+    // On the heap, and only now: the connection's future stays small while it runs.
+    let mut discard = vec![0u8; 1024];
+    let mut budget = cfg.input_budget.max(LINGER_DISCARD_MIN);
+    let _ = poll_fn(|cx| {
+        while budget > 0 {
+            match reading.poll_discard(&mut discard, cx) {
+                Poll::Ready(0) => return Poll::Ready(()),
+                Poll::Ready(n) => budget = budget.saturating_sub(n),
+                Poll::Pending => return timers.poll_expired(sleep.as_mut(), cx).map(|_| ()),
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    reason
+}

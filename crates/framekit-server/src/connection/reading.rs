@@ -1,0 +1,272 @@
+//! The read side: lazy reads, decoding what is buffered, the input budget, and the end of
+//! input.
+//!
+//! Memory: an idle connection holds **no** read buffer. While waiting for the first byte of a
+//! frame it polls the socket with a buffer on the stack that lives only during the poll, and it
+//! allocates only for bytes that arrived; the buffer is released again once it is empty. The
+//! input budget applies whatever the codec says: a codec still asking for more once the budget
+//! is buffered is a failure of kind `"input_budget"` (error reply, then close).
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{ready, Context, Poll};
+
+use bytes::{BufMut, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
+
+use crate::codec::ConnectionCodec;
+use crate::error::{CodecError, InputBudgetExceeded};
+use crate::metrics::CloseReason;
+
+use super::dispatch::{Dispatch, Signal, Work};
+use super::writing::{Unencodable, Writing};
+use super::Env;
+
+/// Size of the on-stack buffer used to read into an idle connection.
+const IDLE_READ: usize = 4 * 1024;
+/// How much room a connection reserves when a frame is under way and the buffer is full.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Whether requests still come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Input {
+    /// Reading and decoding.
+    Open,
+    /// The server is shutting down: what is buffered is decoded, nothing more is read.
+    Draining,
+    /// No more requests, and why.
+    Ended(CloseReason),
+}
+
+/// The read side of one connection.
+pub(super) struct Reading<Rd> {
+    rd: Rd,
+    /// Undecoded input; unallocated while empty.
+    pub(super) buf: BytesMut,
+    pub(super) input: Input,
+    /// The peer closed its side (a read returned 0).
+    pub(super) eof: bool,
+    /// The codec asked for more input at its last call.
+    wants_more: bool,
+    /// When the frame now arriving started, while one is under way: the frame clock.
+    pub(super) frame_started: Option<Instant>,
+    /// Whether the previous turn was reading (a pause of our own restarts the frame clock).
+    was_reading: bool,
+}
+
+/// What one decode turn did.
+#[derive(Debug, Default)]
+pub(super) struct Decoded {
+    /// Requests decoded and handed over.
+    pub(super) requests: u64,
+    /// Responses that were ready at once and went straight into the outbound queue.
+    pub(super) answered: u64,
+    /// When the turn's clock was read (when it answered or left a frame started).
+    pub(super) stamp: Option<Instant>,
+}
+
+impl<Rd: AsyncRead + Unpin> Reading<Rd> {
+    pub(super) fn new(rd: Rd) -> Self {
+        Reading {
+            rd,
+            buf: BytesMut::new(),
+            input: Input::Open,
+            eof: false,
+            wants_more: false,
+            frame_started: None,
+            was_reading: false,
+        }
+    }
+
+    /// Whether requests may still be decoded.
+    pub(super) fn is_open(&self) -> bool {
+        !matches!(self.input, Input::Ended(_))
+    }
+
+    /// The server is shutting down: read no more.
+    pub(super) fn drain(&mut self) {
+        if self.input == Input::Open {
+            self.input = Input::Draining;
+        }
+    }
+
+    /// Ends the input for `reason`: the dispatcher hears of it, and the buffer goes. A later
+    /// end (the handler closing after the peer did) replaces the reason.
+    pub(super) fn end<D: Dispatch<Req>, Req>(&mut self, reason: CloseReason, dispatch: &mut D) {
+        if self.is_open() {
+            dispatch.signal(Signal::EndInput);
+            self.buf = BytesMut::new();
+            self.frame_started = None;
+        }
+        self.input = Input::Ended(reason);
+    }
+
+    /// Decodes and dispatches every request already buffered, as room allows; answers that
+    /// are ready at once are encoded straight into `writing`'s queue. A fatal failure (decode
+    /// error, input budget) ends the input and returns the last reply for after every earlier
+    /// answer.
+    pub(super) fn decode<C, D, Req>(
+        &mut self,
+        codec: &mut C,
+        dispatch: &mut D,
+        writing: &mut Writing<impl AsyncWrite + Unpin>,
+        env: Env<'_, D::Resp>,
+        cx: &mut Context<'_>,
+    ) -> Result<(Decoded, Option<D::Resp>), Unencodable>
+    where
+        C: ConnectionCodec<D::Resp, Request = Req>,
+        D: Dispatch<Req>,
+    {
+        let cfg = &env.shared.config;
+        let mut turn = Decoded::default();
+        let mut last_reply = None;
+        // Frames consumed without a request (recoverable errors): the frame clock restarts too.
+        let mut refused = 0;
+        // Where the last recoverable error left the buffer: a codec that fails twice there in
+        // a row makes no progress, and the error is treated as fatal.
+        let mut recovered_at: Option<usize> = None;
+        while self.is_open() && dispatch.status().room {
+            match codec.decode_request(&mut self.buf, self.eof) {
+                Ok(Some(req)) => {
+                    turn.requests += 1;
+                    self.wants_more = false;
+                    recovered_at = None;
+                    let direct = writing.takes_direct(cfg.high_water);
+                    if let Some(resp) = dispatch.push(Work::Request { req, direct }, cx) {
+                        writing.encode(codec, resp, env)?;
+                        turn.answered += 1;
+                    }
+                }
+                Ok(None) => {
+                    self.wants_more = true;
+                    if self.input == Input::Draining {
+                        self.end(CloseReason::Shutdown, dispatch);
+                    } else if self.eof {
+                        self.end(CloseReason::PeerClosed, dispatch);
+                    }
+                    break;
+                }
+                Err(err) => {
+                    let kind = err.kind_name();
+                    let recover = cfg.recover_decode_errors
+                        && err.recoverable()
+                        && recovered_at != Some(self.buf.len());
+                    let reply = env.shared.reject(kind, &err, recover, env.ctx);
+                    if recover {
+                        tracing::debug!(error = %err, kind, "recoverable decode error, going on");
+                        recovered_at = Some(self.buf.len());
+                        self.wants_more = false;
+                        refused += 1;
+                        if let Some(reply) = reply {
+                            dispatch.push(Work::Reply(reply), cx);
+                        }
+                        continue;
+                    }
+                    tracing::debug!(error = %err, kind, "decode error, closing");
+                    last_reply = reply;
+                    self.end(CloseReason::DecodeError, dispatch);
+                    dispatch.signal(Signal::Abandon);
+                    break;
+                }
+            }
+        }
+        let consumed = turn.requests > 0 || refused > 0;
+        // One clock reading for what this turn's decoding started.
+        turn.stamp = (turn.answered > 0 || (consumed && !self.buf.is_empty())).then(Instant::now);
+        if consumed {
+            // What is left over is the start of the next frame: its clock starts now.
+            self.frame_started = if self.buf.is_empty() {
+                None
+            } else {
+                turn.stamp
+            };
+        }
+        if self.buf.is_empty() {
+            self.frame_started = None;
+            if self.buf.capacity() > 0 {
+                // Idle connections hold no read buffer (frames cut from it keep their bytes).
+                self.buf = BytesMut::new();
+            }
+        }
+        if self.is_open() && self.wants_more && self.buf.len() >= cfg.input_budget {
+            let err = InputBudgetExceeded {
+                budget: cfg.input_budget,
+                buffered: self.buf.len(),
+            };
+            if !env.shared.budget_warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    budget = cfg.input_budget,
+                    "input budget exhausted while the codec still wanted more input; if frames \
+                     this large are legitimate, raise ServerConfig::input_budget above the \
+                     framing's buffer_limit (ServerConfig::fit_framing); logged once per server"
+                );
+            }
+            tracing::debug!(buffered = self.buf.len(), "input budget exhausted, closing");
+            last_reply = env.shared.reject(err.kind_name(), &err, false, env.ctx);
+            self.end(CloseReason::InputBudget, dispatch);
+            dispatch.signal(Signal::Abandon);
+        }
+        Ok((turn, last_reply))
+    }
+
+    /// Whether to read this turn (`room`: the dispatcher takes requests; `paused`: output is
+    /// above its high water mark). Reading that resumes after a pause of our own restarts the
+    /// frame clock.
+    pub(super) fn wants_read(&mut self, room: bool, paused: bool, budget: usize) -> bool {
+        let reading =
+            self.input == Input::Open && !self.eof && !paused && room && self.buf.len() < budget;
+        if reading && !self.was_reading && !self.buf.is_empty() {
+            self.frame_started = Some(Instant::now());
+        }
+        self.was_reading = reading;
+        reading
+    }
+
+    /// Reads at most `limit` bytes; with an empty, unallocated buffer the read goes through
+    /// the stack so waiting costs no heap memory. Returns how many bytes arrived (0: the peer
+    /// closed its side, recorded in `eof`).
+    pub(super) fn poll_read(
+        &mut self,
+        limit: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(poll_read_lazy(&mut self.rd, &mut self.buf, limit, cx))?;
+        self.eof |= n == 0;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Reads into `scratch`, to be discarded (the linger); 0 at the end or on an error.
+    pub(super) fn poll_discard(&mut self, scratch: &mut [u8], cx: &mut Context<'_>) -> Poll<usize> {
+        let mut rb = ReadBuf::new(scratch);
+        match ready!(Pin::new(&mut self.rd).poll_read(cx, &mut rb)) {
+            Ok(()) => Poll::Ready(rb.filled().len()),
+            Err(_) => Poll::Ready(0),
+        }
+    }
+}
+
+fn poll_read_lazy<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    limit: usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let limit = limit.max(1);
+    if buf.is_empty() && buf.capacity() == 0 {
+        let mut stack = [MaybeUninit::<u8>::uninit(); IDLE_READ];
+        let want = limit.min(IDLE_READ);
+        let mut rb = ReadBuf::uninit(&mut stack[..want]);
+        ready!(Pin::new(rd).poll_read(cx, &mut rb))?;
+        let got = rb.filled();
+        buf.extend_from_slice(got);
+        return Poll::Ready(Ok(got.len()));
+    }
+    if buf.capacity() == buf.len() {
+        buf.reserve(READ_CHUNK.min(limit));
+    }
+    let mut limited = (&mut *buf).limit(limit);
+    tokio_util::io::poll_read_buf(Pin::new(rd), cx, &mut limited)
+}

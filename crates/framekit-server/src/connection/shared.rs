@@ -1,0 +1,52 @@
+//! What every connection of one server shares: the limits, the counters, and the error reply
+//! hook, which every failure that has an answer goes through.
+
+use std::error::Error as StdError;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::config::ServerConfig;
+use crate::context::Ctx;
+use crate::error::DecodeFailure;
+use crate::metrics::Metrics;
+
+/// The error reply hook: the response to send on a failure.
+pub(crate) type ErrorHook<R> = Arc<dyn Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync>;
+
+/// What every connection of one server shares.
+pub(crate) struct Shared<R> {
+    pub(crate) config: ServerConfig,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) on_error: Option<ErrorHook<R>>,
+    /// Whether the "input budget below the codec's needs" warning was logged already.
+    pub(crate) budget_warned: AtomicBool,
+}
+
+impl<R> Shared<R> {
+    pub(crate) fn new(config: ServerConfig, on_error: Option<ErrorHook<R>>) -> Self {
+        Shared {
+            config,
+            metrics: Arc::new(Metrics::default()),
+            on_error,
+            budget_warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts a failure of `kind` and asks the hook for a reply.
+    pub(crate) fn reject(
+        &self,
+        kind: &'static str,
+        error: &(dyn StdError + Send + Sync + 'static),
+        recoverable: bool,
+        ctx: &Ctx,
+    ) -> Option<R> {
+        self.metrics.error(kind);
+        let hook = self.on_error.as_ref()?;
+        hook(&DecodeFailure {
+            kind,
+            error,
+            recoverable,
+            ctx,
+        })
+    }
+}

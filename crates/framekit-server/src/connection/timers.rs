@@ -1,0 +1,178 @@
+//! The connection's clocks: every timeout is one [`Timer`] in one [`TimerTable`], and one
+//! `tokio` sleep waits for the earliest.
+//!
+//! The connection loop arms the table in one place each turn (a deadline, or none), and the
+//! table says which timer expired. The sleep is moved earlier when a deadline comes closer, but
+//! never later: a deadline that moved later is found when the sleep fires early, and only then
+//! is the sleep re-armed, so a busy connection does not touch the runtime's timer wheel for
+//! every event. The table is 7 deadlines (16 bytes each) in the connection's future; the sleep
+//! is pinned next to it, never boxed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::time::{Instant, Sleep};
+
+/// One of the connection's timeouts. When several expire at once, the first in this order is
+/// the one reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// Setup: the PROXY protocol preamble must arrive in time (armed by the preamble stage).
+    Preamble,
+    /// Setup: the TLS handshake must finish in time (armed by the handshake stage).
+    Handshake,
+    /// Queued output the peer does not read; also bounds the final write-side shutdown.
+    Write,
+    /// A frame started but did not finish (slowloris).
+    Frame,
+    /// The oldest request still being handled has not been answered (the request deadline).
+    Request,
+    /// Nothing to read, handle or write.
+    Idle,
+    /// A closing connection reads and discards what the peer still sends.
+    Linger,
+}
+
+/// How many timers there are.
+const TIMERS: usize = 7;
+
+impl Timer {
+    /// Every timer, in the order expiries are reported.
+    pub(crate) const ALL: [Timer; TIMERS] = [
+        Timer::Preamble,
+        Timer::Handshake,
+        Timer::Write,
+        Timer::Frame,
+        Timer::Request,
+        Timer::Idle,
+        Timer::Linger,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The deadline of every [`Timer`] (or none).
+#[derive(Debug, Default)]
+pub(crate) struct TimerTable {
+    deadlines: [Option<Instant>; TIMERS],
+}
+
+impl TimerTable {
+    /// Arms `timer` to expire at `at`, or disarms it with `None`.
+    pub(crate) fn set(&mut self, timer: Timer, at: Option<Instant>) {
+        self.deadlines[timer.index()] = at;
+    }
+
+    /// Disarms every timer.
+    pub(crate) fn clear(&mut self) {
+        self.deadlines = [None; TIMERS];
+    }
+
+    /// The earliest deadline, if any timer is armed.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.deadlines.iter().flatten().min().copied()
+    }
+
+    /// Whether any timer is armed.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.deadlines.iter().any(Option::is_some)
+    }
+
+    /// The timer that has expired at `now`, if any (the first in [`Timer::ALL`] order).
+    pub(crate) fn expired(&self, now: Instant) -> Option<Timer> {
+        Timer::ALL
+            .into_iter()
+            .find(|t| self.deadlines[t.index()].is_some_and(|at| at <= now))
+    }
+
+    /// Waits on `sleep` for the first armed timer to expire, and says which. Pending forever
+    /// while no timer is armed.
+    pub(crate) fn poll_expired(
+        &self,
+        mut sleep: Pin<&mut Sleep>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Timer> {
+        loop {
+            let Some(next) = self.next() else {
+                return Poll::Pending;
+            };
+            let armed = sleep.deadline();
+            if next < armed || (sleep.is_elapsed() && next != armed) {
+                sleep.as_mut().reset(next);
+            }
+            ready!(sleep.as_mut().poll(cx));
+            if let Some(timer) = self.expired(Instant::now()) {
+                return Poll::Ready(timer);
+            }
+            // Fired early: the deadline it was armed for moved later. Re-armed on the next
+            // round of the loop, which also registers the waker again.
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_earliest_armed_timer_is_the_one_that_expires() {
+        let start = Instant::now();
+        let mut table = TimerTable::default();
+        table.set(Timer::Idle, Some(start + Duration::from_secs(60)));
+        table.set(Timer::Frame, Some(start + Duration::from_secs(10)));
+        table.set(Timer::Write, Some(start + Duration::from_secs(30)));
+        let sleep = tokio::time::sleep_until(start + Duration::from_secs(60));
+        tokio::pin!(sleep);
+        let fired = poll_fn(|cx| table.poll_expired(sleep.as_mut(), cx)).await;
+        assert_eq!(fired, Timer::Frame);
+        assert_eq!(Instant::now() - start, Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_moved_later_is_honoured_after_an_early_wake() {
+        let start = Instant::now();
+        let mut table = TimerTable::default();
+        table.set(Timer::Idle, Some(start + Duration::from_secs(1)));
+        let sleep = tokio::time::sleep_until(start + Duration::from_secs(1));
+        tokio::pin!(sleep);
+        // Activity moved the idle deadline later; the sleep still fires at 1 s, finds nothing
+        // expired, and waits on.
+        table.set(Timer::Idle, Some(start + Duration::from_secs(5)));
+        let fired = poll_fn(|cx| table.poll_expired(sleep.as_mut(), cx)).await;
+        assert_eq!(fired, Timer::Idle);
+        assert_eq!(Instant::now() - start, Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_armed_never_fires_and_ties_go_in_table_order() {
+        let start = Instant::now();
+        let mut table = TimerTable::default();
+        assert!(!table.is_armed());
+        let sleep = tokio::time::sleep_until(start + Duration::from_secs(1));
+        tokio::pin!(sleep);
+        let waited = tokio::time::timeout(
+            Duration::from_secs(3600),
+            poll_fn(|cx| table.poll_expired(sleep.as_mut(), cx)),
+        )
+        .await;
+        assert!(waited.is_err(), "no timer armed, none fired");
+
+        let at = Instant::now() + Duration::from_secs(2);
+        for timer in Timer::ALL.into_iter().rev() {
+            table.set(timer, Some(at));
+        }
+        assert_eq!(table.expired(at - Duration::from_millis(1)), None);
+        assert_eq!(table.expired(at), Some(Timer::Preamble));
+        table.set(Timer::Preamble, None);
+        table.set(Timer::Handshake, None);
+        assert_eq!(table.expired(at), Some(Timer::Write));
+        table.clear();
+        assert_eq!(table.next(), None);
+    }
+}

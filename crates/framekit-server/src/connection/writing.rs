@@ -1,0 +1,247 @@
+//! The write side: gathering responses into the outbound queue, vectored writes, the water
+//! marks, and the flush.
+//!
+//! Every response that is ready joins the queue before one (vectored) write goes out, which is
+//! what makes pipelined answers leave in one system call. Above the high water mark the
+//! connection stops reading and taking responses until the queue drains to the low one. A
+//! response the codec cannot encode is taken back out of the queue and answered through the
+//! error hook instead.
+//!
+//! Memory: the outbound queue's encode buffer is kept for reuse while answers flow and
+//! released when the connection goes quiet.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use tokio::time::Instant;
+
+use crate::codec::ConnectionCodec;
+use crate::error::CodecError;
+use crate::metrics::Metrics;
+use crate::outbound::Outbound;
+
+use super::dispatch::Dispatch;
+use super::Env;
+
+/// Whether responses are taken and input read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    /// Below the high water mark (or back under the low one).
+    Flowing,
+    /// Above the high water mark: no reading, no taking responses, until the low one.
+    Paused,
+}
+
+/// A response could not be encoded, and the queue could not be repaired: the connection ends
+/// (reason `EncodeError`).
+#[derive(Debug)]
+pub(super) struct Unencodable;
+
+/// The write side of one connection.
+pub(super) struct Writing<Wr> {
+    wr: Wr,
+    pub(super) out: Outbound,
+    pub(super) flow: Flow,
+    /// Written but not flushed: transports that buffer (TLS) hold those bytes until a flush.
+    unflushed: bool,
+    /// Since when the queue has waited for the peer to read: the write clock.
+    pub(super) since: Instant,
+    /// The most bytes queued so far (reported to the metrics when it grows).
+    peak: usize,
+}
+
+/// What one turn of the output side did.
+#[derive(Debug, Default)]
+pub(super) struct Step {
+    /// Responses encoded into the queue.
+    pub(super) responses: u64,
+    /// The most bytes queued after encoding them.
+    pub(super) queued_peak: usize,
+    /// Bytes written to the peer.
+    pub(super) written: usize,
+}
+
+/// Why the output side stopped.
+pub(super) enum OutputError {
+    Unencodable,
+    Io(io::Error),
+}
+
+impl From<Unencodable> for OutputError {
+    fn from(_: Unencodable) -> Self {
+        OutputError::Unencodable
+    }
+}
+
+impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
+    pub(super) fn new(wr: Wr, vectored_min: usize, now: Instant) -> Self {
+        Writing {
+            wr,
+            out: Outbound::new(vectored_min),
+            flow: Flow::Flowing,
+            unflushed: false,
+            since: now,
+            peak: 0,
+        }
+    }
+
+    pub(super) fn into_inner(self) -> Wr {
+        self.wr
+    }
+
+    /// Whether output is queued or not yet flushed.
+    pub(super) fn is_busy(&self) -> bool {
+        !self.out.is_empty() || self.unflushed
+    }
+
+    /// Whether a response ready now may be encoded at once.
+    pub(super) fn takes_direct(&self, high_water: usize) -> bool {
+        self.flow == Flow::Flowing && self.out.len() <= high_water
+    }
+
+    /// Pauses above the high water mark, resumes at or below the low one.
+    pub(super) fn update_flow(&mut self, low: usize, high: usize) {
+        match self.flow {
+            Flow::Paused if self.out.len() <= low => self.flow = Flow::Flowing,
+            Flow::Flowing if self.out.len() > high => self.flow = Flow::Paused,
+            _ => {}
+        }
+    }
+
+    /// Encodes `resp` into the queue. When the codec refuses it, what it appended is taken
+    /// back and the error hook's reply (if any) goes in its place; the connection goes on.
+    pub(super) fn encode<C: ConnectionCodec<R>, R>(
+        &mut self,
+        codec: &mut C,
+        resp: R,
+        env: Env<'_, R>,
+    ) -> Result<(), Unencodable> {
+        let mark = self.out.mark();
+        let Err(err) = codec.queue_response(resp, &mut self.out) else {
+            return Ok(());
+        };
+        tracing::warn!(error = %err, "response could not be encoded");
+        if !self.out.rewind(mark) {
+            env.shared.metrics.error(err.kind_name());
+            return Err(Unencodable);
+        }
+        let Some(reply) = env.shared.reject(err.kind_name(), &err, true, env.ctx) else {
+            return Ok(());
+        };
+        if let Err(err) = codec.queue_response(reply, &mut self.out) {
+            tracing::warn!(error = %err, "error reply could not be encoded");
+            env.shared.metrics.error(err.kind_name());
+            return Err(Unencodable);
+        }
+        Ok(())
+    }
+
+    /// `n` responses joined the queue at `now`, which then held `queued` bytes; `was_busy`
+    /// says whether output was queued before them (if not, the write clock starts now).
+    pub(super) fn answered(
+        &mut self,
+        n: u64,
+        queued: usize,
+        was_busy: bool,
+        now: Instant,
+        metrics: &Metrics,
+    ) {
+        metrics.frames_out(n);
+        if queued > self.peak {
+            self.peak = queued;
+            metrics.outbound(queued);
+        }
+        if !was_busy {
+            self.since = now;
+        }
+    }
+
+    /// Books what an output turn did at `now` (`was_busy`: output was queued before it).
+    /// Returns whether it was activity (for the idle clock).
+    pub(super) fn record(
+        &mut self,
+        step: &Step,
+        was_busy: bool,
+        now: Instant,
+        metrics: &Metrics,
+    ) -> bool {
+        if step.responses > 0 {
+            self.answered(step.responses, step.queued_peak, was_busy, now, metrics);
+        }
+        if step.written > 0 {
+            metrics.bytes_out(step.written);
+            // The peer is reading: the write clock restarts.
+            self.since = now;
+        }
+        step.responses > 0 || step.written > 0
+    }
+
+    /// One turn of the output side: background work (a duplex handler) is driven, room for
+    /// the next request is waited for (with `want_room`), every response that is ready joins
+    /// the queue (while flowing and below the high water mark), then one (vectored) write goes
+    /// out, or a flush once everything is written. Pending when none of that could progress.
+    pub(super) fn poll_output<D, C, Req>(
+        &mut self,
+        dispatch: &mut D,
+        codec: &mut C,
+        want_room: bool,
+        env: Env<'_, D::Resp>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Step, OutputError>>
+    where
+        D: Dispatch<Req>,
+        C: ConnectionCodec<D::Resp, Request = Req>,
+    {
+        let mut step = Step::default();
+        let status = dispatch.status();
+        let mut progressed =
+            (status.background || want_room) && dispatch.poll_drive(cx, want_room).is_ready();
+        if self.flow == Flow::Flowing {
+            let high_water = env.shared.config.high_water;
+            while self.out.len() <= high_water && dispatch.status().responding {
+                match dispatch.poll_response(cx) {
+                    Poll::Ready(Some(resp)) => {
+                        self.encode(codec, resp, env)?;
+                        step.responses += 1;
+                        step.queued_peak = step.queued_peak.max(self.out.len());
+                    }
+                    Poll::Ready(None) => progressed = true,
+                    Poll::Pending => break,
+                }
+            }
+        }
+        let mut flush = self.unflushed;
+        if !self.out.is_empty() {
+            if let Poll::Ready(written) = self.out.poll_write(&mut self.wr, cx) {
+                step.written = written.map_err(OutputError::Io)?;
+                flush |= step.written > 0;
+            }
+        }
+        let mut flushed = false;
+        // Everything is written: flush in the same turn (free on a socket; TLS sends its records).
+        if self.out.is_empty() && flush {
+            if let Poll::Ready(done) = Pin::new(&mut self.wr).poll_flush(cx) {
+                done.map_err(OutputError::Io)?;
+                flushed = true;
+            }
+        }
+        if step.written > 0 {
+            self.unflushed = true;
+        }
+        if flushed {
+            self.unflushed = false;
+        }
+        if step.responses > 0 || step.written > 0 || flushed || progressed {
+            Poll::Ready(Ok(step))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Keeps no encode buffer while nothing is queued.
+    pub(super) fn release(&mut self) {
+        self.out.release();
+    }
+}
