@@ -11,6 +11,7 @@
 //! | length field: 1/2/3/4/8 bytes BE/LE, LEB128 varint; offset, adjustment | [`framing::length_prefixed`] | 8 MiB |
 //! | fixed-size records | [`framing::fixed`] | the record size |
 //! | any streaming `nom` parser | [`framing::nom`] | 64 KiB |
+//! | PROXY protocol v1 line, v2 header with TLVs (a balancer's preamble) | [`framing::proxy`] | 107 B / 4 KiB |
 //!
 //! On top of any framing sits a payload codec ([`payload`]): raw [`Bytes`](bytes::Bytes),
 //! validated UTF-8 [`Text`](payload::Text), JSON (feature `json`) or your own.

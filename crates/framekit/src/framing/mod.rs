@@ -16,6 +16,7 @@ pub mod delimited;
 pub mod fixed;
 pub mod length_prefixed;
 pub mod nom;
+pub mod proxy;
 
 pub use borrowed::Frames;
 

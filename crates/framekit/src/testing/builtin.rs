@@ -758,3 +758,6 @@ mod the_kit_catches {
         assert!(v.detail().contains("boom"), "{v}");
     }
 }
+
+// ---- PROXY protocol: its own file, the same macro -----------------------------------------
+mod proxy;
