@@ -60,3 +60,25 @@ async fn an_overlong_line_gets_an_error_line_then_close() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn clients_past_the_connection_limit_get_a_server_full_line() {
+    timeout(LIMIT, async {
+        let config = framekit_server::ServerConfig::default().max_connections(1);
+        let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
+        let server = servers::ack(server, 1024);
+        let addr = server.local_addr().as_tcp().unwrap();
+        let mut first = BufReader::new(TcpStream::connect(addr).await.unwrap());
+        first.get_mut().write_all(b"hi\n").await.unwrap();
+        let mut line = String::new();
+        first.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "ack:hi\n");
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        let mut refused = String::new();
+        second.read_to_string(&mut refused).await.unwrap();
+        assert_eq!(refused, "error: server full\n");
+        server.shutdown(Duration::from_secs(1)).await;
+    })
+    .await
+    .unwrap();
+}

@@ -275,3 +275,100 @@ async fn large_binary_values_round_trip() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn clients_past_the_connection_limit_are_told_and_closed() {
+    timeout(LIMIT, async {
+        let parser = RequestParser::new();
+        let config = servers::resp_config(ServerConfig::default().max_connections(1), &parser);
+        let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
+        let server = servers::resp(server, parser);
+        let addr = server.local_addr().as_tcp().unwrap();
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        first.write_all(&command(&[b"PING"])).await.unwrap();
+        expect(&mut first, b"+PONG\r\n").await;
+
+        // The second client is accepted only to be told, as Redis words it, then closed.
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        expect(&mut second, b"-ERR max number of clients reached\r\n").await;
+        expect_closed(&mut second).await;
+
+        // The first is unaffected; once it leaves, a new client is served (its permit is
+        // returned when the connection task ends, so a few refusals may come first).
+        first.write_all(&command(&[b"PING"])).await.unwrap();
+        expect(&mut first, b"+PONG\r\n").await;
+        drop(first);
+        let mut served = false;
+        for _ in 0..50 {
+            let mut next = TcpStream::connect(addr).await.unwrap();
+            next.write_all(&command(&[b"PING"])).await.unwrap();
+            let mut reply = [0; 7];
+            if next.read_exact(&mut reply).await.is_ok() && &reply == b"+PONG\r\n" {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(served, "a freed slot is reused");
+        server.shutdown(Duration::from_secs(1)).await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn clients_share_databases_but_not_their_selection() {
+    timeout(LIMIT, async {
+        let (server, addr) = start(RequestParser::new()).await;
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let mut b = TcpStream::connect(addr).await.unwrap();
+        a.write_all(&command(&[b"SELECT", b"5"])).await.unwrap();
+        expect(&mut a, b"+OK\r\n").await;
+        a.write_all(&command(&[b"SET", b"k", b"five"]))
+            .await
+            .unwrap();
+        expect(&mut a, b"+OK\r\n").await;
+        b.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        expect(&mut b, b"$-1\r\n").await;
+        b.write_all(&command(&[b"SELECT", b"5"])).await.unwrap();
+        expect(&mut b, b"+OK\r\n").await;
+        b.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        expect(&mut b, b"$4\r\nfive\r\n").await;
+        // CLIENT LIST shows both connections, by id, with their names and databases.
+        a.write_all(&command(&[b"CLIENT", b"SETNAME", b"alpha"]))
+            .await
+            .unwrap();
+        expect(&mut a, b"+OK\r\n").await;
+        b.write_all(&command(&[b"CLIENT", b"LIST"])).await.unwrap();
+        let mut header = Vec::new();
+        while !header.ends_with(b"\r\n") {
+            let mut byte = [0];
+            b.read_exact(&mut byte).await.unwrap();
+            header.push(byte[0]);
+        }
+        let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut body = vec![0; len + 2];
+        b.read_exact(&mut body).await.unwrap();
+        let list = String::from_utf8(body).unwrap();
+        let lines: Vec<&str> = list.trim_end().lines().collect();
+        assert_eq!(lines.len(), 2, "{list}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(" name=alpha ") && l.contains(" db=5 ")),
+            "{list}"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.contains(" addr=127.0.0.1:") && l.contains(&format!(" laddr={addr} "))),
+            "{list}"
+        );
+        server.shutdown(Duration::from_secs(1)).await;
+    })
+    .await
+    .unwrap();
+}

@@ -1,5 +1,7 @@
-//! What every example's `main` does around its protocol: the shared command-line limits, tracing
-//! to stderr, the `listening on HOST:PORT` line, and graceful shutdown on SIGINT or SIGTERM.
+//! What every example's `main` does around its protocol: the shared command-line limits (with the
+//! connection limit fitted to the process's file descriptors, as Redis fits `maxclients`),
+//! tracing to stderr, the `listening on HOST:PORT` line, and graceful shutdown on SIGINT or
+//! SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -10,11 +12,20 @@ use framekit_server::{config, ServerConfig, ServerHandle, ShutdownReport};
 /// inside the 5 s a supervisor waits.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// The examples' default connection limit, as Redis's `maxclients`; lowered at start to what the
+/// file descriptor limit allows ([`connection_limit`]).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// File descriptors kept back from connections for listeners, logs and the runtime (Redis
+/// keeps 32).
+pub const RESERVED_FDS: u64 = 32;
+
 /// The server limits every example accepts on its command line.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LimitArgs {
-    /// Most connections served at once.
-    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    /// Most connections served at once; past it a client is refused with an error and closed.
+    /// Lowered to what the file descriptor limit allows.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Most requests of one connection handled at once (pipelining depth).
     #[arg(long, default_value_t = config::DEFAULT_MAX_IN_FLIGHT)]
@@ -34,15 +45,79 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// The server configuration these flags describe.
+    /// The server configuration these flags describe; the connection limit goes through
+    /// [`connection_limit`] (which raises the process's file descriptor limit).
     pub fn config(&self) -> ServerConfig {
         ServerConfig::default()
-            .max_connections(self.max_connections)
+            .max_connections(connection_limit(self.max_connections))
             .max_in_flight(self.max_in_flight)
             .idle_timeout(self.idle_timeout)
             .frame_timeout(self.frame_timeout)
             .write_timeout(self.write_timeout)
     }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, then returns `requested` lowered (if
+/// needed) so that many connections plus [`RESERVED_FDS`] fit in it, logging what was chosen.
+/// As Redis does at start for `maxclients`; at least 1.
+///
+/// ```
+/// use framekit_examples::launch::connection_limit;
+/// let n = connection_limit(10_000);
+/// assert!(n >= 1 && n <= 10_000);
+/// ```
+pub fn connection_limit(requested: usize) -> usize {
+    let Some(fds) = raise_nofile_limit() else {
+        tracing::warn!(
+            requested,
+            "could not read the file descriptor limit; keeping the connection limit"
+        );
+        return requested;
+    };
+    let fitting = usize::try_from(fds.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if requested > fitting {
+        tracing::warn!(
+            requested,
+            chosen = fitting,
+            open_files_limit = fds,
+            "connection limit lowered to fit the open files limit (raise it with ulimit -n)"
+        );
+        fitting
+    } else {
+        tracing::info!(
+            max_connections = requested,
+            open_files_limit = fds,
+            "connection limit"
+        );
+        requested
+    }
+}
+
+/// Sets the soft open-files limit to the hard one; returns the soft limit now in force.
+fn raise_nofile_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer, which
+    // lives on this stack frame for the whole call.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur)
 }
 
 /// Parses `250ms`, `10s`, `2m`, or a bare number of seconds.

@@ -83,7 +83,12 @@ impl Encoder<AckReply> for AckEncoder {
     }
 }
 
-/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined.
+/// The line a client of a line protocol (`ack_server`, `chat_server`) gets past the connection
+/// limit, before the connection closes.
+pub const LINE_SERVER_FULL: &str = "error: server full";
+
+/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined; a client past the
+/// connection limit gets [`LINE_SERVER_FULL`].
 pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerHandle {
     let codec = SplitCodec::new(
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
@@ -96,19 +101,27 @@ pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerH
                 failure.error
             ))))
         })
+        .on_reject(|_peer| {
+            Some(AckReply::Error(Bytes::from_static(
+                LINE_SERVER_FULL.as_bytes(),
+            )))
+        })
         .serve(codec, |line: Bytes, _ctx: Ctx| {
             std::future::ready(Some(AckReply::Ack(line)))
         })
 }
 
-/// `chat_server`: one [`Room`] for every connection.
+/// `chat_server`: one [`Room`] for every connection; a client past the connection limit gets
+/// [`LINE_SERVER_FULL`].
 pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
-    server.serve_duplex(
-        line_codec(max_line),
-        move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
-            room.clone().member(inbox, outbox, ctx)
-        },
-    )
+    server
+        .on_reject(|_peer| Some(Bytes::from_static(LINE_SERVER_FULL.as_bytes())))
+        .serve_duplex(
+            line_codec(max_line),
+            move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
+                room.clone().member(inbox, outbox, ctx)
+            },
+        )
 }
 
 /// `config` with an input budget that holds `max_frame` plus a 4-byte length prefix: the server
