@@ -599,9 +599,35 @@ async fn unix_socket_serves_like_tcp() {
     lines.get_mut().write_all(b"hi\n").await.unwrap();
     let answer = within("answer", lines.next_line()).await.unwrap();
     assert_eq!(answer.as_deref(), Some("unix:hi"));
+    // Something listens there: a second server is refused, and the file stays.
+    let second = Server::<_, Bytes>::bind_unix(&path).err().map(|e| e.kind());
+    assert_eq!(second, Some(std::io::ErrorKind::AddrInUse));
     drop(lines);
     stop(server).await;
+    assert!(!path.exists(), "the socket file is removed at shutdown");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_stale_unix_socket_file_is_replaced_at_bind() {
+    let path = std::env::temp_dir().join(format!("framekit-stale-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    // A socket file nobody listens on, as a crashed server leaves it.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let server = Server::bind_unix(&path)
+        .unwrap()
+        .serve(lines_codec(), echo_with("fresh:"));
+    let stream = within("connect", tokio::net::UnixStream::connect(&path))
+        .await
+        .unwrap();
+    let mut lines = BufReader::new(stream).lines();
+    lines.get_mut().write_all(b"hi\n").await.unwrap();
+    let answer = within("answer", lines.next_line()).await.unwrap();
+    assert_eq!(answer.as_deref(), Some("fresh:hi"));
+    drop(lines);
+    stop(server).await;
+    assert!(!path.exists());
 }
 
 #[tokio::test]
@@ -641,16 +667,25 @@ impl framekit_server::tower::tower_service::Service<Bytes> for Upper {
 }
 
 #[tokio::test]
-async fn a_tower_service_is_a_handler() {
-    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
-        lines_codec(),
-        framekit_server::tower::ServiceHandler::new(Upper),
-    );
+async fn a_tower_service_is_a_handler_and_its_errors_are_answered_by_the_hook() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .on_decode_error(|f| Some(Bytes::from(format!("ERR {}: {}", f.kind, f.error))))
+        .serve(
+            lines_codec(),
+            framekit_server::tower::ServiceHandler::new(Upper),
+        );
     let mut client = line_client(&server).await;
     send(&mut client, "abc\nfail\ndef\n").await;
-    // The failed request has no answer; the others keep their order.
+    // The failed request is answered in its place; the connection goes on.
     assert_eq!(next_line(&mut client).await.as_deref(), Some("ABC"));
+    assert_eq!(
+        next_line(&mut client).await.as_deref(),
+        Some("ERR handler_error: refused")
+    );
     assert_eq!(next_line(&mut client).await.as_deref(), Some("DEF"));
+    assert_eq!(server.metrics().errors_of("handler_error"), 1);
     stop(server).await;
 }
 

@@ -43,6 +43,7 @@ async fn quitting_echo(req: Bytes, _ctx: Ctx) -> Reply<Bytes> {
             tokio::time::sleep(Duration::from_millis(100)).await;
             Reply::One(req)
         }
+        b"hang" => std::future::pending().await,
         _ => Reply::One(req),
     }
 }
@@ -416,5 +417,47 @@ async fn a_recoverable_error_that_consumes_nothing_closes_instead_of_spinning() 
     );
     let snap = wait_for(&server, "closed", |s| s.closed_total() == 1).await;
     assert_eq!(snap.closed(CloseReason::DecodeError), 1);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn a_handler_that_never_answers_gets_the_hook_reply_and_the_connection_goes_on() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().request_timeout(Duration::from_millis(200)))
+        .on_decode_error(error_reply)
+        .serve(lines_codec(), quitting_echo);
+    let mut client = line_client(&server).await;
+    send(&mut client, "a\nhang\nb\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("a"));
+    assert_eq!(
+        next_line(&mut client).await.as_deref(),
+        Some("ERR request_timeout")
+    );
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("b"));
+    send(&mut client, "c\n").await;
+    assert_eq!(next_line(&mut client).await.as_deref(), Some("c"));
+    assert_eq!(server.metrics().errors_of("request_timeout"), 1);
+    drop(client);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn configured_to_close_a_request_that_never_answers_closes_after_its_reply() {
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(
+            ServerConfig::default()
+                .request_timeout(Duration::from_millis(200))
+                .close_on_request_timeout(true),
+        )
+        .on_decode_error(error_reply)
+        .serve(lines_codec(), quitting_echo);
+    let answer = exchange(&server, b"a\nhang\nb\n").await;
+    assert_eq!(answer, "a\nERR request_timeout\n");
+    let snap = wait_for(&server, "the close", |m| m.closed_total() == 1).await;
+    assert_eq!(snap.closed(CloseReason::RequestTimeout), 1);
     stop(server).await;
 }

@@ -39,6 +39,10 @@ pub struct LimitArgs {
     /// Close a connection that leaves queued output unread this long.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub write_timeout: Duration,
+    /// Answer a request whose handler has not answered this long with an error and cancel
+    /// the handler (0: no request deadline).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
     /// How long connections get to finish on SIGINT/SIGTERM before they are aborted.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -48,12 +52,17 @@ impl LimitArgs {
     /// The server configuration these flags describe; the connection limit goes through
     /// [`connection_limit`] (which raises the process's file descriptor limit).
     pub fn config(&self) -> ServerConfig {
-        ServerConfig::default()
+        let config = ServerConfig::default()
             .max_connections(connection_limit(self.max_connections))
             .max_in_flight(self.max_in_flight)
             .idle_timeout(self.idle_timeout)
             .frame_timeout(self.frame_timeout)
-            .write_timeout(self.write_timeout)
+            .write_timeout(self.write_timeout);
+        if self.request_timeout.is_zero() {
+            config
+        } else {
+            config.request_timeout(self.request_timeout)
+        }
     }
 }
 

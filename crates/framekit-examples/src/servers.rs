@@ -207,6 +207,9 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
         .map_or_else(|_| String::from("?"), |a| a.to_string());
     server
         .on_decode_error(|failure| {
+            if failure.error.is::<framekit_server::RequestTimeout>() {
+                return Some(Value::error("ERR timeout"));
+            }
             // A peer that closed mid-request is not told anything (it is gone), as in Redis.
             let ended = failure
                 .error

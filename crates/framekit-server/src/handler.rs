@@ -32,7 +32,8 @@ use crate::context::Ctx;
 /// let one = Reply::One("pong");
 /// let many = Reply::stream(stream::iter(["a", "b", "c"]));
 /// let bye = Reply::last("+OK bye"); // then close the connection
-/// # let _ = (none, one, many, bye);
+/// let failed: Reply<&str> = Reply::failed("disk full"); // answered by the error reply hook
+/// # let _ = (none, one, many, bye, failed);
 /// ```
 pub enum Reply<R> {
     /// No response to this request.
@@ -51,7 +52,14 @@ pub enum Reply<R> {
     /// futures cancelled. A handler with side effects that must not run after a close should
     /// use `max_in_flight(1)`.
     Close(Option<R>),
+    /// The handler failed: the error reply hook is asked for the answer (kind
+    /// `"handler_error"`, with this error), which goes out in the request's place; the
+    /// connection goes on. A [`tower`](crate::tower) service's error arrives this way.
+    Failed(BoxError),
 }
+
+/// Any error a handler may fail with ([`Reply::Failed`]).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl<R> Reply<R> {
     /// Responds with every item of `stream`, in order.
@@ -69,6 +77,11 @@ impl<R> Reply<R> {
     pub fn close() -> Self {
         Reply::Close(None)
     }
+
+    /// Fails with `error`, answered by the error reply hook ([`Reply::Failed`]).
+    pub fn failed(error: impl Into<BoxError>) -> Self {
+        Reply::Failed(error.into())
+    }
 }
 
 impl<R> std::fmt::Debug for Reply<R> {
@@ -79,6 +92,7 @@ impl<R> std::fmt::Debug for Reply<R> {
             Reply::Stream(_) => f.write_str("Reply::Stream(..)"),
             Reply::Close(Some(_)) => f.write_str("Reply::Close(Some(..))"),
             Reply::Close(None) => f.write_str("Reply::Close(None)"),
+            Reply::Failed(e) => write!(f, "Reply::Failed({e})"),
         }
     }
 }

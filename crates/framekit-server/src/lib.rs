@@ -57,17 +57,23 @@ pub mod server;
 pub mod shutdown;
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(unix)]
+mod unix_socket;
 
 pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
 pub use context::Ctx;
 pub use error::{CodecError, DecodeFailure, InputBudgetExceeded, RequestTimeout};
-pub use handler::{ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply};
+pub use handler::{
+    BoxError, ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply,
+};
 pub use listener::{Accepted, Acceptor, Addr, StreamAcceptor};
 pub use metrics::{CloseReason, Metrics, MetricsSnapshot};
 pub use outbound::{Outbound, ResponseEncoder, Vectored};
 pub use server::Server;
 pub use shutdown::{shutdown_signal, ServerHandle, ShutdownReport};
+#[cfg(unix)]
+pub use unix_socket::UnixSocket;
 
 /// The README's example, compiled with the doc tests so it cannot rot.
 #[doc = include_str!("../README.md")]

@@ -86,11 +86,12 @@ impl<R> Server<TcpListener, R> {
 }
 
 #[cfg(unix)]
-impl<R> Server<tokio::net::UnixListener, R> {
-    /// Binds a Unix domain socket at `path`, which must not exist yet. The socket file is left
-    /// in place when the server stops: remove it before binding the same path again.
+impl<R> Server<crate::UnixSocket, R> {
+    /// Binds a Unix domain socket at `path` ([`UnixSocket::bind`](crate::UnixSocket::bind)):
+    /// a stale socket file is replaced, a live one refused, and the file is removed when the
+    /// server stops.
     pub fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
-        Ok(Self::new(tokio::net::UnixListener::bind(path)?))
+        Ok(Self::new(crate::UnixSocket::bind(path)?))
     }
 }
 

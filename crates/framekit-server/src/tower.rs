@@ -5,7 +5,6 @@
 //! waiting for `poll_ready`. The service's response is anything that is [`IntoReply`]
 //! (`Option<Resp>` or [`Reply<Resp>`]).
 
-use std::fmt::Display;
 use std::future::poll_fn;
 
 use futures::future::BoxFuture;
@@ -13,13 +12,13 @@ pub use tower_service;
 use tower_service::Service;
 
 use crate::context::Ctx;
-use crate::handler::{Handler, IntoReply, Reply};
+use crate::handler::{BoxError, Handler, IntoReply, Reply};
 
 /// A `tower::Service` as a [`Handler`].
 ///
-/// A service error has no response to send: it is logged with the connection's span and the
-/// request gets no answer. Protocols that must answer every request should turn their errors
-/// into responses inside the service.
+/// A service error (from `poll_ready` or the call) is answered through the error reply hook
+/// ([`Reply::Failed`], kind `"handler_error"`), in the request's place; without a hook the
+/// request gets no answer. The connection goes on either way.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -74,7 +73,7 @@ where
     S: Service<Req> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Response: IntoReply,
-    S::Error: Display + Send,
+    S::Error: Into<BoxError>,
     Req: Send + 'static,
 {
     type Output = Reply<<S::Response as IntoReply>::Response>;
@@ -84,15 +83,11 @@ where
         let mut service = self.service.clone();
         Box::pin(async move {
             if let Err(e) = poll_fn(|cx| service.poll_ready(cx)).await {
-                tracing::warn!(error = %e, "service not ready; request dropped");
-                return Reply::None;
+                return Reply::Failed(e.into());
             }
             match service.call(req).await {
                 Ok(response) => response.into_reply(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "service failed; request not answered");
-                    Reply::None
-                }
+                Err(e) => Reply::Failed(e.into()),
             }
         })
     }

@@ -174,3 +174,7 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "duplex_tests.rs"]
+mod tests;

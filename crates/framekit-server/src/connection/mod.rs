@@ -279,3 +279,6 @@ fn io_close_reason(err: &io::Error) -> CloseReason {
         _ => CloseReason::IoError,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -133,7 +133,7 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
             left -= 1;
             let done = match fut.as_mut().as_pin_mut() {
                 Some(f) => match f.poll(cx) {
-                    Poll::Ready(output) => output.into_reply(),
+                    Poll::Ready(output) => settle(&self.shared, &self.ctx, output.into_reply()),
                     Poll::Pending => continue,
                 },
                 None => Reply::None,
@@ -188,6 +188,18 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
         for fut in emptied {
             self.recycle(fut);
         }
+    }
+}
+
+/// A failed handler's answer comes from the error reply hook; every other reply stays.
+fn settle<R>(shared: &Shared<R>, ctx: &Ctx, reply: Reply<R>) -> Reply<R> {
+    let Reply::Failed(err) = reply else {
+        return reply;
+    };
+    tracing::debug!(error = %err, "handler failed");
+    match shared.reject("handler_error", &*err, true, ctx) {
+        Some(resp) => Reply::One(resp),
+        None => Reply::None,
     }
 }
 
@@ -248,7 +260,7 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
         let reply = match polled {
             Poll::Ready(output) => {
                 self.recycle(fut);
-                output.into_reply()
+                settle(&self.shared, &self.ctx, output.into_reply())
             }
             Poll::Pending => {
                 // One clock reading per pending request, and only with a deadline set.
@@ -338,6 +350,8 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                 Reply::None => return Poll::Ready(None),
                 Reply::One(resp) => return Poll::Ready(Some(resp)),
                 Reply::Stream(stream) => self.current = Some(stream),
+                // Settled when the future finished; no failure waits in the ring.
+                Reply::Failed(_) => return Poll::Ready(None),
                 Reply::Close(last) => {
                     // Later requests read ahead are dropped unanswered (their futures
                     // cancelled), and no more are decoded.
@@ -350,3 +364,7 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

@@ -1,0 +1,188 @@
+//! The engine without sockets: `run` over an in-memory pipe, with paused time, so every timer
+//! fires at exactly its deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use framekit::framing::delimited::Delimited;
+use framekit::FrameCodec;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::config::ServerConfig;
+use crate::handler::Handler;
+use crate::listener::Addr;
+
+/// Echoes lines; `never` is never answered, `big` is answered with 64 KiB.
+fn echo() -> impl Handler<Bytes, Output = Option<Bytes>> {
+    |req: Bytes, _ctx: Ctx| async move {
+        match &req[..] {
+            b"never" => std::future::pending().await,
+            b"big" => Some(Bytes::from(vec![b'x'; 64 * 1024])),
+            // The newline framing cannot encode a payload holding its delimiter.
+            b"unencodable" => Some(Bytes::from_static(b"two\nlines")),
+            _ => Some(req),
+        }
+    }
+}
+
+struct Running {
+    peer: DuplexStream,
+    closing: CancellationToken,
+    task: JoinHandle<(CloseReason, Duration)>,
+}
+
+/// Runs one connection over a pipe of `pipe` bytes each way, with lines of at most 128 KiB;
+/// the error hook answers with `-ERR <kind>`.
+fn start(config: ServerConfig, pipe: usize) -> Running {
+    start_with(config, pipe, 128 * 1024)
+}
+
+fn start_with(config: ServerConfig, pipe: usize, max_line: usize) -> Running {
+    let (peer, ours) = tokio::io::duplex(pipe);
+    let hook: ErrorHook<Bytes> = Arc::new(|f| Some(Bytes::from(format!("-ERR {}", f.kind))));
+    let shared = Arc::new(Shared::new(config, Some(hook)));
+    let closing = CancellationToken::new();
+    let ctx = Ctx::new(1, Addr::other("test"), closing.clone());
+    let task = tokio::spawn(async move {
+        let began = Instant::now();
+        let dispatch = PerRequest(Arc::new(echo())).start(&ctx, &shared);
+        let codec = FrameCodec::new(Delimited::newline().max_frame_len(max_line));
+        let reason = run(ours, codec, dispatch, &shared, &ctx).await;
+        (reason, began.elapsed())
+    });
+    Running {
+        peer,
+        closing,
+        task,
+    }
+}
+
+async fn read_all(peer: &mut DuplexStream) -> String {
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).await.unwrap();
+    String::from_utf8(got).unwrap()
+}
+
+async fn read_line(peer: &mut DuplexStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while peer.read(&mut byte).await.unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_peer_is_closed_at_the_idle_timeout() {
+    let mut c = start(ServerConfig::default().idle_timeout(30 * SECOND), 4096);
+    c.peer.write_all(b"hi\n").await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "hi");
+    let (reason, after) = c.task.await.unwrap();
+    assert_eq!(reason, CloseReason::IdleTimeout);
+    assert_eq!(after, 30 * SECOND, "counted from the last activity");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_frame_that_never_finishes_is_closed_at_the_frame_timeout() {
+    let mut c = start(ServerConfig::default().frame_timeout(5 * SECOND), 4096);
+    c.peer.write_all(b"no newline yet").await.unwrap();
+    let (reason, after) = c.task.await.unwrap();
+    assert_eq!(reason, CloseReason::FrameTimeout);
+    assert_eq!(after, 5 * SECOND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_does_not_read_is_closed_at_the_write_timeout() {
+    let config = ServerConfig::default().write_timeout(3 * SECOND);
+    let mut c = start(config, 1024);
+    c.peer.write_all(b"big\n").await.unwrap();
+    let (reason, after) = c.task.await.unwrap();
+    assert_eq!(reason, CloseReason::WriteTimeout);
+    assert_eq!(
+        after,
+        3 * SECOND,
+        "the pipe filled at once; nothing moved since"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_that_never_answers_gets_the_hook_reply_in_order_and_the_connection_goes_on() {
+    let config = ServerConfig::default().request_timeout(2 * SECOND);
+    let mut c = start(config, 4096);
+    let began = Instant::now();
+    c.peer.write_all(b"a\nnever\nb\n").await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "a");
+    assert_eq!(read_line(&mut c.peer).await, "-ERR request_timeout");
+    assert_eq!(began.elapsed(), 2 * SECOND);
+    assert_eq!(
+        read_line(&mut c.peer).await,
+        "b",
+        "later answers wait their turn"
+    );
+    c.peer.write_all(b"c\n").await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "c", "the connection goes on");
+    c.peer.shutdown().await.unwrap();
+    assert_eq!(read_all(&mut c.peer).await, "");
+    assert_eq!(c.task.await.unwrap().0, CloseReason::PeerClosed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn configured_to_close_a_late_request_answers_then_closes() {
+    let config = ServerConfig::default()
+        .request_timeout(2 * SECOND)
+        .close_on_request_timeout(true);
+    let mut c = start(config, 4096);
+    c.peer.write_all(b"a\nnever\nb\n").await.unwrap();
+    assert_eq!(read_all(&mut c.peer).await, "a\n-ERR request_timeout\n");
+    assert_eq!(c.task.await.unwrap().0, CloseReason::RequestTimeout);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_an_error_reply_the_connection_lingers_for_its_own_setting() {
+    let config = ServerConfig::default()
+        .linger(4 * SECOND)
+        .idle_timeout(60 * SECOND)
+        .recover_decode_errors(false);
+    let mut c = start_with(config, 4096, 16);
+    c.peer.write_all(&[b'x'; 64]).await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "-ERR too_long");
+    assert_eq!(read_all(&mut c.peer).await, "", "FIN after the reply");
+    let began = Instant::now();
+    // The peer keeps its side open: the server reads and discards until the linger ends.
+    let (reason, _) = c.task.await.unwrap();
+    assert_ne!(reason, CloseReason::PeerClosed);
+    assert_eq!(began.elapsed(), 4 * SECOND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_shutdown_buffered_requests_are_answered_then_fin() {
+    let mut c = start(ServerConfig::default().linger(Duration::ZERO), 4096);
+    c.peer.write_all(b"one\ntwo\n").await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "one");
+    c.closing.cancel();
+    assert_eq!(read_all(&mut c.peer).await, "two\n");
+    assert_eq!(c.task.await.unwrap().0, CloseReason::Shutdown);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unencodable_response_is_answered_by_the_hook_and_the_connection_goes_on() {
+    let mut c = start(ServerConfig::default(), 4096);
+    c.peer.write_all(b"a\nunencodable\nb\n").await.unwrap();
+    assert_eq!(read_line(&mut c.peer).await, "a");
+    let answer = read_line(&mut c.peer).await;
+    assert!(
+        answer.starts_with("-ERR "),
+        "the hook's reply, not half a frame: {answer}"
+    );
+    assert_eq!(read_line(&mut c.peer).await, "b");
+    c.peer.shutdown().await.unwrap();
+    assert_eq!(read_all(&mut c.peer).await, "");
+    assert_eq!(c.task.await.unwrap().0, CloseReason::PeerClosed);
+}
