@@ -323,7 +323,7 @@ impl Config {
     /// `CONFIG SET name value [name value ...]`: all checked first, then all applied.
     pub fn set(&mut self, pairs: &[Bytes]) -> Reply {
         if pairs.len() % 2 != 0 {
-            return Err(super::wrong_arity("config|set"));
+            return Err(syntax_error());
         }
         let mut updates: Vec<(usize, String)> = Vec::new();
         for pair in pairs.chunks_exact(2) {

@@ -368,7 +368,8 @@ fn config_get_and_set() {
         c.run("CONFIG SET appendonly maybe"),
         err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' or 'no'")
     );
-    assert_eq!(c.run("CONFIG SET a b c"), wrong_arity("config|set"));
+    assert_eq!(c.run("CONFIG SET a b c"), err(SYNTAX));
+    assert_eq!(c.run("CONFIG SET a"), wrong_arity("config|set"));
 }
 
 #[test]
