@@ -8,10 +8,10 @@
 
 use clap::Parser;
 use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
+use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::parse_duration;
 use framekit_examples::launch::{self, LimitArgs};
 use framekit_examples::servers;
-use framekit_server::Server;
 
 #[derive(Debug, Parser)]
 #[command(about = "A line-based chat room (newline framing, duplex handler)")]
@@ -30,13 +30,15 @@ struct Args {
     stall_timeout: std::time::Duration,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    let server = Server::bind(&args.addr).await?.config(args.limits.config());
+    let server = args.deploy.server(&args.addr)?.config(args.limits.config());
     let handle = servers::chat(
         server,
         args.max_line,

@@ -8,10 +8,10 @@
 //! ```
 
 use clap::Parser;
+use framekit_examples::deploy::DeployArgs;
 use framekit_examples::kv_protocol::DEFAULT_MAX_FRAME_LEN;
 use framekit_examples::launch::{self, LimitArgs};
 use framekit_examples::servers;
-use framekit_server::Server;
 
 #[derive(Debug, Parser)]
 #[command(about = "Binary key-value server (u32 BE length-prefixed frames)")]
@@ -24,6 +24,8 @@ struct Args {
     max_frame: usize,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[tokio::main]
@@ -31,7 +33,7 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
     let config = servers::kv_config(args.limits.config(), args.max_frame);
-    let server = Server::bind(&args.addr).await?.config(config);
+    let server = args.deploy.server(&args.addr)?.config(config);
     let handle = servers::kv(server, args.max_frame);
     launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())

@@ -9,9 +9,9 @@
 //! ```
 
 use clap::Parser;
+use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs};
 use framekit_examples::servers;
-use framekit_server::Server;
 
 #[derive(Debug, Parser)]
 #[command(about = "Aggregates fixed-size 16-byte records; queries get count/min/max/mean")]
@@ -21,13 +21,15 @@ struct Args {
     addr: String,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    let server = Server::bind(&args.addr).await?.config(args.limits.config());
+    let server = args.deploy.server(&args.addr)?.config(args.limits.config());
     let handle = servers::records(server);
     launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())

@@ -10,12 +10,12 @@
 //! ```
 
 use clap::Parser;
+use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs};
 use framekit_examples::resp::{
     RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN, MAX_BULK_LEN_CEILING,
 };
 use framekit_examples::servers;
-use framekit_server::Server;
 
 #[derive(Debug, Parser)]
 #[command(about = "A Redis-compatible (RESP2) in-memory key-value server")]
@@ -32,6 +32,8 @@ struct Args {
     max_request: usize,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
 }
 
 #[tokio::main]
@@ -42,7 +44,7 @@ async fn main() -> std::io::Result<()> {
         .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
         .max_request_len(args.max_request);
     let config = servers::resp_config(args.limits.config(), &parser);
-    let server = Server::bind(&args.addr).await?.config(config);
+    let server = args.deploy.server(&args.addr)?.config(config);
     let handle = servers::resp(server, parser);
     launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
     Ok(())

@@ -13,6 +13,7 @@
 
 pub mod chat;
 pub mod commands;
+pub mod deploy;
 pub mod glob;
 pub mod kv_protocol;
 pub mod launch;

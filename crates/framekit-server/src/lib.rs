@@ -5,7 +5,10 @@
 //! The rooms, each in its own module:
 //!
 //! - [`listener`]: where connections come from (TCP v4/v6, Unix, any stream of
-//!   `AsyncRead + AsyncWrite`), and accept-error backoff.
+//!   `AsyncRead + AsyncWrite`, several at once), and accept-error backoff.
+//! - [`tcp`]: TCP listeners with socket options (`SO_REUSEPORT`, backlog, keepalive).
+//! - `tls` (feature `tls`): TLS on rustls, the handshake bounded and run in the connection's
+//!   task; `transport`: what the framing loop reads and writes after the setup stages.
 //! - [`server`]: the accept loop, the connection limit (taken before `accept`), the reject hook.
 //! - [`codec`]: what a connection needs from its codec, and [`WithEncoder`].
 //! - `connection` (private): one connection as rooms: reading, the pipelining ring, duplex
@@ -55,8 +58,12 @@ pub mod metrics;
 pub mod outbound;
 pub mod server;
 pub mod shutdown;
+pub mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
+mod transport;
 #[cfg(unix)]
 mod unix_socket;
 
@@ -67,7 +74,7 @@ pub use error::{CodecError, DecodeFailure, InputBudgetExceeded, RequestTimeout};
 pub use handler::{
     BoxError, ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply,
 };
-pub use listener::{Accepted, Acceptor, Addr, StreamAcceptor};
+pub use listener::{Accepted, Acceptor, Addr, Both, StreamAcceptor};
 pub use metrics::{CloseReason, Metrics, MetricsSnapshot};
 pub use outbound::{Outbound, ResponseEncoder, Vectored};
 pub use server::Server;

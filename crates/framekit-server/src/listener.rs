@@ -1,5 +1,7 @@
 //! Where connections come from: TCP (IPv4 and IPv6), Unix domain sockets, or any stream of
-//! `AsyncRead + AsyncWrite` values (TLS, in-memory duplex pipes).
+//! `AsyncRead + AsyncWrite` values (in-memory duplex pipes, streams accepted elsewhere), or
+//! several at once ([`Both`], from [`Acceptor::and`]) under one connection limit and one
+//! shutdown.
 //!
 //! This room owns accepting and the accept-error policy: errors that concern one peer are
 //! retried at once; errors that concern the process (EMFILE, ENFILE, ENOBUFS, ENOMEM) back off
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::either::Either;
 
 use crate::config::{MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
 
@@ -85,6 +88,105 @@ pub trait Acceptor: Send + 'static {
     /// Prepares an accepted connection (socket options). The default does nothing.
     fn configure(&self, io: &Self::Io, nodelay: bool) {
         let _ = (io, nodelay);
+    }
+
+    /// Every address connections arrive at (one, unless this joins several acceptors).
+    fn local_addrs(&self) -> Vec<Addr> {
+        self.local_addr().into_iter().collect()
+    }
+
+    /// Serves the connections of `self` and `other` both, under the one connection limit and
+    /// the one shutdown of the server they are given to.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::Acceptor;
+    /// let dir = std::env::temp_dir().join(format!("framekit-and-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let unix = tokio::net::UnixListener::bind(dir.join("sock"))?;
+    /// let both = tcp.and(unix);
+    /// assert!(both.local_addrs().iter().any(|a| a.as_tcp().is_some()));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    fn and<B: Acceptor>(self, other: B) -> Both<Self, B>
+    where
+        Self: Sized,
+    {
+        Both {
+            first: self,
+            second: other,
+            first_done: false,
+            second_done: false,
+            turn: false,
+        }
+    }
+}
+
+/// Two acceptors served at once (see [`Acceptor::and`]); chain `and` for more. Neither can
+/// starve the other: they take turns being asked first. Exhausted when both are.
+pub struct Both<A, B> {
+    first: A,
+    second: B,
+    first_done: bool,
+    second_done: bool,
+    /// Whether `second` is asked first on the next poll.
+    turn: bool,
+}
+
+impl<A: Acceptor, B: Acceptor> Acceptor for Both<A, B> {
+    type Io = Either<A::Io, B::Io>;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Self::Io>>> {
+        self.turn = !self.turn;
+        for second in [self.turn, !self.turn] {
+            let polled = if second {
+                if self.second_done {
+                    continue;
+                }
+                self.second
+                    .poll_accept(cx)
+                    .map(|o| o.map(|r| r.map(|(io, peer)| (Either::Right(io), peer))))
+            } else {
+                if self.first_done {
+                    continue;
+                }
+                self.first
+                    .poll_accept(cx)
+                    .map(|o| o.map(|r| r.map(|(io, peer)| (Either::Left(io), peer))))
+            };
+            match polled {
+                Poll::Ready(Some(accepted)) => return Poll::Ready(Some(accepted)),
+                Poll::Ready(None) if second => self.second_done = true,
+                Poll::Ready(None) => self.first_done = true,
+                Poll::Pending => {}
+            }
+        }
+        if self.first_done && self.second_done {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The first acceptor's address ([`local_addrs`](Acceptor::local_addrs) has them all).
+    fn local_addr(&self) -> io::Result<Addr> {
+        self.first.local_addr()
+    }
+
+    fn local_addrs(&self) -> Vec<Addr> {
+        let mut addrs = self.first.local_addrs();
+        addrs.extend(self.second.local_addrs());
+        addrs
+    }
+
+    fn configure(&self, io: &Self::Io, nodelay: bool) {
+        match io {
+            Either::Left(io) => self.first.configure(io, nodelay),
+            Either::Right(io) => self.second.configure(io, nodelay),
+        }
     }
 }
 

@@ -46,11 +46,13 @@ pub enum CloseReason {
     Rejected,
     /// The connection task panicked (in a handler, most likely).
     Panicked,
+    /// The TLS handshake failed or did not finish within its timeout.
+    TlsHandshake,
 }
 
 impl CloseReason {
     /// Every reason, in counter order.
-    pub const ALL: [CloseReason; 15] = [
+    pub const ALL: [CloseReason; 16] = [
         CloseReason::PeerClosed,
         CloseReason::IdleTimeout,
         CloseReason::FrameTimeout,
@@ -66,6 +68,7 @@ impl CloseReason {
         CloseReason::HandlerDone,
         CloseReason::Rejected,
         CloseReason::Panicked,
+        CloseReason::TlsHandshake,
     ];
 
     /// A short, stable name (`"write_timeout"`, ...), for metric labels and logs.
@@ -86,6 +89,7 @@ impl CloseReason {
             CloseReason::HandlerDone => "handler_done",
             CloseReason::Rejected => "rejected",
             CloseReason::Panicked => "panicked",
+            CloseReason::TlsHandshake => "tls_handshake",
         }
     }
 

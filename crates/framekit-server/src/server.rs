@@ -75,6 +75,8 @@ pub struct Server<A, R> {
     config: ServerConfig,
     on_decode_error: Option<ErrorHook<R>>,
     on_reject: Option<RejectHook<R>>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsStage>,
 }
 
 impl<R> Server<TcpListener, R> {
@@ -104,6 +106,8 @@ impl<A, R> Server<A, R> {
             config: ServerConfig::default(),
             on_decode_error: None,
             on_reject: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -130,6 +134,36 @@ impl<A, R> Server<A, R> {
     /// leaving new peers in the kernel backlog. Returning `None` closes without a reply.
     pub fn on_reject(mut self, hook: impl Fn(&Addr) -> Option<R> + Send + Sync + 'static) -> Self {
         self.on_reject = Some(Arc::new(hook));
+        self
+    }
+
+    /// Serves TLS (feature `tls`): every connection starts with a handshake, run in its own
+    /// task under the connection limit and bounded by the handshake timeout. A peer rejected
+    /// at the limit gets its reject reply over TLS too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::tls::TlsConfig;
+    /// use framekit_server::{Ctx, Server};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
+    /// let tls = TlsConfig::from_pem(cert.cert.pem().as_bytes(), cert.signing_key.serialize_pem().as_bytes())?
+    ///     .handshake_timeout(Duration::from_secs(5));
+    /// let server = Server::bind("127.0.0.1:0").await?.tls(tls).serve(
+    ///     FrameCodec::new(Delimited::newline()),
+    ///     |line: Bytes, _ctx: Ctx| async move { Some(line) },
+    /// );
+    /// // TLS clients connect to server.local_addr(); see tests/tests/tls_server.rs.
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(crate::tls::TlsStage::new(config));
         self
     }
 }
@@ -245,10 +279,13 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         K: HandlerKind<C::Request, R>,
     {
         let make_codec = Arc::new(make_codec);
-        let shared = Arc::new(Shared::new(
-            self.config.clone(),
-            self.on_decode_error.clone(),
-        ));
+        #[allow(unused_mut)] // without TLS nothing more is set
+        let mut shared = Shared::new(self.config.clone(), self.on_decode_error.clone());
+        #[cfg(feature = "tls")]
+        {
+            shared.tls = self.tls.clone();
+        }
+        let shared = Arc::new(shared);
         let reject = self.reject_fn(make_codec.clone(), &shared);
         let kind = Arc::new(kind);
         let serve_shared = shared.clone();
@@ -275,12 +312,24 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     {
         let hook = self.on_reject.clone()?;
         let vectored_min = shared.config.vectored_min;
+        #[cfg(feature = "tls")]
+        let tls = self.tls.clone();
         Some(Arc::new(move |io, peer| {
             let mut out = Outbound::new(vectored_min);
             if let Some(reply) = hook(&peer) {
                 if let Err(e) = make_codec().queue_response(reply, &mut out) {
                     tracing::warn!(error = %e, "reject reply could not be encoded");
                 }
+            }
+            #[cfg(feature = "tls")]
+            if let Some(tls) = tls.clone() {
+                // The reply is only readable over TLS; the handshake gets the same short
+                // bound as the reply.
+                return Box::pin(async move {
+                    if let Some(io) = tls.handshake_rejected(io, REJECT_WRITE_TIMEOUT).await {
+                        reject_connection(io, out).await;
+                    }
+                });
             }
             Box::pin(reject_connection(io, out))
         }))

@@ -9,8 +9,8 @@
 //! - [`close`]: the orderly close (FIN, then a linger);
 //! - [`shared`]: what every connection of a server shares.
 //!
-//! [`serve`] is the connection task's whole life: setup stages (none yet; the PROXY preamble
-//! and the TLS handshake go there), then [`run`], the select loop, then the close. Everything
+//! [`serve`] is the connection task's whole life: setup stages (the TLS handshake, in
+//! [`crate::transport`]; the PROXY preamble goes before it), then [`run`], the select loop, then the close. Everything
 //! lives in the one task; dropping it cancels everything cleanly. Handler futures of one
 //! connection run inside it: they are concurrent, not parallel. Work that needs a core of its
 //! own goes through [`Ctx::blocking`](crate::Ctx::blocking).
@@ -85,6 +85,10 @@ where
     // any byte is framed: the PROXY preamble (under `Timer::Preamble`, learning the peer's
     // address), then the TLS handshake (under `Timer::Handshake`, wrapping `io`). What they
     // learn goes into the `Ctx` the handler is started with.
+    let io = match crate::transport::open(io, &shared, &ctx).await {
+        Ok(io) => io,
+        Err(reason) => return reason,
+    };
     let dispatch = kind.start(&ctx, &shared);
     run(io, codec, dispatch, &shared, &ctx).await
 }

@@ -20,6 +20,9 @@ pub(crate) struct Shared<R> {
     pub(crate) on_error: Option<ErrorHook<R>>,
     /// Whether the "input budget below the codec's needs" warning was logged already.
     pub(crate) budget_warned: AtomicBool,
+    /// The TLS handshake stage, when the server serves TLS.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsStage>,
 }
 
 impl<R> Shared<R> {
@@ -29,6 +32,8 @@ impl<R> Shared<R> {
             metrics: Arc::new(Metrics::default()),
             on_error,
             budget_warned: AtomicBool::new(false),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

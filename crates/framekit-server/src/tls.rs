@@ -1,0 +1,337 @@
+//! TLS on rustls (feature `tls`): [`Server::tls`](crate::Server::tls) makes every connection
+//! of a server start with a TLS handshake.
+//!
+//! This room owns the TLS configuration (a PEM certificate chain and key, ALPN, the handshake
+//! timeout) and the handshake stage. The handshake never runs in the accept loop: it is the
+//! first setup stage of the connection's own task, which holds its connection permit, so
+//! silent peers cost only their own task and are closed at the handshake timeout; failures are
+//! counted (close reason `tls_handshake`, metric [`HANDSHAKE_FAILURES`]) and logged at debug
+//! with the peer address, which stays the transport's. Crypto comes from `ring`, chosen because
+//! it builds from crates.io with nothing but a C compiler (aws-lc-rs, rustls' default, also
+//! needs cmake).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::server;
+
+use crate::context::Ctx;
+use crate::metrics::CloseReason;
+
+/// The rustls crate this feature is built on, for [`TlsConfig::from_rustls`].
+pub use tokio_rustls::rustls;
+use tokio_rustls::rustls::ServerConfig;
+
+/// How long a peer gets to complete the TLS handshake, unless
+/// [`TlsConfig::handshake_timeout`] says otherwise.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The metric counting failed handshakes, labelled `reason`: `"timeout"`, `"error"` (a
+/// protocol error or the peer leaving), or `"rejected"` (a peer refused at the connection
+/// limit that did not take the reject reply's handshake).
+pub const HANDSHAKE_FAILURES: &str = "framekit_tls_handshake_failures_total";
+
+/// Why a TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// A PEM file could not be read or parsed.
+    #[error("cannot read the {what} from {path}: {source}")]
+    Pem {
+        /// `"certificate chain"` or `"private key"`.
+        what: &'static str,
+        /// The file (`"(memory)"` for PEM given as bytes).
+        path: PathBuf,
+        /// What went wrong.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The certificate file held no certificate.
+    #[error("no certificate in {}", path.display())]
+    NoCertificate {
+        /// The file (`"(memory)"` for PEM given as bytes).
+        path: PathBuf,
+    },
+    /// rustls refused the chain and key (a key that does not match the certificate, an
+    /// unsupported key type, ...).
+    #[error("the certificate chain and key are not usable: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// A TLS server configuration: certificate chain and key, ALPN protocols, handshake timeout.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use framekit_server::tls::TlsConfig;
+///
+/// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
+/// let tls = TlsConfig::from_pem(cert.cert.pem().as_bytes(), cert.signing_key.serialize_pem().as_bytes())?
+///     .alpn(["redis"])
+///     .handshake_timeout(Duration::from_secs(5));
+/// assert_eq!(tls.rustls().alpn_protocols, vec![b"redis".to_vec()]);
+/// assert!(TlsConfig::from_pem(b"not pem", b"").is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TlsConfig {
+    rustls: Arc<ServerConfig>,
+    handshake_timeout: Duration,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("alpn", &self.rustls.alpn_protocols)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Reads a PEM certificate chain (leaf first) and a PEM private key (PKCS#8, PKCS#1 or
+    /// SEC1) from files.
+    pub fn from_pem_files(
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, TlsConfigError> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let pem_error = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| TlsConfigError::Pem { what, path, source }
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .map_err(pem_error("certificate chain", cert))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pem_error("certificate chain", cert))?;
+        let private = PrivateKeyDer::from_pem_file(key).map_err(pem_error("private key", key))?;
+        Self::from_der(chain, private, cert)
+    }
+
+    /// Like [`from_pem_files`](TlsConfig::from_pem_files), from PEM text in memory.
+    pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Self, TlsConfigError> {
+        let memory = Path::new("(memory)");
+        let pem_error = |what| {
+            move |source| TlsConfigError::Pem {
+                what,
+                path: memory.to_path_buf(),
+                source,
+            }
+        };
+        let chain = CertificateDer::pem_slice_iter(cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pem_error("certificate chain"))?;
+        let private = PrivateKeyDer::from_pem_slice(key).map_err(pem_error("private key"))?;
+        Self::from_der(chain, private, memory)
+    }
+
+    fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        path: &Path,
+    ) -> Result<Self, TlsConfigError> {
+        if chain.is_empty() {
+            return Err(TlsConfigError::NoCertificate {
+                path: path.to_path_buf(),
+            });
+        }
+        // The provider is named rather than taken from the process default, which panics when
+        // more than one provider is compiled in.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        Ok(Self::from_rustls(Arc::new(config)))
+    }
+
+    /// Uses a rustls configuration built elsewhere (client certificates, a certificate
+    /// resolver that reloads, ...).
+    pub fn from_rustls(config: Arc<ServerConfig>) -> Self {
+        TlsConfig {
+            rustls: config,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// The ALPN protocols offered, most preferred first (none by default: a client that asks
+    /// for one is then served without ALPN).
+    pub fn alpn<P: AsRef<[u8]>>(mut self, protocols: impl IntoIterator<Item = P>) -> Self {
+        Arc::make_mut(&mut self.rustls).alpn_protocols =
+            protocols.into_iter().map(|p| p.as_ref().to_vec()).collect();
+        self
+    }
+
+    /// How long a peer gets to complete the handshake (default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`]); then its connection is closed.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The rustls configuration.
+    pub fn rustls(&self) -> &ServerConfig {
+        &self.rustls
+    }
+}
+
+/// The handshake stage of one server: its acceptor and timeout.
+#[derive(Clone)]
+pub(crate) struct TlsStage {
+    acceptor: tokio_rustls::TlsAcceptor,
+    timeout: Duration,
+}
+
+impl TlsStage {
+    pub(crate) fn new(config: TlsConfig) -> Self {
+        TlsStage {
+            acceptor: tokio_rustls::TlsAcceptor::from(config.rustls),
+            timeout: config.handshake_timeout,
+        }
+    }
+
+    /// Runs the handshake within the timeout; a failure is counted and logged here, and the
+    /// connection then closes with the reason returned.
+    pub(crate) async fn handshake<Io>(
+        &self,
+        io: Io,
+        ctx: &Ctx,
+    ) -> Result<server::TlsStream<Io>, CloseReason>
+    where
+        Io: AsyncRead + AsyncWrite + Unpin,
+    {
+        let deadline = Instant::now() + self.timeout;
+        let outcome = tokio::select! {
+            biased;
+            () = ctx.closing().cancelled() => return Err(CloseReason::Shutdown),
+            outcome = tokio::time::timeout_at(deadline, self.acceptor.accept(io)) => outcome,
+        };
+        let (reason, error) = match outcome {
+            Ok(Ok(stream)) => {
+                let alpn = stream.get_ref().1.alpn_protocol();
+                tracing::debug!(
+                    alpn = alpn.map(String::from_utf8_lossy).as_deref(),
+                    "TLS handshake done"
+                );
+                return Ok(stream);
+            }
+            Ok(Err(e)) => ("error", e.to_string()),
+            Err(_) => ("timeout", format!("not done within {:?}", self.timeout)),
+        };
+        metrics::counter!(HANDSHAKE_FAILURES, "reason" => reason).increment(1);
+        tracing::debug!(peer = %ctx.peer(), %error, "TLS handshake failed");
+        Err(CloseReason::TlsHandshake)
+    }
+
+    /// The handshake of a peer rejected at the connection limit, so that it can read the
+    /// reject reply; bounded by `within`.
+    pub(crate) async fn handshake_rejected<Io>(
+        &self,
+        io: Io,
+        within: Duration,
+    ) -> Option<server::TlsStream<Io>>
+    where
+        Io: AsyncRead + AsyncWrite + Unpin,
+    {
+        match tokio::time::timeout(within, self.acceptor.accept(io)).await {
+            Ok(Ok(stream)) => Some(stream),
+            _ => {
+                metrics::counter!(HANDSHAKE_FAILURES, "reason" => "rejected").increment(1);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed() -> (String, String) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        (cert.cert.pem(), cert.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_the_certificate_is_refused() {
+        let (cert, _) = self_signed();
+        let (_, other_key) = self_signed();
+        let err = TlsConfig::from_pem(cert.as_bytes(), other_key.as_bytes()).unwrap_err();
+        assert!(matches!(err, TlsConfigError::Rustls(_)), "{err}");
+    }
+
+    #[test]
+    fn an_empty_certificate_file_is_named_in_the_error() {
+        let (_, key) = self_signed();
+        let err = TlsConfig::from_pem(b"", key.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "no certificate in (memory)");
+    }
+
+    #[test]
+    fn a_missing_key_file_is_named_in_the_error() {
+        let (cert, _) = self_signed();
+        let dir = std::env::temp_dir().join(format!("framekit-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert_path = dir.join("cert.pem");
+        std::fs::write(&cert_path, cert).unwrap();
+        let err = TlsConfig::from_pem_files(&cert_path, dir.join("missing.pem")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot read the private key from ") && text.contains("missing.pem"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn stage(timeout: Duration) -> TlsStage {
+        let (cert, key) = self_signed();
+        let tls = TlsConfig::from_pem(cert.as_bytes(), key.as_bytes())
+            .unwrap()
+            .handshake_timeout(timeout);
+        TlsStage::new(tls)
+    }
+
+    fn ctx() -> Ctx {
+        Ctx::new(7, crate::Addr::other("pipe"), Default::default())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_peer_fails_at_the_handshake_timeout() {
+        let (_client, server_side) = tokio::io::duplex(4096);
+        let started = Instant::now();
+        let outcome = stage(Duration::from_secs(3))
+            .handshake(server_side, &ctx())
+            .await;
+        assert_eq!(outcome.err(), Some(CloseReason::TlsHandshake));
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_ends_a_handshake_at_once() {
+        let (_client, server_side) = tokio::io::duplex(4096);
+        let ctx = ctx();
+        ctx.closing().cancel();
+        let started = Instant::now();
+        let outcome = stage(Duration::from_secs(3))
+            .handshake(server_side, &ctx)
+            .await;
+        assert_eq!(outcome.err(), Some(CloseReason::Shutdown));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_does_not_speak_tls_fails_the_handshake() {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, server_side) = tokio::io::duplex(4096);
+        client.write_all(b"PING\r\n").await.unwrap();
+        let outcome = stage(Duration::from_secs(10))
+            .handshake(server_side, &ctx())
+            .await;
+        assert_eq!(outcome.err(), Some(CloseReason::TlsHandshake));
+    }
+}
