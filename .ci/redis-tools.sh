@@ -2,7 +2,7 @@
 # Real, unmodified clients against the example servers, each on a free loopback port. The
 # servers are the dev-profile builds that `cargo test --workspace` already made (CI builds the
 # workspace in one profile only); PROFILE=release checks optimised builds instead:
-#   resp_server    redis-cli (replies checked exactly), redis-benchmark, nc (inline, bad input)
+#   resp_server    redis-cli (replies checked exactly, databases, the connection limit), redis-benchmark, nc (inline, bad input)
 #   ack_server     nc and socat
 #   kv_server      the included kv_client
 #   records_server nc + od
@@ -147,6 +147,14 @@ check "unknown command" "ERR unknown command 'NOPE', with args beginning with: '
 check "wrong arity" "ERR wrong number of arguments for 'get' command" "$(cli GET 2>&1 || true)"
 check "INCR on text" "ERR value is not an integer or out of range" \
   "$(cli INCR greeting 2>&1 || true)"
+check "SET in database 3 (redis-cli -n 3 sends SELECT)" "OK" "$(cli -n 3 SET only3 here)"
+check "GET in database 3" "here" "$(cli -n 3 GET only3)"
+check "database 0 does not see it" "" "$(cli GET only3)"
+check "SELECT 16" "ERR DB index is out of range" "$(cli SELECT 16 2>&1 || true)"
+check "CONFIG GET databases" "$(printf 'databases\n16')" "$(cli CONFIG GET databases)"
+check "HELLO 3 refused cleanly" "NOPROTO unsupported protocol version" "$(cli HELLO 3 2>&1 || true)"
+check "CLIENT SETNAME / GETNAME on one connection" "$(printf 'OK\nworker')" \
+  "$(printf 'CLIENT SETNAME worker\nCLIENT GETNAME\n' | cli)"
 
 # Binary-safe values: 100 KB of random bytes in and out (redis-cli adds one newline).
 head -c 100000 /dev/urandom >"$WORK/blob"
@@ -166,6 +174,8 @@ check "inline PING via nc" "$(printf '+PONG\r\n$2\r\nhi\r')" \
 check "protocol error via nc" "-ERR Protocol error: expected '\$', got ':'"$'\r' \
   "$(printf '*1\r\n:x\r\n' | timeout 10 nc -N "$HOST" "$PORT")"
 check "server alive after a protocol error" "PONG" "$(cli PING)"
+check "inline quotes via nc" "$(printf '+OK\r\n$3\r\na b\r')" \
+  "$(printf 'SET q "a b"\r\nGET q\r\n' | timeout 10 nc -N "$HOST" "$PORT")"
 
 # --- resp_server: redis-benchmark --------------------------------------------------------------
 BENCH="$WORK/benchmark.log"
@@ -193,6 +203,15 @@ echo "ok: redis-benchmark -n 20000 -P 16 -t set,get"
 check "server alive after benchmark" "PONG" "$(cli PING)"
 idle_client
 stop resp_server "$RESP_PID"
+
+# --- resp_server: past the connection limit, redis-cli is told -------------------------------
+start resp_server --max-connections 1
+idle_client
+check "redis-cli past --max-connections 1" "ERR max number of clients reached" \
+  "$(cli PING 2>&1 || true)"
+grep -q 'connection limit' "$WORK/resp_server.err" || fail "resp_server did not log its connection limit"
+echo "ok: the connection limit is logged"
+stop resp_server "$PID"
 
 # --- ack_server: nc and socat ------------------------------------------------------------------
 start ack_server
