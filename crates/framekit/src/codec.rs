@@ -205,6 +205,9 @@ impl<F: Framing, C> FrameCodec<F, C> {
     /// Runs one decision on `src` and applies it; `Ok(None)` means wait for more bytes.
     fn step(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Step>, FrameError> {
         let decision = if eof {
+            if !self.framing.reports_work() {
+                crate::framing::work::examined(src.len());
+            }
             match self.framing.decide_eof(src) {
                 Ok(Some(d)) => d,
                 Ok(None) => return Ok(None),
@@ -213,6 +216,9 @@ impl<F: Framing, C> FrameCodec<F, C> {
         } else {
             if src.len() < self.want {
                 return Ok(None);
+            }
+            if !self.framing.reports_work() {
+                crate::framing::work::examined(src.len());
             }
             match self.framing.decide(src) {
                 Ok(d) => d,

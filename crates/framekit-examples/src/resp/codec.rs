@@ -1,12 +1,12 @@
-//! The RESP connection codec: requests decoded by [`RequestParser`] through framekit's
-//! [`NomCodec`], replies encoded from [`Value`]s.
+//! The RESP connection codec: requests found by [`RequestBoundary`] and decoded once each by
+//! [`RequestParser`] through framekit's [`NomCodec`], replies encoded from [`Value`]s.
 
 use bytes::BytesMut;
 use framekit::framing::nom::NomCodec;
 use framekit::FrameError;
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::{Request, RequestParser, Value};
+use super::{Request, RequestBoundary, RequestParser, Value};
 
 /// A `tokio_util` codec for the server side of RESP2.
 ///
@@ -24,17 +24,20 @@ use super::{Request, RequestParser, Value};
 /// ```
 #[derive(Debug)]
 pub struct RespCodec {
-    requests: NomCodec<RequestParser>,
+    requests: NomCodec<RequestParser, RequestBoundary>,
 }
 
 impl RespCodec {
     /// A codec with `parser`'s limits. The frame limit of the underlying [`NomCodec`] sits just
     /// above the parser's request limit, so oversized requests are answered as protocol errors
-    /// by the parser instead of failing the decoder.
+    /// by the parser instead of failing the decoder. A [`RequestBoundary`] with the same limits
+    /// finds where each request ends, so the parser runs once per request: a request of n
+    /// bytes costs O(n) however it is chunked.
     pub fn new(parser: RequestParser) -> Self {
         let max = parser.get_max_request_len().saturating_add(1);
+        let boundary = RequestBoundary::new(&parser);
         RespCodec {
-            requests: NomCodec::new(parser).max_frame_len(max),
+            requests: NomCodec::with_boundary(parser, boundary).max_frame_len(max),
         }
     }
 }
@@ -114,6 +117,53 @@ mod tests {
         ] {
             for size in 0..4 {
                 laws.check_chunking(wire, &[size]).unwrap();
+            }
+        }
+    }
+
+    /// An `MSET` of `pairs` small pairs, as a client writes it.
+    fn mset(pairs: usize) -> BytesMut {
+        let mut args = vec![Bytes::from_static(b"MSET")];
+        for i in 0..pairs {
+            args.push(Bytes::from(format!("key:{i}")));
+            args.push(Bytes::from(format!("value:{i}")));
+        }
+        let mut wire = BytesMut::new();
+        write_request(Ok(args), &mut wire).unwrap();
+        wire
+    }
+
+    #[test]
+    fn a_dripped_request_costs_linear_work() {
+        // 2,000 pairs (about 50 KB) one byte at a time, and in 1 KiB and 8 KiB pieces.
+        let laws = laws();
+        let wire = mset(2000);
+        let big = RequestParser::new();
+        let big_laws = Laws::decoder(
+            move || RespCodec::new(big),
+            Just(Ok(Vec::new())),
+            |_, request, dst| write_request(request, dst),
+        );
+        for sizes in [&[1][..], &[1024], &[8192], &[]] {
+            big_laws.check_linear_work(&wire, sizes).unwrap();
+        }
+        laws.check_linear_work(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n", &[1])
+            .unwrap();
+    }
+
+    #[test]
+    fn a_dripped_request_is_parsed_once_and_answered_at_its_last_byte() {
+        let wire = mset(300);
+        let mut codec = RespCodec::new(RequestParser::new());
+        let mut buf = BytesMut::new();
+        for (i, b) in wire.iter().enumerate() {
+            buf.extend_from_slice(&[*b]);
+            match codec.decode(&mut buf).unwrap() {
+                None => assert!(i + 1 < wire.len(), "the last byte completes the request"),
+                Some(request) => {
+                    assert_eq!(i + 1, wire.len(), "delivered at byte {i}");
+                    assert_eq!(request.unwrap().len(), 601);
+                }
             }
         }
     }

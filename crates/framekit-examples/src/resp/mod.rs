@@ -1,5 +1,7 @@
 //! RESP2, the Redis serialization protocol: requests parsed by a streaming nom parser that
-//! plugs into framekit's [`NomCodec`](framekit::framing::nom::NomCodec), replies as [`Value`]s.
+//! plugs into framekit's [`NomCodec`](framekit::framing::nom::NomCodec), paced by a
+//! [`RequestBoundary`] so each request is parsed once however it arrives, replies as
+//! [`Value`]s.
 //!
 //! ```text
 //! request (multibulk)   *2\r\n$3\r\nGET\r\n$1\r\nk\r\n   -> ["GET", "k"]  (zero-copy Bytes)
@@ -10,12 +12,14 @@
 //! A malformed request is not a decoder error: the parser yields it as a [`ProtocolError`] item
 //! so the server can answer `-ERR Protocol error: ...` before closing that one connection.
 
+mod boundary;
 mod codec;
 mod inline;
 mod integer;
 mod parse;
 mod value;
 
+pub use boundary::RequestBoundary;
 pub use codec::RespCodec;
 pub use inline::split_inline;
 pub use integer::parse_i64;

@@ -37,7 +37,7 @@ pub const DEFAULT_MAX_REQUEST_LEN: usize = 64 * 1024 * 1024;
 
 /// Longest `*N` / `$N` header line we wait for: an `i64` has at most 20 characters, so a longer
 /// line can only be an invalid length (Redis waits up to 64 KiB for its end to say so).
-const MAX_COUNT_LINE: usize = 32;
+pub(crate) const MAX_COUNT_LINE: usize = 32;
 /// Arguments preallocated for a multibulk request, whatever count it declares.
 const PREALLOC_ARGS: usize = 16;
 
@@ -495,7 +495,9 @@ mod tests {
             vec![Bytes::from("PING")],
         ];
         for chunk in 1..wire.len() {
-            let mut codec = NomCodec::new(RequestParser::new());
+            let parser = RequestParser::new();
+            let boundary = super::super::RequestBoundary::new(&parser);
+            let mut codec = NomCodec::with_boundary(parser, boundary);
             let mut buf = BytesMut::new();
             let mut got = Vec::new();
             for piece in wire.chunks(chunk) {

@@ -295,8 +295,22 @@ impl Delimited {
         self
     }
 
-    /// Finds the first delimiter at or after `self.searched`.
+    /// Finds the first delimiter at or after `self.searched`, and reports what it read to the
+    /// work meter: from a delimiter's length before the new bytes to where the search stopped.
     fn search(&self, buf: &[u8]) -> Result<Search, FrameError> {
+        let result = self.search_unmetered(buf);
+        let stopped = match &result {
+            Ok(Search::Found(found)) => found.end,
+            Ok(Search::NotYet { .. }) => buf.len(),
+            Err(FrameError::Malformed { offset, .. }) => (*offset as usize + 2).min(buf.len()),
+            Err(_) => buf.len(),
+        };
+        let from = self.searched.saturating_sub(self.longest).min(stopped);
+        super::work::examined(stopped - from);
+        result
+    }
+
+    fn search_unmetered(&self, buf: &[u8]) -> Result<Search, FrameError> {
         let from = self.searched.min(buf.len());
         let hay = &buf[from..];
         Ok(match &self.matcher {
@@ -364,8 +378,12 @@ impl Delimited {
     fn decide_discarding(&mut self, buf: &[u8], skipped: u64) -> Result<Decision, FrameError> {
         // While skipping, only the delimiter matters: a stray bare LF in the junk is not news.
         let found = match &self.matcher {
-            Matcher::StrictCrlf => memmem::find(&buf[self.searched.saturating_sub(1)..], b"\r\n")
-                .map(|i| self.searched.saturating_sub(1) + i + 2),
+            Matcher::StrictCrlf => {
+                let from = self.searched.saturating_sub(1).min(buf.len());
+                let found = memmem::find(&buf[from..], b"\r\n").map(|i| from + i + 2);
+                super::work::examined(found.unwrap_or(buf.len()) - from);
+                found
+            }
             _ => match self.search(buf)? {
                 Search::Found(f) => Some(f.end),
                 Search::NotYet { .. } => None,
@@ -641,6 +659,10 @@ impl Framing for Delimited {
     fn reset(&mut self) {
         self.searched = 0;
         self.discarding = None;
+    }
+
+    fn reports_work(&self) -> bool {
+        true
     }
 }
 

@@ -64,6 +64,11 @@ impl Framing for FixedSize {
         self.size
     }
 
+    /// It reads no byte at all: only the buffer's length decides.
+    fn reports_work(&self) -> bool {
+        true
+    }
+
     fn encode_head(&mut self, payload: &[u8], _dst: &mut BytesMut) -> Result<(), FrameError> {
         if payload.len() != self.size {
             return Err(FrameError::unencodable(

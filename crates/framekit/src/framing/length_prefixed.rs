@@ -526,6 +526,12 @@ fn varint_len(mut v: u64) -> usize {
 impl Framing for LengthPrefixed {
     #[inline]
     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        // Only the length field is read; the bytes before it and the body are not.
+        super::work::examined(
+            buf.len()
+                .saturating_sub(self.header_offset)
+                .min(MAX_VARINT_LEN),
+        );
         let (value, width) = match self.read_field(buf)? {
             Ok(field) => field,
             Err(missing) => return Ok(Decision::incomplete(missing)),
@@ -571,6 +577,10 @@ impl Framing for LengthPrefixed {
 
     fn buffer_limit(&self) -> usize {
         self.max_frame_len.saturating_add(self.max_header_len())
+    }
+
+    fn reports_work(&self) -> bool {
+        true
     }
 
     fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {

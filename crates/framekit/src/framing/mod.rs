@@ -17,6 +17,7 @@ pub mod fixed;
 pub mod length_prefixed;
 pub mod nom;
 pub mod proxy;
+pub mod work;
 
 pub use borrowed::Frames;
 
@@ -178,6 +179,14 @@ pub trait Framing {
 
     /// Forgets any progress remembered between calls, for a fresh stream or after an error.
     fn reset(&mut self) {}
+
+    /// Whether the strategy reports the bytes it examines through [`work::examined`]. When it
+    /// does not (the default), [`FrameCodec`](crate::FrameCodec) charges it the whole buffer
+    /// on every call, the most it could have looked at, so the law kit's `linear_work` law
+    /// holds an unreporting strategy to the worst case instead of trusting silence.
+    fn reports_work(&self) -> bool {
+        false
+    }
 }
 
 impl<F: Framing + ?Sized> Framing for &mut F {
@@ -201,5 +210,8 @@ impl<F: Framing + ?Sized> Framing for &mut F {
     }
     fn reset(&mut self) {
         (**self).reset()
+    }
+    fn reports_work(&self) -> bool {
+        (**self).reports_work()
     }
 }

@@ -52,6 +52,11 @@ macro_rules! laws {
             fn eof_is_clean_or_the_documented_error() {
                 ($laws).cases(CASES).eof();
             }
+
+            #[test]
+            fn work_is_linear_in_every_chunking() {
+                ($laws).cases(CASES).linear_work();
+            }
         }
     };
 }
@@ -733,6 +738,76 @@ mod the_kit_catches {
         assert_eq!(v.law(), Law::Eof);
         let laws = Laws::frame_codec(|| FrameCodec::new(newline()), Just(b"ab".to_vec()));
         assert!(laws.check_eof(&cut).is_ok());
+    }
+
+    /// The nom adapter as it used to be: every read parses the partial frame again from its
+    /// first byte, and says so to the work meter.
+    struct Rescanning;
+    impl Decoder for Rescanning {
+        type Item = Msg;
+        type Error = FrameError;
+        fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Msg>, FrameError> {
+            use crate::framing::nom::StreamParser;
+            use bytes::Buf;
+            let buf = Bytes::copy_from_slice(src);
+            crate::framing::work::examined(buf.len());
+            match Tlv.parse(&buf, &buf) {
+                Ok((rest, msg)) => {
+                    src.advance(buf.len() - rest.len());
+                    Ok(Some(msg))
+                }
+                Err(nom::Err::Incomplete(_)) => Ok(None),
+                Err(_) => Err(FrameError::malformed(0, "bad tag")),
+            }
+        }
+    }
+
+    fn one_long_string() -> BytesMut {
+        let mut wire = BytesMut::new();
+        Msg::Str(vec![b'x'; 1000].into())
+            .write(2000, &mut wire)
+            .unwrap();
+        wire
+    }
+
+    #[test]
+    fn rescanning_work() {
+        let laws = Laws::decoder(
+            || Rescanning,
+            tlv_messages(),
+            |_, m: Msg, dst| m.write(TLV_MAX, dst),
+        );
+        let wire = one_long_string();
+        let v = laws.check_linear_work(&wire, &[1]).unwrap_err();
+        assert_eq!(v.law(), Law::LinearWork);
+        assert!(
+            v.detail().contains("work grows faster than the input"),
+            "{v}"
+        );
+        // Whole, it is one parse: the law only fails where the work really is quadratic.
+        assert!(laws.check_linear_work(&wire, &[]).is_ok());
+        // The random-input form finds it too (long strings, small chunks).
+        let laws = Laws::decoder(
+            || Rescanning,
+            vec(any::<u8>(), 200..=400).prop_map(|s| Msg::Str(s.into())),
+            |_, m: Msg, dst| m.write(1000, dst),
+        );
+        let laws = std::panic::AssertUnwindSafe(laws.cases(64));
+        let panic = std::panic::catch_unwind(|| laws.linear_work()).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("law `linear_work` broke"), "{message}");
+    }
+
+    #[test]
+    fn the_nom_adapter_passes_where_rescanning_fails() {
+        let laws = Laws::decoder(
+            || NomCodec::new(Tlv).max_frame_len(2000),
+            tlv_messages(),
+            |_, m: Msg, dst| m.write(2000, dst),
+        );
+        for sizes in [&[1][..], &[2], &[7, 1], &[]] {
+            laws.check_linear_work(&one_long_string(), sizes).unwrap();
+        }
     }
 
     /// A framing that panics on a byte.

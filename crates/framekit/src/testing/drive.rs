@@ -11,6 +11,7 @@ use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
 use super::{Law, LawViolation};
+use crate::framing::work;
 use crate::FrameError;
 
 /// Slack allowed on top of the bytes that arrived before the read buffer's capacity counts as
@@ -72,10 +73,23 @@ pub(crate) enum End {
     Stopped,
 }
 
+/// The work counted from the start of a run up to one of its results (or its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Segment {
+    /// Bytes examined so far, as reported through [`work::examined`].
+    pub(crate) work: u64,
+    /// Bytes of the stream that had arrived.
+    pub(crate) arrived: usize,
+    /// `decode` / `decode_eof` calls made so far.
+    pub(crate) calls: usize,
+}
+
 /// Everything a decoder produced from one input.
 pub(crate) struct Run<I, E> {
     pub(crate) events: Vec<Event<I, E>>,
     pub(crate) end: End,
+    /// One per event, and one at the end.
+    pub(crate) segments: Vec<Segment>,
 }
 
 impl<I: Debug, E: Display> Debug for Run<I, E> {
@@ -84,6 +98,31 @@ impl<I: Debug, E: Display> Debug for Run<I, E> {
             .field("events", &self.events)
             .field("end", &self.end)
             .finish()
+    }
+}
+
+/// Counts work and calls from the start of the run, and records them at every result.
+struct Meter {
+    started: u64,
+    calls: usize,
+    segments: Vec<Segment>,
+}
+
+impl Meter {
+    fn new() -> Self {
+        Meter {
+            started: work::total(),
+            calls: 0,
+            segments: Vec::new(),
+        }
+    }
+
+    fn close(&mut self, arrived: usize) {
+        self.segments.push(Segment {
+            work: work::total().wrapping_sub(self.started),
+            arrived,
+            calls: self.calls,
+        });
     }
 }
 
@@ -135,8 +174,10 @@ where
 
     // One decode loop for both phases: `eof` picks `decode_eof`, which also ends the run when
     // it answers "nothing more".
+    let mut meter = Meter::new();
     let mut drain = |buf: &mut BytesMut,
                      events: &mut Vec<Event<D::Item, D::Error>>,
+                     meter: &mut Meter,
                      arrived: usize,
                      eof: bool|
      -> Result<Option<End>, LawViolation> {
@@ -147,15 +188,23 @@ where
             } else {
                 codec.decode(buf)
             };
+            meter.calls += 1;
             match result {
-                Ok(Some(item)) => events.push(Event::Frame(item)),
-                Ok(None) if eof => return Ok(Some(End::Clean { left: buf.len() })),
+                Ok(Some(item)) => {
+                    events.push(Event::Frame(item));
+                    meter.close(arrived);
+                }
+                Ok(None) if eof => {
+                    meter.close(arrived);
+                    return Ok(Some(End::Clean { left: buf.len() }));
+                }
                 Ok(None) => {
                     check_buffered(buf, arrived, buffer_limit)?;
                     return Ok(None);
                 }
                 Err(err) => {
                     events.push(Event::Error(err));
+                    meter.close(arrived);
                     if buf.len() == before {
                         return Ok(Some(End::Stopped));
                     }
@@ -170,13 +219,23 @@ where
     for chunk in chunks(input, sizes) {
         buf.extend_from_slice(chunk);
         arrived += chunk.len();
-        if let Some(end) = drain(&mut buf, &mut events, arrived, false)? {
-            return Ok(Run { events, end });
+        if let Some(end) = drain(&mut buf, &mut events, &mut meter, arrived, false)? {
+            let segments = meter.segments;
+            return Ok(Run {
+                events,
+                end,
+                segments,
+            });
         }
     }
-    let end = drain(&mut buf, &mut events, arrived, true)?
+    let end = drain(&mut buf, &mut events, &mut meter, arrived, true)?
         .expect("decode_eof's loop only ends by ending the run");
-    Ok(Run { events, end })
+    let segments = meter.segments;
+    Ok(Run {
+        events,
+        end,
+        segments,
+    })
 }
 
 fn check_buffered(

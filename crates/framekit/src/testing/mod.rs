@@ -8,6 +8,23 @@
 //! | [`arbitrary_bytes`](Laws::arbitrary_bytes) | hostile bytes never panic, never loop, and never make the codec hold more than its buffer limit or reserve memory a header merely asked for |
 //! | [`max_length`](Laws::max_length) | no frame over the limit comes out, and the error comes before more than limit + header bytes are held |
 //! | [`eof`](Laws::eof) | a clean end is no error; a stream cut inside a frame ends with the documented error |
+//! | [`linear_work`](Laws::linear_work) | the bytes examined per frame stay within a constant times the frame's length, in every chunking (one byte at a time included) |
+//!
+//! ## The measure behind `linear_work`
+//!
+//! Work is counted in bytes through [`work::examined`](crate::framing::work::examined): each
+//! built-in strategy reports the slice it scans (a delimiter search reports the new bytes and a
+//! delimiter's length back; a length prefix its length field; fixed-size records nothing);
+//! [`FrameCodec`] charges a strategy that does not report the whole buffer on every call; and
+//! [`NomCodec`](crate::framing::nom::NomCodec) reports every byte it hands its boundary or its
+//! parser (a parse that completes a frame counts the frame, one that comes back short counts
+//! up to the error: the parser is a black box). At every result and at the end, the law asks
+//! that the work counted since the stream began be at most [`WORK_PER_BYTE`] times the bytes
+//! that have arrived plus [`WORK_PER_CALL`] per `decode` call (the few bytes a header or a
+//! delimiter straddling two reads may be read again): every frame's work is paid for by the
+//! bytes that brought it, with no room for a rescan that grows with the frame. A decoder that
+//! reports nothing (a third-party codec) passes trivially: the law is about framekit's own
+//! counting.
 //!
 //! Everything is sans-IO: the kit owns a `BytesMut`, appends the chunks it chose and calls
 //! `Decoder::decode` / `decode_eof` as `Framed` would. The `check_*` functions take plain bytes
@@ -59,7 +76,7 @@ mod drive;
 pub mod tlv;
 
 pub use drive::chunks;
-use drive::{drive, same_runs, End, Event, Run};
+use drive::{drive, same_runs, End, Event, Run, Segment};
 
 #[cfg(test)]
 mod builtin;
@@ -69,6 +86,21 @@ const MAX_INPUT: usize = 1024;
 
 /// Longest input the max-length law builds around a limit.
 const MAX_NEAR_LIMIT_INPUT: usize = 64 * 1024;
+
+/// The `linear_work` law's allowance per byte of a frame (see [the measure](self#the-measure-behind-linear_work)).
+///
+/// ```
+/// assert_eq!(framekit::testing::WORK_PER_BYTE, 4);
+/// ```
+pub const WORK_PER_BYTE: u64 = 4;
+
+/// The `linear_work` law's allowance per `decode` call: bytes a strategy may read again on
+/// every call (a length field, the tail of a multi-byte delimiter).
+///
+/// ```
+/// assert_eq!(framekit::testing::WORK_PER_CALL, 16);
+/// ```
+pub const WORK_PER_CALL: u64 = 16;
 
 /// The laws of framing, each with a stable name used in failure messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +118,8 @@ pub enum Law {
     MaxLength,
     /// A clean end is no error; a partial frame at the end is the documented error.
     Eof,
+    /// The bytes examined per frame stay within a constant times its length, in any chunking.
+    LinearWork,
 }
 
 impl Law {
@@ -102,6 +136,7 @@ impl Law {
             Law::BoundedBuffering => "bounded_buffering",
             Law::MaxLength => "max_length",
             Law::Eof => "eof",
+            Law::LinearWork => "linear_work",
         }
     }
 }
@@ -272,6 +307,7 @@ pub struct Laws<D: Decoder, M> {
     at_eof: AtEof<D::Error>,
     config: ProptestConfig,
     max_messages: usize,
+    work_bound: (u64, u64),
 }
 
 impl<D: Decoder, M> Debug for Laws<D, M> {
@@ -369,7 +405,15 @@ where
                 ..ProptestConfig::default()
             },
             max_messages: 8,
+            work_bound: (WORK_PER_BYTE, WORK_PER_CALL),
         }
+    }
+
+    /// Sets the `linear_work` law's allowance: `per_byte` bytes examined per byte of a frame,
+    /// plus `per_call` per `decode` call. Defaults: [`WORK_PER_BYTE`] and [`WORK_PER_CALL`].
+    pub fn work_bound(mut self, per_byte: u64, per_call: u64) -> Self {
+        self.work_bound = (per_byte, per_call);
+        self
     }
 
     /// States the codec's limits, so the buffering and max-length laws can hold it to them.
@@ -429,6 +473,7 @@ where
             self.max_length();
         }
         self.eof();
+        self.linear_work();
     }
 
     /// Law `round_trip`: any sequence of messages, encoded one after another, decodes back to
@@ -488,6 +533,49 @@ where
                 sizes,
             });
         self.run("eof", strategy, |input| self.check_eof(input));
+    }
+
+    /// Law `linear_work`: valid, damaged and arbitrary streams, and long runs near the limit,
+    /// in any chunking (one byte at a time included), cost at most a constant times each
+    /// frame's length in bytes examined (see [the measure](self#the-measure-behind-linear_work)).
+    pub fn linear_work(&self) {
+        let inputs = prop_oneof![3 => self.chunked_inputs(), 1 => self.near_limit_inputs()];
+        self.run("linear_work", inputs, |input| {
+            self.check_linear_work(&input.bytes, &input.sizes)
+        });
+    }
+
+    /// Checks law `linear_work` on `bytes` fed in `chunks(bytes, sizes)`.
+    pub fn check_linear_work(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        guarded(Law::LinearWork, || {
+            let run = self
+                .drive(bytes, sizes)
+                .map_err(|v| v.relabel(Law::BoundedBuffering, Law::LinearWork))?;
+            let (per_byte, per_call) = self.work_bound;
+            let allowed = |s: &Segment| per_byte * s.arrived as u64 + per_call * s.calls as u64;
+            match run
+                .segments
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.work > allowed(s))
+            {
+                None => Ok(()),
+                Some((i, s)) => Err(LawViolation::new(
+                    Law::LinearWork,
+                    format!(
+                        "{} fed in chunks of {sizes:?}: by result {i}, {} bytes were examined \
+                         for {} bytes that arrived in {} decode calls, over the {} allowed \
+                         ({per_byte} per byte + {per_call} per call): work grows faster than \
+                         the input",
+                        escaped(bytes),
+                        s.work,
+                        s.arrived,
+                        s.calls,
+                        allowed(s)
+                    ),
+                )),
+            }
+        })
     }
 
     /// Checks law `round_trip` on `messages`. A message the encoder refuses is a violation.
@@ -566,12 +654,13 @@ where
         guarded(Law::Eof, || self.eof_inner(input))
     }
 
-    /// Runs every byte law on one input: no panic, bounded buffering, max length and chunking.
-    /// The entry point for fuzz targets fed arbitrary bytes.
+    /// Runs every byte law on one input: no panic, bounded buffering, max length, chunking
+    /// and linear work. The entry point for fuzz targets fed arbitrary bytes.
     pub fn check_bytes(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
         self.check_arbitrary_bytes(bytes, sizes)?;
         self.check_max_length(bytes, sizes)?;
-        self.check_chunking(bytes, sizes)
+        self.check_chunking(bytes, sizes)?;
+        self.check_linear_work(bytes, sizes)
     }
 
     fn drive(&self, bytes: &[u8], sizes: &[usize]) -> Result<Run<D::Item, D::Error>, LawViolation> {
