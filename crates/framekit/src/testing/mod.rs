@@ -90,9 +90,9 @@ const MAX_NEAR_LIMIT_INPUT: usize = 64 * 1024;
 /// The `linear_work` law's allowance per byte of a frame (see [the measure](self#the-measure-behind-linear_work)).
 ///
 /// ```
-/// assert_eq!(framekit::testing::WORK_PER_BYTE, 4);
+/// assert_eq!(framekit::testing::WORK_PER_BYTE, 8);
 /// ```
-pub const WORK_PER_BYTE: u64 = 4;
+pub const WORK_PER_BYTE: u64 = 8;
 
 /// The `linear_work` law's allowance per `decode` call: bytes a strategy may read again on
 /// every call (a length field, the tail of a multi-byte delimiter).

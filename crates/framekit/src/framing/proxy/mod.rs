@@ -205,18 +205,32 @@ impl ProxyProtocol {
             };
             self.state = if v1 { State::Line(0) } else { State::Binary };
         }
+        // The work meter (see `reports_work`): the line scan reads only new bytes; a whole
+        // header is read once more to parse it; v2 reads its fixed head until it is whole.
         let (len, header) = match self.state {
-            State::Line(from) => match v1::scan(buf, from)? {
-                v1::Scan::Partial(scanned) => {
-                    self.state = State::Line(scanned);
-                    return Ok(Decision::incomplete(1));
+            State::Line(from) => {
+                super::work::examined(buf.len().saturating_sub(from));
+                match v1::scan(buf, from)? {
+                    v1::Scan::Partial(scanned) => {
+                        self.state = State::Line(scanned);
+                        return Ok(Decision::incomplete(1));
+                    }
+                    v1::Scan::Line(len) => {
+                        super::work::examined(len);
+                        (len, v1::parse(&buf[..len - 2])?)
+                    }
                 }
-                v1::Scan::Line(len) => (len, v1::parse(&buf[..len - 2])?),
-            },
-            _ => match v2::check_head(buf, self.max_header_len)? {
-                v2::Head::Partial(needed) => return Ok(Decision::incomplete(needed)),
-                v2::Head::Whole(len) => (len, v2::parse(&buf[..len])?),
-            },
+            }
+            _ => {
+                super::work::examined(buf.len().min(16));
+                match v2::check_head(buf, self.max_header_len)? {
+                    v2::Head::Partial(needed) => return Ok(Decision::incomplete(needed)),
+                    v2::Head::Whole(len) => {
+                        super::work::examined(len);
+                        (len, v2::parse(&buf[..len])?)
+                    }
+                }
+            }
         };
         self.state = State::Parsed(Box::new(header));
         Ok(Decision::frame(len, 0..len))
@@ -258,6 +272,10 @@ impl Framing for ProxyProtocol {
 
     fn reset(&mut self) {
         self.state = State::Start;
+    }
+
+    fn reports_work(&self) -> bool {
+        true
     }
 }
 
