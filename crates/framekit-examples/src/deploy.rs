@@ -1,6 +1,7 @@
 //! How an example is put on a network: the listener's socket options (`--reuse-port`,
-//! `--backlog`, `--tcp-keepalive`) and TLS (`--tls-cert`, `--tls-key`,
-//! `--tls-handshake-timeout`, `--tls-alpn`), shared by every example binary.
+//! `--backlog`, `--tcp-keepalive`), TLS (`--tls-cert`, `--tls-key`,
+//! `--tls-handshake-timeout`, `--tls-alpn`) and the Prometheus endpoint (`--metrics-addr`),
+//! shared by every example binary.
 
 use std::io;
 use std::path::PathBuf;
@@ -36,6 +37,10 @@ pub struct DeployArgs {
     /// TCP keepalive probes after this long without traffic (0 turns keepalive off).
     #[arg(long, default_value = "300s", value_parser = parse_duration)]
     pub tcp_keepalive: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a free port, printed as
+    /// `metrics on ADDR` after the `listening on` line).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 impl DeployArgs {
@@ -85,9 +90,13 @@ impl DeployArgs {
         TcpAcceptor::bind(addr, &self.tcp_options())
     }
 
-    /// A server on [`listener`](DeployArgs::listener), serving TLS when asked to.
+    /// A server on [`listener`](DeployArgs::listener), serving TLS when asked to; with
+    /// `--metrics-addr`, the metrics endpoint is started (and its recorder installed) first.
     pub fn server<R>(&self, addr: &str) -> io::Result<Server<TcpAcceptor, R>> {
         let tls = self.tls()?;
+        if let Some(metrics_addr) = &self.metrics_addr {
+            crate::metrics_http::serve(metrics_addr)?;
+        }
         let server = Server::new(self.listener(addr)?);
         Ok(match tls {
             Some(tls) => server.tls(tls),

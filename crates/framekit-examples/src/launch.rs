@@ -170,11 +170,15 @@ pub fn init_tracing() {
         .init();
 }
 
-/// Prints the one stdout line scripts wait for, `listening on HOST:PORT`, with the real port.
+/// Prints the one stdout line scripts wait for, `listening on HOST:PORT`, with the real port,
+/// then `metrics on HOST:PORT` when `--metrics-addr` serves metrics.
 fn announce(server: &ServerHandle) {
     let mut out = std::io::stdout().lock();
     // If stdout is gone nobody is waiting for the line; serving goes on.
     let _ = writeln!(out, "listening on {}", server.local_addr());
+    if let Some(metrics) = crate::metrics_http::metrics_addr() {
+        let _ = writeln!(out, "metrics on {metrics}");
+    }
     let _ = out.flush();
 }
 

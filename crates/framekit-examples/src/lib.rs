@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod glob;
 pub mod kv_protocol;
 pub mod launch;
+pub mod metrics_http;
 pub mod records;
 pub mod resp;
 pub mod servers;

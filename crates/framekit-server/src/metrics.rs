@@ -1,13 +1,100 @@
 //! Live counters of a server, and why connections closed.
 //!
 //! Counters are plain atomics updated by the accept loop and the connections; a
-//! [`MetricsSnapshot`] is a consistent-enough copy for logs, tests and exporters. Error kinds and
-//! close reasons are short stable names, so they map directly to metric labels.
+//! [`MetricsSnapshot`] is a consistent-enough copy for logs and tests. The same events also go
+//! to the [`metrics`](https://docs.rs/metrics) facade under the names in [`names`], so any
+//! exporter (Prometheus, StatsD, ...) installed as the global recorder *before the server
+//! starts* sees them: the handles are resolved once per server, and without a recorder each is
+//! a no-op behind one branch. Error kinds and close reasons are short stable names, so they map
+//! directly to metric labels.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// The names the server reports to the `metrics` facade.
+///
+/// ```
+/// use framekit_server::metrics::names;
+/// assert_eq!(names::REQUESTS, "framekit_requests_total");
+/// ```
+pub mod names {
+    /// Counter: connections accepted and served.
+    pub const ACCEPTED: &str = "framekit_connections_accepted_total";
+    /// Counter, label `reason` ([`CloseReason::as_str`](super::CloseReason::as_str)):
+    /// connections closed.
+    pub const CLOSED: &str = "framekit_connections_closed_total";
+    /// Gauge: connections open now.
+    pub const OPEN: &str = "framekit_connections_open";
+    /// Counter: requests decoded.
+    pub const REQUESTS: &str = "framekit_requests_total";
+    /// Gauge: requests whose handler is still working (answers that were not ready at once).
+    pub const IN_FLIGHT: &str = "framekit_requests_in_flight";
+    /// Counter, label `kind` (`"too_long"`, `"malformed"`, `"input_budget"`, ...): inputs the
+    /// codec rejected.
+    pub const DECODE_ERRORS: &str = "framekit_decode_errors_total";
+    /// Counter, label `kind`: other failures (`"accept"`, `"read"`, `"write"`,
+    /// `"request_timeout"`, `"handler_error"`).
+    pub const ERRORS: &str = "framekit_errors_total";
+    /// Counter: bytes read from peers.
+    pub const BYTES_READ: &str = "framekit_bytes_read_total";
+    /// Counter: bytes written to peers.
+    pub const BYTES_WRITTEN: &str = "framekit_bytes_written_total";
+    /// Counter, label `reason`: failed TLS handshakes (see `tls::HANDSHAKE_FAILURES`).
+    pub const TLS_HANDSHAKE_FAILURES: &str = "framekit_tls_handshake_failures_total";
+    /// Histogram, seconds: from a request's decoding to its answer. A request answered in the
+    /// turn that decoded it is observed as 0 (no clock is read per request).
+    pub const REQUEST_DURATION: &str = "framekit_request_duration_seconds";
+    /// Histogram, bytes: the size of each decoded frame, as the codec consumed it.
+    pub const FRAME_SIZE: &str = "framekit_frame_size_bytes";
+}
+
+/// Error kinds that are not the codec rejecting input.
+const NOT_DECODE_ERRORS: [&str; 5] = [
+    "accept",
+    "read",
+    "write",
+    "request_timeout",
+    "handler_error",
+];
+
+/// The facade handles of one server, resolved when it starts.
+struct Facade {
+    accepted: metrics::Counter,
+    closed: [metrics::Counter; CloseReason::ALL.len()],
+    open: metrics::Gauge,
+    requests: metrics::Counter,
+    in_flight: metrics::Gauge,
+    bytes_read: metrics::Counter,
+    bytes_written: metrics::Counter,
+    request_duration: metrics::Histogram,
+    frame_size: metrics::Histogram,
+}
+
+impl Default for Facade {
+    fn default() -> Self {
+        Facade {
+            accepted: metrics::counter!(names::ACCEPTED),
+            closed: CloseReason::ALL
+                .map(|r| metrics::counter!(names::CLOSED, "reason" => r.as_str())),
+            open: metrics::gauge!(names::OPEN),
+            requests: metrics::counter!(names::REQUESTS),
+            in_flight: metrics::gauge!(names::IN_FLIGHT),
+            bytes_read: metrics::counter!(names::BYTES_READ),
+            bytes_written: metrics::counter!(names::BYTES_WRITTEN),
+            request_duration: metrics::histogram!(names::REQUEST_DURATION),
+            frame_size: metrics::histogram!(names::FRAME_SIZE),
+        }
+    }
+}
+
+impl fmt::Debug for Facade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Facade")
+    }
+}
 
 /// Why a connection closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -120,6 +207,7 @@ pub struct Metrics {
     outbound_peak: AtomicUsize,
     closes: [AtomicU64; CloseReason::ALL.len()],
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    facade: Facade,
 }
 
 impl Metrics {
@@ -150,39 +238,72 @@ impl Metrics {
 
     pub(crate) fn accepted(&self) {
         self.accepted.fetch_add(1, Relaxed);
+        self.facade.accepted.increment(1);
     }
     pub(crate) fn rejected(&self) {
         self.rejected.fetch_add(1, Relaxed);
     }
     pub(crate) fn opened(&self) {
         self.active.fetch_add(1, Relaxed);
+        self.facade.open.increment(1.0);
     }
     pub(crate) fn closed(&self, reason: CloseReason) {
         self.active.fetch_sub(1, Relaxed);
-        self.closes[reason.index()].fetch_add(1, Relaxed);
+        self.facade.open.decrement(1.0);
+        self.close_counted(reason);
     }
     pub(crate) fn close_counted(&self, reason: CloseReason) {
         self.closes[reason.index()].fetch_add(1, Relaxed);
+        self.facade.closed[reason.index()].increment(1);
     }
     pub(crate) fn frames_in(&self, n: u64) {
         self.frames_in.fetch_add(n, Relaxed);
+        self.facade.requests.increment(n);
     }
     pub(crate) fn frames_out(&self, n: u64) {
         self.frames_out.fetch_add(n, Relaxed);
     }
     pub(crate) fn bytes_in(&self, n: usize) {
         self.bytes_in.fetch_add(n as u64, Relaxed);
+        self.facade.bytes_read.increment(n as u64);
     }
     pub(crate) fn bytes_out(&self, n: usize) {
         self.bytes_out.fetch_add(n as u64, Relaxed);
+        self.facade.bytes_written.increment(n as u64);
     }
     pub(crate) fn outbound(&self, queued: usize) {
         self.outbound_peak.fetch_max(queued, Relaxed);
+    }
+    /// A decoded frame of `len` bytes.
+    pub(crate) fn frame(&self, len: usize) {
+        self.facade.frame_size.record(len as f64);
+    }
+    /// `n` requests answered in the turn that decoded them.
+    pub(crate) fn answered_at_once(&self, n: u64) {
+        self.facade.request_duration.record_many(0.0, n as usize);
+    }
+    /// A request's handler did not answer at once: it is in flight until [`Metrics::settled`].
+    pub(crate) fn waiting(&self) {
+        self.facade.in_flight.increment(1.0);
+    }
+    /// A request that waited got its answer (`took` since it was decoded), or was dropped
+    /// with its connection (`None`).
+    pub(crate) fn settled(&self, took: Option<Duration>) {
+        self.facade.in_flight.decrement(1.0);
+        if let Some(took) = took {
+            self.facade.request_duration.record(took.as_secs_f64());
+        }
     }
     pub(crate) fn error(&self, kind: &'static str) {
         if let Ok(mut errors) = self.errors.lock() {
             *errors.entry(kind).or_insert(0) += 1;
         }
+        let name = if NOT_DECODE_ERRORS.contains(&kind) {
+            names::ERRORS
+        } else {
+            names::DECODE_ERRORS
+        };
+        metrics::counter!(name, "kind" => kind).increment(1);
     }
 }
 

@@ -160,6 +160,9 @@ where
         if turn.requests > 0 {
             metrics.frames_in(turn.requests);
         }
+        if turn.answered > 0 {
+            metrics.answered_at_once(turn.answered);
+        }
         if let (true, Some(now)) = (turn.answered > 0, turn.stamp) {
             writing.answered(turn.answered, writing.out.len(), was_busy, now, metrics);
             last_activity = now;

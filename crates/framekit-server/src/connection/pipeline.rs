@@ -53,9 +53,11 @@ where
 
 /// One request's place in the response order.
 enum Slot<H: Handler<Req>, Req> {
-    /// Its handler's future, still pending, and when it runs out of time.
+    /// Its handler's future, still pending, when it was decoded (for the duration metric),
+    /// and when it runs out of time.
     Waiting {
         fut: FutureBox<H, Req>,
+        since: Instant,
         deadline: Option<Instant>,
     },
     /// Its answer, waiting for the answers to earlier requests.
@@ -138,8 +140,9 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
                 },
                 None => Reply::None,
             };
-            if let Slot::Waiting { fut, .. } = std::mem::replace(slot, Slot::Done(done)) {
+            if let Slot::Waiting { fut, since, .. } = std::mem::replace(slot, Slot::Done(done)) {
                 emptied.push(fut);
+                self.shared.metrics.settled(Some(since.elapsed()));
             }
             self.waiting -= 1;
         }
@@ -174,8 +177,9 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
                 (false, Some(resp)) => Reply::One(resp),
                 (false, None) => Reply::None,
             };
-            if let Slot::Waiting { fut, .. } = std::mem::replace(slot, Slot::Done(answer)) {
+            if let Slot::Waiting { fut, since, .. } = std::mem::replace(slot, Slot::Done(answer)) {
                 emptied.push(fut);
+                self.shared.metrics.settled(Some(now - since));
             }
             self.waiting -= 1;
             if close {
@@ -208,6 +212,9 @@ impl<H: Handler<Req>, Req> Drop for Pipeline<H, Req> {
         // Handlers (and the tasks they spawned) learn that the connection is gone before their
         // futures are dropped.
         self.ctx.closing().cancel();
+        for _ in 0..self.waiting {
+            self.shared.metrics.settled(None);
+        }
     }
 }
 
@@ -263,14 +270,17 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                 settle(&self.shared, &self.ctx, output.into_reply())
             }
             Poll::Pending => {
-                // One clock reading per pending request, and only with a deadline set.
-                let deadline = self
-                    .shared
-                    .config
-                    .request_timeout
-                    .map(|t| Instant::now() + t);
-                self.order.push_back(Slot::Waiting { fut, deadline });
+                // One clock reading per pending request (a handler that did not answer at
+                // once costs a wake-up anyway).
+                let since = Instant::now();
+                let deadline = self.shared.config.request_timeout.map(|t| since + t);
+                self.order.push_back(Slot::Waiting {
+                    fut,
+                    since,
+                    deadline,
+                });
                 self.waiting += 1;
+                self.shared.metrics.waiting();
                 return None;
             }
         };
@@ -357,6 +367,9 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                     // cancelled), and no more are decoded.
                     self.start_closing(CloseReason::HandlerDone);
                     self.order.clear();
+                    for _ in 0..self.waiting {
+                        self.shared.metrics.settled(None);
+                    }
                     self.waiting = 0;
                     return Poll::Ready(last);
                 }

@@ -129,9 +129,13 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
         while self.is_open() && dispatch.status().room {
+            let buffered = self.buf.len();
             match codec.decode_request(&mut self.buf, self.eof) {
                 Ok(Some(req)) => {
                     turn.requests += 1;
+                    env.shared
+                        .metrics
+                        .frame(buffered.saturating_sub(self.buf.len()));
                     self.wants_more = false;
                     recovered_at = None;
                     let direct = writing.takes_direct(cfg.high_water);
