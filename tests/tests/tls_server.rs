@@ -29,6 +29,13 @@ fn start(certs: &Certs, handshake_timeout: Duration, config: ServerConfig) -> Se
         |line: Bytes, ctx: Ctx| async move {
             Some(if line == "who" {
                 Bytes::from(format!("peer={}", ctx.peer()))
+            } else if line == "tls" {
+                let tls = ctx.tls().expect("a TLS connection");
+                let alpn = String::from_utf8_lossy(tls.alpn_protocol().unwrap_or(b"-"));
+                Bytes::from(format!(
+                    "alpn={alpn} sni={}",
+                    tls.server_name().unwrap_or("-")
+                ))
             } else {
                 line
             })
@@ -56,7 +63,7 @@ async fn real_client(certs: &Certs, server: &ServerHandle) {
     .expect("handshake");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"framekit/1"[..]));
     let mut lines = BufReader::new(tls).lines();
-    let mut batch = String::from("who\n");
+    let mut batch = String::from("who\ntls\n");
     for i in 0..100 {
         batch.push_str(&format!("line {i}\n"));
     }
@@ -65,6 +72,8 @@ async fn real_client(certs: &Certs, server: &ServerHandle) {
         .unwrap();
     let who = within("who", lines.next_line()).await.unwrap().unwrap();
     assert_eq!(who, format!("peer={local}"));
+    let tls = within("tls", lines.next_line()).await.unwrap().unwrap();
+    assert_eq!(tls, "alpn=framekit/1 sni=localhost");
     for i in 0..100 {
         let got = within("echo", lines.next_line()).await.unwrap().unwrap();
         assert_eq!(got, format!("line {i}"));

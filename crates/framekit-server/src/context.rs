@@ -21,6 +21,9 @@ struct CtxInner {
     id: u64,
     peer: Addr,
     closing: CancellationToken,
+    /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
+    #[cfg(feature = "tls")]
+    tls: Option<Box<crate::tls::TlsInfo>>,
 }
 
 impl Ctx {
@@ -38,8 +41,41 @@ impl Ctx {
     /// ```
     pub fn new(id: u64, peer: Addr, closing: CancellationToken) -> Self {
         Ctx {
-            inner: Arc::new(CtxInner { id, peer, closing }),
+            inner: Arc::new(CtxInner {
+                id,
+                peer,
+                closing,
+                #[cfg(feature = "tls")]
+                tls: None,
+            }),
         }
+    }
+
+    /// This context with what the TLS handshake agreed on; the setup stage calls it before
+    /// the handler is started.
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(self, info: crate::tls::TlsInfo) -> Self {
+        Ctx {
+            inner: Arc::new(CtxInner {
+                id: self.inner.id,
+                peer: self.inner.peer.clone(),
+                closing: self.inner.closing.clone(),
+                tls: Some(Box::new(info)),
+            }),
+        }
+    }
+
+    /// What the TLS handshake agreed on (ALPN protocol, server name), when the connection is
+    /// TLS (feature `tls`, [`Server::tls`](crate::Server::tls)).
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// let ctx = Ctx::new(7, Addr::other("test"), Default::default());
+    /// assert!(ctx.tls().is_none(), "not a TLS connection");
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.tls.as_deref()
     }
 
     /// The connection id, unique within the server (it also appears in the connection's

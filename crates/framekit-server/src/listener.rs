@@ -326,6 +326,53 @@ mod tests {
         assert_eq!(b.pause(), MIN_ACCEPT_BACKOFF);
     }
 
+    /// Accepts everything `acceptor` has now, without waiting.
+    fn drain<A: Acceptor>(acceptor: &mut A) -> (Vec<String>, bool) {
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut peers = Vec::new();
+        loop {
+            match acceptor.poll_accept(&mut cx) {
+                Poll::Ready(Some(Ok((_, peer)))) => peers.push(peer.to_string()),
+                Poll::Ready(Some(Err(e))) => panic!("{e}"),
+                Poll::Ready(None) => return (peers, true),
+                Poll::Pending => return (peers, false),
+            }
+        }
+    }
+
+    fn pipes(
+        n: usize,
+        label: &str,
+    ) -> StreamAcceptor<futures::stream::Iter<std::vec::IntoIter<tokio::io::DuplexStream>>> {
+        let ends: Vec<_> = (0..n).map(|_| tokio::io::duplex(8).1).collect();
+        StreamAcceptor::new(futures::stream::iter(ends), label)
+    }
+
+    #[test]
+    fn both_take_turns_and_end_when_both_are_exhausted() {
+        let mut both = pipes(3, "a").and(pipes(1, "b"));
+        assert_eq!(both.local_addrs(), vec![Addr::other("a"), Addr::other("b")]);
+        let (peers, exhausted) = drain(&mut both);
+        // Neither starves the other: "b" is served among the first two, then "a" to its end.
+        assert_eq!(peers.len(), 4);
+        assert!(peers[..2].contains(&"b".to_string()), "{peers:?}");
+        assert!(exhausted);
+    }
+
+    #[test]
+    fn both_go_on_while_one_still_accepts() {
+        let waiting =
+            StreamAcceptor::new(futures::stream::pending::<tokio::io::DuplexStream>(), "w");
+        let mut both = pipes(2, "a").and(waiting);
+        let (peers, exhausted) = drain(&mut both);
+        assert_eq!(peers, vec!["a", "a"]);
+        assert!(
+            !exhausted,
+            "the second acceptor may still yield connections"
+        );
+    }
+
     #[test]
     fn emfile_is_not_per_connection() {
         assert!(!is_per_connection(&io::Error::from_raw_os_error(24)));

@@ -180,6 +180,41 @@ impl TlsConfig {
     }
 }
 
+/// What a TLS handshake agreed on, for handlers ([`Ctx::tls`]).
+///
+/// ```
+/// use framekit_server::Ctx;
+/// // A handler that speaks by the protocol the client chose.
+/// fn protocol(ctx: &Ctx) -> &[u8] {
+///     ctx.tls().and_then(|tls| tls.alpn_protocol()).unwrap_or(b"plain")
+/// }
+/// # let _ = protocol;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    alpn: Option<Box<[u8]>>,
+    server_name: Option<Box<str>>,
+}
+
+impl TlsInfo {
+    /// The ALPN protocol agreed on, if the client offered one the server has.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.alpn.as_deref()
+    }
+
+    /// The server name (SNI) the client asked for.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    fn of(conn: &rustls::ServerConnection) -> Self {
+        TlsInfo {
+            alpn: conn.alpn_protocol().map(Box::from),
+            server_name: conn.server_name().map(Box::from),
+        }
+    }
+}
+
 /// The handshake stage of one server: its acceptor and timeout.
 #[derive(Clone)]
 pub(crate) struct TlsStage {
@@ -201,7 +236,7 @@ impl TlsStage {
         &self,
         io: Io,
         ctx: &Ctx,
-    ) -> Result<server::TlsStream<Io>, CloseReason>
+    ) -> Result<(server::TlsStream<Io>, TlsInfo), CloseReason>
     where
         Io: AsyncRead + AsyncWrite + Unpin,
     {
@@ -213,12 +248,13 @@ impl TlsStage {
         };
         let (reason, error) = match outcome {
             Ok(Ok(stream)) => {
-                let alpn = stream.get_ref().1.alpn_protocol();
+                let info = TlsInfo::of(stream.get_ref().1);
                 tracing::debug!(
-                    alpn = alpn.map(String::from_utf8_lossy).as_deref(),
+                    alpn = info.alpn_protocol().map(String::from_utf8_lossy).as_deref(),
+                    sni = info.server_name(),
                     "TLS handshake done"
                 );
-                return Ok(stream);
+                return Ok((stream, info));
             }
             Ok(Err(e)) => ("error", e.to_string()),
             Err(_) => ("timeout", format!("not done within {:?}", self.timeout)),

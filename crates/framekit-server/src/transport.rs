@@ -27,23 +27,24 @@ pub(crate) enum Transport<Io> {
 }
 
 /// Runs the setup stages that change the transport (the TLS handshake, when the server has
-/// TLS); `Err` is the reason the connection closes instead.
+/// TLS), and returns the context with what they learned; `Err` is the reason the connection
+/// closes instead.
 pub(crate) async fn open<Io, R>(
     io: Io,
     shared: &Shared<R>,
-    ctx: &Ctx,
-) -> Result<Transport<Io>, CloseReason>
+    ctx: Ctx,
+) -> Result<(Transport<Io>, Ctx), CloseReason>
 where
     Io: AsyncRead + AsyncWrite + Unpin,
 {
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.tls {
-        let stream = tls.handshake(io, ctx).await?;
-        return Ok(Transport::Tls(Box::new(stream)));
+        let (stream, info) = tls.handshake(io, &ctx).await?;
+        return Ok((Transport::Tls(Box::new(stream)), ctx.with_tls(info)));
     }
     #[cfg(not(feature = "tls"))]
-    let _ = (shared, ctx);
-    Ok(Transport::Plain(io))
+    let _ = shared;
+    Ok((Transport::Plain(io), ctx))
 }
 
 impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<Io> {

@@ -85,8 +85,8 @@ where
     // any byte is framed: the PROXY preamble (under `Timer::Preamble`, learning the peer's
     // address), then the TLS handshake (under `Timer::Handshake`, wrapping `io`). What they
     // learn goes into the `Ctx` the handler is started with.
-    let io = match crate::transport::open(io, &shared, &ctx).await {
-        Ok(io) => io,
+    let (io, ctx) = match crate::transport::open(io, &shared, ctx).await {
+        Ok(opened) => opened,
         Err(reason) => return reason,
     };
     let dispatch = kind.start(&ctx, &shared);
