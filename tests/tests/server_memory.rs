@@ -164,3 +164,62 @@ async fn silent_connections_close_at_the_idle_timeout() {
     assert_eq!(server.metrics().closed(CloseReason::IdleTimeout), 1);
     server.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn busy_only_state_is_released_once_a_burst_is_answered() {
+    const PEERS: usize = 100;
+    const BURST: usize = 24;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    // Every request waits a little, so a burst fills the pipelining ring, its future boxes
+    // and the outbound queue.
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
+        FrameCodec::new(Delimited::newline()),
+        |req: Bytes, _ctx: Ctx| async move {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            Some(req)
+        },
+    );
+    let addr = server.local_addr().as_tcp().unwrap();
+    let mut warm = TcpStream::connect(addr).await.unwrap();
+    ping(&mut warm).await;
+    drop(warm);
+    wait_for_active(&server, 0).await;
+
+    // Idle after one request each: the baseline.
+    let mut clients = Vec::with_capacity(PEERS);
+    let before = LIVE.load(SeqCst);
+    for _ in 0..PEERS {
+        let mut stream = within("connect", TcpStream::connect(addr)).await.unwrap();
+        ping(&mut stream).await;
+        clients.push(stream);
+    }
+    wait_for_active(&server, PEERS).await;
+    let idle = (LIVE.load(SeqCst) - before) / PEERS as isize;
+
+    // A pipelined burst on every connection, every answer read, then quiet again.
+    let burst = "ping\n".repeat(BURST);
+    for stream in &mut clients {
+        stream.write_all(burst.as_bytes()).await.unwrap();
+    }
+    for stream in &mut clients {
+        let mut answers = vec![0u8; burst.len()];
+        within("burst answers", stream.read_exact(&mut answers))
+            .await
+            .unwrap();
+        assert_eq!(answers, burst.as_bytes());
+    }
+    // The last answer is written before its connection's bookkeeping turn: let it run.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after_burst = (LIVE.load(SeqCst) - before) / PEERS as isize;
+    eprintln!("{idle} heap bytes per idle connection, {after_burst} after a burst of {BURST}");
+    // A ring of 24 boxed futures, their spare boxes and the encode buffer are several KiB;
+    // what may stay is one small spare future box and allocator noise.
+    assert!(
+        after_burst - idle < 512,
+        "{} bytes per connection kept after the burst",
+        after_burst - idle
+    );
+    drop(clients);
+    wait_for_active(&server, 0).await;
+    server.shutdown(Duration::from_secs(1)).await;
+}

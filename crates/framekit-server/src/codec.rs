@@ -18,6 +18,20 @@ use crate::outbound::{Outbound, ResponseEncoder};
 /// (any `Encoder<Resp>`, or [`Vectored`](crate::Vectored)), and for [`WithEncoder`]. Each
 /// connection has its own value: [`Server::serve`](crate::Server::serve) clones one,
 /// [`Server::serve_with`](crate::Server::serve_with) calls a function for it.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{ConnectionCodec, Outbound};
+///
+/// let mut codec = FrameCodec::new(Delimited::newline());
+/// let mut input = BytesMut::from(&b"ping\n"[..]);
+/// let req = ConnectionCodec::<Bytes>::decode_request(&mut codec, &mut input, false).unwrap();
+/// assert_eq!(req.as_deref(), Some(&b"ping"[..]));
+/// let mut out = Outbound::new(1024);
+/// codec.queue_response(Bytes::from_static(b"pong"), &mut out).unwrap();
+/// assert_eq!(out.len(), 5);
+/// ```
 pub trait ConnectionCodec<Resp>: Send + 'static {
     /// The decoded request.
     type Request: Send + 'static;
@@ -110,21 +124,53 @@ pub struct WithEncoder<D, E> {
 
 impl<D, E> WithEncoder<D, E> {
     /// Decodes with `decoder`, encodes responses with `encoder`.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Vectored, WithEncoder};
+    ///
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
+    /// let _ = (pair.decoder(), pair.encoder());
+    /// ```
     pub fn new(decoder: D, encoder: E) -> Self {
         WithEncoder { decoder, encoder }
     }
 
     /// The decoder.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Vectored, WithEncoder};
+    ///
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
+    /// let _decoder: &FrameCodec<Delimited> = pair.decoder();
+    /// ```
     pub fn decoder(&self) -> &D {
         &self.decoder
     }
 
     /// The encoder.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Vectored, WithEncoder};
+    ///
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
+    /// let _encoder: &Vectored<Delimited> = pair.encoder();
+    /// ```
     pub fn encoder(&self) -> &E {
         &self.encoder
     }
 
     /// The decoder and the encoder.
+    ///
+    /// ```
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Vectored, WithEncoder};
+    ///
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
+    /// let (_decoder, _encoder) = pair.into_parts();
+    /// ```
     pub fn into_parts(self) -> (D, E) {
         (self.decoder, self.encoder)
     }

@@ -7,30 +7,90 @@
 use std::time::Duration;
 
 /// Default maximum number of connections served at once.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().limits().max_connections, config::DEFAULT_MAX_CONNECTIONS);
+/// ```
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default maximum number of requests of one connection being handled at once (pipelining depth).
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().limits().max_in_flight, config::DEFAULT_MAX_IN_FLIGHT);
+/// ```
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Default per-connection budget of buffered, not yet decoded input bytes.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().limits().input_budget, config::DEFAULT_INPUT_BUDGET);
+/// ```
 pub const DEFAULT_INPUT_BUDGET: usize = 1024 * 1024;
 /// Default outbound high water mark: above it a connection stops reading and taking responses.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().limits().water_marks.high, config::DEFAULT_HIGH_WATER);
+/// ```
 pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
 /// Default outbound low water mark: below it a paused connection resumes.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().limits().water_marks.low, config::DEFAULT_LOW_WATER);
+/// ```
 pub const DEFAULT_LOW_WATER: usize = 64 * 1024;
 /// Default payload size from which a response payload is written as its own buffer (vectored
 /// write) instead of being copied behind its header.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert!(config::DEFAULT_VECTORED_MIN >= 4096, "small payloads are copied");
+/// ```
 pub const DEFAULT_VECTORED_MIN: usize = 16 * 1024;
 /// Default time a connection may sit with nothing to read, handle or write.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().timeouts().idle, config::DEFAULT_IDLE_TIMEOUT);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time to receive a whole frame once its first byte arrived (slowloris guard).
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().timeouts().frame, config::DEFAULT_FRAME_TIMEOUT);
+/// ```
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a peer may leave queued output unread before the connection is closed.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().timeouts().write, config::DEFAULT_WRITE_TIMEOUT);
+/// ```
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a closing connection reads and discards what the peer still sends, so the
 /// kernel does not answer our last bytes with a reset.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert_eq!(ServerConfig::default().timeouts().linger, config::DEFAULT_LINGER);
+/// ```
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 /// First pause after an accept error such as EMFILE; it doubles up to [`MAX_ACCEPT_BACKOFF`].
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert!(config::MIN_ACCEPT_BACKOFF < config::MAX_ACCEPT_BACKOFF);
+/// ```
 pub const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest pause between accept attempts after repeated accept errors.
+///
+/// ```
+/// use framekit_server::{config, ServerConfig};
+/// assert!(config::MAX_ACCEPT_BACKOFF <= std::time::Duration::from_secs(1));
+/// ```
 pub const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Limits and timeouts of a server.
@@ -89,12 +149,24 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// The defaults (the `DEFAULT_*` constants of this module).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::new().limits(), ServerConfig::default().limits());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Most connections served at once (at least 1). At the limit the server stops calling
     /// `accept`, so new peers wait in the kernel backlog, unless a reject hook is set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().max_connections(0).limits().max_connections, 1);
+    /// ```
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
         self
@@ -102,6 +174,12 @@ impl ServerConfig {
 
     /// Most requests of one connection handled at once (at least 1). Further complete requests
     /// wait in the input buffer, and reading stops once it is full.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().max_in_flight(1).limits().max_in_flight, 1);
+    /// ```
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self
@@ -109,13 +187,19 @@ impl ServerConfig {
 
     /// Most bytes of undecoded input one connection may buffer, whatever the codec says. A
     /// connection whose codec still wants more at this point fails with
-    /// [`InputBudgetExceeded`](crate::error::InputBudgetExceeded) (kind `"input_budget"`): the
+    /// [`InputBudgetExceeded`](crate::InputBudgetExceeded) (kind `"input_budget"`): the
     /// error reply hook is asked for a reply, then the connection closes.
     ///
     /// Keep it at or above the framing's [`buffer_limit`](framekit::framing::Framing::buffer_limit)
     /// (its largest frame plus headers), or frames the framing accepts are refused by the budget
     /// instead; [`fit_framing`](ServerConfig::fit_framing) does that. The server logs a warning
     /// the first time the budget cuts a connection off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().input_budget(64 * 1024).limits().input_budget, 64 * 1024);
+    /// ```
     pub fn input_budget(mut self, bytes: usize) -> Self {
         self.input_budget = bytes.max(1);
         self
@@ -153,6 +237,12 @@ impl ServerConfig {
     /// `FrameError::Skipped` (an over-long frame skipped whole under `Overlong::Discard`), and
     /// tokio-util's too-long line. Any other decode error always closes the connection, after
     /// the reply. With `false`, every decode error closes the connection.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert!(!ServerConfig::default().recover_decode_errors(false).recovers_decode_errors());
+    /// ```
     pub fn recover_decode_errors(mut self, on: bool) -> Self {
         self.recover_decode_errors = on;
         self
@@ -163,6 +253,13 @@ impl ServerConfig {
     /// A duplex handler keeps running meanwhile; its [`Outbox::send`](crate::Outbox::send)
     /// waits.
     /// `low` is clamped to at most `high`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// let marks = ServerConfig::default().water_marks(100, 10).limits().water_marks;
+    /// assert_eq!((marks.low, marks.high), (10, 10), "low is clamped to high");
+    /// ```
     pub fn water_marks(mut self, low: usize, high: usize) -> Self {
         self.high_water = high.max(1);
         self.low_water = low.min(self.high_water);
@@ -171,18 +268,36 @@ impl ServerConfig {
 
     /// Payloads of at least this many bytes are queued as their own buffer and written with
     /// vectored I/O next to their header, instead of being copied (with [`crate::Vectored`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// let _config = ServerConfig::default().vectored_min(64 * 1024);
+    /// ```
     pub fn vectored_min(mut self, bytes: usize) -> Self {
         self.vectored_min = bytes;
         self
     }
 
     /// How long a connection may have nothing to read, handle or write before it is closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().idle_timeout(Duration::from_secs(5)).timeouts().idle, Duration::from_secs(5));
+    /// ```
     pub fn idle_timeout(mut self, t: Duration) -> Self {
         self.idle_timeout = t;
         self
     }
 
     /// How long a frame may take to arrive once its first byte did (slowloris guard).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().frame_timeout(Duration::from_secs(2)).timeouts().frame, Duration::from_secs(2));
+    /// ```
     pub fn frame_timeout(mut self, t: Duration) -> Self {
         self.frame_timeout = t;
         self
@@ -190,6 +305,12 @@ impl ServerConfig {
 
     /// How long queued output may wait for the peer to read any of it, and how long the final
     /// write-side shutdown may take.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().write_timeout(Duration::from_secs(3)).timeouts().write, Duration::from_secs(3));
+    /// ```
     pub fn write_timeout(mut self, t: Duration) -> Self {
         self.write_timeout = t;
         self
@@ -198,7 +319,7 @@ impl ServerConfig {
     /// The per-request deadline (off by default): a request/response handler that has not
     /// answered `t` after its request was decoded is dropped (cancelled), and the error reply
     /// hook is asked for the answer (kind `"request_timeout"`, error
-    /// [`RequestTimeout`](crate::error::RequestTimeout)), which goes out in request order.
+    /// [`RequestTimeout`](crate::RequestTimeout)), which goes out in request order.
     /// Then the connection goes on with the next request, or closes after that answer with
     /// [`close_on_request_timeout`](ServerConfig::close_on_request_timeout). Duplex handlers
     /// owe no answers and have no request deadline.
@@ -217,6 +338,15 @@ impl ServerConfig {
 
     /// Whether a request that ran out of time closes its connection after its answer
     /// (default: no, the connection goes on). Nothing read after it is handled then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// let config = ServerConfig::default()
+    ///     .request_timeout(Duration::from_secs(5))
+    ///     .close_on_request_timeout(true);
+    /// assert!(config.closes_on_request_timeout());
+    /// ```
     pub fn close_on_request_timeout(mut self, on: bool) -> Self {
         self.close_on_request_timeout = on;
         self
@@ -226,12 +356,24 @@ impl ServerConfig {
     /// last bytes and FIN (default [`DEFAULT_LINGER`]; zero turns it off). Without it, a peer
     /// still sending could make the kernel answer with a reset that destroys our last
     /// response in flight.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// assert_eq!(ServerConfig::default().linger(Duration::ZERO).timeouts().linger, Duration::ZERO);
+    /// ```
     pub fn linger(mut self, t: Duration) -> Self {
         self.linger = t;
         self
     }
 
     /// Whether TCP connections disable Nagle's algorithm (default: yes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::ServerConfig;
+    /// let _config = ServerConfig::default().tcp_nodelay(false);
+    /// ```
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.tcp_nodelay = on;
         self
@@ -299,6 +441,13 @@ impl ServerConfig {
 }
 
 /// A [`ServerConfig`]'s size limits ([`ServerConfig::limits`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_server::ServerConfig;
+/// let limits = ServerConfig::default().max_connections(10).limits();
+/// assert_eq!(limits.max_connections, 10);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -313,6 +462,13 @@ pub struct Limits {
 }
 
 /// Outbound water marks, in bytes queued for one peer ([`ServerConfig::water_marks`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_server::ServerConfig;
+/// let marks = ServerConfig::default().water_marks(1024, 4096).limits().water_marks;
+/// assert_eq!((marks.low, marks.high), (1024, 4096));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaterMarks {
     /// At or below it a paused connection resumes.
@@ -322,6 +478,13 @@ pub struct WaterMarks {
 }
 
 /// A [`ServerConfig`]'s timeouts ([`ServerConfig::timeouts`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_server::ServerConfig;
+/// let timeouts = ServerConfig::default().request_timeout(Duration::from_secs(1)).timeouts();
+/// assert_eq!(timeouts.request, Some(Duration::from_secs(1)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {

@@ -11,6 +11,15 @@ use tokio_util::sync::CancellationToken;
 use crate::listener::Addr;
 
 /// The connection context given to handlers with every request.
+///
+/// ```
+/// use framekit_server::{Addr, Ctx};
+/// use tokio_util::sync::CancellationToken;
+///
+/// let ctx = Ctx::new(3, Addr::other("test"), CancellationToken::new());
+/// let moved = ctx.clone(); // one Arc: cheap to move into a spawned task
+/// assert_eq!(moved.id(), 3);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Ctx {
     inner: Arc<CtxInner>,
@@ -80,11 +89,26 @@ impl Ctx {
 
     /// The connection id, unique within the server (it also appears in the connection's
     /// tracing span).
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// assert_eq!(Ctx::new(9, Addr::other("t"), CancellationToken::new()).id(), 9);
+    /// ```
     pub fn id(&self) -> u64 {
         self.inner.id
     }
 
     /// The peer's address.
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let ctx = Ctx::new(1, Addr::Tcp("127.0.0.1:4000".parse().unwrap()), CancellationToken::new());
+    /// assert_eq!(ctx.peer().as_tcp().unwrap().port(), 4000);
+    /// ```
     pub fn peer(&self) -> &Addr {
         &self.inner.peer
     }
@@ -96,11 +120,32 @@ impl Ctx {
     /// the shutdown deadline passed), this fires *before* those futures are dropped, so tasks
     /// they spawned see it; the futures themselves are dropped at their current `.await`, not
     /// polled again.
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let token = CancellationToken::new();
+    /// let ctx = Ctx::new(1, Addr::other("t"), token.clone());
+    /// token.cancel();
+    /// assert!(ctx.closing().is_cancelled());
+    /// ```
     pub fn closing(&self) -> &CancellationToken {
         &self.inner.closing
     }
 
     /// Whether [`closing`](Ctx::closing) has fired.
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let token = CancellationToken::new();
+    /// let ctx = Ctx::new(1, Addr::other("t"), token.clone());
+    /// assert!(!ctx.is_closing());
+    /// token.cancel();
+    /// assert!(ctx.is_closing());
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.inner.closing.is_cancelled()
     }

@@ -63,7 +63,7 @@ impl CodecError for framekit::FrameError {
 /// [`DecodeFailure::error`](crate::DecodeFailure::error) to it), then the connection closes.
 ///
 /// ```
-/// use framekit_server::{CodecError, error::InputBudgetExceeded};
+/// use framekit_server::{CodecError, InputBudgetExceeded};
 ///
 /// let e = InputBudgetExceeded { budget: 1024, buffered: 1024 };
 /// assert_eq!(e.kind_name(), "input_budget");
@@ -95,7 +95,7 @@ impl CodecError for InputBudgetExceeded {
 ///
 /// ```
 /// use std::time::Duration;
-/// use framekit_server::{CodecError, error::RequestTimeout};
+/// use framekit_server::{CodecError, RequestTimeout};
 ///
 /// let e = RequestTimeout { after: Duration::from_secs(2) };
 /// assert_eq!(e.kind_name(), "request_timeout");
@@ -157,6 +157,16 @@ pub struct DecodeFailure<'a> {
 impl DecodeFailure<'_> {
     /// Whether the input budget ran out ([`InputBudgetExceeded`]), rather than the codec
     /// rejecting the input.
+    ///
+    /// ```
+    /// use framekit_server::DecodeFailure;
+    ///
+    /// // In an error reply hook: a budget overrun gets its own answer.
+    /// fn reply(failure: &DecodeFailure<'_>) -> Option<&'static str> {
+    ///     Some(if failure.is_input_budget() { "-ERR request too large" } else { "-ERR protocol error" })
+    /// }
+    /// # let _ = reply;
+    /// ```
     pub fn is_input_budget(&self) -> bool {
         self.error.is::<InputBudgetExceeded>()
     }

@@ -59,26 +59,52 @@ pub enum Reply<R> {
 }
 
 /// Any error a handler may fail with ([`Reply::Failed`]).
+///
+/// ```
+/// use framekit_server::{BoxError, Reply};
+/// let error: BoxError = "backend unavailable".into();
+/// let _reply: Reply<&str> = Reply::Failed(error);
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl<R> Reply<R> {
     /// Responds with every item of `stream`, in order.
+    ///
+    /// ```
+    /// use framekit_server::Reply;
+    /// let _many = Reply::stream(futures::stream::iter(["a", "b"]));
+    /// ```
     pub fn stream(stream: impl Stream<Item = R> + Send + 'static) -> Self {
         Reply::Stream(Box::pin(stream))
     }
 
     /// Responds with `resp`, then closes the connection ([`Reply::Close`]).
+    ///
+    /// ```
+    /// use framekit_server::Reply;
+    /// assert!(matches!(Reply::last("+OK"), Reply::Close(Some("+OK"))));
+    /// ```
     pub fn last(resp: R) -> Self {
         Reply::Close(Some(resp))
     }
 
     /// Closes the connection without a response, after the responses to earlier requests
     /// ([`Reply::Close`]).
+    ///
+    /// ```
+    /// use framekit_server::Reply;
+    /// assert!(matches!(Reply::<&str>::close(), Reply::Close(None)));
+    /// ```
     pub fn close() -> Self {
         Reply::Close(None)
     }
 
     /// Fails with `error`, answered by the error reply hook ([`Reply::Failed`]).
+    ///
+    /// ```
+    /// use framekit_server::Reply;
+    /// assert!(matches!(Reply::<&str>::failed("no such key"), Reply::Failed(_)));
+    /// ```
     pub fn failed(error: impl Into<BoxError>) -> Self {
         Reply::Failed(error.into())
     }
@@ -98,6 +124,12 @@ impl<R> std::fmt::Debug for Reply<R> {
 }
 
 /// A handler's output that the server can turn into responses: `Option<R>` or [`Reply<R>`].
+///
+/// ```
+/// use framekit_server::{IntoReply, Reply};
+/// assert!(matches!(Some("pong").into_reply(), Reply::One("pong")));
+/// assert!(matches!(None::<&str>.into_reply(), Reply::None));
+/// ```
 pub trait IntoReply {
     /// The response type.
     type Response: Send + 'static;
@@ -215,6 +247,34 @@ where
 ///
 /// The inbox may be moved into another task: every request taken out of it (and dropping it)
 /// wakes the connection, which then reads and decodes again.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{Ctx, Inbox, Outbox, Server};
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+/// // Counts the requests, answers with the count when the peer is done.
+/// let server = Server::bind("127.0.0.1:0").await?.serve_duplex(
+///     FrameCodec::new(Delimited::newline()),
+///     |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+///         let mut n = 0;
+///         while inbox.recv().await.is_some() {
+///             n += 1;
+///         }
+///         let _ = outbox.send(Bytes::from(n.to_string())).await;
+///     },
+/// );
+/// let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+/// peer.write_all(b"a\nb\nc\n").await?;
+/// peer.shutdown().await?;
+/// let mut lines = BufReader::new(peer).lines();
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("3"));
+/// server.shutdown(Duration::from_secs(1)).await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Inbox<Req> {
     rx: mpsc::Receiver<Req>,
@@ -228,6 +288,21 @@ impl<Req> Inbox<Req> {
     }
 
     /// The next request, or `None` once the peer is done (or the connection is closing).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_server::{Ctx, Inbox, Outbox};
+    ///
+    /// // A duplex handler that echoes until the peer is done.
+    /// let echo = |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+    ///     while let Some(req) = inbox.recv().await {
+    ///         if outbox.send(req).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// };
+    /// # let _ = echo;
+    /// ```
     pub async fn recv(&mut self) -> Option<Req> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -258,6 +333,11 @@ impl<Req> Drop for Inbox<Req> {
 }
 
 /// The connection is gone: the response could not be queued for writing.
+///
+/// ```
+/// use framekit_server::ConnectionClosed;
+/// assert_eq!(ConnectionClosed.to_string(), "connection closed");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("connection closed")]
 pub struct ConnectionClosed;
@@ -268,6 +348,25 @@ pub struct ConnectionClosed;
 /// Sending waits while the connection's outbound queue is above its high water mark. Once the
 /// connection is gone (the peer left, a write failed or timed out) sending fails with
 /// [`ConnectionClosed`]: writes are never dropped silently.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit_server::{Ctx, Inbox, Outbox};
+///
+/// // Pushes a tick every second from a task of its own, until the connection is gone.
+/// let ticker = |_inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| async move {
+///     let mut pusher = outbox.clone();
+///     let pushing = tokio::spawn(async move {
+///         while pusher.send(Bytes::from_static(b"tick")).await.is_ok() {
+///             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+///         }
+///     });
+///     ctx.closing().cancelled().await;
+///     pushing.abort();
+///     drop(outbox);
+/// };
+/// # let _ = ticker;
+/// ```
 #[derive(Debug)]
 pub struct Outbox<Resp> {
     tx: PollSender<Resp>,
@@ -289,11 +388,34 @@ impl<Resp: Send + 'static> Outbox<Resp> {
     }
 
     /// Queues `resp` for writing, waiting for room.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_server::{Ctx, Inbox, Outbox};
+    ///
+    /// let greet = |_inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+    ///     // Waits while the peer is slow to read; fails once it is gone.
+    ///     let _ = outbox.send(Bytes::from_static(b"hello")).await;
+    /// };
+    /// # let _ = greet;
+    /// ```
     pub async fn send(&mut self, resp: Resp) -> Result<(), ConnectionClosed> {
         futures::SinkExt::send(self, resp).await
     }
 
     /// Whether the connection is gone.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_server::{Ctx, Inbox, Outbox};
+    ///
+    /// let watcher = |_inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+    ///     while !outbox.is_closed() {
+    ///         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    ///     }
+    /// };
+    /// # let _ = watcher;
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.tx.get_ref().is_none_or(|tx| tx.is_closed())
     }

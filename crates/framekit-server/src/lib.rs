@@ -2,21 +2,24 @@
 //! discipline of a production server: backpressure, bounded buffers, timeouts, limits and
 //! graceful shutdown.
 //!
-//! The rooms, each in its own module:
+//! Everything is re-exported here. The modules, one concept each:
 //!
-//! - [`listener`]: where connections come from (TCP v4/v6, Unix, any stream of
-//!   `AsyncRead + AsyncWrite`, several at once), and accept-error backoff.
+//! - [`listener`]: where connections come from (TCP v4/v6, any stream of
+//!   `AsyncRead + AsyncWrite`, several at once), and accept-error backoff; `unix_socket`: a Unix socket that
+//!   owns its file ([`UnixSocket`]).
 //! - [`tcp`]: TCP listeners with socket options (`SO_REUSEPORT`, backlog, keepalive).
 //! - `tls` (feature `tls`): TLS on rustls, the handshake bounded and run in the connection's
 //!   task; `transport`: what the framing loop reads and writes after the setup stages.
-//! - [`server`]: the accept loop, the connection limit (taken before `accept`), the reject hook.
-//! - [`codec`]: what a connection needs from its codec, and [`WithEncoder`].
-//! - `connection` (private): one connection as rooms: reading, the pipelining ring, duplex
-//!   handling, writing, timers, the orderly close.
-//! - [`outbound`]: the outbound queue and vectored writes.
-//! - [`handler`]: request/response and duplex handlers.
-//! - [`context`]: what a handler knows about its connection.
-//! - [`shutdown`]: the running server's handle and graceful shutdown.
+//! - `server`: the accept loop, the connection limit (taken before `accept`), the reject hook
+//!   ([`Server`]).
+//! - `codec`: what a connection needs from its codec ([`ConnectionCodec`], [`WithEncoder`]).
+//! - `connection`: one connection as rooms: reading, the pipelining ring, duplex handling,
+//!   writing, timers (one table), the orderly close.
+//! - `outbound`: the outbound queue and vectored writes ([`Outbound`], [`Vectored`]).
+//! - `handler`: request/response and duplex handlers ([`Handler`], [`DuplexHandler`]).
+//! - `context`: what a handler knows about its connection ([`Ctx`]).
+//! - `shutdown`: the running server's handle and graceful shutdown ([`ServerHandle`]).
+//! - `error`: failures and their kinds ([`CodecError`], [`DecodeFailure`]).
 //! - [`config`] and [`metrics`]: limits with bounded defaults, and live counters.
 //! - `tower` (feature `tower`): any `tower::Service` as a handler.
 //!
@@ -47,17 +50,19 @@
 //! # Ok(()) }
 //! ```
 
-pub mod codec;
+#![warn(missing_docs)]
+
+mod codec;
 pub mod config;
 mod connection;
-pub mod context;
-pub mod error;
-pub mod handler;
+mod context;
+mod error;
+mod handler;
 pub mod listener;
 pub mod metrics;
-pub mod outbound;
-pub mod server;
-pub mod shutdown;
+mod outbound;
+mod server;
+mod shutdown;
 pub mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -24,6 +24,16 @@ const MAX_IOVECS: usize = 64;
 const KEEP_ENCODE_BUFFER: usize = 8 * 1024;
 
 /// Bytes queued for one peer: a chain of buffers written in order.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit_server::Outbound;
+///
+/// let mut out = Outbound::new(16 * 1024);
+/// out.buf_mut().extend_from_slice(b"+OK\r\n");
+/// out.push_bytes(Bytes::from(vec![0u8; 32 * 1024])); // queued as its own buffer
+/// assert_eq!(out.chunk_count(), 2);
+/// ```
 #[derive(Debug, Default)]
 pub struct Outbound {
     chunks: VecDeque<Bytes>,
@@ -36,6 +46,12 @@ pub struct Outbound {
 
 impl Outbound {
     /// An empty queue that keeps payloads of at least `vectored_min` bytes as separate buffers.
+    ///
+    /// ```
+    /// use framekit_server::Outbound;
+    /// let out = Outbound::new(1024);
+    /// assert!(out.is_empty());
+    /// ```
     pub fn new(vectored_min: usize) -> Self {
         Outbound {
             vectored_min,
@@ -44,6 +60,13 @@ impl Outbound {
     }
 
     /// The buffer encoders append to (small headers and payloads are copied here).
+    ///
+    /// ```
+    /// use framekit_server::Outbound;
+    /// let mut out = Outbound::new(1024);
+    /// out.buf_mut().extend_from_slice(b"hi\n");
+    /// assert_eq!(out.len(), 3);
+    /// ```
     pub fn buf_mut(&mut self) -> &mut BytesMut {
         &mut self.tail
     }
@@ -72,16 +95,36 @@ impl Outbound {
     }
 
     /// Bytes queued in all.
+    ///
+    /// ```
+    /// use framekit_server::Outbound;
+    /// let mut out = Outbound::new(1024);
+    /// out.buf_mut().extend_from_slice(b"abc");
+    /// assert_eq!(out.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.sealed + self.tail.len()
     }
 
     /// Whether nothing is queued.
+    ///
+    /// ```
+    /// use framekit_server::Outbound;
+    /// assert!(Outbound::new(1024).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// How many separate buffers are queued (the pending encode buffer counts as one).
+    ///
+    /// ```
+    /// use framekit_server::Outbound;
+    /// let mut out = Outbound::new(1024);
+    /// assert_eq!(out.chunk_count(), 0);
+    /// out.buf_mut().extend_from_slice(b"x");
+    /// assert_eq!(out.chunk_count(), 1);
+    /// ```
     pub fn chunk_count(&self) -> usize {
         self.chunks.len() + usize::from(!self.tail.is_empty())
     }
@@ -200,6 +243,28 @@ pub(crate) struct Mark {
 /// queues large payloads without copying. A codec that is an `Encoder` cannot also implement
 /// this trait; write the queueing encoder as a second type and serve the pair with
 /// [`WithEncoder`](crate::WithEncoder).
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit_server::{Outbound, ResponseEncoder};
+///
+/// /// Replies as `+<text>\r\n`, copying the text.
+/// struct Status;
+///
+/// impl ResponseEncoder<Bytes> for Status {
+///     type Error = std::io::Error;
+///     fn encode_response(&mut self, text: Bytes, out: &mut Outbound) -> std::io::Result<()> {
+///         out.buf_mut().extend_from_slice(b"+");
+///         out.buf_mut().extend_from_slice(&text);
+///         out.buf_mut().extend_from_slice(b"\r\n");
+///         Ok(())
+///     }
+/// }
+///
+/// let mut out = Outbound::new(1024);
+/// Status.encode_response(Bytes::from_static(b"OK"), &mut out).unwrap();
+/// assert_eq!(out.len(), 5);
+/// ```
 pub trait ResponseEncoder<Resp> {
     /// The encoding error.
     type Error: CodecError;
@@ -247,6 +312,12 @@ pub struct Vectored<F> {
 
 impl<F: Framing> Vectored<F> {
     /// Frames with `framing`.
+    ///
+    /// ```
+    /// use framekit::framing::length_prefixed::LengthPrefixed;
+    /// use framekit_server::Vectored;
+    /// let _codec = Vectored::new(LengthPrefixed::u16_be());
+    /// ```
     pub fn new(framing: F) -> Self {
         Vectored {
             codec: FrameCodec::new(framing),
@@ -254,6 +325,13 @@ impl<F: Framing> Vectored<F> {
     }
 
     /// The decoding codec.
+    ///
+    /// ```
+    /// use framekit::framing::delimited::Delimited;
+    /// use framekit_server::Vectored;
+    /// let codec = Vectored::new(Delimited::newline());
+    /// let _decoding = codec.codec();
+    /// ```
     pub fn codec(&self) -> &FrameCodec<F> {
         &self.codec
     }

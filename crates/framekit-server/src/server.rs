@@ -82,6 +82,20 @@ pub struct Server<A, R> {
 impl<R> Server<TcpListener, R> {
     /// Binds a TCP listener (IPv4 or IPv6; port 0 picks a free port, see
     /// [`ServerHandle::local_addr`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// assert_ne!(server.local_addr().as_tcp().unwrap().port(), 0);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
         Ok(Self::new(TcpListener::bind(addr).await?))
     }
@@ -92,6 +106,21 @@ impl<R> Server<crate::UnixSocket, R> {
     /// Binds a Unix domain socket at `path` ([`UnixSocket::bind`](crate::UnixSocket::bind)):
     /// a stale socket file is replaced, a live one refused, and the file is removed when the
     /// server stops.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let path = std::env::temp_dir().join(format!("framekit-bind-{}.sock", std::process::id()));
+    /// let server = Server::bind_unix(&path)?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// assert!(!path.exists(), "removed at shutdown");
+    /// # Ok(()) }
+    /// ```
     pub fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(Self::new(crate::UnixSocket::bind(path)?))
     }
@@ -100,6 +129,21 @@ impl<R> Server<crate::UnixSocket, R> {
 impl<A, R> Server<A, R> {
     /// Serves connections from `acceptor` (any [`Acceptor`]: a listener, a
     /// [`StreamAcceptor`](crate::StreamAcceptor), your own).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let (_client, server_side) = tokio::io::duplex(1024);
+    /// let acceptor = framekit_server::StreamAcceptor::new(futures::stream::iter(vec![server_side]), "pipe");
+    /// let server = Server::new(acceptor)
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn new(acceptor: A) -> Self {
         Server {
             acceptor,
@@ -112,6 +156,20 @@ impl<A, R> Server<A, R> {
     }
 
     /// Sets the limits and timeouts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .config(framekit_server::ServerConfig::default().max_in_flight(1))
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn config(mut self, config: ServerConfig) -> Self {
         self.config = config;
         self
@@ -122,6 +180,20 @@ impl<A, R> Server<A, R> {
     /// then the connection closes, unless the error is recoverable and
     /// [`ServerConfig::recover_decode_errors`] is on ([`DecodeFailure::recoverable`]), in which
     /// case later requests are handled as usual. Returning `None` sends no reply.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .on_decode_error(|failure| Some(Bytes::from(format!("-ERR {}", failure.kind))))
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn on_decode_error(
         mut self,
         hook: impl Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync + 'static,
@@ -132,6 +204,21 @@ impl<A, R> Server<A, R> {
 
     /// At the connection limit, accept anyway and send this reply before closing, instead of
     /// leaving new peers in the kernel backlog. Returning `None` closes without a reply.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .config(framekit_server::ServerConfig::default().max_connections(100))
+    ///     .on_reject(|_peer| Some(Bytes::from_static(b"-ERR server full")))
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn on_reject(mut self, hook: impl Fn(&Addr) -> Option<R> + Send + Sync + 'static) -> Self {
         self.on_reject = Some(Arc::new(hook));
         self
@@ -170,6 +257,20 @@ impl<A, R> Server<A, R> {
 
 impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     /// The address connections arrive at.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// # let _ = Duration::ZERO;
+    /// let server = Server::<_, Bytes>::bind("127.0.0.1:0").await?;
+    /// assert!(server.local_addr()?.as_tcp().is_some());
+    /// # let _ = (FrameCodec::new(Delimited::newline()), |_: Bytes, _: Ctx| async { None::<Bytes> });
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> io::Result<Addr> {
         self.acceptor.local_addr()
     }
@@ -180,6 +281,19 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     /// `codec` is any `tokio_util` codec that decodes requests and encodes `R` (see
     /// [`ConnectionCodec`]), or a [`WithEncoder`](crate::WithEncoder) pairing a decoder with an
     /// encoder of your own. Must be called within a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn serve<C, H>(self, codec: C, handler: H) -> ServerHandle
     where
         C: ConnectionCodec<R> + Clone + Sync,
@@ -261,6 +375,21 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
 
     /// Like [`serve_duplex`](Server::serve_duplex), with a codec made by `make_codec` for every
     /// connection, so it need not be `Clone`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?.serve_duplex_with(
+    ///     || FrameCodec::new(Delimited::newline()),
+    ///     |_inbox: framekit_server::Inbox<Bytes>, _outbox: framekit_server::Outbox<Bytes>, _ctx: Ctx| async move {},
+    /// );
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn serve_duplex_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
     where
         F: Fn() -> C + Send + Sync + 'static,

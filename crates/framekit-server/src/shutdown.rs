@@ -16,6 +16,20 @@ use crate::listener::Addr;
 use crate::metrics::{Metrics, MetricsSnapshot};
 
 /// What a graceful shutdown achieved.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{Ctx, Server};
+/// let server = Server::bind("127.0.0.1:0").await?
+///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+/// let report = server.shutdown(Duration::from_secs(1)).await;
+/// assert_eq!((report.closed, report.aborted), (0, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
     /// Connections that were open when shutdown began and closed by themselves in time.
@@ -27,6 +41,20 @@ pub struct ShutdownReport {
 /// A running server: its address, its counters, and its shutdown.
 ///
 /// Dropping the handle leaves the server running (detached) until the runtime stops.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{Ctx, Server};
+/// let server = Server::bind("127.0.0.1:0").await?
+///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+/// println!("listening on {}", server.local_addr());
+/// server.shutdown(Duration::from_secs(1)).await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ServerHandle {
     pub(crate) local_addr: Addr,
@@ -37,16 +65,59 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// The address the server listens on (with the real port when bound to port 0).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// assert!(server.local_addr().as_tcp().is_some());
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> &Addr {
         &self.local_addr
     }
 
     /// A copy of the live counters.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// assert_eq!(server.metrics().accepted, 0);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn metrics(&self) -> MetricsSnapshot {
         self.metrics.snapshot()
     }
 
     /// The live counters themselves, to read later or from elsewhere.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// let live = server.metrics_source();
+    /// assert_eq!(live.active(), 0);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn metrics_source(&self) -> Arc<Metrics> {
         self.metrics.clone()
     }
@@ -84,6 +155,22 @@ impl ServerHandle {
     ///
     /// The signal handlers are installed when this is called, before the returned future is
     /// first polled (see [`shutdown_signal`]).
+    ///
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:7000").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// let stopping = server.shutdown_on_signal(Duration::from_secs(30)); // handlers installed now
+    /// println!("ready");
+    /// stopping.await;
+    /// # Ok(()) }
+    /// ```
     pub fn shutdown_on_signal(
         self,
         deadline: Duration,

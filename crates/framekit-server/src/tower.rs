@@ -58,11 +58,22 @@ pub struct ServiceHandler<S> {
 
 impl<S> ServiceHandler<S> {
     /// Serves requests with `service`.
+    ///
+    /// ```
+    /// use framekit_server::tower::ServiceHandler;
+    /// let handler = ServiceHandler::new(42u32); // any Clone service
+    /// assert_eq!(*handler.service(), 42);
+    /// ```
     pub fn new(service: S) -> Self {
         ServiceHandler { service }
     }
 
     /// The service.
+    ///
+    /// ```
+    /// use framekit_server::tower::ServiceHandler;
+    /// assert_eq!(*ServiceHandler::new("svc").service(), "svc");
+    /// ```
     pub fn service(&self) -> &S {
         &self.service
     }

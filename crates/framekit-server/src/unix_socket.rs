@@ -39,6 +39,18 @@ impl UnixSocket {
     /// Binds at `path`. A socket file already there is replaced when nothing listens on it
     /// (left by a crashed server); when something does, binding fails with `AddrInUse`. Any
     /// other kind of file is never touched. Must be called within a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::UnixSocket;
+    ///
+    /// let path = std::env::temp_dir().join(format!("framekit-stale-doc-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// drop(std::os::unix::net::UnixListener::bind(&path)?); // a stale file, as a crash leaves it
+    /// let _socket = UnixSocket::bind(&path)?; // replaced
+    /// # Ok(()) }
+    /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref();
         if let Ok(meta) = std::fs::symlink_metadata(path) {
