@@ -60,9 +60,10 @@ redis-cli --version
 
 # --- build -----------------------------------------------------------------------------------
 if [ "$PROFILE" = release ]; then
-  timeout 900 cargo build --release -p framekit-examples --examples
+  timeout 900 cargo build --release --workspace --all-features --examples
 else
-  timeout 900 cargo build -p framekit-examples --examples
+  # The same flags as the test step, so this finds everything already built.
+  timeout 900 cargo build --workspace --all-features --examples
 fi
 
 # start NAME [ARGS...]: starts an example on a free port; sets PID and PORT.
@@ -206,11 +207,18 @@ stop resp_server "$RESP_PID"
 
 # --- resp_server: past the connection limit, redis-cli is told -------------------------------
 start resp_server --max-connections 1
-idle_client
+# The holder takes the only permit for certain: it is answered before redis-cli tries.
+(printf 'PING\r\n'; sleep 30) | timeout 30 nc "$HOST" "$PORT" >"$WORK/holder.out" 2>/dev/null &
+PIDS+=("$!")
+for _ in $(seq 100); do
+  grep -q '+PONG' "$WORK/holder.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '+PONG' "$WORK/holder.out" || fail "the connection holder was not answered"
 check "redis-cli past --max-connections 1" "ERR max number of clients reached" \
   "$(cli PING 2>&1 || true)"
-grep -q 'connection limit' "$WORK/resp_server.err" || fail "resp_server did not log its connection limit"
-echo "ok: the connection limit is logged"
+grep -q 'connection limit' "$WORK/resp_server.err" || fail "resp_server did not log the connection limit it chose at start"
+echo "ok: the chosen connection limit is logged at start"
 stop resp_server "$PID"
 
 # --- ack_server: nc and socat ------------------------------------------------------------------

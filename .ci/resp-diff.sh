@@ -29,8 +29,9 @@ fi
 redis-server --version
 
 if [ "$PROFILE" = release ]; then
-  timeout 900 cargo build --release -p framekit-examples --example resp_server
+  timeout 900 cargo build --release --workspace --all-features --examples
 else
-  timeout 900 cargo build -p framekit-examples --example resp_server
+  # The same flags as the test step, so this finds everything already built.
+  timeout 900 cargo build --workspace --all-features --examples
 fi
 timeout 240 "$PYTHON" .ci/resp-diff.py "$TARGET_DIR/$PROFILE/examples/resp_server" "$@"
