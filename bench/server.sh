@@ -2,7 +2,9 @@
 # Server benchmarks, in one go, on loopback, each step bounded in time:
 #   1. ack_server vs plain_ack (plain tokio) under bench/loadgen, N connections x W in flight;
 #   2. resp_server vs redis-server under redis-benchmark -t set,get, with and without -P 16;
-#   3. RSS per idle connection with 10,000 connections open, for each of those servers.
+#   3. RSS per idle connection with 10,000 connections open, for each of those servers;
+#   4. (drip) one 4.7 MB MSET written in 8 KiB pieces 4 ms apart (bench/drip.py), to
+#      resp_server and to redis-server: the server CPU seconds each spends on it.
 # Then rewrites the server section of BENCHMARKS.md (bench/report.py server).
 #
 #   bench/server.sh                   everything (about 5 minutes)
@@ -19,7 +21,11 @@ REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-STEPS=${STEPS:-ack resp rss}
+STEPS=${STEPS:-ack resp rss drip}
+# The dripped request: pairs, piece size, pause between pieces.
+DRIP_PAIRS=${DRIP_PAIRS:-160000}
+DRIP_PIECE=${DRIP_PIECE:-8192}
+DRIP_INTERVAL=${DRIP_INTERVAL:-0.004}
 # "connections x in-flight" scenarios for the ack comparison.
 SCENARIOS=${SCENARIOS:-1x1 16x16 64x32}
 REDIS_N=${REDIS_N:-200000}
@@ -171,6 +177,47 @@ if [[ " $STEPS " == *" rss "* ]]; then
     start_redis
     idle_rss redis-server "$PID" "$ADDR" PING
     stop "$PID"
+  fi
+fi
+
+# ------------------------------------------------------------------ 4. a dripped MSET, CPU time
+# CPU seconds (user + system) a process has used, from /proc/PID/stat.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+drip() {
+  local name=$1 pid=$2 port=$3 before after sent
+  before=$(cpu_seconds "$pid")
+  sent=$(timeout 300 python3 bench/drip.py "$port" --pairs "$DRIP_PAIRS" --piece "$DRIP_PIECE" \
+    --interval "$DRIP_INTERVAL")
+  after=$(cpu_seconds "$pid")
+  local cpu
+  cpu=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }')
+  log "drip $name: $cpu s of server CPU (bytes, pieces, seconds: $sent)"
+  printf '%s	%s	%s
+' "$name" "$cpu" "$sent" >>"$WORK/drip.tsv"
+}
+
+if [[ " $STEPS " == *" drip "* ]]; then
+  : >"$WORK/drip.tsv"
+  if ((HAVE_REDIS)); then
+    for run in $(seq "$REPEATS"); do
+      start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+      drip resp_server "$PID" "${ADDR##*:}"
+      stop "$PID"
+      start_redis
+      drip redis-server "$PID" "${ADDR##*:}"
+      stop "$PID"
+    done
+  else
+    log "redis-server not installed: skipping the dripped MSET"
+  fi
+  cp "$WORK/drip.tsv" "$ROOT/target/drip-results.tsv"
+  log "dripped MSET (server, CPU s, bytes, pieces, wall s):"
+  cat "$WORK/drip.tsv" >&2
+  if [[ " $STEPS " != *" ack "* && " $STEPS " != *" resp "* && " $STEPS " != *" rss "* ]]; then
+    exit 0
   fi
 fi
 

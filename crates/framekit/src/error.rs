@@ -239,11 +239,25 @@ impl FrameError {
     }
 }
 
+/// The peer's bad bytes are [`InvalidData`](io::ErrorKind::InvalidData); a stream cut short is
+/// [`UnexpectedEof`](io::ErrorKind::UnexpectedEof); a message this side asked to send that the
+/// framing cannot carry ([`FrameError::Unencodable`]) is the caller's mistake,
+/// [`InvalidInput`](io::ErrorKind::InvalidInput).
+///
+/// ```
+/// use std::io;
+/// use framekit::FrameError;
+/// let err: io::Error = FrameError::unencodable(300, "over 255 bytes").into();
+/// assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+/// let err: io::Error = FrameError::malformed(3, "bad byte").into();
+/// assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+/// ```
 impl From<FrameError> for io::Error {
     fn from(err: FrameError) -> Self {
         match err {
             FrameError::Io(e) => e,
             FrameError::UnexpectedEof { .. } => io::Error::new(io::ErrorKind::UnexpectedEof, err),
+            FrameError::Unencodable { .. } => io::Error::new(io::ErrorKind::InvalidInput, err),
             other => io::Error::new(io::ErrorKind::InvalidData, other),
         }
     }

@@ -57,6 +57,23 @@ pub enum Overlong {
     /// [`FrameError::TooLong`] (the codec keeps decoding after it) and go on with the next frame.
     /// Memory stays bounded while discarding.
     Discard,
+    /// Like [`Discard`](Overlong::Discard), but report as soon as `max + 1` bytes hold no
+    /// delimiter (Netty's `failFast`): the [`FrameError::Skipped`] comes first, with a length of
+    /// `max + 1` (what is known then), and the rest up to the next delimiter is dropped silently.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tokio_util::codec::Decoder;
+    /// use framekit::{FrameCodec, FrameError, framing::delimited::{Delimited, Overlong}};
+    ///
+    /// let lines = Delimited::newline().max_frame_len(4).on_overlong(Overlong::DiscardFailFast);
+    /// let mut codec = FrameCodec::new(lines);
+    /// let mut buf = BytesMut::from(&b"far too"[..]); // no newline yet
+    /// assert!(matches!(codec.decode(&mut buf), Err(FrameError::Skipped { len: 5, .. })));
+    /// buf.extend_from_slice(b" long\nok\n");
+    /// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok");
+    /// ```
+    DiscardFailFast,
 }
 
 /// What to do with bytes left after the last delimiter when the stream ends.
@@ -77,6 +94,15 @@ pub enum Trailing {
     Error,
     /// Deliver the unterminated bytes as a final frame.
     Deliver,
+    /// Deliver them without a final CR, as Go's `bufio.ScanLines` does (the stripping of CR
+    /// before LF, for the last line that has no LF).
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, delimited::{Delimited, Trailing}};
+    /// let mut d = Delimited::newline().on_trailing(Trailing::DeliverWithoutCr);
+    /// assert_eq!(d.decide_eof(b"last\r").unwrap(), Some(Decision::frame(5, 0..4)));
+    /// ```
+    DeliverWithoutCr,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +157,10 @@ pub struct Delimited {
     searched: usize,
     /// `Some(bytes dropped so far)` while skipping an over-long frame.
     discarding: Option<u64>,
+    /// The frame being skipped was reported already (fail fast): its end is dropped silently.
+    reported: bool,
+    /// Whether decoded payloads keep their delimiter (Netty's `stripDelimiter = false`).
+    keep_delimiter: bool,
 }
 
 impl Delimited {
@@ -144,6 +174,8 @@ impl Delimited {
             trailing: Trailing::default(),
             searched: 0,
             discarding: None,
+            reported: false,
+            keep_delimiter: false,
         }
     }
 
@@ -280,6 +312,59 @@ impl Delimited {
         self
     }
 
+    /// Keeps the delimiter at the end of each decoded payload (Netty's `stripDelimiter =
+    /// false`); the maximum still counts the bytes before it. Encoding then takes payloads that
+    /// end in the encoding delimiter and writes them as they are.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use framekit::framing::{Decision, Framing, delimited::Delimited};
+    /// let mut d = Delimited::newline().keep_delimiter(true);
+    /// assert_eq!(d.decide(b"a\r\nb").unwrap(), Decision::frame(3, 0..3));
+    /// let mut wire = BytesMut::new();
+    /// d.encode(b"a\n", &mut wire).unwrap();
+    /// assert_eq!(&wire[..], b"a\n");
+    /// assert!(d.encode(b"no delimiter", &mut wire).is_err());
+    /// ```
+    pub fn keep_delimiter(mut self, keep: bool) -> Self {
+        self.keep_delimiter = keep;
+        self
+    }
+
+    /// Encodes with `delimiter` instead of the default one (for [`any_of`](Self::any_of): the
+    /// first of the set that decodes as itself). It must end a frame by itself under the
+    /// decoding rules, or encoded frames would not decode back.
+    ///
+    /// # Panics
+    /// If `delimiter`, decoded alone, is not exactly one empty frame: a framing is configured
+    /// once, by code, so this is a programming error.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use framekit::framing::{Framing, delimited::Delimited};
+    /// // Read LF or CRLF; write CRLF.
+    /// let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]).encode_with(b"\r\n");
+    /// let mut wire = BytesMut::new();
+    /// d.encode(b"hi", &mut wire).unwrap();
+    /// assert_eq!(&wire[..], b"hi\r\n");
+    /// ```
+    pub fn encode_with(mut self, delimiter: &[u8]) -> Self {
+        check_delimiter(delimiter);
+        let mut probe = self.clone();
+        probe.reset();
+        probe.keep_delimiter = false;
+        assert!(
+            matches!(
+                probe.search_unmetered(delimiter),
+                Ok(Search::Found(Found { payload_end: 0, end })) if end == delimiter.len()
+            ),
+            "{:?} does not decode as one delimiter of this framing",
+            delimiter.escape_ascii().to_string()
+        );
+        self.encode_with = delimiter.into();
+        self
+    }
+
     /// With [`newline`](Self::newline): whether a CR before the LF is stripped (default true).
     /// Has no effect on other delimiters.
     ///
@@ -393,9 +478,10 @@ impl Delimited {
             Some(end) => {
                 self.discarding = None;
                 self.searched = 0;
+                let reported = std::mem::take(&mut self.reported);
                 Ok(Decision::Discard {
                     len: end,
-                    skipped_frame: Some(skipped + end as u64),
+                    skipped_frame: (!reported).then_some(skipped + end as u64),
                 })
             }
             None => {
@@ -429,6 +515,18 @@ impl Delimited {
                 self.searched = 0;
                 self.decide_discarding(buf, 0)
             }
+            Overlong::DiscardFailFast => {
+                // The first max + 1 bytes hold no delimiter (a delimiter found later, or none
+                // within the buffer limit): report them now; drop the rest to the delimiter.
+                let len = self.max_frame_len + 1;
+                self.searched = 0;
+                self.discarding = Some(len as u64);
+                self.reported = true;
+                Ok(Decision::Discard {
+                    len,
+                    skipped_frame: Some(len as u64),
+                })
+            }
         }
     }
 
@@ -446,7 +544,7 @@ impl Delimited {
                 if contains_byte(payload, b'\n') {
                     return Err("payload contains LF, the delimiter");
                 }
-                if *strip_cr && payload.last() == Some(&b'\r') {
+                if *strip_cr && !self.keep_delimiter && payload.last() == Some(&b'\r') {
                     return Err("payload ends in CR, which the decoder strips");
                 }
             }
@@ -588,7 +686,11 @@ impl Framing for Delimited {
                 if found.payload_end > self.max_frame_len {
                     return self.overlong(buf, found.payload_end, true);
                 }
-                Ok(Decision::frame(found.end, 0..found.payload_end))
+                let payload_end = match self.keep_delimiter {
+                    true => found.end,
+                    false => found.payload_end,
+                };
+                Ok(Decision::frame(found.end, 0..payload_end))
             }
             Search::NotYet { resume } => {
                 self.searched = resume;
@@ -602,12 +704,14 @@ impl Framing for Delimited {
 
     fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
         if let Some(skipped) = self.discarding {
-            // The skipped frame ends with the stream: drop the rest and report it.
+            // The skipped frame ends with the stream: drop the rest and report it (unless it
+            // was reported when the skipping began).
             self.discarding = None;
             self.searched = 0;
+            let reported = std::mem::take(&mut self.reported);
             return Ok(Some(Decision::Discard {
                 len: buf.len(),
-                skipped_frame: Some(skipped + buf.len() as u64),
+                skipped_frame: (!reported).then_some(skipped + buf.len() as u64),
             }));
         }
         if buf.is_empty() {
@@ -620,18 +724,28 @@ impl Framing for Delimited {
                     Trailing::Error => Err(FrameError::UnexpectedEof {
                         buffered: buf.len(),
                     }),
-                    Trailing::Deliver if buf.len() > self.max_frame_len => {
+                    Trailing::Deliver | Trailing::DeliverWithoutCr
+                        if buf.len() > self.max_frame_len =>
+                    {
                         self.overlong(buf, buf.len(), true).map(Some)
                     }
                     Trailing::Deliver => Ok(Some(Decision::frame(buf.len(), 0..buf.len()))),
+                    Trailing::DeliverWithoutCr => {
+                        let end = buf.len() - usize::from(buf.last() == Some(&b'\r'));
+                        Ok(Some(Decision::frame(buf.len(), 0..end)))
+                    }
                 }
             }
             other => Ok(Some(other)),
         }
     }
 
+    /// The maximum, plus the delimiter when payloads keep it.
     fn frame_limit(&self) -> usize {
-        self.max_frame_len
+        match self.keep_delimiter {
+            true => self.max_frame_len.saturating_add(self.longest),
+            false => self.max_frame_len,
+        }
     }
 
     fn buffer_limit(&self) -> usize {
@@ -640,6 +754,12 @@ impl Framing for Delimited {
 
     #[inline]
     fn encode_head(&mut self, payload: &[u8], _dst: &mut BytesMut) -> Result<(), FrameError> {
+        let payload = match self.keep_delimiter {
+            false => payload,
+            true => payload.strip_suffix(&self.encode_with[..]).ok_or_else(|| {
+                FrameError::unencodable(payload.len(), "payload does not end in the delimiter")
+            })?,
+        };
         if payload.len() > self.max_frame_len {
             return Err(FrameError::unencodable(
                 payload.len(),
@@ -652,13 +772,17 @@ impl Framing for Delimited {
 
     #[inline]
     fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
-        dst.put_slice(&self.encode_with);
+        // A kept delimiter is part of the payload already.
+        if !self.keep_delimiter {
+            dst.put_slice(&self.encode_with);
+        }
         Ok(())
     }
 
     fn reset(&mut self) {
         self.searched = 0;
         self.discarding = None;
+        self.reported = false;
     }
 
     fn reports_work(&self) -> bool {
@@ -926,5 +1050,98 @@ mod tests {
     #[should_panic(expected = "cannot be empty")]
     fn empty_delimiter_is_a_programming_error() {
         let _ = Delimited::sequence(b"");
+    }
+
+    #[test]
+    fn fail_fast_reports_at_max_plus_one_in_any_chunking() {
+        use crate::FrameCodec;
+        use tokio_util::codec::Decoder;
+        let wire = b"ok\nmuch too long a line\nnext\n";
+        for size in 1..=wire.len() {
+            let lines = Delimited::newline()
+                .max_frame_len(4)
+                .on_overlong(Overlong::DiscardFailFast);
+            let mut codec = FrameCodec::new(lines);
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            for piece in wire.chunks(size) {
+                buf.extend_from_slice(piece);
+                loop {
+                    match codec.decode(&mut buf) {
+                        Ok(Some(line)) => got.push(Ok(line)),
+                        Ok(None) => break,
+                        Err(e) => got.push(Err(e)),
+                    }
+                }
+            }
+            assert_eq!(got.len(), 3, "chunks of {size}: {got:?}");
+            assert_eq!(got[0].as_ref().unwrap(), "ok");
+            assert!(
+                matches!(
+                    got[1],
+                    Err(FrameError::Skipped {
+                        len: 5,
+                        max: 4,
+                        offset: 3
+                    })
+                ),
+                "chunks of {size}: {:?}",
+                got[1]
+            );
+            assert_eq!(got[2].as_ref().unwrap(), "next");
+        }
+    }
+
+    #[test]
+    fn kept_delimiters_stay_in_the_payload() {
+        let mut d = Delimited::crlf().keep_delimiter(true).max_frame_len(2);
+        assert_eq!(d.decide(b"ab\r\n").unwrap(), Decision::frame(4, 0..4));
+        assert_eq!(d.frame_limit(), 4);
+        assert!(
+            d.decide(b"abc\r\n").unwrap_err().is_too_long(),
+            "the max counts the line"
+        );
+        let mut seq = Delimited::sequence(b"--").keep_delimiter(true);
+        let mut wire = BytesMut::new();
+        seq.encode(b"a--", &mut wire).unwrap();
+        assert_eq!(&wire[..], b"a--");
+        assert!(seq.encode(b"a--b--", &mut wire).is_err(), "two frames");
+    }
+
+    #[test]
+    fn any_of_encodes_with_the_chosen_delimiter() {
+        let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]).encode_with(b"\r\n");
+        let mut wire = BytesMut::new();
+        d.encode(b"x", &mut wire).unwrap();
+        assert_eq!(&wire[..], b"x\r\n");
+        assert_eq!(d.decide(&wire).unwrap(), Decision::frame(3, 0..1));
+        assert!(d.encode(b"x\ny", &mut wire).is_err(), "holds a delimiter");
+        // "x\r" then CRLF decodes back: LF and CRLF both end at the last byte, the longer wins.
+        let mut wire = BytesMut::new();
+        d.encode(b"x\r", &mut wire).unwrap();
+        assert_eq!(d.decide(&wire).unwrap(), Decision::frame(4, 0..2));
+        let blank = std::panic::catch_unwind(|| {
+            Delimited::any_of([&b"\r\n\r\n"[..], b"\r\n"]).encode_with(b"\r\n\r\n")
+        });
+        assert!(
+            blank.is_err(),
+            "a blank line decodes as an empty line first"
+        );
+    }
+
+    #[test]
+    fn a_trailing_cr_is_dropped_at_eof_when_asked() {
+        let mut d = Delimited::newline().on_trailing(Trailing::DeliverWithoutCr);
+        assert_eq!(
+            d.decide_eof(b"a\r").unwrap(),
+            Some(Decision::frame(2, 0..1))
+        );
+        assert_eq!(d.decide_eof(b"a").unwrap(), Some(Decision::frame(1, 0..1)));
+        assert_eq!(d.decide_eof(b"\r").unwrap(), Some(Decision::frame(1, 0..0)));
+        let mut keep = Delimited::newline().on_trailing(Trailing::Deliver);
+        assert_eq!(
+            keep.decide_eof(b"a\r").unwrap(),
+            Some(Decision::frame(2, 0..2))
+        );
     }
 }

@@ -103,8 +103,10 @@ pub struct InvalidLayout(&'static str);
 /// assert_eq!(lp.decide(b"\x00\x02hi").unwrap(), Decision::frame(4, 2..4));
 /// // Only the header so far: the strategy says how many body bytes are missing.
 /// assert_eq!(lp.decide(b"\x00\x02").unwrap(), Decision::incomplete(2));
-/// // A length over the maximum fails as soon as the field is read.
-/// assert!(lp.decide(b"\xff\xff").unwrap_err().is_too_long());
+/// // A length over the maximum fails as soon as the field is read (a fresh stream here: the
+/// // strategy remembers the 2-byte frame above until it completes).
+/// let mut fresh = LengthPrefixed::u16_be().max_frame_len(1024);
+/// assert!(fresh.decide(b"\xff\xff").unwrap_err().is_too_long());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LengthPrefixed {
@@ -113,8 +115,13 @@ pub struct LengthPrefixed {
     adjustment: i64,
     includes_header: bool,
     keep_header: bool,
+    /// Bytes stripped from the front of each frame, when set apart from the header.
+    strip: Option<usize>,
     max_frame_len: usize,
     encode_prefix: Box<[u8]>,
+    /// The frame whose header was read and accepted: `(frame length, payload start)`. It
+    /// completes under the limit it was accepted with, even if the maximum is lowered meanwhile.
+    accepted: Option<(usize, usize)>,
 }
 
 /// Builds a [`LengthPrefixed`] layout knob by knob; [`build`](Self::build) validates it.
@@ -138,6 +145,7 @@ pub struct LengthPrefixedBuilder {
     adjustment: i64,
     includes_header: bool,
     keep_header: bool,
+    strip: Option<usize>,
     max_frame_len: usize,
     encode_prefix: Option<Box<[u8]>>,
 }
@@ -153,6 +161,7 @@ impl Default for LengthPrefixedBuilder {
             adjustment: 0,
             includes_header: false,
             keep_header: false,
+            strip: None,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             encode_prefix: None,
         }
@@ -241,6 +250,30 @@ impl LengthPrefixedBuilder {
         self
     }
 
+    /// Strips exactly `n` bytes from the front of each frame (tokio-util's `num_skip`): the
+    /// payload keeps the rest of the header. `strip(0)` keeps the whole header, like
+    /// `keep_header(true)`; by default the whole header is stripped. At most the header
+    /// (`header_offset` plus the field's width; for a varint, whose width varies, at most
+    /// `header_offset`), and not together with `keep_header`: [`build`](Self::build) refuses
+    /// either.
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, Framing, length_prefixed::{Endian, LengthPrefixed}};
+    /// // [type][u16 length] body: strip the type, keep the length in the payload.
+    /// let mut lp = LengthPrefixed::builder()
+    ///     .header_offset(1)
+    ///     .length_field(2, Endian::Big)
+    ///     .strip(1)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(lp.decide(b"T\x00\x02hi").unwrap(), Decision::frame(5, 1..5));
+    /// assert!(LengthPrefixed::builder().strip(5).build().is_err()); // a u32 header has 4 bytes
+    /// ```
+    pub fn strip(mut self, n: usize) -> Self {
+        self.strip = Some(n);
+        self
+    }
+
     /// Maximum body length (bytes after the header). Default [`DEFAULT_MAX_FRAME_LEN`].
     ///
     /// ```
@@ -292,14 +325,28 @@ impl LengthPrefixedBuilder {
         if self.adjustment.unsigned_abs() > (u64::MAX >> 2) {
             return Err(InvalidLayout("length adjustment is out of range"));
         }
+        if let Some(n) = self.strip {
+            if self.keep_header {
+                return Err(InvalidLayout("strip and keep_header are exclusive"));
+            }
+            let header = match field {
+                LengthField::Fixed { width, .. } => self.header_offset + width as usize,
+                LengthField::Varint => self.header_offset,
+            };
+            if n > header {
+                return Err(InvalidLayout("strip is longer than the header"));
+            }
+        }
         Ok(LengthPrefixed {
             field,
             header_offset: self.header_offset,
             adjustment: self.adjustment,
             includes_header: self.includes_header,
             keep_header: self.keep_header,
+            strip: self.strip,
             max_frame_len: self.max_frame_len,
             encode_prefix,
+            accepted: None,
         })
     }
 }
@@ -323,8 +370,10 @@ impl LengthPrefixed {
             adjustment: 0,
             includes_header: false,
             keep_header: false,
+            strip: None,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             encode_prefix: Box::default(),
+            accepted: None,
         }
     }
 
@@ -434,9 +483,15 @@ impl LengthPrefixed {
 
     /// Sets the maximum body length. Default [`DEFAULT_MAX_FRAME_LEN`].
     ///
+    /// Lowered mid-stream (through `FrameCodec::framing_mut`), the new maximum applies from the
+    /// next frame: a frame whose header was already read and accepted completes under the
+    /// limit it started with, as with tokio-util's `LengthDelimitedCodec`.
+    ///
     /// ```
     /// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
     /// assert_eq!(LengthPrefixed::u16_be().max_frame_len(100).frame_limit(), 100);
+    /// // A u8 field cannot announce more than 255 bytes, whatever the maximum says.
+    /// assert_eq!(LengthPrefixed::u8().max_frame_len(256).frame_limit(), 255);
     /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_frame_len = max;
@@ -466,6 +521,42 @@ impl LengthPrefixed {
                 LengthField::Fixed { width, .. } => width as usize,
                 LengthField::Varint => MAX_VARINT_LEN,
             }
+    }
+
+    /// The largest body a frame can have: the maximum, or less when the length field cannot
+    /// announce that much (a `u8` field, say, or one that counts its header).
+    fn body_limit(&self) -> usize {
+        let LengthField::Fixed { width, .. } = self.field else {
+            return self.max_frame_len;
+        };
+        let field_max = match width {
+            8 => u64::MAX as i128,
+            w => (1i128 << (8 * w as u32)) - 1,
+        };
+        let mut body = field_max + self.adjustment as i128;
+        if self.includes_header {
+            body -= (self.header_offset + width as usize) as i128;
+        }
+        let body = usize::try_from(body.max(0)).unwrap_or(usize::MAX);
+        body.min(self.max_frame_len)
+    }
+
+    /// Where the payload starts in a frame with a `header`-byte header.
+    fn payload_start(&self, header: usize) -> usize {
+        match (self.strip, self.keep_header) {
+            (Some(n), _) => n,
+            (None, true) => 0,
+            (None, false) => header,
+        }
+    }
+
+    /// Header bytes the payload may keep, at most.
+    fn kept_header(&self) -> usize {
+        match (self.strip, self.keep_header) {
+            (Some(n), _) => self.max_header_len().saturating_sub(n),
+            (None, true) => self.max_header_len(),
+            (None, false) => 0,
+        }
     }
 
     /// Reads the length field at `buf[self.header_offset..]`: `Ok(Some((value, width)))`, or
@@ -526,6 +617,14 @@ fn varint_len(mut v: u64) -> usize {
 impl Framing for LengthPrefixed {
     #[inline]
     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        if let Some((len, start)) = self.accepted {
+            // The header was read before: only the body's arrival is left to decide.
+            if buf.len() < len {
+                return Ok(Decision::incomplete(len - buf.len()));
+            }
+            self.accepted = None;
+            return Ok(Decision::frame(len, start..len));
+        }
         // Only the length field is read; the bytes before it and the body are not.
         super::work::examined(
             buf.len()
@@ -559,24 +658,26 @@ impl Framing for LengthPrefixed {
         }
         // body <= max_frame_len: the sum cannot overflow.
         let len = header + body as usize;
+        let start = self.payload_start(header);
         if buf.len() < len {
+            self.accepted = Some((len, start));
             return Ok(Decision::incomplete(len - buf.len()));
         }
-        let start = if self.keep_header { 0 } else { header };
         Ok(Decision::frame(len, start..len))
     }
 
-    /// The body maximum, plus the header when decoded payloads keep it.
+    /// The body maximum (what the length field can carry, if less), plus the header bytes
+    /// decoded payloads keep.
     fn frame_limit(&self) -> usize {
-        if self.keep_header {
-            self.max_frame_len.saturating_add(self.max_header_len())
-        } else {
-            self.max_frame_len
-        }
+        self.body_limit().saturating_add(self.kept_header())
     }
 
     fn buffer_limit(&self) -> usize {
-        self.max_frame_len.saturating_add(self.max_header_len())
+        self.body_limit().saturating_add(self.max_header_len())
+    }
+
+    fn reset(&mut self) {
+        self.accepted = None;
     }
 
     fn reports_work(&self) -> bool {
@@ -592,7 +693,7 @@ impl Framing for LengthPrefixed {
             ));
         }
         let too_wide = || FrameError::unencodable(body, "the length does not fit the length field");
-        dst.put_slice(&self.encode_prefix);
+        // Every check comes before the first byte is written: a refusal leaves `dst` as it was.
         match self.field {
             LengthField::Fixed { width, endian } => {
                 let width = width as usize;
@@ -600,6 +701,7 @@ impl Framing for LengthPrefixed {
                     .field_value(body, self.header_offset + width)
                     .filter(|&v| width == 8 || v >> (8 * width) == 0)
                     .ok_or_else(too_wide)?;
+                dst.put_slice(&self.encode_prefix);
                 let be = value.to_be_bytes();
                 match endian {
                     Endian::Big => dst.put_slice(&be[8 - width..]),
@@ -616,6 +718,7 @@ impl Framing for LengthPrefixed {
                     .find(|&(v, w)| varint_len(v) == w)
                     .map(|(v, _)| v)
                     .ok_or_else(too_wide)?;
+                dst.put_slice(&self.encode_prefix);
                 let mut v = value;
                 while v >= 0x80 {
                     dst.put_u8((v as u8 & 0x7f) | 0x80);
@@ -673,7 +776,8 @@ mod tests {
         assert_eq!(&encoded(&mut lp, &[0; 128])[..2], b"\x80\x01");
         assert_eq!(lp.decide(b"\x80").unwrap(), Decision::incomplete(1));
         assert_eq!(lp.decide(b"\x80\x01").unwrap(), Decision::incomplete(128));
-        // Non-minimal encodings are accepted, as protobuf does.
+        lp.reset(); // a new stream: the accepted 128-byte frame is forgotten
+                    // Non-minimal encodings are accepted, as protobuf does.
         assert_eq!(lp.decide(b"\x81\x00z").unwrap(), Decision::frame(3, 2..3));
     }
 
@@ -808,5 +912,100 @@ mod tests {
             .build()
             .unwrap();
         assert!(lp.decide(&[0xff; 8]).unwrap_err().is_too_long());
+    }
+
+    #[test]
+    fn strip_takes_exactly_n_header_bytes() {
+        let layout = || {
+            LengthPrefixed::builder()
+                .header_offset(2)
+                .encode_prefix(b"TV")
+                .length_field(2, Endian::Big)
+        };
+        let mut lp = layout().strip(1).build().unwrap();
+        assert_eq!(lp.decide(b"TV\x00\x01z").unwrap(), Decision::frame(5, 1..5));
+        assert_eq!(
+            lp.frame_limit(),
+            u16::MAX as usize + 3,
+            "the u16 field bounds the body"
+        );
+        let mut all = layout().strip(4).build().unwrap();
+        assert_eq!(
+            all.decide(b"TV\x00\x01z").unwrap(),
+            Decision::frame(5, 4..5)
+        );
+        assert!(layout().strip(5).build().is_err(), "past the header");
+        assert!(layout().strip(1).keep_header(true).build().is_err());
+        let varint = || LengthPrefixed::builder().header_offset(1).varint();
+        assert!(varint().strip(1).build().is_ok());
+        assert!(
+            varint().strip(2).build().is_err(),
+            "a varint's width varies"
+        );
+    }
+
+    #[test]
+    fn frame_limit_is_what_the_field_can_carry() {
+        assert_eq!(LengthPrefixed::u8().max_frame_len(256).frame_limit(), 255);
+        assert_eq!(LengthPrefixed::u8().max_frame_len(100).frame_limit(), 100);
+        let counts_header = LengthPrefixed::builder()
+            .length_field(1, Endian::Big)
+            .length_includes_header(true)
+            .max_frame_len(1000)
+            .build()
+            .unwrap();
+        assert_eq!(counts_header.frame_limit(), 254);
+        let adjusted = LengthPrefixed::builder()
+            .length_field(1, Endian::Big)
+            .length_adjustment(-2)
+            .max_frame_len(1000)
+            .build()
+            .unwrap();
+        assert_eq!(adjusted.frame_limit(), 253);
+        // Every frame the limit admits can be encoded.
+        for mut lp in [
+            counts_header,
+            adjusted,
+            LengthPrefixed::u8().max_frame_len(256),
+        ] {
+            let limit = lp.frame_limit();
+            assert!(lp.encode(&vec![0; limit], &mut BytesMut::new()).is_ok());
+            assert!(lp
+                .encode(&vec![0; limit + 1], &mut BytesMut::new())
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn a_refused_encode_leaves_the_destination_as_it_was() {
+        let mut lp = LengthPrefixed::builder()
+            .header_offset(2)
+            .encode_prefix(b"TV")
+            .length_field(1, Endian::Big)
+            .max_frame_len(1000)
+            .build()
+            .unwrap();
+        let mut dst = BytesMut::from(&b"before"[..]);
+        assert!(lp.encode(&[0; 300], &mut dst).is_err());
+        assert_eq!(&dst[..], b"before");
+    }
+
+    #[test]
+    fn a_lowered_maximum_applies_from_the_next_frame() {
+        use crate::FrameCodec;
+        use tokio_util::codec::Decoder;
+        let mut codec = FrameCodec::new(LengthPrefixed::u16_be().max_frame_len(1000));
+        let mut buf = BytesMut::from(&b"\x00\x64"[..]); // a 100-byte body is announced
+        buf.extend_from_slice(&[b'x'; 50]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        let tighter = codec.framing().clone().max_frame_len(10);
+        *codec.framing_mut() = tighter;
+        buf.extend_from_slice(&[b'x'; 50]);
+        assert_eq!(codec.decode(&mut buf).unwrap().unwrap().len(), 100);
+        buf.extend_from_slice(b"\x00\x0b");
+        assert!(
+            codec.decode(&mut buf).unwrap_err().is_too_long(),
+            "11 > the new 10"
+        );
     }
 }

@@ -52,8 +52,10 @@ pub enum Decision {
     Discard {
         /// How many bytes to drop.
         len: usize,
-        /// Set on the last piece of the skipped frame: its whole length in bytes (delimiter
-        /// included). The codec reports it as [`FrameError::Skipped`] and carries on.
+        /// Set on the piece that reports the skipped frame, which the codec turns into
+        /// [`FrameError::Skipped`] and carries on: the last piece, with the frame's whole length
+        /// (delimiter included); or, when a strategy fails fast, the first piece, with that
+        /// piece's own length (what is known to be over-long so far).
         skipped_frame: Option<u64>,
     },
 }

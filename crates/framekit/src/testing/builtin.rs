@@ -202,6 +202,74 @@ laws!(
     .partial_frame_delivered()
 );
 
+fn failing_fast() -> Delimited {
+    Delimited::newline()
+        .max_frame_len(12)
+        .on_overlong(Overlong::DiscardFailFast)
+}
+laws!(
+    newline_discarding_overlong_fail_fast,
+    Laws::frame_codec(
+        || FrameCodec::new(failing_fast()),
+        messages(LINE_BYTES, 12, failing_fast)
+    )
+);
+
+fn sequence_failing_fast() -> Delimited {
+    Delimited::sequence(b"\r\n\r\n")
+        .max_frame_len(12)
+        .on_overlong(Overlong::DiscardFailFast)
+}
+laws!(
+    sequence_discarding_overlong_fail_fast,
+    Laws::frame_codec(
+        || FrameCodec::new(sequence_failing_fast()),
+        messages(LINE_BYTES, 12, sequence_failing_fast)
+    )
+);
+
+/// Payloads keep their CRLF; messages are sent with it.
+fn keeping_crlf() -> Delimited {
+    Delimited::crlf().keep_delimiter(true).max_frame_len(24)
+}
+laws!(
+    crlf_keeping_the_delimiter,
+    Laws::frame_codec(
+        || FrameCodec::new(keeping_crlf()),
+        vec(prop::sample::select(&b"ab \0\xff"[..]), 0..=24).prop_map(|mut m| {
+            m.extend_from_slice(b"\r\n");
+            m
+        })
+    )
+);
+
+fn lf_or_crlf_writing_crlf() -> Delimited {
+    Delimited::any_of([&b"\n"[..], b"\r\n"])
+        .encode_with(b"\r\n")
+        .max_frame_len(24)
+}
+laws!(
+    any_of_with_a_chosen_encode_delimiter,
+    Laws::frame_codec(
+        || FrameCodec::new(lf_or_crlf_writing_crlf()),
+        messages(LINE_BYTES, 24, lf_or_crlf_writing_crlf)
+    )
+);
+
+fn delivering_without_cr() -> Delimited {
+    Delimited::newline()
+        .max_frame_len(24)
+        .on_trailing(Trailing::DeliverWithoutCr)
+}
+laws!(
+    newline_delivering_trailing_without_cr,
+    Laws::frame_codec(
+        || FrameCodec::new(delivering_without_cr()),
+        messages(LINE_BYTES, 24, delivering_without_cr)
+    )
+    .partial_frame_delivered()
+);
+
 // ---- LengthPrefixed -----------------------------------------------------------------------
 
 fn u8_len() -> LengthPrefixed {
@@ -394,6 +462,35 @@ laws!(
         any_messages(100, keeping_header)
     )
     .limits(Limits::new(100 + 3, keeping_header().buffer_limit()))
+);
+
+/// `strip(1)` of a 3-byte header: payloads keep the u16 length; a closure codec checks it.
+fn stripping_one() -> LengthPrefixed {
+    LengthPrefixed::builder()
+        .header_offset(1)
+        .encode_prefix(b"K")
+        .length_field(2, Endian::Big)
+        .strip(1)
+        .max_frame_len(100)
+        .build()
+        .unwrap()
+}
+
+fn strip_kept_length(payload: Bytes) -> Result<Bytes, PayloadError> {
+    match payload.get(..2) {
+        Some([hi, lo]) if u16::from_be_bytes([*hi, *lo]) as usize == payload.len() - 2 => {
+            Ok(payload.slice(2..))
+        }
+        _ => Err(format!("bad kept length in {payload:?}").into()),
+    }
+}
+
+laws!(
+    strip_part_of_the_header,
+    Laws::frame_codec(
+        || FrameCodec::with_payload(stripping_one(), fn_codec(strip_kept_length, write_body)),
+        any_messages(100, stripping_one)
+    )
 );
 
 // ---- FixedSize ----------------------------------------------------------------------------
