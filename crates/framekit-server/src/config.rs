@@ -251,8 +251,7 @@ impl ServerConfig {
     /// Outbound water marks: once more than `high` bytes are queued for a peer the connection
     /// stops reading requests and taking responses until the queue drains to `low` or below.
     /// A duplex handler keeps running meanwhile; its [`Outbox::send`](crate::Outbox::send)
-    /// waits.
-    /// `low` is clamped to at most `high`.
+    /// waits. `low` is clamped to at most `high`.
     ///
     /// ```
     /// use std::time::Duration;

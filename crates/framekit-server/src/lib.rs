@@ -10,8 +10,8 @@
 //! - [`tcp`]: TCP listeners with socket options (`SO_REUSEPORT`, backlog, keepalive).
 //! - `tls` (feature `tls`): TLS on rustls, the handshake bounded and run in the connection's
 //!   task; `transport`: what the framing loop reads and writes after the setup stages.
-//! - `server`: the accept loop, the connection limit (taken before `accept`), the reject hook
-//!   ([`Server`]).
+//! - `server`: setting a server up ([`Server`]); `accept`: the accept loop, the connection
+//!   limit (taken before `accept`), the reject slots, the connection tasks, the drain.
 //! - `codec`: what a connection needs from its codec ([`ConnectionCodec`], [`WithEncoder`]).
 //! - `connection`: one connection as rooms: reading, the pipelining ring, duplex handling,
 //!   writing, timers (one table), the orderly close.
@@ -52,6 +52,7 @@
 
 #![warn(missing_docs)]
 
+mod accept;
 mod codec;
 pub mod config;
 mod connection;

@@ -1,0 +1,229 @@
+//! The accept loop: connection permits taken before `accept`, the reject slots, the set of
+//! connection tasks and how each is spawned, and the shutdown sequence that drains them.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::ServerConfig;
+use crate::context::Ctx;
+use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
+use crate::metrics::{CloseReason, Metrics};
+use crate::shutdown::ShutdownReport;
+
+/// Most connections being sent the reject reply at once; beyond it the server waits for a
+/// permit instead of accepting.
+const MAX_REJECTING: usize = 64;
+
+/// Serves one accepted connection to its end.
+pub(crate) type ServeFn<Io> = Arc<dyn Fn(Io, Ctx) -> BoxFuture<'static, CloseReason> + Send + Sync>;
+/// Sends the reject reply to a connection accepted at the limit.
+pub(crate) type RejectFn<Io> = Arc<dyn Fn(Io, Addr) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// What the loop holds before accepting: a connection permit, or a slot to reject one.
+enum Slot {
+    Serve(OwnedSemaphorePermit),
+    Reject(OwnedSemaphorePermit),
+}
+
+async fn take_slot(permits: &Arc<Semaphore>, rejecting: Option<&Arc<Semaphore>>) -> Slot {
+    let Some(rejecting) = rejecting else {
+        return match permits.clone().acquire_owned().await {
+            Ok(p) => Slot::Serve(p),
+            Err(_) => std::future::pending().await,
+        };
+    };
+    if let Ok(p) = permits.clone().try_acquire_owned() {
+        return Slot::Serve(p);
+    }
+    tokio::select! {
+        Ok(p) = permits.clone().acquire_owned() => Slot::Serve(p),
+        Ok(p) = rejecting.clone().acquire_owned() => Slot::Reject(p),
+    }
+}
+
+/// Sets the close reason metric when the connection task ends, however it ends.
+struct CloseGuard {
+    metrics: Arc<Metrics>,
+    reason: Option<CloseReason>,
+}
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        let reason = self.reason.unwrap_or(if std::thread::panicking() {
+            CloseReason::Panicked
+        } else {
+            CloseReason::Aborted
+        });
+        self.metrics.closed(reason);
+    }
+}
+
+pub(crate) async fn accept_loop<A: Acceptor>(
+    mut acceptor: A,
+    config: ServerConfig,
+    metrics: Arc<Metrics>,
+    serve: ServeFn<A::Io>,
+    reject: Option<RejectFn<A::Io>>,
+    mut stop: oneshot::Receiver<Duration>,
+) -> ShutdownReport {
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let rejecting = reject
+        .as_ref()
+        .map(|_| Arc::new(Semaphore::new(MAX_REJECTING)));
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let mut backoff = AcceptBackoff::new();
+    let mut resume_at: Option<Instant> = None;
+    let mut slot: Option<Slot> = None;
+    let mut detached = false;
+    let mut exhausted = false;
+    let mut next_id: u64 = 1;
+
+    let deadline = loop {
+        tokio::select! {
+            biased;
+            stop = &mut stop, if !detached => match stop {
+                Ok(deadline) => break deadline,
+                Err(_) => detached = true,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => report_join(joined),
+            () = async { tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)).await }, if resume_at.is_some() => {
+                resume_at = None;
+            }
+            taken = take_slot(&permits, rejecting.as_ref()), if slot.is_none() => slot = Some(taken),
+            accepted = poll_fn(|cx| acceptor.poll_accept(cx)), if slot.is_some() && resume_at.is_none() && !exhausted => {
+                match accepted {
+                    None => {
+                        tracing::debug!("acceptor exhausted");
+                        exhausted = true;
+                    }
+                    Some(Err(e)) => {
+                        metrics.error("accept");
+                        if is_per_connection(&e) {
+                            tracing::debug!(error = %e, "accept failed for one peer");
+                        } else {
+                            let pause = backoff.pause();
+                            tracing::warn!(error = %e, ?pause, "accept failed, backing off");
+                            resume_at = Some(Instant::now() + pause);
+                        }
+                    }
+                    Some(Ok((io, peer))) => {
+                        backoff.reset();
+                        // The accept branch only runs with a slot in hand. A reject slot is
+                        // upgraded if a connection permit freed up meanwhile.
+                        let taken = match slot.take() {
+                            Some(Slot::Reject(r)) => match permits.clone().try_acquire_owned() {
+                                Ok(p) => Slot::Serve(p),
+                                Err(_) => Slot::Reject(r),
+                            },
+                            Some(serve) => serve,
+                            None => continue,
+                        };
+                        match (taken, &reject) {
+                            (Slot::Serve(permit), _) => {
+                                acceptor.configure(&io, config.tcp_nodelay);
+                                let id = next_id;
+                                next_id += 1;
+                                spawn_connection(&mut tasks, &metrics, &serve, &shutdown, io, peer, id, permit);
+                            }
+                            (Slot::Reject(permit), Some(reject)) => {
+                                metrics.rejected();
+                                tracing::debug!(%peer, "at the connection limit, rejecting");
+                                let fut = reject(io, peer);
+                                let metrics = metrics.clone();
+                                tasks.spawn(async move {
+                                    fut.await;
+                                    metrics.close_counted(CloseReason::Rejected);
+                                    drop(permit);
+                                });
+                            }
+                            (Slot::Reject(_), None) => {}
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    // Graceful shutdown: stop accepting, signal, drain until the deadline, abort the rest.
+    drop(acceptor);
+    drop(slot);
+    let open = tasks.len();
+    tracing::info!(open, ?deadline, "shutting down");
+    shutdown.cancel();
+    let until = Instant::now() + deadline;
+    let mut closed = 0;
+    while let Ok(Some(joined)) = tokio::time::timeout_at(until, tasks.join_next()).await {
+        report_join(joined);
+        closed += 1;
+    }
+    let aborted = tasks.len();
+    if aborted > 0 {
+        tracing::warn!(
+            aborted,
+            "connections still open at the shutdown deadline, aborting"
+        );
+    }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    ShutdownReport { closed, aborted }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_connection<Io: Send + 'static>(
+    tasks: &mut JoinSet<()>,
+    metrics: &Arc<Metrics>,
+    serve: &ServeFn<Io>,
+    shutdown: &CancellationToken,
+    io: Io,
+    peer: Addr,
+    id: u64,
+    permit: OwnedSemaphorePermit,
+) {
+    metrics.accepted();
+    metrics.opened();
+    let span = tracing::info_span!("conn", id, %peer);
+    let ctx = Ctx::new(id, peer, shutdown.child_token());
+    let cancel_on_close = ctx.closing().clone().drop_guard();
+    let fut = serve(io, ctx);
+    let guard = CloseGuard {
+        metrics: metrics.clone(),
+        reason: None,
+    };
+    tasks.spawn(
+        async move {
+            // Moved whole (not just the field written below), so it drops with the task.
+            let mut guard = guard;
+            let _permit = permit;
+            let _cancel_on_close = cancel_on_close;
+            tracing::debug!("connection opened");
+            let reason = fut.await;
+            match reason {
+                CloseReason::WriteTimeout
+                | CloseReason::FrameTimeout
+                | CloseReason::InputBudget => {
+                    tracing::info!(%reason, "connection closed")
+                }
+                _ => tracing::debug!(%reason, "connection closed"),
+            }
+            guard.reason = Some(reason);
+        }
+        .instrument(span),
+    );
+}
+
+fn report_join(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        if e.is_panic() {
+            tracing::error!("connection task panicked");
+        }
+    }
+}
