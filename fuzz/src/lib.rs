@@ -17,6 +17,8 @@ use framekit::testing::{CutStream, LawViolation, Laws, Limits};
 use framekit::FrameCodec;
 use proptest::strategy::Just;
 
+pub mod proxy;
+
 /// Small limits, so the fuzzer reaches them with short inputs.
 const MAX: usize = 16;
 

@@ -1,7 +1,7 @@
-//! How an example is put on a network: the listener's socket options (`--reuse-port`,
-//! `--backlog`, `--tcp-keepalive`), TLS (`--tls-cert`, `--tls-key`,
-//! `--tls-handshake-timeout`, `--tls-alpn`) and the Prometheus endpoint (`--metrics-addr`),
-//! shared by every example binary.
+//! How an example is put on a network: the listener (bound, or inherited through systemd's
+//! `LISTEN_FDS`), its socket options (`--reuse-port`, `--backlog`, `--tcp-keepalive`), TLS
+//! (`--tls-cert`, `--tls-key`, `--tls-handshake-timeout`, `--tls-alpn`) and the Prometheus
+//! endpoint (`--metrics-addr`), shared by every example binary.
 
 use std::io;
 use std::path::PathBuf;
@@ -86,7 +86,16 @@ impl DeployArgs {
     /// assert!(Args::try_parse_from(["example", "--tls-cert", "cert.pem"]).is_err(), "needs --tls-key");
     /// # Ok(()) }
     /// ```
+    ///
+    /// When a supervisor passes a listening socket (`LISTEN_FDS`, systemd socket activation),
+    /// that socket is served instead of binding `addr`: it outlives this process, so the next
+    /// one takes over the port without a refused connection (connections that arrive in
+    /// between wait in its backlog).
     pub fn listener(&self, addr: &str) -> io::Result<TcpAcceptor> {
+        if let Some(inherited) = listenfd::ListenFd::from_env().take_tcp_listener(0)? {
+            tracing::info!(addr = %inherited.local_addr()?, "serving the inherited socket (LISTEN_FDS)");
+            return TcpAcceptor::from_std(inherited, &self.tcp_options());
+        }
         TcpAcceptor::bind(addr, &self.tcp_options())
     }
 

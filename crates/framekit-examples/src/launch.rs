@@ -1,11 +1,12 @@
 //! What every example's `main` does around its protocol: the shared command-line limits (with the
-//! connection limit fitted to the process's file descriptors, as Redis fits `maxclients`),
-//! tracing to stderr, the `listening on HOST:PORT` line, and graceful shutdown on SIGINT or
-//! SIGTERM.
+//! connection limit fitted to the process's file descriptors, as Redis fits `maxclients`, and
+//! the PROXY preamble), tracing to stderr, the `listening on HOST:PORT` line, and graceful shutdown
+//! on SIGINT or SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use framekit_server::preamble::{self, IpNet, Preamble, ProxyMode};
 use framekit_server::{config, ServerConfig, ServerHandle, ShutdownReport};
 
 /// How long connections get to finish after SIGINT or SIGTERM before they are aborted; well
@@ -46,6 +47,21 @@ pub struct LimitArgs {
     /// How long connections get to finish on SIGINT/SIGTERM before they are aborted.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// Expect a PROXY protocol header (from a load balancer) first on every connection: off,
+    /// v1, v2 or any.
+    #[arg(long, default_value = "off")]
+    pub proxy_protocol: ProxyMode,
+    /// Source networks allowed to send a PROXY header, CIDR[,CIDR...]; others are refused.
+    #[arg(long, default_value = "127.0.0.0/8,::1", value_parser = parse_trusted)]
+    pub proxy_trusted: Trusted,
+}
+
+/// The networks of `--proxy-trusted`.
+#[derive(Debug, Clone)]
+pub struct Trusted(pub Vec<IpNet>);
+
+fn parse_trusted(list: &str) -> Result<Trusted, String> {
+    preamble::parse_networks(list).map(Trusted)
 }
 
 impl LimitArgs {
@@ -57,7 +73,8 @@ impl LimitArgs {
             .max_in_flight(self.max_in_flight)
             .idle_timeout(self.idle_timeout)
             .frame_timeout(self.frame_timeout)
-            .write_timeout(self.write_timeout);
+            .write_timeout(self.write_timeout)
+            .preamble(Preamble::new(self.proxy_protocol).trusted(self.proxy_trusted.0.clone()));
         if self.request_timeout.is_zero() {
             config
         } else {

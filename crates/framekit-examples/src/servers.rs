@@ -231,7 +231,10 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                             own.registered = true;
                             own.id = ctx.id();
                             own.addr = ctx.peer().to_string();
-                            own.laddr.clone_from(&laddr);
+                            // Behind a PROXY preamble: the address the client connected to.
+                            own.laddr = ctx
+                                .destination()
+                                .map_or_else(|| laddr.clone(), |d| d.to_string());
                             own.created = now.instant;
                             state.clients.register(&session);
                         }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::preamble::Preamble;
+
 /// Default maximum number of connections served at once.
 ///
 /// ```
@@ -124,6 +126,7 @@ pub struct ServerConfig {
     pub(crate) linger: Duration,
     pub(crate) tcp_nodelay: bool,
     pub(crate) recover_decode_errors: bool,
+    pub(crate) preamble: Preamble,
 }
 
 impl Default for ServerConfig {
@@ -143,6 +146,7 @@ impl Default for ServerConfig {
             linger: DEFAULT_LINGER,
             tcp_nodelay: true,
             recover_decode_errors: true,
+            preamble: Preamble::default(),
         }
     }
 }
@@ -376,6 +380,24 @@ impl ServerConfig {
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.tcp_nodelay = on;
         self
+    }
+
+    /// Sets the PROXY protocol preamble every connection must start with (off by default):
+    /// see [`preamble`](crate::preamble).
+    ///
+    /// ```
+    /// use framekit_server::{preamble::{Preamble, ProxyMode}, ServerConfig};
+    /// let config = ServerConfig::default().preamble(Preamble::new(ProxyMode::V2));
+    /// assert_eq!(config.proxy_preamble().mode(), ProxyMode::V2);
+    /// ```
+    pub fn preamble(mut self, preamble: Preamble) -> Self {
+        self.preamble = preamble;
+        self
+    }
+
+    /// The PROXY protocol preamble.
+    pub fn proxy_preamble(&self) -> &Preamble {
+        &self.preamble
     }
 
     /// The size limits.

@@ -4,11 +4,13 @@
 //! A [`Ctx`] is cheap to clone (one `Arc`), so handlers may move it into the futures they
 //! return or into tasks they spawn.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::listener::Addr;
+use crate::preamble::ProxyHeader;
 
 /// The connection context given to handlers with every request.
 ///
@@ -25,10 +27,15 @@ pub struct Ctx {
     inner: Arc<CtxInner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct CtxInner {
     id: u64,
+    /// The client: the PROXY header's source when there is one, else the socket's peer.
     peer: Addr,
+    /// The other end of the socket (the balancer, behind a PROXY preamble).
+    socket_peer: Addr,
+    /// The PROXY header the connection started with, when the preamble stage is on.
+    proxy: Option<ProxyHeader>,
     closing: CancellationToken,
     /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
     #[cfg(feature = "tls")]
@@ -52,7 +59,9 @@ impl Ctx {
         Ctx {
             inner: Arc::new(CtxInner {
                 id,
+                socket_peer: peer.clone(),
                 peer,
+                proxy: None,
                 closing,
                 #[cfg(feature = "tls")]
                 tls: None,
@@ -60,17 +69,41 @@ impl Ctx {
         }
     }
 
+    /// This context after the connection's PROXY `header`: [`peer`](Ctx::peer) becomes the
+    /// client the header names (unless it is `LOCAL` or `UNKNOWN`), and the header is kept.
+    ///
+    /// ```
+    /// use framekit::framing::proxy::ProxyHeader;
+    /// use framekit_server::{Addr, Ctx};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let balancer = Addr::Tcp("127.0.0.1:40000".parse().unwrap());
+    /// let ctx = Ctx::new(7, balancer.clone(), CancellationToken::new()).with_proxy_header(
+    ///     ProxyHeader::v2_proxy("192.0.2.1:5000".parse().unwrap(), "10.0.0.1:6379".parse().unwrap()),
+    /// );
+    /// assert_eq!(ctx.peer().to_string(), "192.0.2.1:5000");
+    /// assert_eq!(ctx.socket_peer(), &balancer);
+    /// assert_eq!(ctx.destination(), Some("10.0.0.1:6379".parse().unwrap()));
+    /// ```
+    pub fn with_proxy_header(self, header: ProxyHeader) -> Ctx {
+        let mut inner = CtxInner::clone(&self.inner);
+        if let Some(source) = header.source() {
+            inner.peer = Addr::Tcp(source);
+        }
+        inner.proxy = Some(header);
+        Ctx {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// This context with what the TLS handshake agreed on; the setup stage calls it before
     /// the handler is started.
     #[cfg(feature = "tls")]
     pub(crate) fn with_tls(self, info: crate::tls::TlsInfo) -> Self {
+        let mut inner = CtxInner::clone(&self.inner);
+        inner.tls = Some(Box::new(info));
         Ctx {
-            inner: Arc::new(CtxInner {
-                id: self.inner.id,
-                peer: self.inner.peer.clone(),
-                closing: self.inner.closing.clone(),
-                tls: Some(Box::new(info)),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -100,7 +133,7 @@ impl Ctx {
         self.inner.id
     }
 
-    /// The peer's address.
+    /// The client's address: the one a PROXY header named, else the socket's peer.
     ///
     /// ```
     /// use framekit_server::{Addr, Ctx};
@@ -111,6 +144,40 @@ impl Ctx {
     /// ```
     pub fn peer(&self) -> &Addr {
         &self.inner.peer
+    }
+
+    /// The other end of the socket: the balancer when a PROXY header came first, else the
+    /// same as [`peer`](Ctx::peer).
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// let ctx = Ctx::new(1, Addr::Tcp("127.0.0.1:4000".parse().unwrap()), Default::default());
+    /// assert_eq!(ctx.socket_peer(), ctx.peer()); // no PROXY header
+    /// assert_eq!(ctx.destination(), None);
+    /// assert!(ctx.proxy_header().is_none());
+    /// ```
+    pub fn socket_peer(&self) -> &Addr {
+        &self.inner.socket_peer
+    }
+
+    /// The address the client connected to, as the PROXY header says (`None` without one, or
+    /// for `LOCAL` and `UNKNOWN`); see [`with_proxy_header`](Ctx::with_proxy_header).
+    ///
+    /// ```
+    /// use framekit_server::{Addr, Ctx};
+    /// let ctx = Ctx::new(1, Addr::Tcp("127.0.0.1:4000".parse().unwrap()), Default::default());
+    /// assert_eq!(ctx.socket_peer(), ctx.peer()); // no PROXY header
+    /// assert_eq!(ctx.destination(), None);
+    /// assert!(ctx.proxy_header().is_none());
+    /// ```
+    pub fn destination(&self) -> Option<SocketAddr> {
+        self.inner.proxy.as_ref().and_then(ProxyHeader::destination)
+    }
+
+    /// The PROXY header the connection started with, TLVs and all (ALPN, authority, unique
+    /// id, SSL information: see [`ProxyHeader`]).
+    pub fn proxy_header(&self) -> Option<&ProxyHeader> {
+        self.inner.proxy.as_ref()
     }
 
     /// The signal cancelled when the server begins a graceful shutdown or this connection

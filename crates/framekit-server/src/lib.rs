@@ -17,6 +17,7 @@
 //!   writing, timers (one table), the orderly close.
 //! - `outbound`: the outbound queue and vectored writes ([`Outbound`], [`Vectored`]).
 //! - `handler`: request/response and duplex handlers ([`Handler`], [`DuplexHandler`]).
+//! - [`preamble`]: the PROXY protocol header a balancer sends first, and whom to trust.
 //! - `context`: what a handler knows about its connection ([`Ctx`]).
 //! - `shutdown`: the running server's handle and graceful shutdown ([`ServerHandle`]).
 //! - `error`: failures and their kinds ([`CodecError`], [`DecodeFailure`]).
@@ -62,6 +63,7 @@ mod handler;
 pub mod listener;
 pub mod metrics;
 mod outbound;
+pub mod preamble;
 mod server;
 mod shutdown;
 pub mod tcp;

@@ -135,11 +135,15 @@ pub enum CloseReason {
     Panicked,
     /// The TLS handshake failed or did not finish within its timeout.
     TlsHandshake,
+    /// The PROXY preamble was refused: an untrusted source, no header, or a bad one.
+    PreambleRefused,
+    /// The PROXY header did not arrive whole within the preamble timeout.
+    PreambleTimeout,
 }
 
 impl CloseReason {
     /// Every reason, in counter order.
-    pub const ALL: [CloseReason; 16] = [
+    pub const ALL: [CloseReason; 18] = [
         CloseReason::PeerClosed,
         CloseReason::IdleTimeout,
         CloseReason::FrameTimeout,
@@ -156,6 +160,8 @@ impl CloseReason {
         CloseReason::Rejected,
         CloseReason::Panicked,
         CloseReason::TlsHandshake,
+        CloseReason::PreambleRefused,
+        CloseReason::PreambleTimeout,
     ];
 
     /// A short, stable name (`"write_timeout"`, ...), for metric labels and logs.
@@ -177,6 +183,8 @@ impl CloseReason {
             CloseReason::Rejected => "rejected",
             CloseReason::Panicked => "panicked",
             CloseReason::TlsHandshake => "tls_handshake",
+            CloseReason::PreambleRefused => "preamble_refused",
+            CloseReason::PreambleTimeout => "preamble_timeout",
         }
     }
 

@@ -158,6 +158,34 @@ impl TcpAcceptor {
         }))
     }
 
+    /// Serves a listening socket bound elsewhere: inherited from a supervisor (systemd socket
+    /// activation passes it as `LISTEN_FDS`), so it outlives this process and a successor
+    /// takes over the port without a refused connection. Only the per-connection options
+    /// (keepalive) apply; the socket's own were set by whoever bound it. Must be called within
+    /// a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+    /// use framekit_server::Acceptor;
+    ///
+    /// let bound = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = bound.local_addr()?;
+    /// let acceptor = TcpAcceptor::from_std(bound, &TcpOptions::default())?;
+    /// assert_eq!(acceptor.local_addr()?.as_tcp(), Some(addr));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_std(listener: std::net::TcpListener, options: &TcpOptions) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpAcceptor {
+            listener: TcpListener::from_std(listener)?,
+            keepalive: options
+                .keepalive
+                .map(|idle| TcpKeepalive::new().with_time(idle)),
+        })
+    }
+
     /// The listener.
     pub fn listener(&self) -> &TcpListener {
         &self.listener

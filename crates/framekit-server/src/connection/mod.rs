@@ -7,10 +7,11 @@
 //! - [`writing`]: gathering responses, vectored writes, water marks, flush;
 //! - [`timers`]: every timeout in one table;
 //! - [`close`]: the orderly close (FIN, then a linger);
+//! - [`preamble`]: the PROXY protocol header before anything else;
 //! - [`shared`]: what every connection of a server shares.
 //!
-//! [`serve`] is the connection task's whole life: setup stages (the TLS handshake, in
-//! [`crate::transport`]; the PROXY preamble goes before it), then [`run`], the select loop, then the close. Everything
+//! [`serve`] is the connection task's whole life: setup stages (the PROXY preamble, then the
+//! TLS handshake in [`crate::transport`]), then [`run`], the select loop, then the close. Everything
 //! lives in the one task; dropping it cancels everything cleanly. Handler futures of one
 //! connection run inside it: they are concurrent, not parallel. Work that needs a core of its
 //! own goes through [`Ctx::blocking`](crate::Ctx::blocking).
@@ -29,6 +30,7 @@ mod close;
 pub(crate) mod dispatch;
 mod duplex;
 mod pipeline;
+mod preamble;
 mod reading;
 mod shared;
 mod timers;
@@ -95,6 +97,10 @@ where
     // any byte is framed: the PROXY preamble (under `Timer::Preamble`, learning the peer's
     // address), then the TLS handshake (under `Timer::Handshake`, wrapping `io`). What they
     // learn goes into the `Ctx` the handler is started with.
+    let (io, ctx) = match preamble::receive(io, &shared.config.preamble, ctx).await {
+        Ok(received) => received,
+        Err(reason) => return reason,
+    };
     let (io, ctx) = match crate::transport::open(io, &shared, ctx).await {
         Ok(opened) => opened,
         Err(reason) => return reason,

@@ -35,7 +35,8 @@ const READ_CHUNK: usize = 8 * 1024;
 pub(super) enum Input {
     /// Reading and decoding.
     Open,
-    /// The server is shutting down: what is buffered is decoded, nothing more is read.
+    /// The server is shutting down: what is buffered is decoded, and only the rest of a request
+    /// under way is read.
     Draining,
     /// No more requests, and why.
     Ended(CloseReason),
@@ -86,7 +87,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         !matches!(self.input, Input::Ended(_))
     }
 
-    /// The server is shutting down: read no more.
+    /// The server is shutting down: read no more, except the rest of a request under way.
     pub(super) fn drain(&mut self) {
         if self.input == Input::Open {
             self.input = Input::Draining;
@@ -146,7 +147,10 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                 }
                 Ok(None) => {
                     self.wants_more = true;
-                    if self.input == Input::Draining {
+                    // At shutdown a connection closes at a request boundary only: a request
+                    // whose first bytes arrived is read to its end (within the frame timeout)
+                    // and answered, so a request without an answer was never started.
+                    if self.input == Input::Draining && self.buf.is_empty() {
                         self.end(CloseReason::Shutdown, dispatch);
                     } else if self.eof {
                         self.end(CloseReason::PeerClosed, dispatch);
@@ -220,8 +224,13 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     /// above its high water mark). Reading that resumes after a pause of our own restarts the
     /// frame clock.
     pub(super) fn wants_read(&mut self, room: bool, paused: bool, budget: usize) -> bool {
-        let reading =
-            self.input == Input::Open && !self.eof && !paused && room && self.buf.len() < budget;
+        // Draining, a request under way is still read to its end (see `decode`).
+        let accepting = match self.input {
+            Input::Open => true,
+            Input::Draining => !self.buf.is_empty(),
+            Input::Ended(_) => false,
+        };
+        let reading = accepting && !self.eof && !paused && room && self.buf.len() < budget;
         if reading && !self.was_reading && !self.buf.is_empty() {
             self.frame_started = Some(Instant::now());
         }
