@@ -26,7 +26,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   timeout 300 $SUDO apt-get update -qq
   timeout 300 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-haproxy -v | head -n 1
+haproxy -v | sed -n 1p  # sed reads it all: no SIGPIPE under pipefail
 
 PROFILE="${PROFILE:-debug}"
 if [ "$PROFILE" = release ]; then
