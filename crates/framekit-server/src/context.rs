@@ -176,6 +176,14 @@ impl Ctx {
 
     /// The PROXY header the connection started with, TLVs and all (ALPN, authority, unique
     /// id, SSL information: see [`ProxyHeader`]).
+    ///
+    /// ```
+    /// use framekit::framing::proxy::{ProxyHeader, Tlv};
+    /// use framekit_server::{Addr, Ctx};
+    /// let header = ProxyHeader::v2_local().with_tlv(Tlv::UniqueId(b"req-7".to_vec()));
+    /// let ctx = Ctx::new(1, Addr::other("test"), Default::default()).with_proxy_header(header);
+    /// assert_eq!(ctx.proxy_header().and_then(|h| h.unique_id()), Some(&b"req-7"[..]));
+    /// ```
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
         self.inner.proxy.as_ref()
     }

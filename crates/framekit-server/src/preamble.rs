@@ -137,18 +137,57 @@ impl Preamble {
 
     /// The source networks allowed to send a header, replacing the loopback default. An empty
     /// list trusts nobody: every connection is refused.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn trusted(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted = networks.into_iter().collect();
         self
     }
 
     /// How long a connection gets to deliver its whole header.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The limit on a v2 header (see `ProxyProtocol::max_header_len`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn max_header_len(mut self, max: usize) -> Self {
         self.max_header_len = max;
         self
@@ -165,21 +204,73 @@ impl Preamble {
     }
 
     /// The trusted networks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn trusted_networks(&self) -> &[IpNet] {
         &self.trusted
     }
 
     /// The header timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn header_timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The v2 header limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn header_limit(&self) -> usize {
         self.max_header_len
     }
 
     /// Whether a connection from `source` may send a header.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+    /// let p = Preamble::new(ProxyMode::V1)
+    ///     .trusted(parse_networks("10.0.0.0/8").unwrap())
+    ///     .timeout(Duration::from_secs(2))
+    ///     .max_header_len(512);
+    /// assert_eq!(p.trusted_networks().len(), 1);
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_limit(), 512);
+    /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
+    /// ```
     pub fn trusts(&self, source: IpAddr) -> bool {
         let source = source.to_canonical();
         self.trusted.iter().any(|net| net.contains(&source))

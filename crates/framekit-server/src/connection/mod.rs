@@ -97,7 +97,9 @@ where
     // any byte is framed: the PROXY preamble (under `Timer::Preamble`, learning the peer's
     // address), then the TLS handshake (under `Timer::Handshake`, wrapping `io`). What they
     // learn goes into the `Ctx` the handler is started with.
-    let (io, ctx) = match preamble::receive(io, &shared.config.preamble, ctx).await {
+    // Boxed: a stage that runs once per connection keeps its buffer, codec and timer out of
+    // the future every connection carries for its whole life.
+    let (io, ctx) = match Box::pin(preamble::receive(io, &shared.config.preamble, ctx)).await {
         Ok(received) => received,
         Err(reason) => return reason,
     };

@@ -91,12 +91,14 @@ where
 /// A connection whose first bytes were already read: they are read again first.
 #[derive(Debug)]
 pub(crate) struct Rewind<Io> {
-    pending: Bytes,
+    /// Boxed, and only while there is something: the connection carries one pointer.
+    pending: Option<Box<Bytes>>,
     io: Io,
 }
 
 impl<Io> Rewind<Io> {
     pub(crate) fn new(io: Io, pending: Bytes) -> Self {
+        let pending = (!pending.is_empty()).then(|| Box::new(pending));
         Rewind { pending, io }
     }
 }
@@ -107,10 +109,13 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Rewind<Io> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if !self.pending.is_empty() {
-            let n = self.pending.len().min(buf.remaining());
-            buf.put_slice(&self.pending[..n]);
-            self.pending.advance(n);
+        if let Some(pending) = self.pending.as_mut() {
+            let n = pending.len().min(buf.remaining());
+            buf.put_slice(&pending[..n]);
+            pending.advance(n);
+            if pending.is_empty() {
+                self.pending = None;
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.io).poll_read(cx, buf)
