@@ -15,7 +15,12 @@ use tokio::net::TcpStream;
 /// Every sample of the scrape, by its name with labels (`name{label="value"}`).
 async fn scrape(metrics: &str) -> BTreeMap<String, f64> {
     let url = format!("http://{metrics}/metrics");
-    let text = run("curl", &["-sf", "--noproxy", "*", "--max-time", "10", &url], b"").await;
+    let text = run(
+        "curl",
+        &["-sf", "--noproxy", "*", "--max-time", "10", &url],
+        b"",
+    )
+    .await;
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .filter_map(|l| {
