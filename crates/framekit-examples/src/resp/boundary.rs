@@ -85,7 +85,17 @@ impl RequestBoundary {
                 let len = usize::try_from(n)
                     .ok()
                     .filter(|&len| len <= self.max_bulk_len)?;
-                let declared_end = self.pos.checked_add(len)?.checked_add(2)?;
+                // As in the parser: each argument's slot counts toward the request limit, so
+                // many tiny arguments end the request where the parser refuses it.
+                self.args_seen += 1;
+                let slots = self
+                    .args_seen
+                    .checked_mul(std::mem::size_of::<bytes::Bytes>())?;
+                let declared_end = self
+                    .pos
+                    .checked_add(len)?
+                    .checked_add(2)?
+                    .checked_add(slots)?;
                 (declared_end <= self.max_request_len).then_some(State::Bulk {
                     left: len,
                     args_left,
@@ -235,6 +245,30 @@ mod tests {
             [20, 6, 2, 4]
         );
         assert_eq!(ends(b"*1\r\n$4\r\na\r\n\0\r\n"), [14], "binary-safe bulk");
+    }
+
+    #[test]
+    fn many_tiny_arguments_end_where_the_parser_refuses_them() {
+        use bytes::Bytes;
+        use framekit::framing::nom::StreamParser;
+
+        let mut parser = RequestParser::new().max_bulk_len(16).max_request_len(0);
+        let max = parser.get_max_request_len();
+        let wire = [&b"*5000\r\n"[..], &b"$0\r\n\r\n".repeat(5000)].concat();
+        // Argument i's `$0` line ends at 7 + 6(i - 1) + 4; with its CRLF and i slots of
+        // 32 bytes the request then declares 38i + 7 bytes: the first i past `max` ends it.
+        let slot = std::mem::size_of::<Bytes>();
+        let i = (1..=5000).find(|i| 6 * i + 7 + slot * i > max).unwrap();
+        let mut b = RequestBoundary::new(&parser);
+        assert_eq!(b.scan(&wire), Scan::Ends(6 * i + 5));
+        let whole = Bytes::from(wire);
+        assert!(
+            matches!(
+                parser.parse(&whole, &whole),
+                Ok((_, Err(crate::resp::ProtocolError::RequestTooLarge { .. })))
+            ),
+            "the parser refuses the same request as too large"
+        );
     }
 
     #[test]
