@@ -260,9 +260,17 @@ impl<P: StreamParser, B: Boundary, E> NomCodec<P, B, E> {
         self.want = 0;
     }
 
-    fn queue(&mut self, item: P::Item, len: usize) {
-        self.consumed += len as u64;
-        self.ready.push_back((item, len));
+    /// Takes one parsed item of `used` bytes: counted as work, checked against the limits and
+    /// queued. Returns false, with the error pending, when the parser's answer is refused.
+    fn accept(&mut self, item: P::Item, used: usize) -> bool {
+        work::examined(used);
+        if let Err(e) = self.check_used(used) {
+            self.pending_error = Some(e);
+            return false;
+        }
+        self.consumed += used as u64;
+        self.ready.push_back((item, used));
+        true
     }
 
     /// Parses what `src` holds: whole frames into the queue, the partial tail left in `src`.
@@ -329,12 +337,9 @@ impl<P: StreamParser, B: Boundary, E> NomCodec<P, B, E> {
             match self.parser.parse(input, &whole) {
                 Ok((rest, item)) => {
                     let used = input.len() - rest.len();
-                    work::examined(used);
-                    if let Err(e) = self.check_used(used) {
-                        self.pending_error = Some(e);
+                    if !self.accept(item, used) {
                         break;
                     }
-                    self.queue(item, used);
                     at += used;
                 }
                 Err(NomErr::Incomplete(_)) => {
@@ -380,12 +385,9 @@ impl<P: StreamParser, B: Boundary, E> NomCodec<P, B, E> {
             match self.parser.parse(input, &whole) {
                 Ok((rest, item)) => {
                     let used = input.len() - rest.len();
-                    work::examined(used);
-                    if let Err(e) = self.check_used(used) {
-                        self.pending_error = Some(e);
+                    if !self.accept(item, used) {
                         break;
                     }
-                    self.queue(item, used);
                     at += used;
                     queued = true;
                     self.spent = 0;
