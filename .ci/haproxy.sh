@@ -30,9 +30,10 @@ haproxy -v | sed -n 1p  # sed reads it all: no SIGPIPE under pipefail
 
 PROFILE="${PROFILE:-debug}"
 if [ "$PROFILE" = release ]; then
-  timeout 900 cargo build --release -p framekit-examples --example resp_server
+  timeout 900 cargo build --release --workspace --all-features --examples
 else
-  timeout 900 cargo build -p framekit-examples --example resp_server
+  # The same flags as the test step, so this finds everything already built.
+  timeout 900 cargo build --workspace --all-features --examples
 fi
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/examples/resp_server"
 
