@@ -13,19 +13,14 @@
 # example builds (PROFILE=release for optimised ones), like .ci/redis-tools.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. .ci/apt.sh
 
 have() { command -v "$1" >/dev/null 2>&1; }
 need=()
 have haproxy || need+=(haproxy)
 have redis-cli && have redis-benchmark || need+=(redis-tools)
 have python3 || need+=(python3)
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "installing ${need[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  timeout 300 $SUDO apt-get update -qq
-  timeout 300 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+[ "${#need[@]}" -eq 0 ] || apt_install "${need[@]}"
 haproxy -v | sed -n 1p  # sed reads it all: no SIGPIPE under pipefail
 
 PROFILE="${PROFILE:-debug}"

@@ -13,6 +13,7 @@
 # Run from anywhere: `bash .ci/redis-tools.sh`. Every step is bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. .ci/apt.sh
 
 HOST=127.0.0.1
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -43,19 +44,9 @@ have() { command -v "$1" >/dev/null 2>&1; }
 need=()
 have redis-cli && have redis-benchmark || need+=(redis-tools)
 have nc || need+=(netcat-openbsd)
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "installing ${need[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  timeout 300 $SUDO apt-get update -qq
-  timeout 300 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if ! have socat; then
-  # Optional: socat is one more real client for ack_server when apt can provide it.
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  timeout 300 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null 2>&1 || true
-fi
+[ "${#need[@]}" -eq 0 ] || apt_install "${need[@]}"
+# Optional: socat is one more real client for ack_server when apt can provide it.
+have socat || apt_install socat 2>/dev/null || true
 redis-cli --version
 
 # --- build -----------------------------------------------------------------------------------

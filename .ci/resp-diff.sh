@@ -10,12 +10,7 @@ cd "$(dirname "$0")/.."
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 PROFILE="${PROFILE:-debug}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-apt_install() {
-  timeout 300 $SUDO apt-get update -qq
-  timeout 300 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+. .ci/apt.sh
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 command -v python3 >/dev/null 2>&1 || apt_install python3
