@@ -162,6 +162,11 @@ impl<D, E> WithEncoder<D, E> {
         &self.encoder
     }
 
+    /// The decoder, to decode with.
+    pub(crate) fn decoder_mut(&mut self) -> &mut D {
+        &mut self.decoder
+    }
+
     /// The decoder and the encoder.
     ///
     /// ```

@@ -17,6 +17,9 @@
 //!   writing, timers (one table), the orderly close.
 //! - `outbound`: the outbound queue and vectored writes ([`Outbound`], [`Vectored`]).
 //! - `handler`: request/response and duplex handlers ([`Handler`], [`DuplexHandler`]).
+//! - [`borrowed`]: the borrowed request style ([`BorrowedHandler`], [`ViewDecoder`],
+//!   [`Responder`], [`Answer`]): requests lent from the read buffer, answers written straight
+//!   into the output queue.
 //! - [`preamble`]: the PROXY protocol header a balancer sends first, and whom to trust.
 //! - `context`: what a handler knows about its connection ([`Ctx`]).
 //! - `shutdown`: the running server's handle and graceful shutdown ([`ServerHandle`]).
@@ -54,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod accept;
+pub mod borrowed;
 mod codec;
 pub mod config;
 mod connection;
@@ -75,6 +79,7 @@ mod transport;
 #[cfg(unix)]
 mod unix_socket;
 
+pub use borrowed::{Answer, BorrowedHandler, Responder, ViewDecoder};
 pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
 pub use context::Ctx;

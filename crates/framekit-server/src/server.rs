@@ -15,10 +15,11 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 
 use crate::accept::{accept_loop, RejectFn, ServeFn};
+use crate::borrowed::{BorrowedHandler, ViewDecoder};
 use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
 use crate::connection::dispatch::HandlerKind;
-use crate::connection::{self, ErrorHook, PerConnection, PerRequest, Shared};
+use crate::connection::{self, ErrorHook, PerConnection, PerRequest, PerView, Shared};
 use crate::error::DecodeFailure;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{Acceptor, Addr};
@@ -389,13 +390,97 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         self.serve_kind(make_codec, PerConnection(handler))
     }
 
+    /// Starts serving in the borrowed style: `handler` is lent every request where it lies in
+    /// the read buffer (as `codec`'s [`ViewDecoder::View`](crate::ViewDecoder::View)) and
+    /// writes its answer straight into the output queue; `codec` is cloned for every
+    /// connection. See [`BorrowedHandler`] for an example and [`borrowed`](crate::borrowed)
+    /// for the ordering contract.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+    /// use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
+    /// use futures::{SinkExt, StreamExt};
+    /// use tokio_util::codec::Framed;
+    ///
+    /// type Frames = FrameCodec<LengthPrefixed>;
+    /// struct Len;
+    /// impl BorrowedHandler<Frames, Bytes> for Len {
+    ///     type State = ();
+    ///     type Later = std::future::Ready<Option<Bytes>>;
+    ///     fn open(&self, _ctx: &Ctx) {}
+    ///     fn call(&self, frame: &[u8], _: &mut (), _ctx: &Ctx, out: &mut Responder<'_, Frames, Bytes>)
+    ///         -> Answer<Self::Later>
+    ///     {
+    ///         out.send(&(frame.len() as u32).to_be_bytes()[..]);
+    ///         Answer::Done
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve_borrowed(FrameCodec::new(LengthPrefixed::u32_be()), Len);
+    /// let socket = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+    /// let mut client = Framed::new(socket, FrameCodec::new(LengthPrefixed::u32_be()));
+    /// client.send(&b"hello"[..]).await?;
+    /// assert_eq!(client.next().await.unwrap()?, &[0u8, 0, 0, 5][..]);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_borrowed<C, H>(self, codec: C, handler: H) -> ServerHandle
+    where
+        C: ConnectionCodec<R> + ViewDecoder + Clone + Sync,
+        H: BorrowedHandler<C, R>,
+    {
+        self.serve_borrowed_with(move || codec.clone(), handler)
+    }
+
+    /// Like [`serve_borrowed`](Server::serve_borrowed), with a codec made by `make_codec` for
+    /// every connection, so it need not be `Clone`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
+    ///
+    /// type Lines = FrameCodec<Delimited>;
+    /// struct Quiet;
+    /// impl BorrowedHandler<Lines, Bytes> for Quiet {
+    ///     type State = ();
+    ///     type Later = std::future::Ready<Option<Bytes>>;
+    ///     fn open(&self, _ctx: &Ctx) {}
+    ///     fn call(&self, _line: &[u8], _: &mut (), _ctx: &Ctx, _out: &mut Responder<'_, Lines, Bytes>)
+    ///         -> Answer<Self::Later>
+    ///     {
+    ///         Answer::Done // no response
+    ///     }
+    /// }
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve_borrowed_with(|| FrameCodec::new(Delimited::crlf()), Quiet);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_borrowed_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: ConnectionCodec<R> + ViewDecoder,
+        H: BorrowedHandler<C, R>,
+    {
+        self.serve_kind(make_codec, PerView::new(handler))
+    }
+
     /// The one serve path: every connection gets a codec from `make_codec` and a dispatcher
     /// from `kind`.
     fn serve_kind<F, C, K>(self, make_codec: F, kind: K) -> ServerHandle
     where
         F: Fn() -> C + Send + Sync + 'static,
         C: ConnectionCodec<R>,
-        K: HandlerKind<C::Request, R>,
+        K: HandlerKind<C, R>,
     {
         let make_codec = Arc::new(make_codec);
         #[allow(unused_mut)] // without TLS nothing more is set

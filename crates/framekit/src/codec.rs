@@ -202,79 +202,134 @@ impl<F: Framing, C> FrameCodec<F, C> {
         self.consumed = 0;
     }
 
-    /// Runs one decision on `src` and applies it; `Ok(None)` means wait for more bytes.
-    fn step(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Step>, FrameError> {
-        let decision = if eof {
-            if !self.framing.reports_work() {
-                crate::framing::work::examined(src.len());
-            }
-            match self.framing.decide_eof(src) {
-                Ok(Some(d)) => d,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(self.fail(e)),
-            }
-        } else {
-            if src.len() < self.want {
-                return Ok(None);
-            }
-            if !self.framing.reports_work() {
-                crate::framing::work::examined(src.len());
-            }
-            match self.framing.decide(src) {
-                Ok(d) => d,
-                Err(e) => return Err(self.fail(e)),
-            }
-        };
-        match decision {
-            Decision::Frame { len, payload } => {
-                if len > src.len() || payload.start > payload.end || payload.end > len {
-                    return Err(self.fail(FrameError::malformed(
-                        0,
-                        "framing strategy returned a frame outside the buffer",
-                    )));
-                }
-                let offset = self.consumed;
-                self.want = 0;
-                self.consumed += len as u64;
+    /// Cuts the next frame out of `src`, with its stream offset; `Ok(None)` means wait for
+    /// more bytes.
+    fn step(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<(BytesMut, u64)>, FrameError> {
+        match self.step_in_place(src, eof)? {
+            None => Ok(None),
+            Some(InPlace { len, payload }) => {
+                let offset = self.consumed - len as u64;
                 // Cut the frame, then trim it to the payload in place: no copy, and no extra
                 // reference-count traffic from slicing a frozen `Bytes`.
                 let mut frame = src.split_to(len);
                 frame.truncate(payload.end);
                 frame.advance(payload.start);
                 self.release_if_oversized(src);
-                Ok(Some(Step::Frame(frame, offset)))
+                Ok(Some((frame, offset)))
             }
-            Decision::Discard { len, skipped_frame } => {
-                let len = len.min(src.len());
-                src.advance(len);
-                self.want = 0;
-                self.consumed += len as u64;
-                self.release_if_oversized(src);
-                match skipped_frame {
-                    Some(total) => Err(FrameError::Skipped {
-                        len: total,
-                        max: self.framing.frame_limit(),
-                        offset: self.consumed.saturating_sub(total),
-                    }),
-                    None => Ok(Some(Step::Skipped)),
+        }
+    }
+
+    /// The next whole frame, left at the front of `src`: where it ends and where its payload
+    /// lies, for a caller that reads the payload where it is (a server handing requests to
+    /// handlers by reference) and then drops `len` bytes from the front of `src` itself.
+    ///
+    /// Bytes a strategy discards are dropped from `src` here. `Ok(None)` means wait for more
+    /// bytes; with `eof` the end of the stream is applied as
+    /// [`decode_eof`](Decoder::decode_eof) does. The payload codec is not used: the payload is
+    /// raw bytes. Call it again only once the frame's bytes are gone from `src`.
+    ///
+    /// ```
+    /// use bytes::{Buf, BytesMut};
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    ///
+    /// let mut codec = FrameCodec::new(Delimited::newline());
+    /// let mut buf = BytesMut::from(&b"ping\npo"[..]);
+    /// let frame = codec.decode_in_place(&mut buf, false)?.unwrap();
+    /// assert_eq!(&buf[frame.payload.clone()], b"ping");
+    /// buf.advance(frame.len);
+    /// assert!(codec.decode_in_place(&mut buf, false)?.is_none());
+    /// buf.extend_from_slice(b"ng\n");
+    /// assert_eq!(codec.decode_in_place(&mut buf, false)?.unwrap().len, 5);
+    /// # Ok::<(), framekit::FrameError>(())
+    /// ```
+    pub fn decode_in_place(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<InPlace>, FrameError> {
+        match self.step_in_place(src, false)? {
+            None if eof => self.step_in_place(src, true),
+            found => Ok(found),
+        }
+    }
+
+    /// Runs decisions on `src` until a frame is found (left in `src`) or more bytes are needed;
+    /// discarded bytes are dropped.
+    fn step_in_place(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<InPlace>, FrameError> {
+        loop {
+            let decision = if eof {
+                if !self.framing.reports_work() {
+                    crate::framing::work::examined(src.len());
                 }
-            }
-            Decision::Incomplete { needed } if eof => {
-                let _ = needed;
-                Err(self.fail(FrameError::UnexpectedEof {
-                    buffered: src.len(),
-                }))
-            }
-            Decision::Incomplete { needed } => {
-                self.want = src.len().saturating_add(needed);
-                // Make room in proportion to what has arrived, never to what was declared: a
-                // 4-byte header claiming 8 MiB gets a few KiB until the bytes show up.
-                let room = src.capacity() - src.len();
-                let grow = needed.min(src.len().max(MIN_RESERVE));
-                if room < grow {
-                    src.reserve(grow);
+                match self.framing.decide_eof(src) {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Err(self.fail(e)),
                 }
-                Ok(None)
+            } else {
+                if src.len() < self.want {
+                    return Ok(None);
+                }
+                if !self.framing.reports_work() {
+                    crate::framing::work::examined(src.len());
+                }
+                match self.framing.decide(src) {
+                    Ok(d) => d,
+                    Err(e) => return Err(self.fail(e)),
+                }
+            };
+            match decision {
+                Decision::Frame { len, payload } => {
+                    if len > src.len() || payload.start > payload.end || payload.end > len {
+                        return Err(self.fail(FrameError::malformed(
+                            0,
+                            "framing strategy returned a frame outside the buffer",
+                        )));
+                    }
+                    self.want = 0;
+                    self.consumed += len as u64;
+                    return Ok(Some(InPlace { len, payload }));
+                }
+                Decision::Discard { len, skipped_frame } => {
+                    let len = len.min(src.len());
+                    src.advance(len);
+                    self.want = 0;
+                    self.consumed += len as u64;
+                    self.release_if_oversized(src);
+                    if let Some(total) = skipped_frame {
+                        return Err(FrameError::Skipped {
+                            len: total,
+                            max: self.framing.frame_limit(),
+                            offset: self.consumed.saturating_sub(total),
+                        });
+                    }
+                }
+                Decision::Incomplete { needed } if eof => {
+                    let _ = needed;
+                    return Err(self.fail(FrameError::UnexpectedEof {
+                        buffered: src.len(),
+                    }));
+                }
+                Decision::Incomplete { needed } => {
+                    self.want = src.len().saturating_add(needed);
+                    // Make room in proportion to what has arrived, never to what was declared:
+                    // a 4-byte header claiming 8 MiB gets a few KiB until the bytes show up.
+                    let room = src.capacity() - src.len();
+                    let grow = needed.min(src.len().max(MIN_RESERVE));
+                    if room < grow {
+                        src.reserve(grow);
+                    }
+                    return Ok(None);
+                }
             }
         }
     }
@@ -305,25 +360,35 @@ impl<F: Framing, C: PayloadDecoder> FrameCodec<F, C> {
         src: &mut BytesMut,
         eof: bool,
     ) -> Result<Option<C::Item>, FrameError> {
-        loop {
-            match self.step(src, eof)? {
-                None => return Ok(None),
-                Some(Step::Skipped) => continue,
-                Some(Step::Frame(frame, offset)) => {
-                    return self
-                        .payload
-                        .decode_payload(frame.freeze())
-                        .map(Some)
-                        .map_err(|e| FrameError::payload(offset, e));
-                }
-            }
-        }
+        let Some((frame, offset)) = self.step(src, eof)? else {
+            return Ok(None);
+        };
+        self.payload
+            .decode_payload(frame.freeze())
+            .map(Some)
+            .map_err(|e| FrameError::payload(offset, e))
     }
 }
 
-enum Step {
-    Frame(BytesMut, u64),
-    Skipped,
+/// Where the next frame lies in the read buffer, left there by
+/// [`FrameCodec::decode_in_place`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+///
+/// let mut codec = FrameCodec::new(LengthPrefixed::u16_be());
+/// let mut buf = BytesMut::from(&b"\0\x02hi"[..]);
+/// let frame = codec.decode_in_place(&mut buf, false)?.unwrap();
+/// assert_eq!((frame.len, frame.payload), (4, 2..4));
+/// # Ok::<(), framekit::FrameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InPlace {
+    /// Bytes the frame takes at the front of the buffer (header and delimiter included).
+    pub len: usize,
+    /// Where its payload lies in the buffer.
+    pub payload: std::ops::Range<usize>,
 }
 
 impl<F: Framing, C: PayloadDecoder> Decoder for FrameCodec<F, C> {
@@ -525,5 +590,64 @@ mod tests {
             "{err}"
         );
         assert!(dst.is_empty());
+    }
+
+    /// Every frame (or error) of `input` fed in `chunk`-byte reads, decoded by cutting frames
+    /// out (`in_place` false) or by reading them where they lie.
+    fn frames_of<F: Framing + Clone>(
+        framing: &F,
+        input: &[u8],
+        chunk: usize,
+        in_place: bool,
+    ) -> Vec<Result<Vec<u8>, String>> {
+        let mut codec = FrameCodec::new(framing.clone());
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        let pieces: Vec<&[u8]> = input.chunks(chunk.max(1)).collect();
+        for (i, piece) in pieces.iter().enumerate() {
+            buf.extend_from_slice(piece);
+            let eof = i + 1 == pieces.len();
+            loop {
+                let next = if in_place {
+                    codec.decode_in_place(&mut buf, eof).map(|found| {
+                        found.map(|frame| {
+                            let payload = buf[frame.payload].to_vec();
+                            buf.advance(frame.len);
+                            payload
+                        })
+                    })
+                } else if eof {
+                    codec.decode_eof(&mut buf).map(|f| f.map(|b| b.to_vec()))
+                } else {
+                    codec.decode(&mut buf).map(|f| f.map(|b| b.to_vec()))
+                };
+                match next {
+                    Ok(Some(frame)) => got.push(Ok(frame)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        got.push(Err(e.to_string()));
+                        if !e.is_recoverable() {
+                            return got;
+                        }
+                    }
+                }
+            }
+        }
+        got
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn in_place_decoding_finds_the_frames_and_errors_that_cutting_does(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\n\0\x03".to_vec()), 0..64),
+            chunk in 1usize..9,
+        ) {
+            let lines = Delimited::newline().max_frame_len(4).on_overlong(Overlong::Discard);
+            let strict = Delimited::newline().max_frame_len(4);
+            let prefixed = LengthPrefixed::u8().max_frame_len(2);
+            proptest::prop_assert_eq!(frames_of(&lines, &input, chunk, true), frames_of(&lines, &input, chunk, false));
+            proptest::prop_assert_eq!(frames_of(&strict, &input, chunk, true), frames_of(&strict, &input, chunk, false));
+            proptest::prop_assert_eq!(frames_of(&prefixed, &input, chunk, true), frames_of(&prefixed, &input, chunk, false));
+        }
     }
 }

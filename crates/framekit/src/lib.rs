@@ -69,5 +69,5 @@ pub mod payload;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use codec::FrameCodec;
+pub use codec::{FrameCodec, InPlace};
 pub use error::FrameError;

@@ -10,25 +10,32 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::BytesMut;
 use futures::task::AtomicWaker;
+use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
+use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
 use crate::handler::{DuplexHandler, Inbox, Outbox};
 
-use super::dispatch::{Dispatch, HandlerKind, Signal, Status, Work};
-use super::Shared;
+use super::dispatch::{
+    take_owned, Dispatch, HandlerKind, Intake, Refused, Signal, Status, Taken, Work,
+};
+use super::writing::Writing;
+use super::{Env, Shared};
 
 /// The duplex handler kind: a [`DuplexHandler`] called once per connection.
 pub(crate) struct PerConnection<H>(pub(crate) H);
 
-impl<H, Req, Resp> HandlerKind<Req, Resp> for PerConnection<H>
+impl<H, C, Resp> HandlerKind<C, Resp> for PerConnection<H>
 where
-    H: DuplexHandler<Req, Resp>,
-    Req: Send + 'static,
+    C: ConnectionCodec<Resp>,
+    H: DuplexHandler<<C as ConnectionCodec<Resp>>::Request, Resp>,
     Resp: Send + 'static,
 {
-    type Dispatch = Duplex<Req, Resp>;
+    type Input = <C as ConnectionCodec<Resp>>::Request;
+    type Dispatch = Duplex<Self::Input, Resp>;
     fn start(&self, ctx: &Ctx, shared: &Arc<Shared<Resp>>) -> Self::Dispatch {
         Duplex::new(&self.0, ctx.clone(), shared.config.max_in_flight)
     }
@@ -82,6 +89,25 @@ impl<Req, Resp> Drop for Duplex<Req, Resp> {
         // The handler (and the tasks it spawned) learn that the connection is gone before its
         // future is dropped.
         self.ctx.closing().cancel();
+    }
+}
+
+impl<C, Resp> Intake<C, Resp> for Duplex<<C as ConnectionCodec<Resp>>::Request, Resp>
+where
+    C: ConnectionCodec<Resp>,
+    Resp: Send + 'static,
+{
+    type Error = C::DecodeError;
+    fn take<Wr: AsyncWrite + Unpin>(
+        &mut self,
+        codec: &mut C,
+        buf: &mut BytesMut,
+        eof: bool,
+        writing: &mut Writing<Wr>,
+        env: Env<'_, Resp>,
+        cx: &mut Context<'_>,
+    ) -> Result<Taken, Refused<C::DecodeError>> {
+        take_owned(self, codec, buf, eof, writing, env, cx)
     }
 }
 

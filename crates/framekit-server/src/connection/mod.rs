@@ -3,7 +3,8 @@
 //! - [`reading`]: lazy reads into a stack buffer, decoding, the input budget, the end of input;
 //! - [`pipeline`]: the pipelining ring of request/response handlers;
 //! - [`duplex`]: duplex handlers and their two channels;
-//! - [`dispatch`]: the small trait both handler kinds implement;
+//! - [`dispatch`]: the small traits every handler kind implements;
+//! - [`borrowed`]: borrowed handlers, lent each request where it lies in the read buffer;
 //! - [`writing`]: gathering responses, vectored writes, water marks, flush;
 //! - [`timers`]: every timeout in one table;
 //! - [`close`]: the orderly close (FIN, then a linger);
@@ -26,6 +27,7 @@
 //! it: tokio's task header, the socket's registration, the `Ctx` (one `Arc`) and the split
 //! halves' shared `Arc`. The close's state is boxed only when the connection closes.
 
+mod borrowed;
 mod close;
 pub(crate) mod dispatch;
 mod duplex;
@@ -48,7 +50,8 @@ use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
 use crate::metrics::CloseReason;
 
-use self::dispatch::{Dispatch, HandlerKind, Signal};
+pub(crate) use self::borrowed::PerView;
+use self::dispatch::{Dispatch, HandlerKind, Intake, Signal};
 pub(crate) use self::duplex::PerConnection;
 pub(crate) use self::pipeline::PerRequest;
 use self::reading::Reading;
@@ -90,7 +93,7 @@ pub(crate) async fn serve<Io, C, K, R>(
 where
     Io: AsyncRead + AsyncWrite + Unpin + Send,
     C: ConnectionCodec<R>,
-    K: HandlerKind<C::Request, R>,
+    K: HandlerKind<C, R>,
     R: Send + 'static,
 {
     // Setup stages run here, in the connection's own task (which holds its permit), before
@@ -122,8 +125,8 @@ pub(crate) async fn run<Io, C, D, Req>(
 ) -> CloseReason
 where
     Io: AsyncRead + AsyncWrite + Unpin + Send,
-    C: ConnectionCodec<D::Resp, Request = Req>,
-    D: Dispatch<Req>,
+    C: ConnectionCodec<D::Resp>,
+    D: Dispatch<Req> + Intake<C, D::Resp>,
 {
     let env = Env {
         shared: &shared,

@@ -17,17 +17,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use bytes::BytesMut;
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
+use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
 use crate::error::RequestTimeout;
 use crate::handler::{Handler, IntoReply, Reply};
 use crate::metrics::CloseReason;
 
-use super::dispatch::{Dispatch, HandlerKind, Signal, Status, Work};
-use super::Shared;
+use super::dispatch::{
+    take_owned, Dispatch, HandlerKind, Intake, Refused, Signal, Status, Taken, Work,
+};
+use super::writing::Writing;
+use super::{Env, Shared};
 
 /// The response type of a request/response handler.
 type RespOf<H, Req> = <<H as Handler<Req>>::Output as IntoReply>::Response;
@@ -40,14 +46,38 @@ const KEEP_FUTURE_BOX: usize = 256;
 /// The request/response handler kind: a [`Handler`] called once per request.
 pub(crate) struct PerRequest<H>(pub(crate) Arc<H>);
 
-impl<H, Req> HandlerKind<Req, RespOf<H, Req>> for PerRequest<H>
+impl<H, C, R> HandlerKind<C, R> for PerRequest<H>
 where
-    H: Handler<Req>,
-    Req: Send + 'static,
+    C: ConnectionCodec<R>,
+    H: Handler<<C as ConnectionCodec<R>>::Request>,
+    H::Output: IntoReply<Response = R>,
+    R: Send + 'static,
 {
-    type Dispatch = Pipeline<H, Req>;
-    fn start(&self, ctx: &Ctx, shared: &Arc<Shared<RespOf<H, Req>>>) -> Self::Dispatch {
+    type Input = <C as ConnectionCodec<R>>::Request;
+    type Dispatch = Pipeline<H, Self::Input>;
+    fn start(&self, ctx: &Ctx, shared: &Arc<Shared<R>>) -> Self::Dispatch {
         Pipeline::new(self.0.clone(), ctx.clone(), shared.clone())
+    }
+}
+
+impl<H, C, R> Intake<C, R> for Pipeline<H, <C as ConnectionCodec<R>>::Request>
+where
+    C: ConnectionCodec<R>,
+    H: Handler<<C as ConnectionCodec<R>>::Request>,
+    H::Output: IntoReply<Response = R>,
+    R: Send + 'static,
+{
+    type Error = C::DecodeError;
+    fn take<Wr: AsyncWrite + Unpin>(
+        &mut self,
+        codec: &mut C,
+        buf: &mut BytesMut,
+        eof: bool,
+        writing: &mut Writing<Wr>,
+        env: Env<'_, R>,
+        cx: &mut Context<'_>,
+    ) -> Result<Taken, Refused<C::DecodeError>> {
+        take_owned(self, codec, buf, eof, writing, env, cx)
     }
 }
 
@@ -96,6 +126,11 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
             input_ended: false,
             close: None,
         }
+    }
+
+    /// The connection's context.
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.ctx
     }
 
     fn in_flight(&self) -> usize {

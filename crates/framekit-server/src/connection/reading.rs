@@ -21,7 +21,7 @@ use crate::codec::ConnectionCodec;
 use crate::error::{CodecError, InputBudgetExceeded};
 use crate::metrics::CloseReason;
 
-use super::dispatch::{Dispatch, Signal, Work};
+use super::dispatch::{Dispatch, Intake, Refused, Signal, Taken, Work};
 use super::writing::{Unencodable, Writing};
 use super::Env;
 
@@ -118,8 +118,8 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         cx: &mut Context<'_>,
     ) -> Result<(Decoded, Option<D::Resp>), Unencodable>
     where
-        C: ConnectionCodec<D::Resp, Request = Req>,
-        D: Dispatch<Req>,
+        C: ConnectionCodec<D::Resp>,
+        D: Dispatch<Req> + Intake<C, D::Resp>,
     {
         let cfg = &env.shared.config;
         let mut turn = Decoded::default();
@@ -131,21 +131,20 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         let mut recovered_at: Option<usize> = None;
         while self.is_open() && dispatch.status().room {
             let buffered = self.buf.len();
-            match codec.decode_request(&mut self.buf, self.eof) {
-                Ok(Some(req)) => {
+            match dispatch.take(codec, &mut self.buf, self.eof, writing, env, cx) {
+                Ok(Taken::Request { answered }) => {
                     turn.requests += 1;
                     env.shared
                         .metrics
                         .frame(buffered.saturating_sub(self.buf.len()));
                     self.wants_more = false;
                     recovered_at = None;
-                    let direct = writing.takes_direct(cfg.high_water);
-                    if let Some(resp) = dispatch.push(Work::Request { req, direct }, cx) {
-                        writing.encode(codec, resp, env)?;
-                        turn.answered += 1;
-                    }
+                    turn.answered += answered;
                 }
-                Ok(None) => {
+                // Handled on a later turn, once output is below its high water mark again.
+                Ok(Taken::Wait) => break,
+                Err(Refused::Unencodable) => return Err(Unencodable),
+                Ok(Taken::Incomplete) => {
                     self.wants_more = true;
                     // At shutdown a connection closes at a request boundary only: a request
                     // whose first bytes arrived is read to its end (within the frame timeout)
@@ -157,7 +156,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                     }
                     break;
                 }
-                Err(err) => {
+                Err(Refused::Decode(err)) => {
                     let kind = err.kind_name();
                     let recover = cfg.recover_decode_errors
                         && err.recoverable()

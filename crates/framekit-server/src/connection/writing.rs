@@ -40,7 +40,7 @@ pub(super) enum Flow {
 pub(super) struct Unencodable;
 
 /// The write side of one connection.
-pub(super) struct Writing<Wr> {
+pub(crate) struct Writing<Wr> {
     wr: Wr,
     pub(super) out: Outbound,
     pub(super) flow: Flow,
@@ -192,7 +192,7 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
     ) -> Poll<Result<Step, OutputError>>
     where
         D: Dispatch<Req>,
-        C: ConnectionCodec<D::Resp, Request = Req>,
+        C: ConnectionCodec<D::Resp>,
     {
         let mut step = Step::default();
         let status = dispatch.status();
