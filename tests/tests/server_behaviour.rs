@@ -243,7 +243,7 @@ async fn oversize_frame_is_refused_with_a_reply_before_its_bytes_arrive() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|failure| Some(Bytes::from(format!("-ERR {}", failure.kind))))
+        .on_failure(|failure| Some(Bytes::from(format!("-ERR {}", failure.kind))))
         .serve(codec.clone(), echo_with(""));
     let mut client = Framed::new(connect(&server).await, codec);
     client.send(&b"fine"[..]).await.unwrap();
@@ -274,7 +274,7 @@ async fn malformed_frame_gets_the_error_reply_and_other_connections_never_notice
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|_| Some(Bytes::from_static(b"-ERR protocol error")))
+        .on_failure(|_| Some(Bytes::from_static(b"-ERR protocol error")))
         .serve(FrameCodec::new(Delimited::crlf()), echo_with("+"));
     let mut good = line_client(&server).await;
     let mut bad = line_client(&server).await;
@@ -671,7 +671,7 @@ async fn a_tower_service_is_a_handler_and_its_errors_are_answered_by_the_hook() 
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|f| Some(Bytes::from(format!("ERR {}: {}", f.kind, f.error))))
+        .on_failure(|f| Some(Bytes::from(format!("ERR {}: {}", f.kind, f.error))))
         .serve(
             lines_codec(),
             framekit_server::tower::ServiceHandler::new(Upper),
@@ -714,7 +714,7 @@ async fn any_tokio_util_codec_serves_too() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|failure| Some(format!("ERR {}", failure.kind)))
+        .on_failure(|failure| Some(format!("ERR {}", failure.kind)))
         .serve(
             tokio_util::codec::LinesCodec::new_with_max_length(16),
             |line: String, _ctx: Ctx| async move { Some(line.to_uppercase()) },

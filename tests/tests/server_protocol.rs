@@ -15,7 +15,7 @@ use framekit::framing::delimited::{Delimited, Overlong};
 use framekit::payload::{Text, Utf8};
 use framekit::FrameCodec;
 use framekit_server::{
-    CloseReason, Ctx, DecodeFailure, Inbox, InputBudgetExceeded, Outbound, Outbox, Reply,
+    CloseReason, Ctx, Failure, Inbox, InputBudgetExceeded, Outbound, Outbox, Reply,
     ResponseEncoder, Server, ServerConfig, WithEncoder,
 };
 use futures::{SinkExt, StreamExt};
@@ -24,12 +24,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 mod support;
 use support::*;
 
-fn error_reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+fn error_reply(failure: &Failure<'_>) -> Option<Bytes> {
     Some(Bytes::from(format!("ERR {}", failure.kind)))
 }
 
 /// The error's kind alone: short enough for frames of at most 8 bytes.
-fn kind_reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+fn kind_reply(failure: &Failure<'_>) -> Option<Bytes> {
     Some(Bytes::from_static(failure.kind.as_bytes()))
 }
 
@@ -70,7 +70,7 @@ async fn nothing_after_the_last_reply_is_answered_not_even_a_decode_error() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(kind_reply)
+        .on_failure(kind_reply)
         .serve(
             FrameCodec::new(Delimited::newline().max_frame_len(8)),
             quitting_echo,
@@ -90,7 +90,7 @@ async fn the_input_budget_is_answered_through_the_error_reply_hook() {
         .await
         .unwrap()
         .config(ServerConfig::default().input_budget(1024))
-        .on_decode_error(|failure| {
+        .on_failure(|failure| {
             let budget = failure
                 .error
                 .downcast_ref::<InputBudgetExceeded>()
@@ -126,7 +126,7 @@ async fn fit_framing_lets_the_framing_refuse_over_long_frames_first() {
                 .input_budget(1024)
                 .fit_framing(&framing),
         )
-        .on_decode_error(error_reply)
+        .on_failure(error_reply)
         .serve(
             FrameCodec::new(framing),
             |req: Bytes, _ctx: Ctx| async move { Some(req) },
@@ -145,7 +145,7 @@ async fn a_skipped_over_long_frame_is_answered_and_the_connection_goes_on() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(kind_reply)
+        .on_failure(kind_reply)
         .serve(
             FrameCodec::new(
                 Delimited::newline()
@@ -174,7 +174,7 @@ async fn a_bad_payload_is_answered_and_the_connection_goes_on() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|failure| Some(format!("ERR {}", failure.kind)))
+        .on_failure(|failure| Some(format!("ERR {}", failure.kind)))
         .serve(
             FrameCodec::with_payload(Delimited::newline(), Utf8),
             |req: Text, _ctx: Ctx| async move { Some(req.to_uppercase()) },
@@ -199,7 +199,7 @@ async fn with_recovery_off_every_decode_error_closes() {
         .await
         .unwrap()
         .config(ServerConfig::default().recover_decode_errors(false))
-        .on_decode_error(kind_reply)
+        .on_failure(kind_reply)
         .serve(
             FrameCodec::new(
                 Delimited::newline()
@@ -221,7 +221,7 @@ async fn a_fatal_decode_error_closes_even_with_recovery_on() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(kind_reply)
+        .on_failure(kind_reply)
         .serve(
             FrameCodec::new(Delimited::newline().max_frame_len(8)),
             quitting_echo,
@@ -403,7 +403,7 @@ async fn a_recoverable_error_that_consumes_nothing_closes_instead_of_spinning() 
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .on_decode_error(|failure| {
+        .on_failure(|failure| {
             Some(Bytes::from(format!(
                 "ERR {} recoverable={}",
                 failure.kind, failure.recoverable
@@ -426,7 +426,7 @@ async fn a_handler_that_never_answers_gets_the_hook_reply_and_the_connection_goe
         .await
         .unwrap()
         .config(ServerConfig::default().request_timeout(Duration::from_millis(200)))
-        .on_decode_error(error_reply)
+        .on_failure(error_reply)
         .serve(lines_codec(), quitting_echo);
     let mut client = line_client(&server).await;
     send(&mut client, "a\nhang\nb\n").await;
@@ -453,7 +453,7 @@ async fn configured_to_close_a_request_that_never_answers_closes_after_its_reply
                 .request_timeout(Duration::from_millis(200))
                 .close_on_request_timeout(true),
         )
-        .on_decode_error(error_reply)
+        .on_failure(error_reply)
         .serve(lines_codec(), quitting_echo);
     let answer = exchange(&server, b"a\nhang\nb\n").await;
     assert_eq!(answer, "a\nERR request_timeout\n");

@@ -65,7 +65,7 @@ pub fn serve(addr: &str) -> io::Result<ServerHandle> {
                 .idle_timeout(Duration::from_secs(10))
                 .frame_timeout(Duration::from_secs(5)),
         )
-        .on_decode_error(|_| Some(response(431, "Request Header Fields Too Large", "")))
+        .on_failure(|_| Some(response(431, "Request Header Fields Too Large", "")))
         .serve(
             SplitCodec::new(
                 FrameCodec::new(Delimited::sequence(b"\r\n\r\n").max_frame_len(MAX_REQUEST_HEAD)),

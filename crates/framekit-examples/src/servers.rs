@@ -95,7 +95,7 @@ pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerH
         AckEncoder::new(max_line),
     );
     server
-        .on_decode_error(|failure| {
+        .on_failure(|failure| {
             Some(AckReply::Error(Bytes::from(format!(
                 "error: {}",
                 failure.error
@@ -141,7 +141,7 @@ pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
 pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
     let store = Arc::new(Mutex::new(Store::new()));
     server
-        .on_decode_error(|failure| {
+        .on_failure(|failure| {
             let too_long = failure
                 .error
                 .downcast_ref::<FrameError>()
@@ -206,7 +206,7 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
         .local_addr()
         .map_or_else(|_| String::from("?"), |a| a.to_string());
     server
-        .on_decode_error(|failure| {
+        .on_failure(|failure| {
             if failure.error.is::<framekit_server::RequestTimeout>() {
                 return Some(Value::error("ERR timeout"));
             }

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::config::ServerConfig;
 use crate::context::Ctx;
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
-use crate::metrics::{CloseReason, Metrics};
+use crate::metrics::{CloseReason, IoFailure, Metrics};
 use crate::shutdown::ShutdownReport;
 
 /// Most connections being sent the reject reply at once; beyond it the server waits for a
@@ -106,7 +106,7 @@ pub(crate) async fn accept_loop<A: Acceptor>(
                         exhausted = true;
                     }
                     Some(Err(e)) => {
-                        metrics.error("accept");
+                        metrics.io_error(IoFailure::Accept);
                         if is_per_connection(&e) {
                             tracing::debug!(error = %e, "accept failed for one peer");
                         } else {

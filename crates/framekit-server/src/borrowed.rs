@@ -28,7 +28,7 @@ use framekit::{FrameCodec, FrameError};
 use crate::codec::{ConnectionCodec, WithEncoder};
 use crate::connection::Env;
 use crate::context::Ctx;
-use crate::error::CodecError;
+use crate::error::{CodecError, FailureOrigin};
 use crate::handler::{BoxError, IntoReply};
 use crate::outbound::{Outbound, ResponseEncoder};
 
@@ -307,22 +307,30 @@ impl<'a, C: ConnectionCodec<R>, R> Responder<'a, C, R> {
         };
         tracing::warn!(error = %err, "response could not be encoded");
         if !self.out.rewind(mark) {
-            self.env.shared.metrics.error(err.kind_name());
+            self.env
+                .shared
+                .metrics
+                .failure(FailureOrigin::Encode, err.kind_name());
             self.broken = true;
             return;
         }
-        let Some(reply) = self
-            .env
-            .shared
-            .reject(err.kind_name(), &err, true, self.env.ctx)
-        else {
+        let Some(reply) = self.env.shared.reject(
+            FailureOrigin::Encode,
+            err.kind_name(),
+            &err,
+            true,
+            self.env.ctx,
+        ) else {
             return;
         };
         match self.codec.queue_response(reply, self.out) {
             Ok(()) => self.sent += 1,
             Err(err) => {
                 tracing::warn!(error = %err, "error reply could not be encoded");
-                self.env.shared.metrics.error(err.kind_name());
+                self.env
+                    .shared
+                    .metrics
+                    .failure(FailureOrigin::Encode, err.kind_name());
                 self.broken = true;
             }
         }

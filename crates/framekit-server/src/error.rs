@@ -2,8 +2,9 @@
 //!
 //! The server is generic over any `tokio_util` codec, so it only asks two things of the codec's
 //! error type: [`CodecError::kind_name`], and whether the stream is still in sync after it
-//! ([`CodecError::recoverable`]). The server's own input failure, [`InputBudgetExceeded`], is
-//! here too.
+//! ([`CodecError::recoverable`]). What the error reply hook is told ([`Failure`], with its
+//! [`FailureOrigin`]) and the server's own failures ([`InputBudgetExceeded`], [`RequestTimeout`])
+//! are here too.
 
 use std::error::Error as StdError;
 use std::io;
@@ -60,7 +61,7 @@ impl CodecError for framekit::FrameError {
 /// The input budget ran out while the codec still wanted more input: a frame (or a codec's
 /// look-ahead) is larger than [`ServerConfig::input_budget`](crate::ServerConfig::input_budget)
 /// allows. Its kind is `"input_budget"`; the error reply hook sees it (downcast
-/// [`DecodeFailure::error`](crate::DecodeFailure::error) to it), then the connection closes.
+/// [`Failure::error`](crate::Failure::error) to it), then the connection closes.
 ///
 /// ```
 /// use framekit_server::{CodecError, InputBudgetExceeded};
@@ -91,7 +92,7 @@ impl CodecError for InputBudgetExceeded {
 /// A request/response handler did not answer within
 /// [`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout): its future was
 /// dropped. Its kind is `"request_timeout"`; the error reply hook sees it (downcast
-/// [`DecodeFailure::error`] to it) and answers in the request's place.
+/// [`Failure::error`] to it) and answers in the request's place.
 ///
 /// ```
 /// use std::time::Duration;
@@ -119,21 +120,73 @@ impl CodecError for RequestTimeout {
     }
 }
 
-/// What the error reply hook is told about a rejected input: a codec error, or the input budget
-/// running out while the codec still wanted more ([`InputBudgetExceeded`], kind
-/// `"input_budget"`).
+/// Where a request failed: the codec refused its bytes, its response could not be encoded, its
+/// handler returned an error, or its handler did not answer in time. The origin decides the
+/// counter a failure is reported under (see [`metrics::names`](crate::metrics::names)).
 ///
-/// When [`recoverable`](DecodeFailure::recoverable) is true the connection carries on after the
+/// ```
+/// use framekit_server::FailureOrigin;
+///
+/// assert_eq!(FailureOrigin::Encode.as_str(), "encode");
+/// assert_ne!(FailureOrigin::Decode, FailureOrigin::Handler);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureOrigin {
+    /// The codec rejected the input, or the input budget ran out while it wanted more
+    /// ([`InputBudgetExceeded`]). Counted as `framekit_decode_errors_total{kind}`.
+    Decode,
+    /// The codec could not encode a response; the reply takes its place. Counted as
+    /// `framekit_encode_errors_total{kind}`.
+    Encode,
+    /// The handler answered with an error ([`Reply::Failed`](crate::Reply::Failed), a tower
+    /// service's `Err`). Counted as `framekit_errors_total{kind="handler_error"}`.
+    Handler,
+    /// The handler did not answer within the request timeout ([`RequestTimeout`]). Counted as
+    /// `framekit_errors_total{kind="request_timeout"}`.
+    RequestTimeout,
+}
+
+impl FailureOrigin {
+    /// A short, stable name (`"decode"`, `"encode"`, `"handler"`, `"request_timeout"`), for
+    /// logs.
+    ///
+    /// ```
+    /// use framekit_server::FailureOrigin;
+    /// assert_eq!(FailureOrigin::RequestTimeout.as_str(), "request_timeout");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureOrigin::Decode => "decode",
+            FailureOrigin::Encode => "encode",
+            FailureOrigin::Handler => "handler",
+            FailureOrigin::RequestTimeout => "request_timeout",
+        }
+    }
+}
+
+/// The kind name of a handler's error ([`FailureOrigin::Handler`]): a handler's error type is
+/// the user's, so it has no [`CodecError::kind_name`] of its own.
+pub(crate) const HANDLER_ERROR: &str = "handler_error";
+
+/// A request that failed, as the error reply hook
+/// ([`Server::on_failure`](crate::Server::on_failure)) is told about it: where it failed
+/// ([`origin`](Failure::origin)), the error and its kind name.
+///
+/// When [`recoverable`](Failure::recoverable) is true the connection carries on after the
 /// reply (see [`ServerConfig::recover_decode_errors`](crate::ServerConfig::recover_decode_errors));
 /// otherwise the reply is the connection's last response.
 ///
 /// ```
 /// use bytes::Bytes;
 /// use framekit::FrameError;
-/// use framekit_server::DecodeFailure;
+/// use framekit_server::{Failure, FailureOrigin};
 ///
 /// // A hook that names the offset of malformed input, when the codec is a framekit one.
-/// fn reply(failure: &DecodeFailure<'_>) -> Option<Bytes> {
+/// fn reply(failure: &Failure<'_>) -> Option<Bytes> {
+///     if failure.origin == FailureOrigin::RequestTimeout {
+///         return Some(Bytes::from_static(b"-ERR timeout"));
+///     }
 ///     let at = failure.error.downcast_ref::<FrameError>().and_then(|e| e.offset());
 ///     Some(Bytes::from(format!("-ERR {} at {:?}", failure.kind, at)))
 /// }
@@ -141,28 +194,31 @@ impl CodecError for RequestTimeout {
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct DecodeFailure<'a> {
-    /// The error's kind name ([`CodecError::kind_name`]): `"too_long"`, `"malformed"`, ...
+pub struct Failure<'a> {
+    /// Where the request failed.
+    pub origin: FailureOrigin,
+    /// The error's kind name ([`CodecError::kind_name`]; `"handler_error"` for a handler's
+    /// error): `"too_long"`, `"malformed"`, `"request_timeout"`, ...
     pub kind: &'static str,
-    /// The codec's error; downcast it (to [`framekit::FrameError`], or
-    /// [`InputBudgetExceeded`]) for details.
+    /// The error; downcast it (to [`framekit::FrameError`], [`InputBudgetExceeded`],
+    /// [`RequestTimeout`], or the handler's own error type) for details.
     pub error: &'a (dyn StdError + Send + Sync + 'static),
-    /// Whether the connection goes on after this error (the reply is then sent in request
+    /// Whether the connection goes on after this failure (the reply is then sent in request
     /// order, and later requests are handled as usual).
     pub recoverable: bool,
     /// The connection.
     pub ctx: &'a Ctx,
 }
 
-impl DecodeFailure<'_> {
+impl Failure<'_> {
     /// Whether the input budget ran out ([`InputBudgetExceeded`]), rather than the codec
     /// rejecting the input.
     ///
     /// ```
-    /// use framekit_server::DecodeFailure;
+    /// use framekit_server::Failure;
     ///
     /// // In an error reply hook: a budget overrun gets its own answer.
-    /// fn reply(failure: &DecodeFailure<'_>) -> Option<&'static str> {
+    /// fn reply(failure: &Failure<'_>) -> Option<&'static str> {
     ///     Some(if failure.is_input_budget() { "-ERR request too large" } else { "-ERR protocol error" })
     /// }
     /// # let _ = reply;

@@ -278,13 +278,13 @@ where
 #[derive(Debug)]
 pub struct Inbox<Req> {
     rx: mpsc::Receiver<Req>,
-    /// The connection's task, registered while it waits for room in this inbox.
-    room: Arc<AtomicWaker>,
+    /// The connection's task, registered while it waits for a free slot in this inbox.
+    slot_freed: Arc<AtomicWaker>,
 }
 
 impl<Req> Inbox<Req> {
-    pub(crate) fn new(rx: mpsc::Receiver<Req>, room: Arc<AtomicWaker>) -> Self {
-        Inbox { rx, room }
+    pub(crate) fn new(rx: mpsc::Receiver<Req>, slot_freed: Arc<AtomicWaker>) -> Self {
+        Inbox { rx, slot_freed }
     }
 
     /// The next request, or `None` once the peer is done (or the connection is closing).
@@ -310,8 +310,8 @@ impl<Req> Inbox<Req> {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Req>> {
         let next = self.rx.poll_recv(cx);
         if let Poll::Ready(Some(_)) = next {
-            // A slot freed up: a connection waiting for room may decode the next request.
-            self.room.wake();
+            // A slot freed up: a connection waiting for a slot may decode the next request.
+            self.slot_freed.wake();
         }
         next
     }
@@ -326,9 +326,9 @@ impl<Req> Stream for Inbox<Req> {
 
 impl<Req> Drop for Inbox<Req> {
     fn drop(&mut self) {
-        // Nobody listens any more: the connection stops waiting for room.
+        // Nobody listens any more: the connection stops waiting for a slot.
         self.rx.close();
-        self.room.wake();
+        self.slot_freed.wake();
     }
 }
 
@@ -387,7 +387,7 @@ impl<Resp: Send + 'static> Outbox<Resp> {
         }
     }
 
-    /// Queues `resp` for writing, waiting for room.
+    /// Queues `resp` for writing, waiting for a free slot.
     ///
     /// ```
     /// use bytes::Bytes;

@@ -23,7 +23,7 @@
 //! - [`preamble`]: the PROXY protocol header a balancer sends first, and whom to trust.
 //! - `context`: what a handler knows about its connection ([`Ctx`]).
 //! - `shutdown`: the running server's handle and graceful shutdown ([`ServerHandle`]).
-//! - `error`: failures and their kinds ([`CodecError`], [`DecodeFailure`]).
+//! - `error`: failures and their kinds ([`CodecError`], [`Failure`], [`FailureOrigin`]).
 //! - [`config`] and [`metrics`]: limits with bounded defaults, and live counters.
 //! - `tower` (feature `tower`): any `tower::Service` as a handler.
 //!
@@ -83,7 +83,7 @@ pub use borrowed::{Answer, BorrowedHandler, Responder, ViewDecoder};
 pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
 pub use context::Ctx;
-pub use error::{CodecError, DecodeFailure, InputBudgetExceeded, RequestTimeout};
+pub use error::{CodecError, Failure, FailureOrigin, InputBudgetExceeded, RequestTimeout};
 pub use handler::{
     BoxError, ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply,
 };

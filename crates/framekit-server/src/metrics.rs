@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::error::FailureOrigin;
+
 /// The names the server reports to the `metrics` facade.
 ///
 /// ```
@@ -33,10 +35,15 @@ pub mod names {
     /// Gauge: requests whose handler is still working (answers that were not ready at once).
     pub const IN_FLIGHT: &str = "framekit_requests_in_flight";
     /// Counter, label `kind` (`"too_long"`, `"malformed"`, `"input_budget"`, ...): inputs the
-    /// codec rejected.
+    /// codec rejected ([`FailureOrigin::Decode`](crate::FailureOrigin::Decode)).
     pub const DECODE_ERRORS: &str = "framekit_decode_errors_total";
-    /// Counter, label `kind`: other failures (`"accept"`, `"read"`, `"write"`,
-    /// `"request_timeout"`, `"handler_error"`).
+    /// Counter, label `kind` (the codec's [`kind_name`](crate::CodecError::kind_name), e.g.
+    /// `"unencodable"`): responses the codec could not encode
+    /// ([`FailureOrigin::Encode`](crate::FailureOrigin::Encode)).
+    pub const ENCODE_ERRORS: &str = "framekit_encode_errors_total";
+    /// Counter, label `kind`: other failures: I/O while accepting, reading or writing
+    /// (`"accept"`, `"read"`, `"write"`), a handler's error (`"handler_error"`) and a handler
+    /// that did not answer in time (`"request_timeout"`).
     pub const ERRORS: &str = "framekit_errors_total";
     /// Counter: bytes read from peers.
     pub const BYTES_READ: &str = "framekit_bytes_read_total";
@@ -51,14 +58,23 @@ pub mod names {
     pub const FRAME_SIZE: &str = "framekit_frame_size_bytes";
 }
 
-/// Error kinds that are not the codec rejecting input.
-const NOT_DECODE_ERRORS: [&str; 5] = [
-    "accept",
-    "read",
-    "write",
-    "request_timeout",
-    "handler_error",
-];
+/// An I/O operation that failed on a socket, counted as `framekit_errors_total{kind}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoFailure {
+    Accept,
+    Read,
+    Write,
+}
+
+impl IoFailure {
+    fn as_str(self) -> &'static str {
+        match self {
+            IoFailure::Accept => "accept",
+            IoFailure::Read => "read",
+            IoFailure::Write => "write",
+        }
+    }
+}
 
 /// The facade handles of one server, resolved when it starts.
 struct Facade {
@@ -302,15 +318,23 @@ impl Metrics {
             self.facade.request_duration.record(took.as_secs_f64());
         }
     }
-    pub(crate) fn error(&self, kind: &'static str) {
+    /// A failed request of `kind`, counted under its origin's name.
+    pub(crate) fn failure(&self, origin: FailureOrigin, kind: &'static str) {
+        let name = match origin {
+            FailureOrigin::Decode => names::DECODE_ERRORS,
+            FailureOrigin::Encode => names::ENCODE_ERRORS,
+            FailureOrigin::Handler | FailureOrigin::RequestTimeout => names::ERRORS,
+        };
+        self.count_error(name, kind);
+    }
+    /// A socket operation failed.
+    pub(crate) fn io_error(&self, op: IoFailure) {
+        self.count_error(names::ERRORS, op.as_str());
+    }
+    fn count_error(&self, name: &'static str, kind: &'static str) {
         if let Ok(mut errors) = self.errors.lock() {
             *errors.entry(kind).or_insert(0) += 1;
         }
-        let name = if NOT_DECODE_ERRORS.contains(&kind) {
-            names::ERRORS
-        } else {
-            names::DECODE_ERRORS
-        };
         metrics::counter!(name, "kind" => kind).increment(1);
     }
 }

@@ -20,7 +20,7 @@ use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
 use crate::connection::dispatch::HandlerKind;
 use crate::connection::{self, ErrorHook, PerConnection, PerRequest, PerView, Shared};
-use crate::error::DecodeFailure;
+use crate::error::Failure;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{Acceptor, Addr};
 use crate::metrics::Metrics;
@@ -46,7 +46,7 @@ type RejectHook<R> = Arc<dyn Fn(&Addr) -> Option<R> + Send + Sync>;
 ///
 /// let server = Server::bind("127.0.0.1:0").await?
 ///     .config(ServerConfig::default().max_connections(100))
-///     .on_decode_error(|_| Some(Bytes::from_static(b"-ERR protocol error")))
+///     .on_failure(|_| Some(Bytes::from_static(b"-ERR protocol error")))
 ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move {
 ///         Some(Bytes::from([&b"+"[..], &req[..]].concat()))
 ///     });
@@ -64,7 +64,7 @@ type RejectHook<R> = Arc<dyn Fn(&Addr) -> Option<R> + Send + Sync>;
 pub struct Server<A, R> {
     acceptor: A,
     config: ServerConfig,
-    on_decode_error: Option<ErrorHook<R>>,
+    on_failure: Option<ErrorHook<R>>,
     on_reject: Option<RejectHook<R>>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsStage>,
@@ -139,7 +139,7 @@ impl<A, R> Server<A, R> {
         Server {
             acceptor,
             config: ServerConfig::default(),
-            on_decode_error: None,
+            on_failure: None,
             on_reject: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -166,11 +166,14 @@ impl<A, R> Server<A, R> {
         self
     }
 
-    /// Sets the reply to a rejected input: a codec error, or the input budget running out
-    /// ([`DecodeFailure`] says which). It goes out after the responses to every earlier request;
-    /// then the connection closes, unless the error is recoverable and
-    /// [`ServerConfig::recover_decode_errors`] is on ([`DecodeFailure::recoverable`]), in which
-    /// case later requests are handled as usual. Returning `None` sends no reply.
+    /// Sets the reply to a failed request: input the codec rejected (or the input budget running
+    /// out), a response it could not encode, a handler's error, or a handler that did not answer
+    /// within the request timeout ([`Failure::origin`] says which). The reply takes the failed
+    /// request's place in request order. Then the connection closes, unless the failure is
+    /// recoverable ([`Failure::recoverable`]: a recoverable decode error with
+    /// [`ServerConfig::recover_decode_errors`] on, an encode or handler failure, a timeout
+    /// without [`ServerConfig::close_on_request_timeout`]), in which case later requests are
+    /// handled as usual. Returning `None` sends no reply.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -180,16 +183,16 @@ impl<A, R> Server<A, R> {
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
     /// use framekit_server::{Ctx, Server};
     /// let server = Server::bind("127.0.0.1:0").await?
-    ///     .on_decode_error(|failure| Some(Bytes::from(format!("-ERR {}", failure.kind))))
+    ///     .on_failure(|failure| Some(Bytes::from(format!("-ERR {}", failure.kind))))
     ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
     /// server.shutdown(Duration::from_secs(1)).await;
     /// # Ok(()) }
     /// ```
-    pub fn on_decode_error(
+    pub fn on_failure(
         mut self,
-        hook: impl Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync + 'static,
+        hook: impl Fn(&Failure<'_>) -> Option<R> + Send + Sync + 'static,
     ) -> Self {
-        self.on_decode_error = Some(Arc::new(hook));
+        self.on_failure = Some(Arc::new(hook));
         self
     }
 
@@ -484,7 +487,7 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     {
         let make_codec = Arc::new(make_codec);
         #[allow(unused_mut)] // without TLS nothing more is set
-        let mut shared = Shared::new(self.config.clone(), self.on_decode_error.clone());
+        let mut shared = Shared::new(self.config.clone(), self.on_failure.clone());
         #[cfg(feature = "tls")]
         {
             shared.tls = self.tls.clone();

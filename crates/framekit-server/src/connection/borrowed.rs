@@ -5,7 +5,7 @@
 //! empty) and output is below its high water mark, so its writes land in request order without
 //! being held anywhere. A deferred answer ([`Answer::Later`]) goes into the pipelining ring of
 //! the owned style, which gives it the same ordering, request deadline, metrics and error hook;
-//! while it is outstanding the dispatcher has no room, so the next request stays undecoded in
+//! while it is outstanding the dispatcher has no spare slot, so the next request stays undecoded in
 //! the read buffer (and reading stops, as it does for a full ring).
 //!
 //! Per request on the immediate path: no allocation, no reference count, no clock reading
@@ -23,6 +23,7 @@ use tokio::io::AsyncWrite;
 use crate::borrowed::{Answer, BorrowedHandler, Responder, ViewDecoder};
 use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
+use crate::error::{FailureOrigin, HANDLER_ERROR};
 use crate::handler::{Handler, IntoReply};
 use crate::metrics::CloseReason;
 
@@ -109,7 +110,7 @@ where
         cx: &mut Context<'_>,
     ) -> Result<Taken, Refused<Self::Error>> {
         // What the handler writes goes out as it is written: only below the high water mark
-        // (the ring is empty, or there would be no room).
+        // (the ring is empty, or there would be no spare slot).
         if !writing.takes_direct(env.shared.config.high_water) {
             return Ok(Taken::Wait);
         }
@@ -135,7 +136,8 @@ where
             }
             Answer::Failed(err) => {
                 tracing::debug!(error = %err, "handler failed");
-                env.shared.reject("handler_error", &*err, true, env.ctx)
+                env.shared
+                    .reject(FailureOrigin::Handler, HANDLER_ERROR, &*err, true, env.ctx)
             }
             // Polled once at once, with the connection's context: an answer that is ready
             // comes straight back; a pending one waits in the ring, in order.
@@ -169,7 +171,7 @@ where
         let mut status = self.later.status();
         // One request at a time behind a deferred answer: the next one is handled (and
         // written straight out) only once every earlier answer is out of the ring.
-        status.room = status.room && status.quiet && self.close.is_none();
+        status.spare = status.spare && status.quiet && self.close.is_none();
         status.closing = status.closing.or(self.close);
         status
     }
@@ -182,8 +184,8 @@ where
         self.later.signal(signal);
     }
 
-    fn poll_drive(&mut self, cx: &mut Context<'_>, want_room: bool) -> Poll<()> {
-        self.later.poll_drive(cx, want_room)
+    fn poll_drive(&mut self, cx: &mut Context<'_>, want_spare: bool) -> Poll<()> {
+        self.later.poll_drive(cx, want_spare)
     }
 
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<R>> {

@@ -26,7 +26,7 @@ use super::{Env, Shared};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Status {
     /// Another request may be pushed now.
-    pub(crate) room: bool,
+    pub(crate) spare: bool,
     /// Nothing is being handled (timers may treat the connection as idle).
     pub(crate) quiet: bool,
     /// Nothing more will ever be produced.
@@ -76,10 +76,10 @@ pub(crate) trait Dispatch<Req>: Send {
     fn push(&mut self, work: Work<Req, Self::Resp>, cx: &mut Context<'_>) -> Option<Self::Resp>;
     /// Tells the dispatcher what happened.
     fn signal(&mut self, signal: Signal);
-    /// Drives background work and, with `want_room`, registers to be woken when room for
+    /// Drives background work and, with `want_spare`, registers to be woken when a slot for
     /// another request frees up by other means than [`poll_response`](Dispatch::poll_response).
-    /// Ready when the caller must look again (the work finished, room is there).
-    fn poll_drive(&mut self, cx: &mut Context<'_>, want_room: bool) -> Poll<()>;
+    /// Ready when the caller must look again (the work finished, a slot is spare).
+    fn poll_drive(&mut self, cx: &mut Context<'_>, want_spare: bool) -> Poll<()>;
     /// The next response. `Ready(None)` reports progress without a response (a request
     /// answered with nothing, a handler that finished): the caller looks at
     /// [`status`](Dispatch::status) again.

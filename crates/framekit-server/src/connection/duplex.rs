@@ -45,7 +45,7 @@ where
 pub(crate) struct Duplex<Req, Resp> {
     inbox: Option<mpsc::Sender<Req>>,
     /// Woken by the [`Inbox`] whenever a request is taken out of it.
-    room: Arc<AtomicWaker>,
+    slot_freed: Arc<AtomicWaker>,
     outbox: mpsc::Receiver<Resp>,
     /// Error replies, sent before what the handler queues next.
     replies: VecDeque<Resp>,
@@ -58,15 +58,15 @@ impl<Req: Send + 'static, Resp: Send + 'static> Duplex<Req, Resp> {
     pub(crate) fn new<H: DuplexHandler<Req, Resp>>(handler: &H, ctx: Ctx, capacity: usize) -> Self {
         let (in_tx, in_rx) = mpsc::channel(capacity.max(1));
         let (out_tx, out_rx) = mpsc::channel(capacity.max(1));
-        let room = Arc::new(AtomicWaker::new());
+        let slot_freed = Arc::new(AtomicWaker::new());
         let fut = handler.call(
-            Inbox::new(in_rx, room.clone()),
+            Inbox::new(in_rx, slot_freed.clone()),
             Outbox::new(out_tx),
             ctx.clone(),
         );
         Duplex {
             inbox: Some(in_tx),
-            room,
+            slot_freed,
             outbox: out_rx,
             replies: VecDeque::new(),
             handler: Some(Box::pin(fut)),
@@ -77,7 +77,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Duplex<Req, Resp> {
 }
 
 impl<Req, Resp> Duplex<Req, Resp> {
-    fn has_room(&self) -> bool {
+    fn has_spare(&self) -> bool {
         self.inbox
             .as_ref()
             .is_some_and(|tx| tx.is_closed() || tx.capacity() > 0)
@@ -116,7 +116,7 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
 
     fn status(&self) -> Status {
         Status {
-            room: self.has_room(),
+            spare: self.has_spare(),
             // The handler decides what to wait for; it keeps its own timers.
             quiet: true,
             done: self.finished,
@@ -155,7 +155,7 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
         }
     }
 
-    fn poll_drive(&mut self, cx: &mut Context<'_>, want_room: bool) -> Poll<()> {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, want_spare: bool) -> Poll<()> {
         let mut progressed = false;
         if let Some(handler) = self.handler.as_mut() {
             if handler.as_mut().poll(cx).is_ready() {
@@ -163,9 +163,9 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
                 progressed = true;
             }
         }
-        if want_room {
-            self.room.register(cx.waker());
-            progressed |= self.has_room();
+        if want_spare {
+            self.slot_freed.register(cx.waker());
+            progressed |= self.has_spare();
         }
         if progressed {
             Poll::Ready(())

@@ -57,10 +57,10 @@ async fn a_full_inbox_stops_decoding_until_the_handler_takes_a_request() {
             direct: true,
         },
     );
-    assert!(!d.status().room, "two queued at a capacity of two");
+    assert!(!d.status().spare, "two queued at a capacity of two");
     assert!(d.status().quiet, "the handler keeps its own time");
     assert_eq!(take(&mut d).await, vec![2, 4]);
-    assert!(d.status().room, "the handler took them");
+    assert!(d.status().spare, "the handler took them");
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn the_end_of_input_ends_the_handler_and_then_the_connection() {
         },
     );
     d.signal(Signal::EndInput);
-    assert!(!d.status().room);
+    assert!(!d.status().spare);
     assert_eq!(take(&mut d).await, vec![6]);
     assert!(!d.status().background, "the handler returned");
     assert_eq!(poll_fn(|cx| d.poll_response(cx)).await, None);

@@ -48,7 +48,7 @@ use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
-use crate::metrics::CloseReason;
+use crate::metrics::{CloseReason, IoFailure};
 
 pub(crate) use self::borrowed::PerView;
 use self::dispatch::{Dispatch, HandlerKind, Intake, Signal};
@@ -162,7 +162,7 @@ where
             }
         }
         let was_busy = writing.is_busy();
-        if reading.is_open() && status.room {
+        if reading.is_open() && status.spare {
             poll_fn(|cx| {
                 if !waker.will_wake(cx.waker()) {
                     waker = cx.waker().clone();
@@ -219,10 +219,10 @@ where
         }
 
         let read_limit = cfg.input_budget.saturating_sub(reading.buf.len());
-        let read = reading.wants_read(status.room, writing.flow == Flow::Paused, cfg.input_budget);
+        let read = reading.wants_read(status.spare, writing.flow == Flow::Paused, cfg.input_budget);
         let busy = writing.is_busy();
         let take_responses = writing.flow == Flow::Flowing && status.responding;
-        let want_room = reading.is_open() && !status.room;
+        let want_spare = reading.is_open() && !status.spare;
         // The one place the timers are armed.
         timers.set(
             Timer::Write,
@@ -244,8 +244,8 @@ where
                 tracing::debug!("shutdown signalled");
                 reading.drain();
             }
-            step = poll_fn(|cx| writing.poll_output(&mut dispatch, &mut codec, want_room, env, cx)),
-                if busy || take_responses || want_room || status.background => {
+            step = poll_fn(|cx| writing.poll_output(&mut dispatch, &mut codec, want_spare, env, cx)),
+                if busy || take_responses || want_spare || status.background => {
                 match step {
                     Ok(step) => {
                         let now = Instant::now();
@@ -255,7 +255,7 @@ where
                     }
                     Err(OutputError::Unencodable) => break Ending::Abrupt(CloseReason::EncodeError),
                     Err(OutputError::Io(e)) => {
-                        metrics.error("write");
+                        metrics.io_error(IoFailure::Write);
                         tracing::debug!(error = %e, "write failed");
                         break Ending::Abrupt(io_close_reason(&e));
                     }
@@ -270,7 +270,7 @@ where
                         reading.frame_started.get_or_insert(last_activity);
                     }
                     Err(e) => {
-                        metrics.error("read");
+                        metrics.io_error(IoFailure::Read);
                         tracing::debug!(error = %e, "read failed");
                         break Ending::Abrupt(io_close_reason(&e));
                     }

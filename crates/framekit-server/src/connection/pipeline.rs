@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
-use crate::error::RequestTimeout;
+use crate::error::{CodecError, FailureOrigin, RequestTimeout, HANDLER_ERROR};
 use crate::handler::{Handler, IntoReply, Reply};
 use crate::metrics::CloseReason;
 
@@ -204,9 +204,13 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
             }
             tracing::info!(?after, "request timeout: handler cancelled");
             let err = RequestTimeout { after };
-            let reply = self
-                .shared
-                .reject("request_timeout", &err, !close, &self.ctx);
+            let reply = self.shared.reject(
+                FailureOrigin::RequestTimeout,
+                err.kind_name(),
+                &err,
+                !close,
+                &self.ctx,
+            );
             let answer = match (close, reply) {
                 (true, last) => Reply::Close(last),
                 (false, Some(resp)) => Reply::One(resp),
@@ -236,7 +240,7 @@ fn settle<R>(shared: &Shared<R>, ctx: &Ctx, reply: Reply<R>) -> Reply<R> {
         return reply;
     };
     tracing::debug!(error = %err, "handler failed");
-    match shared.reject("handler_error", &*err, true, ctx) {
+    match shared.reject(FailureOrigin::Handler, HANDLER_ERROR, &*err, true, ctx) {
         Some(resp) => Reply::One(resp),
         None => Reply::None,
     }
@@ -271,7 +275,7 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                 .flatten()
         };
         Status {
-            room: self.close.is_none() && in_flight < self.max_in_flight(),
+            spare: self.close.is_none() && in_flight < self.max_in_flight(),
             quiet: in_flight == 0,
             done: self.input_ended && in_flight == 0,
             closing: self.close,
@@ -360,8 +364,8 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
         }
     }
 
-    fn poll_drive(&mut self, _cx: &mut Context<'_>, _want_room: bool) -> Poll<()> {
-        // No background work, and room only frees up when a response is taken, which the
+    fn poll_drive(&mut self, _cx: &mut Context<'_>, _want_spare: bool) -> Poll<()> {
+        // No background work, and a slot only frees up when a response is taken, which the
         // caller sees.
         Poll::Pending
     }

@@ -1,4 +1,4 @@
-//! The pipelining ring without sockets: order, room, close, request deadlines, release.
+//! The pipelining ring without sockets: order, spare slots, close, request deadlines, release.
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -88,11 +88,11 @@ async fn ready_answers_go_straight_out_and_pending_ones_keep_request_order() {
 async fn the_in_flight_limit_closes_the_ring_to_more_requests() {
     let mut p = pipeline(handler(), ServerConfig::default().max_in_flight(2));
     push(&mut p, 5);
-    assert!(p.status().room);
+    assert!(p.status().spare);
     push(&mut p, 7);
-    assert!(!p.status().room, "two pending at a limit of two");
+    assert!(!p.status().spare, "two pending at a limit of two");
     assert_eq!(poll_fn(|cx| p.poll_response(cx)).await, Some(5));
-    assert!(p.status().room, "taking an answer frees a slot");
+    assert!(p.status().spare, "taking an answer frees a slot");
 }
 
 #[tokio::test(start_paused = true)]
@@ -101,7 +101,7 @@ async fn a_closing_reply_drops_what_was_read_after_it() {
     push(&mut p, 3);
     push(&mut p, 0); // Reply::close(), behind a pending answer
     assert_eq!(p.status().closing, Some(CloseReason::HandlerDone));
-    assert!(!p.status().room, "nothing after a close is taken");
+    assert!(!p.status().spare, "nothing after a close is taken");
     assert_eq!(push(&mut p, 4), None);
     assert_eq!(drain(&mut p).await, vec![3]);
     assert!(p.status().done);
@@ -126,7 +126,7 @@ async fn a_request_past_its_deadline_is_answered_by_the_hook_in_its_place() {
         "the late future was dropped"
     );
     assert_eq!(drain(&mut p).await, vec![999, 8]);
-    assert!(p.status().room, "the connection goes on");
+    assert!(p.status().spare, "the connection goes on");
     assert_eq!(p.shared.metrics.snapshot().errors_of("request_timeout"), 1);
 }
 

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
-use crate::error::{CodecError, InputBudgetExceeded};
+use crate::error::{CodecError, FailureOrigin, InputBudgetExceeded};
 use crate::metrics::CloseReason;
 
 use super::dispatch::{Dispatch, Intake, Refused, Signal, Taken, Work};
@@ -27,7 +27,7 @@ use super::Env;
 
 /// Size of the on-stack buffer used to read into an idle connection.
 const IDLE_READ: usize = 4 * 1024;
-/// How much room a connection reserves when a frame is under way and the buffer is full.
+/// How much spare capacity a connection reserves when a frame is under way and the buffer is full.
 const READ_CHUNK: usize = 8 * 1024;
 
 /// Whether requests still come.
@@ -105,7 +105,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         self.input = Input::Ended(reason);
     }
 
-    /// Decodes and dispatches every request already buffered, as room allows; answers that
+    /// Decodes and dispatches every request already buffered, as the dispatcher takes them; answers that
     /// are ready at once are encoded straight into `writing`'s queue. A fatal failure (decode
     /// error, input budget) ends the input and returns the last reply for after every earlier
     /// answer.
@@ -129,7 +129,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         // Where the last recoverable error left the buffer: a codec that fails twice there in
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
-        while self.is_open() && dispatch.status().room {
+        while self.is_open() && dispatch.status().spare {
             let buffered = self.buf.len();
             match dispatch.take(codec, &mut self.buf, self.eof, writing, env, cx) {
                 Ok(Taken::Request { answered }) => {
@@ -161,7 +161,9 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                     let recover = cfg.recover_decode_errors
                         && err.recoverable()
                         && recovered_at != Some(self.buf.len());
-                    let reply = env.shared.reject(kind, &err, recover, env.ctx);
+                    let reply =
+                        env.shared
+                            .reject(FailureOrigin::Decode, kind, &err, recover, env.ctx);
                     if recover {
                         tracing::debug!(error = %err, kind, "recoverable decode error, going on");
                         recovered_at = Some(self.buf.len());
@@ -212,24 +214,26 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                 );
             }
             tracing::debug!(buffered = self.buf.len(), "input budget exhausted, closing");
-            last_reply = env.shared.reject(err.kind_name(), &err, false, env.ctx);
+            last_reply =
+                env.shared
+                    .reject(FailureOrigin::Decode, err.kind_name(), &err, false, env.ctx);
             self.end(CloseReason::InputBudget, dispatch);
             dispatch.signal(Signal::Abandon);
         }
         Ok((turn, last_reply))
     }
 
-    /// Whether to read this turn (`room`: the dispatcher takes requests; `paused`: output is
+    /// Whether to read this turn (`spare`: the dispatcher takes another request; `paused`: output is
     /// above its high water mark). Reading that resumes after a pause of our own restarts the
     /// frame clock.
-    pub(super) fn wants_read(&mut self, room: bool, paused: bool, budget: usize) -> bool {
+    pub(super) fn wants_read(&mut self, spare: bool, paused: bool, budget: usize) -> bool {
         // Draining, a request under way is still read to its end (see `decode`).
         let accepting = match self.input {
             Input::Open => true,
             Input::Draining => !self.buf.is_empty(),
             Input::Ended(_) => false,
         };
-        let reading = accepting && !self.eof && !paused && room && self.buf.len() < budget;
+        let reading = accepting && !self.eof && !paused && spare && self.buf.len() < budget;
         if reading && !self.was_reading && !self.buf.is_empty() {
             self.frame_started = Some(Instant::now());
         }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use crate::config::ServerConfig;
 use crate::context::Ctx;
-use crate::error::DecodeFailure;
+use crate::error::{Failure, FailureOrigin};
 use crate::metrics::Metrics;
 
 /// The error reply hook: the response to send on a failure.
-pub(crate) type ErrorHook<R> = Arc<dyn Fn(&DecodeFailure<'_>) -> Option<R> + Send + Sync>;
+pub(crate) type ErrorHook<R> = Arc<dyn Fn(&Failure<'_>) -> Option<R> + Send + Sync>;
 
 /// What every connection of one server shares.
 pub(crate) struct Shared<R> {
@@ -37,17 +37,19 @@ impl<R> Shared<R> {
         }
     }
 
-    /// Counts a failure of `kind` and asks the hook for a reply.
+    /// Counts a failure of `kind` under its `origin`'s counter and asks the hook for a reply.
     pub(crate) fn reject(
         &self,
+        origin: FailureOrigin,
         kind: &'static str,
         error: &(dyn StdError + Send + Sync + 'static),
         recoverable: bool,
         ctx: &Ctx,
     ) -> Option<R> {
-        self.metrics.error(kind);
+        self.metrics.failure(origin, kind);
         let hook = self.on_error.as_ref()?;
-        hook(&DecodeFailure {
+        hook(&Failure {
+            origin,
             kind,
             error,
             recoverable,

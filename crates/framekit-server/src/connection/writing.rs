@@ -18,7 +18,7 @@ use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
-use crate::error::CodecError;
+use crate::error::{CodecError, FailureOrigin};
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 
@@ -124,15 +124,22 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         };
         tracing::warn!(error = %err, "response could not be encoded");
         if !self.out.rewind(mark) {
-            env.shared.metrics.error(err.kind_name());
+            env.shared
+                .metrics
+                .failure(FailureOrigin::Encode, err.kind_name());
             return Err(Unencodable);
         }
-        let Some(reply) = env.shared.reject(err.kind_name(), &err, true, env.ctx) else {
+        let Some(reply) =
+            env.shared
+                .reject(FailureOrigin::Encode, err.kind_name(), &err, true, env.ctx)
+        else {
             return Ok(());
         };
         if let Err(err) = codec.queue_response(reply, &mut self.out) {
             tracing::warn!(error = %err, "error reply could not be encoded");
-            env.shared.metrics.error(err.kind_name());
+            env.shared
+                .metrics
+                .failure(FailureOrigin::Encode, err.kind_name());
             return Err(Unencodable);
         }
         Ok(())
@@ -178,15 +185,15 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         step.responses > 0 || step.written > 0
     }
 
-    /// One turn of the output side: background work (a duplex handler) is driven, room for
-    /// the next request is waited for (with `want_room`), every response that is ready joins
+    /// One turn of the output side: background work (a duplex handler) is driven, a spare slot for
+    /// the next request is waited for (with `want_spare`), every response that is ready joins
     /// the queue (while flowing and below the high water mark), then one (vectored) write goes
     /// out, or a flush once everything is written. Pending when none of that could progress.
     pub(super) fn poll_output<D, C, Req>(
         &mut self,
         dispatch: &mut D,
         codec: &mut C,
-        want_room: bool,
+        want_spare: bool,
         env: Env<'_, D::Resp>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Step, OutputError>>
@@ -197,7 +204,7 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         let mut step = Step::default();
         let status = dispatch.status();
         let mut progressed =
-            (status.background || want_room) && dispatch.poll_drive(cx, want_room).is_ready();
+            (status.background || want_spare) && dispatch.poll_drive(cx, want_spare).is_ready();
         if self.flow == Flow::Flowing {
             let high_water = env.shared.config.high_water;
             while self.out.len() <= high_water && dispatch.status().responding {
