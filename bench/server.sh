@@ -21,6 +21,8 @@ REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+# Seconds between the last idle connection's answer and reading RSS (see step 3).
+IDLE_SETTLE=${IDLE_SETTLE:-15}
 STEPS=${STEPS:-ack resp rss drip}
 # The dripped request: pairs, piece size, pause between pieces.
 DRIP_PAIRS=${DRIP_PAIRS:-160000}
@@ -133,12 +135,18 @@ fi
 
 # ----------------------------------------------------------- 3. RSS per idle connection
 # Opens IDLE_CONNS connections, exchanges one request on each (so every connection has read,
-# framed and answered something), waits for them to settle, and reads the server's VmRSS.
+# framed and answered something), waits IDLE_SETTLE seconds, and reads the server's VmRSS.
+# The wait is what makes redis-server's number fair: its clientsCron frees a client's query
+# buffer only once the client has been idle for 2 s, and jemalloc gives freed pages back to
+# the kernel only after its 10 s dirty-page decay. With 3,000 connections here, redis-server
+# read 9,609 bytes per connection 2 s after the last PING (every client's query buffer still
+# held) and 2,120 bytes 10 s after. framekit releases its buffers at once, so the wait does not
+# change its number (3,910 bytes at both).
 idle_rss() { # NAME PID ADDR LINE
   local name=$1 pid=$2 addr=$3 line=$4 before after ready=0
   sleep 0.5
   before=$(rss_kib "$pid")
-  timeout 180 "$LOADGEN" --addr "$addr" --idle "$IDLE_CONNS" --hold 30s --threads 2 \
+  timeout 180 "$LOADGEN" --addr "$addr" --idle "$IDLE_CONNS" --hold $((IDLE_SETTLE + 30))s --threads 2 \
     --line "$line" >"$WORK/idle-$name.out" 2>&1 &
   local gen=$!
   for _ in $(seq 1200); do
@@ -150,9 +158,9 @@ idle_rss() { # NAME PID ADDR LINE
     sleep 0.1
   done
   if ((ready)); then
-    sleep 2
+    sleep "$IDLE_SETTLE"
     after=$(rss_kib "$pid")
-    log "rss $name: ${before} KiB -> ${after} KiB with $IDLE_CONNS idle connections"
+    log "rss $name: ${before} KiB -> ${after} KiB with $IDLE_CONNS idle connections (read ${IDLE_SETTLE}s after the last answer)"
     printf 'rss\tidle %s\t%s\tbefore_kib=%s after_kib=%s per_conn_bytes=%s\n' "$IDLE_CONNS" \
       "$name" "$before" "$after" $(((after - before) * 1024 / IDLE_CONNS)) >>"$RESULTS"
   else
@@ -223,5 +231,5 @@ fi
 
 cp "$RESULTS" "$ROOT/target/server-bench-results.tsv"
 python3 bench/report.py server --started "$STARTED" --load "$LOAD" --results "$RESULTS" --notes bench/server-notes.md \
-  --command "bench/server.sh  # REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS"
+  --command "bench/server.sh  # REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS IDLE_SETTLE=$IDLE_SETTLE"
 log "BENCHMARKS.md: server section updated (raw results: target/server-bench-results.tsv)"
