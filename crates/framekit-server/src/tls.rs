@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::Instant;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::server;
 
+use crate::connection::{self, Timer};
 use crate::context::Ctx;
 use crate::metrics::CloseReason;
 
@@ -230,7 +230,7 @@ impl TlsStage {
         }
     }
 
-    /// Runs the handshake within the timeout; a failure is counted and logged here, and the
+    /// Runs the handshake under [`Timer::Handshake`] (the stage's timeout); a failure is counted and logged here, and the
     /// connection then closes with the reason returned.
     pub(crate) async fn handshake<Io>(
         &self,
@@ -240,11 +240,18 @@ impl TlsStage {
     where
         Io: AsyncRead + AsyncWrite + Unpin,
     {
-        let deadline = Instant::now() + self.timeout;
+        // Bounded by the connection's `Timer::Handshake`, like every other timeout of it.
+        // Boxed: rustls' handshake state is large and lives only for this stage, so the future
+        // every connection carries for its whole life does not carry its size.
+        let accept = Box::pin(connection::within(
+            Timer::Handshake,
+            self.timeout,
+            self.acceptor.accept(io),
+        ));
         let outcome = tokio::select! {
             biased;
             () = ctx.closing().cancelled() => return Err(CloseReason::Shutdown),
-            outcome = tokio::time::timeout_at(deadline, self.acceptor.accept(io)) => outcome,
+            outcome = accept => outcome,
         };
         let (reason, error) = match outcome {
             Ok(Ok(stream)) => {
@@ -257,7 +264,7 @@ impl TlsStage {
                 return Ok((stream, info));
             }
             Ok(Err(e)) => ("error", e.to_string()),
-            Err(_) => ("timeout", format!("not done within {:?}", self.timeout)),
+            Err(_handshake_timer) => ("timeout", format!("not done within {:?}", self.timeout)),
         };
         metrics::counter!(HANDSHAKE_FAILURES, "reason" => reason).increment(1);
         tracing::debug!(peer = %ctx.peer(), %error, "TLS handshake failed");
@@ -286,6 +293,8 @@ impl TlsStage {
 
 #[cfg(test)]
 mod tests {
+    use tokio::time::Instant;
+
     use super::*;
 
     fn self_signed() -> (String, String) {

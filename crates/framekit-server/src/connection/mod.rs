@@ -56,7 +56,10 @@ pub(crate) use self::duplex::PerConnection;
 pub(crate) use self::pipeline::PerRequest;
 use self::reading::Reading;
 pub(crate) use self::shared::{ErrorHook, Shared};
-use self::timers::{Timer, TimerTable};
+#[cfg(feature = "tls")]
+pub(crate) use self::timers::within;
+pub(crate) use self::timers::Timer;
+use self::timers::TimerTable;
 use self::writing::{Flow, OutputError, Writing};
 
 /// What a connection's rooms consult but never change: the server's shared state and this

@@ -8,9 +8,10 @@
 //! every event. The table is 7 deadlines (16 bytes each) in the connection's future; the sleep
 //! is pinned next to it, never boxed.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
@@ -113,12 +114,55 @@ impl TimerTable {
     }
 }
 
+/// Runs a setup stage's `work` (the TLS handshake, for one) under `timer`, armed `after` from
+/// now: the stage is bounded by a deadline of the table like every other timeout of the
+/// connection. `Err(timer)` when it expired before `work` finished (which is then dropped).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) async fn within<F: Future>(
+    timer: Timer,
+    after: Duration,
+    work: F,
+) -> Result<F::Output, Timer> {
+    let at = Instant::now() + after;
+    let mut table = TimerTable::default();
+    table.set(timer, Some(at));
+    let sleep = tokio::time::sleep_until(at);
+    tokio::pin!(sleep);
+    tokio::pin!(work);
+    poll_fn(|cx| {
+        // The work first: a stage that finishes at its deadline has finished.
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        table.poll_expired(sleep.as_mut(), cx).map(Err)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
-    use std::future::poll_fn;
-    use std::time::Duration;
-
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stage_within_its_timer_ends_at_the_deadline_or_when_done() {
+        let start = Instant::now();
+        let never = within(
+            Timer::Handshake,
+            Duration::from_secs(10),
+            std::future::pending::<()>(),
+        );
+        assert_eq!(never.await, Err(Timer::Handshake));
+        assert_eq!(Instant::now() - start, Duration::from_secs(10));
+
+        let start = Instant::now();
+        let work = tokio::time::sleep(Duration::from_secs(4));
+        let done = within(Timer::Handshake, Duration::from_secs(10), async {
+            work.await;
+            7
+        });
+        assert_eq!(done.await, Ok(7));
+        assert_eq!(Instant::now() - start, Duration::from_secs(4));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_earliest_armed_timer_is_the_one_that_expires() {
