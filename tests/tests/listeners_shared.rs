@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-use framekit_server::{Acceptor, Ctx, Server, ServerConfig, ServerHandle};
+use framekit_server::{Acceptor, Addr, Ctx, Server, ServerConfig, ServerHandle};
 use support::{lines_codec, within};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
@@ -42,6 +42,12 @@ async fn tcp_and_unix_listeners_share_one_limit_and_one_shutdown() {
     let both = tcp.and(tokio::net::UnixListener::bind(&path).unwrap());
     assert_eq!(both.local_addrs().len(), 2);
     let server = named(both, "both", ServerConfig::default().max_connections(1));
+    // The handle names every listener, in the order they were joined.
+    assert_eq!(
+        server.local_addrs(),
+        [Addr::Tcp(tcp_addr), Addr::Unix(Some(path.clone()))]
+    );
+    assert_eq!(server.local_addr(), &Addr::Tcp(tcp_addr));
 
     // Both listeners serve.
     let mut tcp_peer = TcpStream::connect(tcp_addr).await.unwrap();

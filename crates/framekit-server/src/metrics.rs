@@ -51,8 +51,10 @@ pub mod names {
     pub const BYTES_WRITTEN: &str = "framekit_bytes_written_total";
     /// Counter, label `reason`: failed TLS handshakes (see `tls::HANDSHAKE_FAILURES`).
     pub const TLS_HANDSHAKE_FAILURES: &str = "framekit_tls_handshake_failures_total";
-    /// Histogram, seconds: from a request's decoding to its answer. A request answered in the
-    /// turn that decoded it is observed as 0 (no clock is read per request).
+    /// Histogram, seconds: from the read that completed a request to its answer joining the
+    /// output queue. Requests answered in the turn that decoded them share the clock readings
+    /// the connection takes anyway (the read, the turn's end), so no clock is read per request;
+    /// a request whose handler answers later is timed from its decoding.
     pub const REQUEST_DURATION: &str = "framekit_request_duration_seconds";
     /// Histogram, bytes: the size of each decoded frame, as the codec consumed it.
     pub const FRAME_SIZE: &str = "framekit_frame_size_bytes";
@@ -302,9 +304,12 @@ impl Metrics {
     pub(crate) fn frame(&self, len: usize) {
         self.facade.frame_size.record(len as f64);
     }
-    /// `n` requests answered in the turn that decoded them.
-    pub(crate) fn answered_at_once(&self, n: u64) {
-        self.facade.request_duration.record_many(0.0, n as usize);
+    /// `n` requests answered in the turn that decoded them, `took` after the read that
+    /// brought them completed.
+    pub(crate) fn answered_at_once(&self, n: u64, took: Duration) {
+        self.facade
+            .request_duration
+            .record_many(took.as_secs_f64(), n as usize);
     }
     /// A request's handler did not answer at once: it is in flight until [`Metrics::settled`].
     pub(crate) fn waiting(&self) {
@@ -369,8 +374,10 @@ pub struct MetricsSnapshot {
     pub outbound_peak: usize,
     /// Closed connections by reason (reasons never seen are absent).
     pub closes: BTreeMap<CloseReason, u64>,
-    /// Errors by kind: codec kinds (`"too_long"`, `"malformed"`, ...), `"accept"`, `"read"`,
-    /// `"write"`.
+    /// Errors by kind, whatever their origin: codec kinds (`"too_long"`, `"malformed"`,
+    /// `"input_budget"`, an encoder's kinds, ...), `"request_timeout"`, `"handler_error"`,
+    /// `"accept"`, `"read"`, `"write"`. The facade counters tell decode and encode errors
+    /// apart ([`names`]).
     pub errors: BTreeMap<&'static str, u64>,
 }
 

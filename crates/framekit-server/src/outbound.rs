@@ -208,17 +208,42 @@ impl Outbound {
     pub(crate) fn mark(&self) -> Mark {
         Mark {
             chunks: self.chunks.len(),
+            sealed: self.sealed,
             tail: self.tail.len(),
         }
     }
 
-    /// Takes back what was appended since `mark` (an encoder that failed half-way). False,
-    /// and nothing changed, when that is no longer possible (a buffer was sealed since).
+    /// Takes back what was appended since `mark` (an encoder that failed half-way, perhaps
+    /// after it queued a large payload as its own buffer). Nothing may be written between the
+    /// mark and the rewind; encoders only append. False, and nothing changed, when the queue
+    /// does not extend the marked one (bytes before the mark were taken away).
     pub(crate) fn rewind(&mut self, mark: Mark) -> bool {
-        if self.chunks.len() != mark.chunks || self.tail.len() < mark.tail {
+        if self.chunks.len() < mark.chunks || self.sealed < mark.sealed {
             return false;
         }
-        self.tail.truncate(mark.tail);
+        if self.chunks.len() == mark.chunks {
+            if self.tail.len() < mark.tail {
+                return false;
+            }
+            self.tail.truncate(mark.tail);
+            return true;
+        }
+        // Buffers were sealed since the mark. The first of them begins with the marked tail
+        // (sealing takes the whole tail) unless that was empty; what follows it, later buffers
+        // and the current tail are the failed response's.
+        let first = &self.chunks[mark.chunks];
+        if first.len() < mark.tail {
+            return false;
+        }
+        let kept = first.slice(..mark.tail);
+        self.chunks.truncate(mark.chunks);
+        self.sealed = mark.sealed;
+        self.tail.clear();
+        if !kept.is_empty() {
+            // Kept sealed rather than copied back into the tail: no copy on this path.
+            self.sealed += kept.len();
+            self.chunks.push_back(kept);
+        }
         true
     }
 
@@ -234,6 +259,7 @@ impl Outbound {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     chunks: usize,
+    sealed: usize,
     tail: usize,
 }
 
@@ -364,6 +390,50 @@ impl<F: Framing> ResponseEncoder<Bytes> for Vectored<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn contents(out: &Outbound) -> Vec<u8> {
+        let mut all: Vec<u8> = out.chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        all.extend_from_slice(&out.tail);
+        all
+    }
+
+    #[test]
+    fn a_rewind_takes_back_a_payload_queued_as_its_own_buffer() {
+        let mut out = Outbound::new(4);
+        out.buf_mut().extend_from_slice(b"+OK\r\n");
+        let mark = out.mark();
+        out.buf_mut().extend_from_slice(b"$5\r\n");
+        out.push_bytes(Bytes::from_static(b"hello"));
+        out.buf_mut().extend_from_slice(b"\r\n");
+        assert_eq!(out.chunk_count(), 3);
+        assert!(out.rewind(mark));
+        assert_eq!(contents(&out), b"+OK\r\n");
+        assert_eq!(out.len(), 5);
+        // The queue goes on as before: a reply appended after the rewind follows the kept bytes.
+        out.buf_mut().extend_from_slice(b"-ERR\r\n");
+        assert_eq!(contents(&out), b"+OK\r\n-ERR\r\n");
+        assert_eq!(out.len(), 11);
+    }
+
+    #[test]
+    fn a_rewind_after_several_sealed_payloads_keeps_what_was_queued_before() {
+        let mut out = Outbound::new(4);
+        out.push_bytes(Bytes::from_static(b"first"));
+        let mark = out.mark();
+        out.push_bytes(Bytes::from_static(b"second"));
+        out.buf_mut().extend_from_slice(b"|");
+        out.push_bytes(Bytes::from_static(b"third"));
+        assert!(out.rewind(mark));
+        assert_eq!(contents(&out), b"first");
+        assert_eq!((out.len(), out.chunk_count()), (5, 1));
+
+        let mut out = Outbound::new(4);
+        let mark = out.mark();
+        out.push_bytes(Bytes::from_static(b"payload"));
+        assert!(out.rewind(mark));
+        assert!(out.is_empty());
+        assert_eq!(out.chunk_count(), 0);
+    }
 
     /// Accepts at most `cap` bytes per write, records every write's slice count.
     struct Trickle {

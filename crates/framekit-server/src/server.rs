@@ -548,10 +548,11 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         serve: ServeFn<A::Io>,
         reject: Option<RejectFn<A::Io>>,
     ) -> ServerHandle {
-        let local_addr = self
-            .acceptor
-            .local_addr()
-            .unwrap_or_else(|_| Addr::other("unknown"));
+        let mut local_addrs = self.acceptor.local_addrs();
+        if local_addrs.is_empty() {
+            // An acceptor that cannot say: the handle still names one address.
+            local_addrs.push(Addr::other("unknown"));
+        }
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(accept_loop(
             self.acceptor,
@@ -562,7 +563,7 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
             stop_rx,
         ));
         ServerHandle {
-            local_addr,
+            local_addrs,
             metrics,
             stop: Some(stop_tx),
             task,

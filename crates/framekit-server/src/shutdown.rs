@@ -57,14 +57,17 @@ pub struct ShutdownReport {
 /// ```
 #[derive(Debug)]
 pub struct ServerHandle {
-    pub(crate) local_addr: Addr,
+    /// Every listener's address, in the acceptor's order; never empty.
+    pub(crate) local_addrs: Vec<Addr>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) stop: Option<oneshot::Sender<Duration>>,
     pub(crate) task: JoinHandle<ShutdownReport>,
 }
 
 impl ServerHandle {
-    /// The address the server listens on (with the real port when bound to port 0).
+    /// The address the server listens on (with the real port when bound to port 0); with
+    /// several listeners ([`Acceptor::and`](crate::Acceptor::and)), the first one's
+    /// ([`local_addrs`](ServerHandle::local_addrs) has them all).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -80,7 +83,35 @@ impl ServerHandle {
     /// # Ok(()) }
     /// ```
     pub fn local_addr(&self) -> &Addr {
-        &self.local_addr
+        &self.local_addrs[0]
+    }
+
+    /// The address of every listener the server accepts on, in the order they were joined
+    /// with [`Acceptor::and`](crate::Acceptor::and) (one for a single listener).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Acceptor, Ctx, Server};
+    /// use tokio::net::TcpListener;
+    ///
+    /// let v4 = TcpListener::bind("127.0.0.1:0").await?;
+    /// let v4_addr = v4.local_addr()?;
+    /// let other = TcpListener::bind("127.0.0.1:0").await?;
+    /// let other_addr = other.local_addr()?;
+    /// let server = Server::new(v4.and(other))
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// let addrs: Vec<_> = server.local_addrs().iter().map(|a| a.as_tcp()).collect();
+    /// assert_eq!(addrs, [Some(v4_addr), Some(other_addr)]);
+    /// assert_eq!(server.local_addr().as_tcp(), Some(v4_addr));
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn local_addrs(&self) -> &[Addr] {
+        &self.local_addrs
     }
 
     /// A copy of the live counters.

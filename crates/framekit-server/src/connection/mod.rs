@@ -144,6 +144,9 @@ where
     let mut timers = TimerTable::default();
     // The idle clock: the last time anything was read, answered or written.
     let mut last_activity = start;
+    // When the last read completed: requests answered in the turn that decoded them are timed
+    // from it, so the request duration costs no clock reading of its own.
+    let mut read_at = start;
     // The reply that ends the connection (a fatal decode error's), after every earlier answer.
     let mut last_reply: Option<D::Resp> = None;
     let sleep = tokio::time::sleep_until(start + cfg.idle_timeout);
@@ -188,10 +191,8 @@ where
         if turn.requests > 0 {
             metrics.frames_in(turn.requests);
         }
-        if turn.answered > 0 {
-            metrics.answered_at_once(turn.answered);
-        }
         if let (true, Some(now)) = (turn.answered > 0, turn.stamp) {
+            metrics.answered_at_once(turn.answered, now - read_at);
             writing.answered(turn.answered, writing.out.len(), was_busy, now, metrics);
             last_activity = now;
         }
@@ -270,6 +271,7 @@ where
                     Ok(n) => {
                         metrics.bytes_in(n);
                         last_activity = Instant::now();
+                        read_at = last_activity;
                         reading.frame_started.get_or_insert(last_activity);
                     }
                     Err(e) => {
