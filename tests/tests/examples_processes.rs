@@ -32,6 +32,10 @@ struct Running {
 }
 
 async fn start(name: &str) -> Option<Running> {
+    start_with(name, &[]).await
+}
+
+async fn start_with(name: &str, args: &[&str]) -> Option<Running> {
     let Some(path) = example(name) else {
         // `cargo test --workspace` builds the examples; a narrower run may not. In CI the
         // binaries must be there: a skip would hide a broken example.
@@ -44,6 +48,7 @@ async fn start(name: &str) -> Option<Running> {
     };
     let mut child = Command::new(path)
         .args(["--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -137,6 +142,49 @@ async fn every_example_announces_its_port_answers_and_stops_on_sigterm() {
             assert_eq!(&reply[..8], &[0; 8], "count 0");
             hold_open(c);
             stop(records, "records_server").await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn thread_per_core_examples_answer_on_every_connection_and_stop_on_sigterm() {
+    timeout(LIMIT, async {
+        for threads in [
+            ["--threads", "2", "--reuse-port"].as_slice(),
+            &["--threads", "3"],
+        ] {
+            if let Some(ack) = start_with("ack_server", threads).await {
+                for i in 0..16 {
+                    let mut c = TcpStream::connect(ack.addr).await.unwrap();
+                    let line = format!("{i:02}\n");
+                    c.write_all(line.as_bytes()).await.unwrap();
+                    let mut reply = [0u8; 7];
+                    c.read_exact(&mut reply).await.unwrap();
+                    assert_eq!(reply, format!("ack:{line}").as_bytes(), "{threads:?}");
+                    hold_open(c);
+                }
+                stop(ack, "ack_server").await;
+            }
+            if let Some(resp) = start_with("resp_server", threads).await {
+                // One store, whichever thread each connection is on.
+                let mut c = TcpStream::connect(resp.addr).await.unwrap();
+                c.write_all(b"SET k v\r\n").await.unwrap();
+                let mut reply = [0u8; 5];
+                c.read_exact(&mut reply).await.unwrap();
+                assert_eq!(&reply, b"+OK\r\n");
+                for _ in 0..16 {
+                    let mut c = TcpStream::connect(resp.addr).await.unwrap();
+                    c.write_all(b"GET k\r\n").await.unwrap();
+                    let mut reply = [0u8; 7];
+                    c.read_exact(&mut reply).await.unwrap();
+                    assert_eq!(&reply, b"$1\r\nv\r\n", "{threads:?}");
+                    hold_open(c);
+                }
+                hold_open(c);
+                stop(resp, "resp_server").await;
+            }
         }
     })
     .await

@@ -10,7 +10,7 @@ use clap::Parser;
 use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::parse_duration;
-use framekit_examples::launch::{self, LimitArgs};
+use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
 use framekit_examples::servers;
 
 #[derive(Debug, Parser)]
@@ -32,18 +32,23 @@ struct Args {
     limits: LimitArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    let server = args.deploy.server(&args.addr)?.config(args.limits.config());
-    let handle = servers::chat(
-        server,
-        args.max_line,
-        Room::new(args.room_capacity, args.stall_timeout),
-    );
-    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-    Ok(())
+    args.runtime.runtime()?.block_on(async move {
+        let server = args
+            .runtime
+            .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
+        let handle = servers::chat(
+            server,
+            args.max_line,
+            Room::new(args.room_capacity, args.stall_timeout),
+        );
+        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
+        Ok(())
+    })
 }

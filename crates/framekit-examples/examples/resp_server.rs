@@ -11,7 +11,7 @@
 
 use clap::Parser;
 use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, LimitArgs};
+use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
 use framekit_examples::resp::{
     RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN, MAX_BULK_LEN_CEILING,
 };
@@ -34,18 +34,23 @@ struct Args {
     limits: LimitArgs,
     #[command(flatten)]
     deploy: DeployArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    let parser = RequestParser::new()
-        .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
-        .max_request_len(args.max_request);
-    let config = servers::resp_config(args.limits.config(), &parser);
-    let server = args.deploy.server(&args.addr)?.config(config);
-    let handle = servers::resp(server, parser);
-    launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-    Ok(())
+    args.runtime.runtime()?.block_on(async move {
+        let parser = RequestParser::new()
+            .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
+            .max_request_len(args.max_request);
+        let config = servers::resp_config(args.limits.config(), &parser);
+        let server = args
+            .runtime
+            .spread(args.deploy.server(&args.addr)?.config(config))?;
+        let handle = servers::resp(server, parser);
+        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
+        Ok(())
+    })
 }

@@ -1,13 +1,14 @@
 //! What every example's `main` does around its protocol: the shared command-line limits (with the
 //! connection limit fitted to the process's file descriptors, as Redis fits `maxclients`, and
-//! the PROXY preamble), tracing to stderr, the `listening on HOST:PORT` line, and graceful shutdown
-//! on SIGINT or SIGTERM.
+//! the PROXY preamble), the runtime (`--threads`), tracing to stderr, the `listening on
+//! HOST:PORT` line, and graceful shutdown on SIGINT or SIGTERM.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use framekit_server::preamble::{self, IpNet, Preamble, ProxyMode};
-use framekit_server::{config, ServerConfig, ServerHandle, ShutdownReport};
+use framekit_server::threads::Spread;
+use framekit_server::{config, Server, ServerConfig, ServerHandle, ShutdownReport};
 
 /// How long connections get to finish after SIGINT or SIGTERM before they are aborted; well
 /// inside the 5 s a supervisor waits.
@@ -54,6 +55,65 @@ pub struct LimitArgs {
     /// Source networks allowed to send a PROXY header, CIDR[,CIDR...]; others are refused.
     #[arg(long, default_value = "127.0.0.0/8,::1", value_parser = parse_trusted)]
     pub proxy_trusted: Trusted,
+}
+
+/// How an example runs: one multi-threaded tokio runtime (the default), or thread-per-core.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuntimeArgs {
+    /// Serve on N threads, each a single-threaded runtime with its own listener (a duplicate
+    /// of the one socket, or with --reuse-port a socket of its own); a connection stays on
+    /// the thread that accepted it. Without it, one multi-threaded runtime serves everything.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+impl RuntimeArgs {
+    /// The runtime `main` runs in: multi-threaded, or (with `--threads`) the single-threaded
+    /// runtime of the first thread.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use framekit_examples::launch::RuntimeArgs;
+    ///
+    /// #[derive(Parser)]
+    /// struct Args {
+    ///     #[command(flatten)]
+    ///     runtime: RuntimeArgs,
+    /// }
+    /// let args = Args::parse_from(["example", "--threads", "2"]);
+    /// assert_eq!(args.runtime.threads, Some(2));
+    /// let answer = args.runtime.runtime().unwrap().block_on(async { 42 });
+    /// assert_eq!(answer, 42);
+    /// assert!(Args::try_parse_from(["example", "--threads", "0"]).is_err());
+    /// ```
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        match self.threads {
+            None => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
+            Some(_) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+        }
+    }
+
+    /// `server` spread over the `--threads` (see [`Server::threads`]); unchanged without
+    /// the flag. Logs the runtime chosen.
+    pub fn spread<A: Spread, R>(&self, server: Server<A, R>) -> std::io::Result<Server<A, R>> {
+        match self.threads {
+            None => {
+                tracing::info!("runtime: one multi-threaded tokio runtime");
+                Ok(server)
+            }
+            Some(n) => {
+                tracing::info!(
+                    threads = n,
+                    "runtime: thread-per-core, a single-threaded runtime per thread"
+                );
+                server.threads(usize::from(n))
+            }
+        }
+    }
 }
 
 /// The networks of `--proxy-trusted`.

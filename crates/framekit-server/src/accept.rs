@@ -1,5 +1,6 @@
-//! The accept loop: connection permits taken before `accept`, the reject slots, the set of
-//! connection tasks and how each is spawned, and the shutdown sequence that drains them.
+//! The accept loop: connection permits taken before `accept` (or, with several threads,
+//! right after it), the reject slots, the set of connection tasks and how each is spawned, and
+//! the shutdown sequence that drains them.
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -26,6 +27,34 @@ const MAX_REJECTING: usize = 64;
 pub(crate) type ServeFn<Io> = Arc<dyn Fn(Io, Ctx) -> BoxFuture<'static, CloseReason> + Send + Sync>;
 /// Sends the reject reply to a connection accepted at the limit.
 pub(crate) type RejectFn<Io> = Arc<dyn Fn(Io, Addr) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The connection limit and the reject slots: one of each per server, shared by its accept
+/// loops when it runs on several threads (a permit is per connection, never per request).
+#[derive(Clone)]
+pub(crate) struct Limits {
+    permits: Arc<Semaphore>,
+    rejecting: Option<Arc<Semaphore>>,
+}
+
+impl Limits {
+    pub(crate) fn new(config: &ServerConfig, rejects: bool) -> Self {
+        Limits {
+            permits: Arc::new(Semaphore::new(config.max_connections)),
+            rejecting: rejects.then(|| Arc::new(Semaphore::new(MAX_REJECTING))),
+        }
+    }
+}
+
+/// When a loop takes its slot. Alone, it takes the permit before `accept`, so at the limit
+/// peers wait in the kernel backlog. One of several loops sharing the limit must not hold a
+/// permit while its own listener is quiet (a peer arriving at another loop's listener would
+/// wait for nothing), so it accepts first and then waits for a slot, holding at most that one
+/// connection unserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    PermitFirst,
+    AcceptFirst,
+}
 
 /// What the loop holds before accepting: a connection permit, or a slot to reject one.
 enum Slot {
@@ -66,26 +95,42 @@ impl Drop for CloseGuard {
     }
 }
 
+/// What one accept loop does with its connections: its counters, how it serves and rejects.
+pub(crate) struct Loop<Io> {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) serve: ServeFn<Io>,
+    pub(crate) reject: Option<RejectFn<Io>>,
+    /// The first connection id and the step between ids: loop `i` of `n` numbers its
+    /// connections `i + 1`, `i + 1 + n`, ... so ids are unique across threads without a shared
+    /// counter.
+    pub(crate) ids: (u64, u64),
+}
+
 pub(crate) async fn accept_loop<A: Acceptor>(
     mut acceptor: A,
+    this: Loop<A::Io>,
     config: ServerConfig,
-    metrics: Arc<Metrics>,
-    serve: ServeFn<A::Io>,
-    reject: Option<RejectFn<A::Io>>,
+    limits: Limits,
+    order: Order,
     mut stop: oneshot::Receiver<Duration>,
 ) -> ShutdownReport {
-    let permits = Arc::new(Semaphore::new(config.max_connections));
-    let rejecting = reject
-        .as_ref()
-        .map(|_| Arc::new(Semaphore::new(MAX_REJECTING)));
+    let Loop {
+        metrics,
+        serve,
+        reject,
+        ids: (mut next_id, id_step),
+    } = this;
+    let Limits { permits, rejecting } = limits;
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::new();
     let mut resume_at: Option<Instant> = None;
     let mut slot: Option<Slot> = None;
+    // A connection accepted before its slot ([`Order::AcceptFirst`]).
+    let mut pending: Option<(A::Io, Addr)> = None;
+    let accept_first = order == Order::AcceptFirst;
     let mut detached = false;
     let mut exhausted = false;
-    let mut next_id: u64 = 1;
 
     let deadline = loop {
         tokio::select! {
@@ -98,8 +143,8 @@ pub(crate) async fn accept_loop<A: Acceptor>(
             () = async { tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)).await }, if resume_at.is_some() => {
                 resume_at = None;
             }
-            taken = take_slot(&permits, rejecting.as_ref()), if slot.is_none() => slot = Some(taken),
-            accepted = poll_fn(|cx| acceptor.poll_accept(cx)), if slot.is_some() && resume_at.is_none() && !exhausted => {
+            taken = take_slot(&permits, rejecting.as_ref()), if slot.is_none() && (!accept_first || pending.is_some()) => slot = Some(taken),
+            accepted = poll_fn(|cx| acceptor.poll_accept(cx)), if (slot.is_some() || accept_first) && pending.is_none() && resume_at.is_none() && !exhausted => {
                 match accepted {
                     None => {
                         tracing::debug!("acceptor exhausted");
@@ -115,47 +160,56 @@ pub(crate) async fn accept_loop<A: Acceptor>(
                             resume_at = Some(Instant::now() + pause);
                         }
                     }
-                    Some(Ok((io, peer))) => {
+                    Some(Ok(accepted)) => {
                         backoff.reset();
-                        // The accept branch only runs with a slot in hand. A reject slot is
-                        // upgraded if a connection permit freed up meanwhile.
-                        let taken = match slot.take() {
-                            Some(Slot::Reject(r)) => match permits.clone().try_acquire_owned() {
-                                Ok(p) => Slot::Serve(p),
-                                Err(_) => Slot::Reject(r),
-                            },
-                            Some(serve) => serve,
-                            None => continue,
-                        };
-                        match (taken, &reject) {
-                            (Slot::Serve(permit), _) => {
-                                acceptor.configure(&io, config.tcp_nodelay);
-                                let id = next_id;
-                                next_id += 1;
-                                spawn_connection(&mut tasks, &metrics, &serve, &shutdown, io, peer, id, permit);
-                            }
-                            (Slot::Reject(permit), Some(reject)) => {
-                                metrics.rejected();
-                                tracing::debug!(%peer, "at the connection limit, rejecting");
-                                let fut = reject(io, peer);
-                                let metrics = metrics.clone();
-                                tasks.spawn(async move {
-                                    fut.await;
-                                    metrics.close_counted(CloseReason::Rejected);
-                                    drop(permit);
-                                });
-                            }
-                            (Slot::Reject(_), None) => {}
-                        }
+                        pending = Some(accepted);
                     }
                 }
             }
+        }
+        if slot.is_none() {
+            continue;
+        }
+        let Some((io, peer)) = pending.take() else {
+            continue;
+        };
+        // A reject slot is upgraded if a connection permit freed up meanwhile.
+        let taken = match slot.take() {
+            Some(Slot::Reject(r)) => match permits.clone().try_acquire_owned() {
+                Ok(p) => Slot::Serve(p),
+                Err(_) => Slot::Reject(r),
+            },
+            Some(serve) => serve,
+            None => continue,
+        };
+        match (taken, &reject) {
+            (Slot::Serve(permit), _) => {
+                acceptor.configure(&io, config.tcp_nodelay);
+                let id = next_id;
+                next_id += id_step;
+                spawn_connection(
+                    &mut tasks, &metrics, &serve, &shutdown, io, peer, id, permit,
+                );
+            }
+            (Slot::Reject(permit), Some(reject)) => {
+                metrics.rejected();
+                tracing::debug!(%peer, "at the connection limit, rejecting");
+                let fut = reject(io, peer);
+                let metrics = metrics.clone();
+                tasks.spawn(async move {
+                    fut.await;
+                    metrics.close_counted(CloseReason::Rejected);
+                    drop(permit);
+                });
+            }
+            (Slot::Reject(_), None) => {}
         }
     };
 
     // Graceful shutdown: stop accepting, signal, drain until the deadline, abort the rest.
     drop(acceptor);
     drop(slot);
+    drop(pending);
     let open = tasks.len();
     tracing::info!(open, ?deadline, "shutting down");
     shutdown.cancel();

@@ -12,6 +12,8 @@
 //!   task; `transport`: what the framing loop reads and writes after the setup stages.
 //! - `server`: setting a server up ([`Server`]); `accept`: the accept loop, the connection
 //!   limit (taken before `accept`), the reject slots, the connection tasks, the drain.
+//! - [`threads`]: thread-per-core, one single-threaded runtime and listener per thread
+//!   ([`Server::threads`]), one limit and one shutdown over them.
 //! - `codec`: what a connection needs from its codec ([`ConnectionCodec`], [`WithEncoder`]).
 //! - `connection`: one connection as rooms: reading, the pipelining ring, duplex handling,
 //!   writing, timers (one table), the orderly close.
@@ -71,6 +73,7 @@ pub mod preamble;
 mod server;
 mod shutdown;
 pub mod tcp;
+pub mod threads;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tower")]

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::FailureOrigin;
@@ -234,11 +234,30 @@ pub struct Metrics {
     closes: [AtomicU64; CloseReason::ALL.len()],
     errors: Mutex<BTreeMap<&'static str, u64>>,
     facade: Facade,
+    /// A thread-per-core server's per-thread counters, summed into this one's readings: each
+    /// thread counts in its own, so no counter is shared between threads on the request path.
+    threads: Vec<Arc<Metrics>>,
 }
 
 impl Metrics {
+    /// The counters of a server whose threads each count in their own `threads`.
+    pub(crate) fn of_threads(threads: Vec<Arc<Metrics>>) -> Self {
+        Metrics {
+            threads,
+            ..Metrics::default()
+        }
+    }
+
     /// A copy of every counter now.
     pub fn snapshot(&self) -> MetricsSnapshot {
+        let mut total = self.own_snapshot();
+        for thread in &self.threads {
+            total.add(&thread.snapshot());
+        }
+        total
+    }
+
+    fn own_snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot {
             accepted: self.accepted.load(Relaxed),
             rejected: self.rejected.load(Relaxed),
@@ -259,7 +278,7 @@ impl Metrics {
 
     /// Connections open right now.
     pub fn active(&self) -> usize {
-        self.active.load(Relaxed)
+        self.active.load(Relaxed) + self.threads.iter().map(|t| t.active()).sum::<usize>()
     }
 
     pub(crate) fn accepted(&self) {
@@ -382,6 +401,24 @@ pub struct MetricsSnapshot {
 }
 
 impl MetricsSnapshot {
+    /// Adds `other`'s counts to these (the peak is the larger one).
+    fn add(&mut self, other: &MetricsSnapshot) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.active += other.active;
+        self.frames_in += other.frames_in;
+        self.frames_out += other.frames_out;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.outbound_peak = self.outbound_peak.max(other.outbound_peak);
+        for (reason, n) in &other.closes {
+            *self.closes.entry(*reason).or_insert(0) += n;
+        }
+        for (kind, n) in &other.errors {
+            *self.errors.entry(kind).or_insert(0) += n;
+        }
+    }
+
     /// How many connections closed for `reason`.
     pub fn closed(&self, reason: CloseReason) -> u64 {
         self.closes.get(&reason).copied().unwrap_or(0)

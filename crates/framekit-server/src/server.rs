@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 
-use crate::accept::{accept_loop, RejectFn, ServeFn};
+use crate::accept::{accept_loop, Limits, Loop, Order, RejectFn, ServeFn};
 use crate::borrowed::{BorrowedHandler, ViewDecoder};
 use crate::codec::ConnectionCodec;
 use crate::config::ServerConfig;
@@ -23,9 +23,9 @@ use crate::connection::{self, ErrorHook, PerConnection, PerRequest, PerView, Sha
 use crate::error::Failure;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{Acceptor, Addr};
-use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::shutdown::ServerHandle;
+use crate::threads::{self, OpenAcceptor};
 
 /// How long a rejected peer gets to take the reject reply.
 const REJECT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -68,6 +68,8 @@ pub struct Server<A, R> {
     on_reject: Option<RejectHook<R>>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsStage>,
+    /// The listeners of the threads beyond this runtime's ([`Server::threads`]).
+    pub(crate) more_threads: Vec<OpenAcceptor<A>>,
 }
 
 impl<R> Server<TcpListener, R> {
@@ -143,7 +145,13 @@ impl<A, R> Server<A, R> {
             on_reject: None,
             #[cfg(feature = "tls")]
             tls: None,
+            more_threads: Vec::new(),
         }
+    }
+
+    /// The source of this runtime's connections.
+    pub(crate) fn acceptor(&self) -> &A {
+        &self.acceptor
     }
 
     /// Sets the limits and timeouts.
@@ -486,26 +494,50 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         K: HandlerKind<C, R>,
     {
         let make_codec = Arc::new(make_codec);
-        #[allow(unused_mut)] // without TLS nothing more is set
-        let mut shared = Shared::new(self.config.clone(), self.on_failure.clone());
-        #[cfg(feature = "tls")]
-        {
-            shared.tls = self.tls.clone();
-        }
-        let shared = Arc::new(shared);
-        let reject = self.reject_fn(make_codec.clone(), &shared);
         let kind = Arc::new(kind);
-        let serve_shared = shared.clone();
-        let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-            Box::pin(connection::serve(
-                io,
-                make_codec(),
-                kind.clone(),
-                serve_shared.clone(),
-                ctx,
-            ))
-        });
-        self.start(shared.metrics.clone(), serve, reject)
+        let threads = 1 + self.more_threads.len() as u64;
+        // Each thread gets its own shared state, so its counters are its own.
+        let make_loop = |thread: u64| {
+            #[allow(unused_mut)] // without TLS nothing more is set
+            let mut shared = Shared::new(self.config.clone(), self.on_failure.clone());
+            #[cfg(feature = "tls")]
+            {
+                shared.tls = self.tls.clone();
+            }
+            let shared = Arc::new(shared);
+            let reject = self.reject_fn(make_codec.clone(), &shared);
+            let (make_codec, kind) = (make_codec.clone(), kind.clone());
+            let metrics = shared.metrics.clone();
+            let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
+                Box::pin(connection::serve(
+                    io,
+                    make_codec(),
+                    kind.clone(),
+                    shared.clone(),
+                    ctx,
+                ))
+            });
+            Loop {
+                metrics,
+                serve,
+                reject,
+                ids: (thread + 1, threads),
+            }
+        };
+        let first = make_loop(0);
+        let more: Vec<_> = (1..threads).map(make_loop).collect();
+        let limits = Limits::new(&self.config, self.on_reject.is_some());
+        if more.is_empty() {
+            return self.start(first, limits);
+        }
+        let Server {
+            acceptor,
+            config,
+            more_threads,
+            ..
+        } = self;
+        let more = more_threads.into_iter().zip(more).collect();
+        threads::start(acceptor, first, more, config, limits)
     }
 
     fn reject_fn<F, C>(
@@ -542,24 +574,20 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         }))
     }
 
-    fn start(
-        self,
-        metrics: Arc<Metrics>,
-        serve: ServeFn<A::Io>,
-        reject: Option<RejectFn<A::Io>>,
-    ) -> ServerHandle {
+    fn start(self, first: Loop<A::Io>, limits: Limits) -> ServerHandle {
         let mut local_addrs = self.acceptor.local_addrs();
         if local_addrs.is_empty() {
             // An acceptor that cannot say: the handle still names one address.
             local_addrs.push(Addr::other("unknown"));
         }
         let (stop_tx, stop_rx) = oneshot::channel();
+        let metrics = first.metrics.clone();
         let task = tokio::spawn(accept_loop(
             self.acceptor,
+            first,
             self.config,
-            metrics.clone(),
-            serve,
-            reject,
+            limits,
+            Order::PermitFirst,
             stop_rx,
         ));
         ServerHandle {

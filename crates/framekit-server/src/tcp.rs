@@ -94,6 +94,11 @@ impl TcpOptions {
     }
 
     fn listen(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::from_std(self.listen_std(addr)?)
+    }
+
+    /// The listening socket, not yet registered with a runtime (so any thread's may take it).
+    pub(crate) fn listen_std(&self, addr: SocketAddr) -> io::Result<std::net::TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_reuse_address(self.reuse_address)?;
         if self.reuse_port {
@@ -109,7 +114,7 @@ impl TcpOptions {
         socket.bind(&addr.into())?;
         let backlog = i32::try_from(self.backlog).unwrap_or(i32::MAX);
         socket.listen(backlog)?;
-        TcpListener::from_std(socket.into())
+        Ok(socket.into())
     }
 }
 
@@ -133,6 +138,8 @@ impl TcpOptions {
 pub struct TcpAcceptor {
     listener: TcpListener,
     keepalive: Option<TcpKeepalive>,
+    /// How it was set up, for the listeners of more threads ([`crate::Server::threads`]).
+    options: TcpOptions,
 }
 
 impl TcpAcceptor {
@@ -148,6 +155,7 @@ impl TcpAcceptor {
                         keepalive: options
                             .keepalive
                             .map(|idle| TcpKeepalive::new().with_time(idle)),
+                        options: options.clone(),
                     })
                 }
                 Err(e) => last = Some(e),
@@ -183,7 +191,13 @@ impl TcpAcceptor {
             keepalive: options
                 .keepalive
                 .map(|idle| TcpKeepalive::new().with_time(idle)),
+            options: options.clone(),
         })
+    }
+
+    /// How this listener was set up.
+    pub(crate) fn options(&self) -> &TcpOptions {
+        &self.options
     }
 
     /// The listener.

@@ -1,0 +1,235 @@
+//! Thread-per-core: one server on N threads, each a single-threaded tokio runtime with its own
+//! listener and its own accept loop, sharing only the connection limit and the shutdown.
+//!
+//! This room owns opening the listener again for each extra thread ([`Spread`]), starting the
+//! threads, and the one [`ServerHandle`] that stops them all and sums their reports.
+//!
+//! A connection lives on the thread that accepted it: its reads, writes, timers and handler
+//! calls never wake another thread. Each thread counts in its own [`Metrics`] (summed when
+//! read) and numbers its connections in its own stride, so the request path touches nothing
+//! shared; the handler and its state are shared only as far as the handler itself shares
+//! them (an `Arc<Mutex<_>>` store stays one store). What is shared is per connection: the
+//! permit of the connection limit, taken right after `accept` on a thread-per-core server
+//! (see `accept::Order`), so a thread whose listener is quiet holds no permit another needs.
+//!
+//! Why a listener per thread and not one acceptor handing connections over: a handed-over
+//! socket must be moved from the acceptor's reactor to the worker's, which costs a wake-up of
+//! another thread per connection and ties the server to socket types that can be moved. A
+//! listener per thread needs neither. With `SO_REUSEPORT` set on the listener, each thread
+//! binds its own socket and the kernel spreads connections over them by their addresses;
+//! without it (for example a socket inherited through `LISTEN_FDS`), the threads poll
+//! duplicates of the one listening socket and whichever is free first accepts.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::SockRef;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::accept::{accept_loop, Limits, Loop, Order};
+use crate::config::ServerConfig;
+use crate::listener::{Acceptor, Addr};
+use crate::metrics::Metrics;
+use crate::server::Server;
+use crate::shutdown::{ServerHandle, ShutdownReport};
+use crate::tcp::{TcpAcceptor, TcpOptions};
+
+/// Opens an acceptor, on the thread (and in the runtime) that will serve it.
+pub(crate) type OpenAcceptor<A> = Box<dyn FnOnce() -> io::Result<A> + Send>;
+
+/// A listener that can be opened again for another thread of the same server (see
+/// [`Server::threads`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use framekit_server::threads::Spread;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let _open_on_another_thread = listener.another()?;
+/// # Ok(()) }
+/// ```
+pub trait Spread: Acceptor + Sized {
+    /// Opens one more listener on the same address, or a duplicate of this one, to be
+    /// registered with another thread's runtime when that thread calls it.
+    fn another(&self) -> io::Result<Box<dyn FnOnce() -> io::Result<Self> + Send>>;
+}
+
+impl Spread for TcpListener {
+    fn another(&self) -> io::Result<OpenAcceptor<Self>> {
+        let std = another_tcp(self, &TcpOptions::default().reuse_port(true))?;
+        Ok(Box::new(move || TcpListener::from_std(std)))
+    }
+}
+
+impl Spread for TcpAcceptor {
+    fn another(&self) -> io::Result<OpenAcceptor<Self>> {
+        let options = self.options().clone();
+        let std = another_tcp(self.listener(), &options)?;
+        Ok(Box::new(move || TcpAcceptor::from_std(std, &options)))
+    }
+}
+
+/// With `SO_REUSEPORT` on `listener`, a new socket bound to its address (its own accept queue,
+/// the kernel spreads connections); otherwise a duplicate of it (one shared queue).
+fn another_tcp(listener: &TcpListener, options: &TcpOptions) -> io::Result<std::net::TcpListener> {
+    let socket = SockRef::from(listener);
+    #[cfg(unix)]
+    if socket.reuse_port()? {
+        return options.listen_std(listener.local_addr()?);
+    }
+    let _ = options;
+    let copy = socket.try_clone()?;
+    copy.set_nonblocking(true)?;
+    Ok(copy.into())
+}
+
+impl<A: Spread, R> Server<A, R> {
+    /// Serves on `n` threads instead of one runtime (thread-per-core): this runtime serves
+    /// the connections of this listener, and `n - 1` new threads, each with a single-threaded
+    /// runtime and its own listener ([`Spread`]), serve theirs. A connection stays on the
+    /// thread that accepted it. One connection limit and one shutdown cover all the threads.
+    ///
+    /// Call it from a single-threaded runtime (`flavor = "current_thread"`) so that every
+    /// thread is one core's worth; from a multi-threaded one, this listener's connections are
+    /// served by that runtime's pool. `n` of 0 or 1 leaves the server on this runtime alone.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+    /// use framekit_server::{Ctx, Server};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// // Two threads, each with its own SO_REUSEPORT listener on one port.
+    /// let listener = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default().reuse_port(true))?;
+    /// let server = Server::new(listener)
+    ///     .threads(2)?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    ///
+    /// let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+    /// peer.write_all(b"hi\n").await?;
+    /// peer.shutdown().await?;
+    /// let mut answer = String::new();
+    /// peer.read_to_string(&mut answer).await?;
+    /// assert_eq!(answer, "hi\n");
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn threads(mut self, n: usize) -> io::Result<Self> {
+        self.more_threads.clear();
+        for _ in 1..n {
+            let open = self.acceptor().another()?;
+            self.more_threads.push(open);
+        }
+        Ok(self)
+    }
+}
+
+/// Starts a thread-per-core server: `first` on this runtime with `acceptor`, and one thread
+/// per entry of `more`, each opening its acceptor in its own runtime.
+pub(crate) fn start<A: Acceptor>(
+    acceptor: A,
+    first: Loop<A::Io>,
+    more: Vec<(OpenAcceptor<A>, Loop<A::Io>)>,
+    config: ServerConfig,
+    limits: Limits,
+) -> ServerHandle {
+    let mut local_addrs = acceptor.local_addrs();
+    if local_addrs.is_empty() {
+        local_addrs.push(Addr::other("unknown"));
+    }
+    let mut per_thread = vec![first.metrics.clone()];
+    per_thread.extend(more.iter().map(|(_, l)| l.metrics.clone()));
+    let metrics = Arc::new(Metrics::of_threads(per_thread));
+
+    let mut stops = Vec::with_capacity(more.len() + 1);
+    let mut reports = Vec::with_capacity(more.len() + 1);
+    let (stop, stopped) = oneshot::channel();
+    stops.push(stop);
+    let first = tokio::spawn(accept_loop(
+        acceptor,
+        first,
+        config.clone(),
+        limits.clone(),
+        Order::AcceptFirst,
+        stopped,
+    ));
+    for (i, (open, this)) in more.into_iter().enumerate() {
+        let (stop, stopped) = oneshot::channel();
+        let (report, reported) = oneshot::channel();
+        stops.push(stop);
+        reports.push(reported);
+        let (config, limits) = (config.clone(), limits.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("framekit-{}", i + 2))
+            .spawn(move || {
+                let done = serve_thread(open, this, config, limits, stopped);
+                let _ = report.send(done);
+            });
+        if let Err(e) = spawned {
+            // Its report channel is dropped with the closure: it counts as nothing served.
+            tracing::error!(error = %e, "could not start a server thread");
+        }
+    }
+    let (stop, stopped) = oneshot::channel::<Duration>();
+    let task = tokio::spawn(async move {
+        match stopped.await {
+            Ok(deadline) => {
+                for stop in stops {
+                    let _ = stop.send(deadline);
+                }
+            }
+            // The handle was dropped: every loop runs on, detached, as one server would.
+            Err(_) => drop(stops),
+        }
+        let mut total = first.await.unwrap_or_default();
+        for reported in reports {
+            let report = reported.await.unwrap_or_default();
+            total.closed += report.closed;
+            total.aborted += report.aborted;
+        }
+        total
+    });
+    ServerHandle {
+        local_addrs,
+        metrics,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// One extra thread: its own single-threaded runtime, its acceptor, its accept loop.
+fn serve_thread<A: Acceptor>(
+    open: OpenAcceptor<A>,
+    this: Loop<A::Io>,
+    config: ServerConfig,
+    limits: Limits,
+    stop: oneshot::Receiver<Duration>,
+) -> ShutdownReport {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "could not build a server thread's runtime");
+            return ShutdownReport::default();
+        }
+    };
+    runtime.block_on(async move {
+        match open() {
+            Ok(acceptor) => {
+                accept_loop(acceptor, this, config, limits, Order::AcceptFirst, stop).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not open a server thread's listener");
+                ShutdownReport::default()
+            }
+        }
+    })
+}
