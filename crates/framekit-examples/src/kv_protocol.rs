@@ -138,33 +138,82 @@ impl fmt::Display for KvDecodeError {
 
 impl std::error::Error for KvDecodeError {}
 
-impl KvRequest {
-    /// Parses a request payload; keys and values are zero-copy slices of it.
-    pub fn decode(mut payload: Bytes) -> Result<KvRequest, KvDecodeError> {
+/// A request as it lies in the read buffer: keys and values borrowed from the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvView<'a> {
+    /// Read `key`.
+    Get {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// Write `value` under `key`.
+    Set {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+    },
+    /// Remove `key`.
+    Del {
+        /// The key.
+        key: &'a [u8],
+    },
+}
+
+impl<'a> KvView<'a> {
+    /// Parses a request payload where it lies (the one request parser: [`KvRequest::decode`]
+    /// uses it too).
+    ///
+    /// ```
+    /// use framekit_examples::kv_protocol::KvView;
+    /// assert_eq!(KvView::parse(b"\x02\x00\x01kv"), Ok(KvView::Set { key: b"k", value: b"v" }));
+    /// assert!(KvView::parse(b"\x01\x00\x05k").is_err());
+    /// ```
+    pub fn parse(payload: &'a [u8]) -> Result<KvView<'a>, KvDecodeError> {
         let len = payload.len();
-        if len < 3 {
+        let [op, hi, lo, rest @ ..] = payload else {
             return Err(KvDecodeError::Truncated { needed: 3, len });
-        }
-        let op = payload.get_u8();
-        let key_len = usize::from(payload.get_u16());
-        if payload.len() < key_len {
+        };
+        let key_len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        let Some((key, value)) = rest.split_at_checked(key_len) else {
             return Err(KvDecodeError::Truncated {
                 needed: 3 + key_len,
                 len,
             });
-        }
-        let key = payload.split_to(key_len);
-        match op {
-            OP_SET => Ok(KvRequest::Set {
-                key,
-                value: payload,
-            }),
-            OP_GET | OP_DEL if !payload.is_empty() => {
-                Err(KvDecodeError::TrailingBytes(payload.len()))
-            }
-            OP_GET => Ok(KvRequest::Get { key }),
-            OP_DEL => Ok(KvRequest::Del { key }),
+        };
+        match *op {
+            OP_SET => Ok(KvView::Set { key, value }),
+            OP_GET | OP_DEL if !value.is_empty() => Err(KvDecodeError::TrailingBytes(value.len())),
+            OP_GET => Ok(KvView::Get { key }),
+            OP_DEL => Ok(KvView::Del { key }),
             other => Err(KvDecodeError::UnknownCode(other)),
+        }
+    }
+}
+
+impl KvRequest {
+    /// Parses a request payload; keys and values are zero-copy slices of it.
+    pub fn decode(payload: Bytes) -> Result<KvRequest, KvDecodeError> {
+        Ok(match KvView::parse(&payload)? {
+            KvView::Get { key } => KvRequest::Get {
+                key: payload.slice_ref(key),
+            },
+            KvView::Set { key, value } => KvRequest::Set {
+                key: payload.slice_ref(key),
+                value: payload.slice_ref(value),
+            },
+            KvView::Del { key } => KvRequest::Del {
+                key: payload.slice_ref(key),
+            },
+        })
+    }
+
+    /// The request as a view of its own bytes.
+    pub fn as_view(&self) -> KvView<'_> {
+        match self {
+            KvRequest::Get { key } => KvView::Get { key },
+            KvRequest::Set { key, value } => KvView::Set { key, value },
+            KvRequest::Del { key } => KvView::Del { key },
         }
     }
 
@@ -236,23 +285,50 @@ pub fn apply(
     request: Result<KvRequest, KvDecodeError>,
     now: Instant,
 ) -> KvResponse {
+    apply_view(
+        store,
+        request
+            .as_ref()
+            .map(KvRequest::as_view)
+            .map_err(Clone::clone),
+        now,
+    )
+}
+
+/// Runs one request, as it lies in the read buffer, against `store` (what [`apply`] does for
+/// an owned request).
+///
+/// ```
+/// use std::time::Instant;
+/// use framekit_examples::kv_protocol::{apply_view, KvView, Status};
+/// use framekit_examples::store::Store;
+///
+/// let mut store = Store::new();
+/// let set = KvView::Set { key: b"k", value: b"v" };
+/// assert_eq!(apply_view(&mut store, Ok(set), Instant::now()).status, Status::Ok);
+/// ```
+pub fn apply_view(
+    store: &mut Store,
+    request: Result<KvView<'_>, KvDecodeError>,
+    now: Instant,
+) -> KvResponse {
     match request {
         Err(_) => KvResponse::status(Status::BadRequest),
-        Ok(KvRequest::Get { key }) => match store.get(&key, now) {
+        Ok(KvView::Get { key }) => match store.get(key, now) {
             Some(value) => KvResponse::value(value),
             None => KvResponse::status(Status::NotFound),
         },
-        Ok(KvRequest::Set { key, value }) => {
+        Ok(KvView::Set { key, value }) => {
             store.set(
-                Bytes::copy_from_slice(&key),
-                Bytes::copy_from_slice(&value),
+                Bytes::copy_from_slice(key),
+                Bytes::copy_from_slice(value),
                 Expiry::Never,
                 Condition::Always,
                 now,
             );
             KvResponse::status(Status::Ok)
         }
-        Ok(KvRequest::Del { key }) => match store.remove(&key, now) {
+        Ok(KvView::Del { key }) => match store.remove(key, now) {
             true => KvResponse::status(Status::Ok),
             false => KvResponse::status(Status::NotFound),
         },

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod commands;
 pub mod deploy;
 pub mod glob;
+pub mod handlers;
 pub mod kv_protocol;
 pub mod launch;
 pub mod metrics_http;

@@ -19,6 +19,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use framekit::framing::fixed::FixedSize;
 use framekit::payload::{PayloadDecoder, PayloadError};
 use framekit::{FrameCodec, FrameError};
+use framekit_server::ViewDecoder;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes of one record.
@@ -215,6 +216,26 @@ impl Decoder for RecordsCodec {
     }
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, FrameError> {
         self.records.decode_eof(src)
+    }
+}
+
+/// A record is read where it lies (16 bytes copied into a [`Message`], no buffer cut out).
+impl ViewDecoder for RecordsCodec {
+    type View<'b> = Message;
+    type Error = FrameError;
+
+    fn decode_view(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<(Message, usize)>, FrameError> {
+        let Some(frame) = self.records.decode_in_place(buf, eof)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; RECORD_LEN] = buf[frame.payload]
+            .try_into()
+            .map_err(|_| FrameError::malformed(0, "a record is 16 bytes"))?;
+        Ok(Some((Message::from_bytes(bytes), frame.len)))
     }
 }
 

@@ -15,6 +15,7 @@ use tokio_util::codec::Encoder;
 use crate::chat::Room;
 use crate::commands::session::lock as lock_session;
 use crate::commands::{execute, Now, Outcome, SessionCodec, SharedSession, State};
+use crate::handlers;
 use crate::kv_protocol::{self, apply, KvResponse, Status};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
 use crate::resp::{Request, RequestParser, Value};
@@ -38,10 +39,22 @@ pub fn line_codec(max_line: usize) -> SplitCodec<FrameCodec<Delimited>, FrameCod
 /// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
 pub const EXPIRY_SWEEP: (Duration, usize) = (Duration::from_millis(100), 10_000);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a store or aggregate half-updated in a way
     // that matters more than staying up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Which request style an example's handler is written in; both go through the one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum HandlerStyle {
+    /// Each request decoded into an owned value and handed to an async handler
+    /// ([`Server::serve`]).
+    Owned,
+    /// Each request lent to the handler where it lies in the read buffer, the answer written
+    /// straight into the output queue ([`Server::serve_borrowed`]); the default.
+    #[default]
+    Borrowed,
 }
 
 /// `ack_server`'s responses.
@@ -65,36 +78,67 @@ impl AckEncoder {
     }
 }
 
+impl AckEncoder {
+    /// Writes `prefix` and `body` as one line straight into `dst`.
+    fn line(&mut self, prefix: &[u8], body: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        // The prefix holds no delimiter, so checking the body checks the whole line; its
+        // length is within the headroom.
+        self.0.encode_head(body, dst)?;
+        dst.reserve(prefix.len() + body.len() + 2);
+        dst.extend_from_slice(prefix);
+        dst.extend_from_slice(body);
+        self.0.encode_tail(dst)
+    }
+}
+
 impl Encoder<AckReply> for AckEncoder {
     type Error = FrameError;
 
     fn encode(&mut self, reply: AckReply, dst: &mut BytesMut) -> Result<(), FrameError> {
-        let (prefix, body): (&[u8], Bytes) = match reply {
-            AckReply::Ack(line) => (b"ack:", line),
-            AckReply::Error(text) => (b"", text),
-        };
-        // The prefix holds no delimiter, so checking the body checks the whole line; its
-        // length is within the headroom.
-        self.0.encode_head(&body, dst)?;
-        dst.reserve(prefix.len() + body.len() + 2);
-        dst.extend_from_slice(prefix);
-        dst.extend_from_slice(&body);
-        self.0.encode_tail(dst)
+        match reply {
+            AckReply::Ack(line) => self.line(b"ack:", &line, dst),
+            AckReply::Error(text) => self.line(b"", &text, dst),
+        }
     }
 }
+
+/// `ack:` and a line borrowed from the request, for the borrowed style: nothing is built per
+/// request.
+#[derive(Debug, Clone, Copy)]
+pub struct AckLine<'a>(pub &'a [u8]);
+
+impl Encoder<AckLine<'_>> for AckEncoder {
+    type Error = FrameError;
+
+    fn encode(&mut self, AckLine(line): AckLine<'_>, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.line(b"ack:", line, dst)
+    }
+}
+
+/// `ack_server`'s codec: newline-framed lines in, [`AckReply`] and [`AckLine`] lines out.
+pub type AckCodec = SplitCodec<FrameCodec<Delimited>, AckEncoder>;
 
 /// The line a client of a line protocol (`ack_server`, `chat_server`) gets past the connection
 /// limit, before the connection closes.
 pub const LINE_SERVER_FULL: &str = "error: server full";
 
-/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined; a client past the
-/// connection limit gets [`LINE_SERVER_FULL`].
+/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined, in the default
+/// [`HandlerStyle`]; a client past the connection limit gets [`LINE_SERVER_FULL`].
 pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerHandle {
-    let codec = SplitCodec::new(
+    ack_with(server, max_line, HandlerStyle::default())
+}
+
+/// [`ack`] with its handler in `style`.
+pub fn ack_with<A: Acceptor>(
+    server: Server<A, AckReply>,
+    max_line: usize,
+    style: HandlerStyle,
+) -> ServerHandle {
+    let codec: AckCodec = SplitCodec::new(
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
         AckEncoder::new(max_line),
     );
-    server
+    let server = server
         .on_failure(|failure| {
             Some(AckReply::Error(Bytes::from(format!(
                 "error: {}",
@@ -105,10 +149,13 @@ pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerH
             Some(AckReply::Error(Bytes::from_static(
                 LINE_SERVER_FULL.as_bytes(),
             )))
-        })
-        .serve(codec, |line: Bytes, _ctx: Ctx| {
+        });
+    match style {
+        HandlerStyle::Borrowed => server.serve_borrowed(codec, handlers::Ack),
+        HandlerStyle::Owned => server.serve(codec, |line: Bytes, _ctx: Ctx| {
             std::future::ready(Some(AckReply::Ack(line)))
-        })
+        }),
+    }
 }
 
 /// `chat_server`: one [`Room`] for every connection; a client past the connection limit gets
@@ -134,42 +181,57 @@ pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
     config.input_budget(budget)
 }
 
-/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`].
+/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`], in the
+/// default [`HandlerStyle`].
 ///
-/// Each request is applied when it is decoded (the handler does its work before returning its
-/// future), so pipelined requests act in order.
+/// Each request is applied when it is decoded (the handler does its work before it returns),
+/// so pipelined requests act in order.
 pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
+    kv_with(server, max_frame, HandlerStyle::default())
+}
+
+/// [`kv`] with its handler in `style`.
+pub fn kv_with<A: Acceptor>(
+    server: Server<A, KvResponse>,
+    max_frame: usize,
+    style: HandlerStyle,
+) -> ServerHandle {
     let store = Arc::new(Mutex::new(Store::new()));
-    server
-        .on_failure(|failure| {
-            let too_long = failure
-                .error
-                .downcast_ref::<FrameError>()
-                .is_some_and(FrameError::is_too_long);
-            too_long.then(|| KvResponse::status(Status::TooLarge))
-        })
-        .serve(
-            kv_protocol::server_codec(max_frame),
-            move |req, _ctx: Ctx| {
-                let resp = apply(&mut lock(&store), req, Instant::now());
-                std::future::ready(Some(resp))
-            },
-        )
+    let server = server.on_failure(|failure| {
+        let too_long = failure
+            .error
+            .downcast_ref::<FrameError>()
+            .is_some_and(FrameError::is_too_long);
+        too_long.then(|| KvResponse::status(Status::TooLarge))
+    });
+    let codec = kv_protocol::server_codec(max_frame);
+    match style {
+        HandlerStyle::Borrowed => server.serve_borrowed(codec, handlers::Kv { store }),
+        HandlerStyle::Owned => server.serve(codec, move |req, _ctx: Ctx| {
+            let resp = apply(&mut lock(&store), req, Instant::now());
+            std::future::ready(Some(resp))
+        }),
+    }
 }
 
 /// `records_server`: 16-byte records feed one shared [`Aggregate`]; a query gets its summary.
+/// In the default [`HandlerStyle`].
 pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
+    records_with(server, HandlerStyle::default())
+}
+
+/// [`records`] with its handler in `style`.
+pub fn records_with<A: Acceptor>(server: Server<A, Summary>, style: HandlerStyle) -> ServerHandle {
     let aggregate = Arc::new(Mutex::new(Aggregate::default()));
-    server.serve(RecordsCodec::default(), move |msg: Message, _ctx: Ctx| {
-        let reply = match msg {
-            Message::Record(record) => {
-                lock(&aggregate).add(record);
-                None
-            }
-            Message::Query => Some(lock(&aggregate).summary()),
-        };
-        std::future::ready(reply)
-    })
+    match style {
+        HandlerStyle::Borrowed => {
+            server.serve_borrowed(RecordsCodec::default(), handlers::Records { aggregate })
+        }
+        HandlerStyle::Owned => server
+            .serve(RecordsCodec::default(), move |msg: Message, _ctx: Ctx| {
+                std::future::ready(handlers::record(&aggregate, msg))
+            }),
+    }
 }
 
 /// `config` with an input budget that holds the parser's largest request, which is buffered

@@ -6,6 +6,7 @@
 //! carry its own limit.
 
 use bytes::BytesMut;
+use framekit_server::ViewDecoder;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Decodes with `D`, encodes with `E`.
@@ -56,5 +57,19 @@ impl<D, E: Encoder<T>, T> Encoder<T> for SplitCodec<D, E> {
 
     fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), E::Error> {
         self.encoder.encode(item, dst)
+    }
+}
+
+/// Borrowed requests come from the decoding half, as they do owned ones.
+impl<D: ViewDecoder, E: Send + 'static> ViewDecoder for SplitCodec<D, E> {
+    type View<'b> = D::View<'b>;
+    type Error = D::Error;
+
+    fn decode_view<'b>(
+        &mut self,
+        buf: &'b mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<(D::View<'b>, usize)>, D::Error> {
+        self.decoder.decode_view(buf, eof)
     }
 }

@@ -22,7 +22,6 @@ use std::future::Future;
 
 use bytes::BytesMut;
 use framekit::framing::Framing;
-use framekit::payload::Raw;
 use framekit::{FrameCodec, FrameError};
 
 use crate::codec::{ConnectionCodec, WithEncoder};
@@ -34,7 +33,7 @@ use crate::outbound::{Outbound, ResponseEncoder};
 
 /// A codec that lends the next request out as a view of the read buffer.
 ///
-/// [`FrameCodec`] (raw payloads) is one, with `&[u8]` payloads as views, and so is a
+/// [`FrameCodec`] is one, with the raw `&[u8]` payload as the view, and so is a
 /// [`WithEncoder`] whose decoder is one.
 ///
 /// ```
@@ -67,7 +66,9 @@ pub trait ViewDecoder: Send + 'static {
     ) -> Result<Option<(Self::View<'b>, usize)>, Self::Error>;
 }
 
-impl<F: Framing + Send + 'static> ViewDecoder for FrameCodec<F, Raw> {
+/// The view is the raw payload where it lies; the codec's payload decoder (which turns owned
+/// payloads into items for the owned style) is not used for views.
+impl<F: Framing + Send + 'static, C: Send + 'static> ViewDecoder for FrameCodec<F, C> {
     type View<'b> = &'b [u8];
     type Error = FrameError;
 

@@ -1,0 +1,114 @@
+//! The examples' handlers in the borrowed style ([`BorrowedHandler`]): each request is read
+//! where it lies in the connection's read buffer and answered straight into its output queue,
+//! with nothing built, counted or cloned per request. [`servers`](crate::servers) serves them
+//! by default and keeps the owned style a flag away ([`HandlerStyle`](crate::servers::HandlerStyle)).
+
+use std::future::Ready;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use framekit::framing::length_prefixed::LengthPrefixed;
+use framekit::FrameCodec;
+use framekit_server::{Answer, BorrowedHandler, Ctx, Responder};
+
+use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
+use crate::records::{Aggregate, Message, RecordsCodec, Summary};
+use crate::servers::{lock, AckCodec, AckLine, AckReply};
+use crate::store::Store;
+
+/// `ack_server`: `ack:` and the line, written from the read buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Ack;
+
+impl BorrowedHandler<AckCodec, AckReply> for Ack {
+    type State = ();
+    /// Never deferred: every line is answered at once.
+    type Later = Ready<Option<AckReply>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        line: &[u8],
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, AckCodec, AckReply>,
+    ) -> Answer<Self::Later> {
+        out.send(AckLine(line));
+        Answer::Done
+    }
+}
+
+/// `kv_server`'s codec: u32 BE length-prefixed requests (read where they lie), responses out.
+pub type KvCodec = FrameCodec<LengthPrefixed, ServerPayload>;
+
+/// `kv_server`: each request parsed where it lies ([`KvView`]) and applied to the shared store.
+#[derive(Debug, Clone)]
+pub struct Kv {
+    /// The store every connection shares.
+    pub store: Arc<Mutex<Store>>,
+}
+
+impl BorrowedHandler<KvCodec, KvResponse> for Kv {
+    type State = ();
+    /// Never deferred: the store answers at once.
+    type Later = Ready<Option<KvResponse>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        payload: &[u8],
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, KvCodec, KvResponse>,
+    ) -> Answer<Self::Later> {
+        let resp = apply_view(
+            &mut lock(&self.store),
+            KvView::parse(payload),
+            Instant::now(),
+        );
+        out.send(resp);
+        Answer::Done
+    }
+}
+
+/// `records_server`: records feed the shared aggregate, queries get its summary.
+#[derive(Debug, Clone)]
+pub struct Records {
+    /// The aggregate every connection feeds.
+    pub aggregate: Arc<Mutex<Aggregate>>,
+}
+
+/// What `records_server` does with one message, in either style: a record is added (no
+/// answer), a query answered with the summary.
+pub fn record(aggregate: &Mutex<Aggregate>, msg: Message) -> Option<Summary> {
+    match msg {
+        Message::Record(record) => {
+            lock(aggregate).add(record);
+            None
+        }
+        Message::Query => Some(lock(aggregate).summary()),
+    }
+}
+
+impl BorrowedHandler<RecordsCodec, Summary> for Records {
+    type State = ();
+    /// Never deferred: the aggregate answers at once.
+    type Later = Ready<Option<Summary>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        msg: Message,
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, RecordsCodec, Summary>,
+    ) -> Answer<Self::Later> {
+        if let Some(summary) = record(&self.aggregate, msg) {
+            out.send(summary);
+        }
+        Answer::Done
+    }
+}
