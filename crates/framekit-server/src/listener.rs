@@ -7,6 +7,24 @@
 //! retried at once; errors that concern the process (EMFILE, ENFILE, ENOBUFS, ENOMEM) back off
 //! exponentially instead of spinning. The connection limit is taken by the caller before it
 //! asks for the next connection.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::delimited::Delimited};
+//! use framekit_server::{Acceptor, Ctx, Server};
+//!
+//! // Two TCP listeners (say, two interfaces) behind one server.
+//! let a = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let b = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = Server::new(a.and(b))
+//!     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+//! assert_eq!(server.local_addrs().len(), 2);
+//! server.shutdown(Duration::from_secs(1)).await;
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::io;
@@ -24,6 +42,16 @@ use tokio_util::either::Either;
 use crate::config::{MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF};
 
 /// The address of a peer or of a listener.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use framekit_server::Addr;
+///
+/// let unix = Addr::Unix(Some(PathBuf::from("/run/app.sock")));
+/// assert_eq!(unix.to_string(), "unix:/run/app.sock");
+/// assert_eq!(unix.as_tcp(), None);
+/// assert_eq!(Addr::Unix(None).to_string(), "unix:(unnamed)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Addr {
@@ -52,6 +80,13 @@ impl Addr {
     }
 
     /// A label for a transport without addresses.
+    ///
+    /// ```
+    /// use framekit_server::Addr;
+    /// let pipe = Addr::other("in-memory");
+    /// assert_eq!(pipe.to_string(), "in-memory");
+    /// assert_eq!(pipe, Addr::Other("in-memory".into()));
+    /// ```
     pub fn other(label: &str) -> Self {
         Addr::Other(label.into())
     }
@@ -69,12 +104,45 @@ impl fmt::Display for Addr {
 }
 
 /// One accepted connection and its peer's address, or the accept error.
+///
+/// ```
+/// use framekit_server::{listener::Accepted, Addr};
+///
+/// let (_client, server_side) = tokio::io::duplex(64);
+/// let accepted: Accepted<tokio::io::DuplexStream> = Ok((server_side, Addr::other("pipe")));
+/// assert_eq!(accepted.map(|(_, peer)| peer).unwrap().to_string(), "pipe");
+/// ```
 pub type Accepted<Io> = io::Result<(Io, Addr)>;
 
 /// A source of connections.
 ///
 /// `poll_accept` yields the next connection and its peer address, an error, or `None` when the
 /// source is exhausted (the server then stops accepting but keeps serving what it has).
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::io;
+/// use std::task::{Context, Poll};
+/// use framekit_server::{listener::Accepted, Acceptor, Addr};
+/// use tokio::io::DuplexStream;
+///
+/// /// Hands out a fixed set of in-memory connections, then is exhausted.
+/// struct Pipes(VecDeque<DuplexStream>);
+///
+/// impl Acceptor for Pipes {
+///     type Io = DuplexStream;
+///     fn poll_accept(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Accepted<DuplexStream>>> {
+///         Poll::Ready(self.0.pop_front().map(|io| Ok((io, Addr::other("pipe")))))
+///     }
+///     fn local_addr(&self) -> io::Result<Addr> {
+///         Ok(Addr::other("pipes"))
+///     }
+/// }
+///
+/// let (_client, server_side) = tokio::io::duplex(64);
+/// let pipes = Pipes(VecDeque::from([server_side]));
+/// assert_eq!(pipes.local_addrs(), [Addr::other("pipes")]);
+/// ```
 pub trait Acceptor: Send + 'static {
     /// The connection type.
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
@@ -127,6 +195,15 @@ pub trait Acceptor: Send + 'static {
 
 /// Two acceptors served at once (see [`Acceptor::and`]); chain `and` for more. Neither can
 /// starve the other: they take turns being asked first. Exhausted when both are.
+///
+/// ```
+/// use framekit_server::{Acceptor, Addr, StreamAcceptor};
+///
+/// let none = || futures::stream::iter(Vec::<tokio::io::DuplexStream>::new());
+/// let both = StreamAcceptor::new(none(), "a").and(StreamAcceptor::new(none(), "b"));
+/// assert_eq!(both.local_addrs(), [Addr::other("a"), Addr::other("b")]);
+/// assert_eq!(both.local_addr().unwrap(), Addr::other("a"));
+/// ```
 pub struct Both<A, B> {
     first: A,
     second: B,
@@ -244,6 +321,27 @@ pub struct StreamAcceptor<St> {
 
 impl<St> StreamAcceptor<St> {
     /// Accepts every item of `stream`; `label` names both ends in logs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server, StreamAcceptor};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let (mut client, server_side) = tokio::io::duplex(1024);
+    /// let acceptor = StreamAcceptor::new(futures::stream::iter(vec![server_side]), "pipe");
+    /// let server = Server::new(acceptor)
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// client.write_all(b"hi\n").await?;
+    /// let mut answer = [0u8; 3];
+    /// client.read_exact(&mut answer).await?;
+    /// assert_eq!(&answer, b"hi\n");
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn new(stream: St, label: &str) -> Self {
         StreamAcceptor {
             stream,

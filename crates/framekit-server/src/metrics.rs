@@ -7,6 +7,31 @@
 //! starts* sees them: the handles are resolved once per server, and without a recorder each is
 //! a no-op behind one branch. Error kinds and close reasons are short stable names, so they map
 //! directly to metric labels.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::delimited::Delimited};
+//! use framekit_server::{CloseReason, Ctx, Server};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let server = Server::bind("127.0.0.1:0").await?
+//!     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+//! let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+//! peer.write_all(b"one\ntwo\n").await?;
+//! peer.shutdown().await?;
+//! let mut answers = Vec::new();
+//! peer.read_to_end(&mut answers).await?;
+//! drop(peer);
+//! let metrics = server.metrics_source();
+//! server.shutdown(Duration::from_secs(1)).await;
+//! let snap = metrics.snapshot();
+//! assert_eq!((snap.accepted, snap.frames_in, snap.frames_out), (1, 2, 2));
+//! assert_eq!(snap.closed(CloseReason::PeerClosed), 1);
+//! # Ok(()) }
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,39 +49,91 @@ use crate::error::FailureOrigin;
 /// ```
 pub mod names {
     /// Counter: connections accepted and served.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::ACCEPTED, "framekit_connections_accepted_total");
+    /// ```
     pub const ACCEPTED: &str = "framekit_connections_accepted_total";
     /// Counter, label `reason` ([`CloseReason::as_str`](super::CloseReason::as_str)):
     /// connections closed.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::CLOSED, "framekit_connections_closed_total");
+    /// ```
     pub const CLOSED: &str = "framekit_connections_closed_total";
     /// Gauge: connections open now.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::OPEN, "framekit_connections_open");
+    /// ```
     pub const OPEN: &str = "framekit_connections_open";
     /// Counter: requests decoded.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::REQUESTS, "framekit_requests_total");
+    /// ```
     pub const REQUESTS: &str = "framekit_requests_total";
     /// Gauge: requests whose handler is still working (answers that were not ready at once).
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::IN_FLIGHT, "framekit_requests_in_flight");
+    /// ```
     pub const IN_FLIGHT: &str = "framekit_requests_in_flight";
     /// Counter, label `kind` (`"too_long"`, `"malformed"`, `"input_budget"`, ...): inputs the
     /// codec rejected ([`FailureOrigin::Decode`](crate::FailureOrigin::Decode)).
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::DECODE_ERRORS, "framekit_decode_errors_total");
+    /// ```
     pub const DECODE_ERRORS: &str = "framekit_decode_errors_total";
     /// Counter, label `kind` (the codec's [`kind_name`](crate::CodecError::kind_name), e.g.
     /// `"unencodable"`): responses the codec could not encode
     /// ([`FailureOrigin::Encode`](crate::FailureOrigin::Encode)).
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::ENCODE_ERRORS, "framekit_encode_errors_total");
+    /// ```
     pub const ENCODE_ERRORS: &str = "framekit_encode_errors_total";
     /// Counter, label `kind`: other failures: I/O while accepting, reading or writing
     /// (`"accept"`, `"read"`, `"write"`), a handler's error (`"handler_error"`) and a handler
     /// that did not answer in time (`"request_timeout"`).
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::ERRORS, "framekit_errors_total");
+    /// ```
     pub const ERRORS: &str = "framekit_errors_total";
     /// Counter: bytes read from peers.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::BYTES_READ, "framekit_bytes_read_total");
+    /// ```
     pub const BYTES_READ: &str = "framekit_bytes_read_total";
     /// Counter: bytes written to peers.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::BYTES_WRITTEN, "framekit_bytes_written_total");
+    /// ```
     pub const BYTES_WRITTEN: &str = "framekit_bytes_written_total";
     /// Counter, label `reason`: failed TLS handshakes (see `tls::HANDSHAKE_FAILURES`).
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::TLS_HANDSHAKE_FAILURES, "framekit_tls_handshake_failures_total");
+    /// ```
     pub const TLS_HANDSHAKE_FAILURES: &str = "framekit_tls_handshake_failures_total";
     /// Histogram, seconds: from the read that completed a request to its answer joining the
     /// output queue. Requests answered in the turn that decoded them share the clock readings
     /// the connection takes anyway (the read, the turn's end), so no clock is read per request;
     /// a request whose handler answers later is timed from its decoding.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::REQUEST_DURATION, "framekit_request_duration_seconds");
+    /// ```
     pub const REQUEST_DURATION: &str = "framekit_request_duration_seconds";
     /// Histogram, bytes: the size of each decoded frame, as the codec consumed it.
+    ///
+    /// ```
+    /// assert_eq!(framekit_server::metrics::names::FRAME_SIZE, "framekit_frame_size_bytes");
+    /// ```
     pub const FRAME_SIZE: &str = "framekit_frame_size_bytes";
 }
 
@@ -115,6 +192,14 @@ impl fmt::Debug for Facade {
 }
 
 /// Why a connection closed.
+///
+/// ```
+/// use framekit_server::CloseReason;
+///
+/// // Each reason is one label value of `framekit_connections_closed_total{reason}`.
+/// assert_eq!(CloseReason::FrameTimeout.to_string(), "frame_timeout");
+/// assert!(CloseReason::ALL.contains(&CloseReason::TlsHandshake));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -161,6 +246,13 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, in counter order.
+    ///
+    /// ```
+    /// use std::collections::BTreeSet;
+    /// use framekit_server::CloseReason;
+    /// let labels: BTreeSet<_> = CloseReason::ALL.iter().map(|r| r.as_str()).collect();
+    /// assert_eq!(labels.len(), CloseReason::ALL.len(), "every label is distinct");
+    /// ```
     pub const ALL: [CloseReason; 18] = [
         CloseReason::PeerClosed,
         CloseReason::IdleTimeout,
@@ -183,6 +275,12 @@ impl CloseReason {
     ];
 
     /// A short, stable name (`"write_timeout"`, ...), for metric labels and logs.
+    ///
+    /// ```
+    /// use framekit_server::CloseReason;
+    /// assert_eq!(CloseReason::WriteTimeout.as_str(), "write_timeout");
+    /// assert_eq!(CloseReason::PeerClosed.as_str(), "peer_closed");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::PeerClosed => "peer_closed",
@@ -220,7 +318,15 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// The live counters of one server, shared by its accept loop and connections.
+/// The live counters of one server, shared by its accept loop and connections
+/// ([`ServerHandle::metrics_source`](crate::ServerHandle::metrics_source)).
+///
+/// ```
+/// use framekit_server::Metrics;
+/// let metrics = Metrics::default();
+/// assert_eq!(metrics.active(), 0);
+/// assert_eq!(metrics.snapshot().accepted, 0);
+/// ```
 #[derive(Debug, Default)]
 pub struct Metrics {
     accepted: AtomicU64,
@@ -249,6 +355,25 @@ impl Metrics {
     }
 
     /// A copy of every counter now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// let metrics = server.metrics_source();
+    /// let _peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+    /// while metrics.snapshot().accepted == 0 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(metrics.snapshot().accepted, 1);
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn snapshot(&self) -> MetricsSnapshot {
         let mut total = self.own_snapshot();
         for thread in &self.threads {
@@ -277,6 +402,21 @@ impl Metrics {
     }
 
     /// Connections open right now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use bytes::Bytes;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit_server::{Ctx, Server};
+    /// let server = Server::bind("127.0.0.1:0").await?
+    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+    /// let metrics = server.metrics_source();
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// assert_eq!(metrics.active(), 0, "no connection outlives its server");
+    /// # Ok(()) }
+    /// ```
     pub fn active(&self) -> usize {
         self.active.load(Relaxed) + self.threads.iter().map(|t| t.active()).sum::<usize>()
     }
@@ -420,16 +560,58 @@ impl MetricsSnapshot {
     }
 
     /// How many connections closed for `reason`.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    ///
+    /// let snap = MetricsSnapshot {
+    ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),
+    ///     errors: BTreeMap::from([("malformed", 2)]),
+    ///     ..MetricsSnapshot::default()
+    /// };
+    /// assert_eq!(snap.closed(CloseReason::IdleTimeout), 1);
+    /// assert_eq!(snap.closed_total(), 4);
+    /// assert_eq!((snap.errors_of("malformed"), snap.errors_of("too_long")), (2, 0));
+    /// ```
     pub fn closed(&self, reason: CloseReason) -> u64 {
         self.closes.get(&reason).copied().unwrap_or(0)
     }
 
     /// How many closes in all.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    ///
+    /// let snap = MetricsSnapshot {
+    ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),
+    ///     errors: BTreeMap::from([("malformed", 2)]),
+    ///     ..MetricsSnapshot::default()
+    /// };
+    /// assert_eq!(snap.closed(CloseReason::IdleTimeout), 1);
+    /// assert_eq!(snap.closed_total(), 4);
+    /// assert_eq!((snap.errors_of("malformed"), snap.errors_of("too_long")), (2, 0));
+    /// ```
     pub fn closed_total(&self) -> u64 {
         self.closes.values().sum()
     }
 
     /// How many errors of `kind`.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    ///
+    /// let snap = MetricsSnapshot {
+    ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),
+    ///     errors: BTreeMap::from([("malformed", 2)]),
+    ///     ..MetricsSnapshot::default()
+    /// };
+    /// assert_eq!(snap.closed(CloseReason::IdleTimeout), 1);
+    /// assert_eq!(snap.closed_total(), 4);
+    /// assert_eq!((snap.errors_of("malformed"), snap.errors_of("too_long")), (2, 0));
+    /// ```
     pub fn errors_of(&self, kind: &str) -> u64 {
         self.errors.get(kind).copied().unwrap_or(0)
     }

@@ -9,6 +9,21 @@
 //! addresses. What the header says reaches handlers through
 //! [`Ctx::peer`](crate::Ctx::peer), [`Ctx::destination`](crate::Ctx::destination) and
 //! [`Ctx::proxy_header`](crate::Ctx::proxy_header).
+//!
+//! ```
+//! use std::time::Duration;
+//! use framekit_server::preamble::{parse_networks, Preamble, ProxyMode};
+//! use framekit_server::ServerConfig;
+//!
+//! // Behind HAProxy's `send-proxy-v2`, which runs on 10.0.0.0/8.
+//! let config = ServerConfig::default().preamble(
+//!     Preamble::new(ProxyMode::V2)
+//!         .trusted(parse_networks("10.0.0.0/8").unwrap())
+//!         .timeout(Duration::from_secs(3)),
+//! );
+//! assert_eq!(config.proxy_preamble().mode(), ProxyMode::V2);
+//! assert_eq!(config.proxy_preamble().header_timeout(), Duration::from_secs(3));
+//! ```
 
 use std::fmt;
 use std::net::IpAddr;
@@ -19,9 +34,20 @@ pub use framekit::framing::proxy::{ProxyHeader, Tlv, Versions};
 pub use ipnet::IpNet;
 
 /// Default time a connection gets to deliver its whole PROXY header.
+///
+/// ```
+/// use framekit_server::preamble::{Preamble, ProxyMode, DEFAULT_PREAMBLE_TIMEOUT};
+/// assert_eq!(Preamble::new(ProxyMode::V1).header_timeout(), DEFAULT_PREAMBLE_TIMEOUT);
+/// ```
 pub const DEFAULT_PREAMBLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which PROXY header a connection must start with, if any.
+///
+/// ```
+/// use framekit_server::preamble::{Preamble, ProxyMode};
+/// assert_eq!(ProxyMode::default(), ProxyMode::Off);
+/// assert_eq!(Preamble::new(ProxyMode::Any).mode(), ProxyMode::Any);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProxyMode {
     /// No preamble: the first byte is the protocol's (the default).

@@ -4,6 +4,25 @@
 //! This room owns building the listening socket and the per-connection options; accepting is
 //! the plain tokio listener's. `TCP_NODELAY` stays in
 //! [`ServerConfig::tcp_nodelay`](crate::ServerConfig::tcp_nodelay), applied here too.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::delimited::Delimited};
+//! use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+//! use framekit_server::{Ctx, Server};
+//!
+//! let options = TcpOptions::default()
+//!     .backlog(511)
+//!     .keepalive(Some(Duration::from_secs(300)));
+//! let server = Server::new(TcpAcceptor::bind("127.0.0.1:0", &options)?)
+//!     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+//! assert!(server.local_addr().as_tcp().is_some());
+//! server.shutdown(Duration::from_secs(1)).await;
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -17,6 +36,11 @@ use crate::listener::{Accepted, Acceptor, Addr};
 
 /// The listen backlog unless [`TcpOptions::backlog`] says otherwise (tokio's and redis's
 /// default is close: 1024 and 511; the kernel caps it at `net.core.somaxconn`).
+///
+/// ```
+/// use framekit_server::tcp::{TcpOptions, DEFAULT_BACKLOG};
+/// assert_eq!(TcpOptions::default().backlog_len(), DEFAULT_BACKLOG);
+/// ```
 pub const DEFAULT_BACKLOG: u32 = 1024;
 
 /// How a TCP listener is set up.
@@ -52,6 +76,22 @@ impl TcpOptions {
     /// `SO_REUSEPORT` (off by default): several processes bound to one port share its
     /// connections, the kernel spreading them; a new process can take over before the old one
     /// stops. Every process on the port must set it. Unix only; elsewhere binding fails.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+    /// use framekit_server::Acceptor;
+    ///
+    /// let shared = TcpOptions::default().reuse_port(true);
+    /// let first = TcpAcceptor::bind("127.0.0.1:0", &shared)?;
+    /// let addr = first.local_addr()?.as_tcp().unwrap();
+    /// // A second listener on the same port: allowed because both set it.
+    /// assert!(TcpAcceptor::bind(addr, &shared).is_ok());
+    /// // Without it, the port is taken.
+    /// assert!(TcpAcceptor::bind(addr, &TcpOptions::default()).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn reuse_port(mut self, on: bool) -> Self {
         self.reuse_port = on;
         self
@@ -59,6 +99,12 @@ impl TcpOptions {
 
     /// `SO_REUSEADDR` (on by default, as tokio and most servers do): a restarted server can
     /// bind while the old one's connections are in `TIME_WAIT`.
+    ///
+    /// ```
+    /// use framekit_server::tcp::TcpOptions;
+    /// let options = TcpOptions::default().reuse_address(false);
+    /// assert_ne!(options, TcpOptions::default());
+    /// ```
     pub fn reuse_address(mut self, on: bool) -> Self {
         self.reuse_address = on;
         self
@@ -66,6 +112,11 @@ impl TcpOptions {
 
     /// The listen backlog: connections the kernel completes and holds before they are
     /// accepted (default [`DEFAULT_BACKLOG`]).
+    ///
+    /// ```
+    /// use framekit_server::tcp::TcpOptions;
+    /// assert_eq!(TcpOptions::default().backlog(4096).backlog_len(), 4096);
+    /// ```
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
         self
@@ -73,22 +124,45 @@ impl TcpOptions {
 
     /// TCP keepalive on every accepted connection: probes after this long without traffic, so
     /// a peer that vanished is noticed (off by default; redis uses 300 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use framekit_server::tcp::TcpOptions;
+    /// let options = TcpOptions::default().keepalive(Some(Duration::from_secs(300)));
+    /// assert_eq!(options.keepalive_idle(), Some(Duration::from_secs(300)));
+    /// ```
     pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
         self.keepalive = idle;
         self
     }
 
     /// Whether `SO_REUSEPORT` is set.
+    ///
+    /// ```
+    /// use framekit_server::tcp::TcpOptions;
+    /// assert!(!TcpOptions::default().is_reuse_port());
+    /// assert!(TcpOptions::default().reuse_port(true).is_reuse_port());
+    /// ```
     pub fn is_reuse_port(&self) -> bool {
         self.reuse_port
     }
 
     /// The listen backlog.
+    ///
+    /// ```
+    /// use framekit_server::tcp::TcpOptions;
+    /// assert_eq!(TcpOptions::default().backlog(128).backlog_len(), 128);
+    /// ```
     pub fn backlog_len(&self) -> u32 {
         self.backlog
     }
 
     /// The keepalive idle time, if keepalive is on.
+    ///
+    /// ```
+    /// use framekit_server::tcp::TcpOptions;
+    /// assert_eq!(TcpOptions::default().keepalive_idle(), None, "off by default");
+    /// ```
     pub fn keepalive_idle(&self) -> Option<Duration> {
         self.keepalive
     }
@@ -145,6 +219,19 @@ pub struct TcpAcceptor {
 impl TcpAcceptor {
     /// Binds to the first address of `addr` that works (like `TcpListener::bind`). Must be
     /// called within a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+    /// use framekit_server::Acceptor;
+    ///
+    /// let acceptor = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default())?;
+    /// assert_ne!(acceptor.local_addr()?.as_tcp().unwrap().port(), 0);
+    /// // An address that cannot be bound is an error, not a panic.
+    /// assert!(TcpAcceptor::bind("192.0.2.1:1", &TcpOptions::default()).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs, options: &TcpOptions) -> io::Result<Self> {
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
@@ -201,6 +288,15 @@ impl TcpAcceptor {
     }
 
     /// The listener.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+    /// let acceptor = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default())?;
+    /// assert!(acceptor.listener().local_addr()?.ip().is_loopback());
+    /// # Ok(()) }
+    /// ```
     pub fn listener(&self) -> &TcpListener {
         &self.listener
     }

@@ -4,6 +4,36 @@
 //! stateful middleware such as a concurrency limit in `tower::buffer` so clones share it), after
 //! waiting for `poll_ready`. The service's response is anything that is [`IntoReply`]
 //! (`Option<Resp>` or [`Reply<Resp>`]).
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::future::{ready, Ready};
+//! use std::task::{Context, Poll};
+//! use bytes::Bytes;
+//! use framekit_server::tower::{tower_service::Service, ServiceHandler};
+//!
+//! /// Answers every request with its length.
+//! #[derive(Clone)]
+//! struct Len;
+//!
+//! impl Service<Bytes> for Len {
+//!     type Response = Option<Bytes>;
+//!     type Error = Infallible;
+//!     type Future = Ready<Result<Option<Bytes>, Infallible>>;
+//!     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+//!         Poll::Ready(Ok(()))
+//!     }
+//!     fn call(&mut self, req: Bytes) -> Self::Future {
+//!         ready(Ok(Some(Bytes::from(req.len().to_string()))))
+//!     }
+//! }
+//!
+//! let mut len = Len;
+//! let answer = futures::executor::block_on(len.call(Bytes::from_static(b"four")));
+//! assert_eq!(answer, Ok(Some(Bytes::from_static(b"4"))));
+//! // Served with `Server::serve(codec, handler)` like any handler.
+//! let _handler = ServiceHandler::new(len);
+//! ```
 
 use std::future::poll_fn;
 

@@ -6,6 +6,17 @@
 //! (`limits.rs`), timeouts (`timeouts.rs`), and here the policies (decode error recovery, the
 //! PROXY preamble, `TCP_NODELAY`). TLS is set on the server itself
 //! ([`Server::tls`](crate::Server::tls), feature `tls`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use framekit_server::{config, ServerConfig};
+//!
+//! let config = ServerConfig::default()
+//!     .max_connections(10_000)
+//!     .request_timeout(Duration::from_secs(30));
+//! assert_eq!(config.limits().max_in_flight, config::DEFAULT_MAX_IN_FLIGHT);
+//! assert_eq!(config.timeouts().request, Some(Duration::from_secs(30)));
+//! ```
 
 use std::time::Duration;
 
