@@ -55,6 +55,50 @@
 //! assert_eq!(report.aborted, 0);
 //! # Ok(()) }
 //! ```
+//!
+//! The same server in the borrowed style ([`Server::serve_borrowed`]): the handler reads each
+//! frame where it lies in the read buffer and writes the answer straight into the output queue,
+//! with nothing allocated or reference-counted per request.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+//! use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
+//! use futures::{SinkExt, StreamExt};
+//! use tokio_util::codec::Framed;
+//!
+//! type Frames = FrameCodec<LengthPrefixed>;
+//!
+//! struct Upper;
+//!
+//! impl BorrowedHandler<Frames, Bytes> for Upper {
+//!     type State = Vec<u8>; // the connection's scratch buffer, reused for every request
+//!     type Later = std::future::Ready<Option<Bytes>>; // never deferred
+//!     fn open(&self, _ctx: &Ctx) -> Vec<u8> {
+//!         Vec::new()
+//!     }
+//!     fn call(&self, req: &[u8], scratch: &mut Vec<u8>, _ctx: &Ctx,
+//!             out: &mut Responder<'_, Frames, Bytes>) -> Answer<Self::Later> {
+//!         scratch.clear();
+//!         scratch.extend(req.iter().map(u8::to_ascii_uppercase));
+//!         out.send(&scratch[..]);
+//!         Answer::Done
+//!     }
+//! }
+//!
+//! let server = Server::bind("127.0.0.1:0").await?
+//!     .serve_borrowed(FrameCodec::new(LengthPrefixed::u32_be()), Upper);
+//! let socket = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+//! let mut client = Framed::new(socket, FrameCodec::new(LengthPrefixed::u32_be()));
+//! client.send(&b"hello"[..]).await?;
+//! assert_eq!(client.next().await.unwrap()?, "HELLO");
+//! drop(client);
+//! server.shutdown(Duration::from_secs(1)).await;
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
