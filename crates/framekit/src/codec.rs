@@ -301,16 +301,13 @@ impl<F: Framing, C> FrameCodec<F, C> {
                 }
                 Decision::Discard { len, skipped_frame } => {
                     let len = len.min(src.len());
+                    let piece_start = self.consumed;
                     src.advance(len);
                     self.want = 0;
                     self.consumed += len as u64;
                     self.release_if_oversized(src);
-                    if let Some(total) = skipped_frame {
-                        return Err(FrameError::Skipped {
-                            len: total,
-                            max: self.framing.frame_limit(),
-                            offset: self.consumed.saturating_sub(total),
-                        });
+                    if let Some(report) = skipped_frame {
+                        return Err(report.error(piece_start, self.framing.frame_limit()));
                     }
                 }
                 Decision::Incomplete { needed } if eof => {

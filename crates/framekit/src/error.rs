@@ -43,12 +43,14 @@ pub enum FrameError {
         /// Whether `len` is exact.
         exact: bool,
     },
-    /// An over-long frame was skipped whole, up to its end, because the strategy is configured
-    /// to discard such frames ([`Overlong::Discard`](crate::framing::delimited::Overlong)). The
-    /// stream is still in sync: decoding can go on with the next frame.
+    /// An over-long frame is skipped whole, because the strategy is configured to discard such
+    /// frames ([`Overlong`](crate::framing::Overlong)): up to the next delimiter, or by the
+    /// length its prefix declares. Reported once, after the skip or (fail fast) as soon as it is
+    /// known. The stream is still in sync: decoding can go on with the next frame.
     #[error("skipped an over-long frame of {len} bytes at byte {offset} (maximum {max})")]
     Skipped {
-        /// The skipped frame's length, delimiter included.
+        /// The skipped frame's length: as its prefix declared it (header included), or up to
+        /// and including its delimiter (`max + 1` when a delimiter search fails fast).
         len: u64,
         /// The configured maximum.
         max: usize,

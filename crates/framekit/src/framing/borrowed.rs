@@ -112,14 +112,10 @@ impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
                     return Some(Ok(frame));
                 }
                 Ok(Decision::Discard { len, skipped_frame }) => {
+                    let piece_start = self.base + self.at as u64;
                     self.at += len.min(rest.len());
-                    if let Some(total) = skipped_frame {
-                        let end = self.base + self.at as u64;
-                        return Some(Err(FrameError::Skipped {
-                            len: total,
-                            max: self.framing.frame_limit(),
-                            offset: end.saturating_sub(total),
-                        }));
+                    if let Some(report) = skipped_frame {
+                        return Some(Err(report.error(piece_start, self.framing.frame_limit())));
                     }
                 }
                 Ok(Decision::Incomplete { .. }) => self.done = true,

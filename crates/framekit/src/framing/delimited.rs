@@ -16,7 +16,8 @@
 use bytes::{BufMut, BytesMut};
 use memchr::memmem;
 
-use super::{Decision, Framing};
+pub use super::overlong::Overlong;
+use super::{Decision, Framing, SkipReport};
 use crate::FrameError;
 
 /// Default maximum payload length of a delimited frame: 64 KiB.
@@ -34,47 +35,6 @@ pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024;
 /// let _fits = Delimited::sequence(&[b'-'; MAX_DELIMITER_LEN]);
 /// ```
 pub const MAX_DELIMITER_LEN: usize = 64;
-
-/// What to do with a frame longer than the maximum.
-///
-/// ```
-/// use bytes::BytesMut;
-/// use tokio_util::codec::Decoder;
-/// use framekit::{FrameCodec, framing::delimited::{Delimited, Overlong}};
-///
-/// let lines = Delimited::newline().max_frame_len(4).on_overlong(Overlong::Discard);
-/// let mut codec = FrameCodec::new(lines);
-/// let mut buf = BytesMut::from(&b"far too long\nok\n"[..]);
-/// assert!(codec.decode(&mut buf).unwrap_err().is_too_long()); // reported once...
-/// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok"); // ...and decoding goes on
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Overlong {
-    /// Fail with [`FrameError::TooLong`]; the stream cannot continue (the default).
-    #[default]
-    Error,
-    /// Drop the frame's bytes up to and including the next delimiter, report it once as a
-    /// [`FrameError::TooLong`] (the codec keeps decoding after it) and go on with the next frame.
-    /// Memory stays bounded while discarding.
-    Discard,
-    /// Like [`Discard`](Overlong::Discard), but report as soon as `max + 1` bytes hold no
-    /// delimiter (Netty's `failFast`): the [`FrameError::Skipped`] comes first, with a length of
-    /// `max + 1` (what is known then), and the rest up to the next delimiter is dropped silently.
-    ///
-    /// ```
-    /// use bytes::BytesMut;
-    /// use tokio_util::codec::Decoder;
-    /// use framekit::{FrameCodec, FrameError, framing::delimited::{Delimited, Overlong}};
-    ///
-    /// let lines = Delimited::newline().max_frame_len(4).on_overlong(Overlong::DiscardFailFast);
-    /// let mut codec = FrameCodec::new(lines);
-    /// let mut buf = BytesMut::from(&b"far too"[..]); // no newline yet
-    /// assert!(matches!(codec.decode(&mut buf), Err(FrameError::Skipped { len: 5, .. })));
-    /// buf.extend_from_slice(b" long\nok\n");
-    /// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok");
-    /// ```
-    DiscardFailFast,
-}
 
 /// What to do with bytes left after the last delimiter when the stream ends.
 ///
@@ -481,7 +441,8 @@ impl Delimited {
                 let reported = std::mem::take(&mut self.reported);
                 Ok(Decision::Discard {
                     len: end,
-                    skipped_frame: (!reported).then_some(skipped + end as u64),
+                    skipped_frame: (!reported)
+                        .then(|| SkipReport::new(skipped + end as u64, skipped)),
                 })
             }
             None => {
@@ -524,7 +485,7 @@ impl Delimited {
                 self.reported = true;
                 Ok(Decision::Discard {
                     len,
-                    skipped_frame: Some(len as u64),
+                    skipped_frame: Some(SkipReport::new(len as u64, 0)),
                 })
             }
         }
@@ -711,7 +672,8 @@ impl Framing for Delimited {
             let reported = std::mem::take(&mut self.reported);
             return Ok(Some(Decision::Discard {
                 len: buf.len(),
-                skipped_frame: (!reported).then_some(skipped + buf.len() as u64),
+                skipped_frame: (!reported)
+                    .then(|| SkipReport::new(skipped + buf.len() as u64, skipped)),
             }));
         }
         if buf.is_empty() {
@@ -858,7 +820,7 @@ mod tests {
             d.decide(b"abcde\nx\r\nok\r\n").unwrap(),
             Decision::Discard {
                 len: 9,
-                skipped_frame: Some(9)
+                skipped_frame: Some(SkipReport::new(9, 0))
             }
         );
     }
@@ -977,7 +939,7 @@ mod tests {
             d.decide(b"fgh\nok\n").unwrap(),
             Decision::Discard {
                 len: 4,
-                skipped_frame: Some(9)
+                skipped_frame: Some(SkipReport::new(9, 5))
             }
         );
         assert_eq!(d.decide(b"ok\n").unwrap(), Decision::frame(3, 0..2));
@@ -992,7 +954,7 @@ mod tests {
             d.decide(b"abc\nx\n").unwrap(),
             Decision::Discard {
                 len: 4,
-                skipped_frame: Some(4)
+                skipped_frame: Some(SkipReport::new(4, 0))
             }
         );
         assert_eq!(d.decide(b"x\n").unwrap(), Decision::frame(2, 0..1));

@@ -16,10 +16,12 @@ pub mod delimited;
 pub mod fixed;
 pub mod length_prefixed;
 pub mod nom;
+mod overlong;
 pub mod proxy;
 pub mod work;
 
 pub use borrowed::Frames;
+pub use overlong::Overlong;
 
 /// The answer of a [`Framing`] about the bytes at the front of a buffer.
 ///
@@ -53,11 +55,49 @@ pub enum Decision {
         /// How many bytes to drop.
         len: usize,
         /// Set on the piece that reports the skipped frame, which the codec turns into
-        /// [`FrameError::Skipped`] and carries on: the last piece, with the frame's whole length
-        /// (delimiter included); or, when a strategy fails fast, the first piece, with that
-        /// piece's own length (what is known to be over-long so far).
-        skipped_frame: Option<u64>,
+        /// [`FrameError::Skipped`] and carries on: the last piece, or, when a strategy fails
+        /// fast, the first one.
+        skipped_frame: Option<SkipReport>,
     },
+}
+
+/// What a [`Decision::Discard`] reports about the over-long frame it belongs to.
+///
+/// ```
+/// use framekit::framing::SkipReport;
+/// // The last 10 bytes of a 70,000-byte frame, whose first 69,990 were dropped before.
+/// let report = SkipReport::new(70_000, 69_990);
+/// let err = report.error(100_000, 65_536);
+/// assert_eq!(err.to_string(), "skipped an over-long frame of 70000 bytes at byte 30010 (maximum 65536)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkipReport {
+    /// The frame's length: as declared by a length prefix (header included), as found for a
+    /// delimiter (delimiter included), or what is known when a strategy fails fast.
+    pub frame_len: u64,
+    /// Bytes of the frame dropped before the piece that carries the report: the frame started
+    /// that many bytes before the piece's first byte.
+    pub dropped_before: u64,
+}
+
+impl SkipReport {
+    /// A report for a frame of `frame_len` bytes, `dropped_before` of them dropped already.
+    pub fn new(frame_len: u64, dropped_before: u64) -> Self {
+        SkipReport {
+            frame_len,
+            dropped_before,
+        }
+    }
+
+    /// The [`FrameError::Skipped`] for this report, given the stream offset of the reporting
+    /// piece's first byte and the framing's maximum.
+    pub fn error(&self, piece_start: u64, max: usize) -> FrameError {
+        FrameError::Skipped {
+            len: self.frame_len,
+            max,
+            offset: piece_start.saturating_sub(self.dropped_before),
+        }
+    }
 }
 
 impl Decision {
@@ -140,15 +180,7 @@ pub trait Framing {
     /// The default: nothing left is a clean end (`Ok(None)`); a whole frame is still delivered;
     /// anything else is [`FrameError::UnexpectedEof`].
     fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        match self.decide(buf)? {
-            Decision::Incomplete { .. } => Err(FrameError::UnexpectedEof {
-                buffered: buf.len(),
-            }),
-            done => Ok(Some(done)),
-        }
+        decide_eof_by_decide(self, buf)
     }
 
     /// The largest payload a decoded frame can have, in bytes (headers and delimiters
@@ -188,6 +220,24 @@ pub trait Framing {
     /// holds an unreporting strategy to the worst case instead of trusting silence.
     fn reports_work(&self) -> bool {
         false
+    }
+}
+
+/// The default end of stream: nothing left is a clean end, a whole frame is still delivered,
+/// anything else is [`FrameError::UnexpectedEof`]. For strategies that override
+/// [`Framing::decide_eof`] only for a state of their own.
+pub(crate) fn decide_eof_by_decide<F: Framing + ?Sized>(
+    framing: &mut F,
+    buf: &[u8],
+) -> Result<Option<Decision>, FrameError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    match framing.decide(buf)? {
+        Decision::Incomplete { .. } => Err(FrameError::UnexpectedEof {
+            buffered: buf.len(),
+        }),
+        done => Ok(Some(done)),
     }
 }
 
