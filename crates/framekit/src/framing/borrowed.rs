@@ -93,14 +93,19 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
     }
 }
 
-impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
-    type Item = Result<&'a [u8], FrameError>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
+impl<'a, F: Framing + ?Sized> Frames<'a, F> {
+    /// Everything but a whole frame: skipped bytes, the end of the buffer, errors. Out of
+    /// line, so that the per-frame path of [`next`](Iterator::next) stays a few instructions
+    /// around the strategy's search (at 32 B frames the loop's own cost is most of the cost).
+    #[cold]
+    #[inline(never)]
+    fn settle(
+        &mut self,
+        mut decided: Result<Decision, FrameError>,
+    ) -> Option<Result<&'a [u8], FrameError>> {
+        loop {
             let rest = &self.buf[self.at..];
-            match self.framing.decide(rest) {
+            match decided {
                 Ok(Decision::Frame { len, payload }) => {
                     let Some(frame) = rest.get(..len).and_then(|frame| frame.get(payload)) else {
                         return self.fail(FrameError::malformed(
@@ -118,11 +123,39 @@ impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
                         return Some(Err(report.error(piece_start, self.framing.frame_limit())));
                     }
                 }
-                Ok(Decision::Incomplete { .. }) => self.done = true,
+                Ok(Decision::Incomplete { .. }) => {
+                    self.done = true;
+                    return None;
+                }
                 Err(err) => return self.fail(err),
             }
+            decided = self.framing.decide(&self.buf[self.at..]);
         }
-        None
+    }
+}
+
+impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
+    type Item = Result<&'a [u8], FrameError>;
+
+    // Always inlined: the caller's loop then holds the whole per-frame path, and the item
+    // is not returned through memory.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let rest = &self.buf[self.at..];
+        match self.framing.decide(rest) {
+            Ok(Decision::Frame { len, payload }) if payload.end <= len && len <= rest.len() => {
+                // In bounds as checked; a reversed range is refused by `get` in `settle`.
+                if let Some(frame) = rest.get(payload.clone()) {
+                    self.at += len;
+                    return Some(Ok(frame));
+                }
+                self.settle(Ok(Decision::Frame { len, payload }))
+            }
+            decided => self.settle(decided),
+        }
     }
 }
 

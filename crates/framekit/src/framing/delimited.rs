@@ -626,8 +626,40 @@ fn check_delimiter(delimiter: &[u8]) {
     );
 }
 
-impl Framing for Delimited {
-    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+impl Delimited {
+    /// The common case, kept small enough to inline into the caller's loop: a newline or
+    /// single-byte delimiter found within the frame limit, not skipping. Anything else (no
+    /// delimiter yet, a strict CRLF, several delimiters, an over-long frame) is for
+    /// [`decide_any`](Self::decide_any), which gives the same answer for these too.
+    #[inline(always)]
+    fn decide_found(&mut self, buf: &[u8]) -> Option<Decision> {
+        if self.discarding.is_some() {
+            return None;
+        }
+        let (byte, strip_cr) = match self.matcher {
+            Matcher::Newline { strip_cr } => (b'\n', strip_cr),
+            Matcher::Byte(b) => (b, false),
+            _ => return None,
+        };
+        let from = self.searched.min(buf.len());
+        let at = from + memchr::memchr(byte, &buf[from..])?;
+        if at > self.max_frame_len {
+            return None;
+        }
+        let end = at + 1;
+        // Metered as `search` meters a found delimiter.
+        super::work::examined(end - self.searched.saturating_sub(self.longest).min(end));
+        self.searched = 0;
+        let payload_end = if self.keep_delimiter {
+            end
+        } else {
+            at - usize::from(strip_cr && at > 0 && buf[at - 1] == b'\r')
+        };
+        Some(Decision::frame(end, 0..payload_end))
+    }
+
+    #[inline(never)]
+    fn decide_any(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
         if let Some(skipped) = self.discarding {
             return self.decide_discarding(buf, skipped);
         }
@@ -660,6 +692,16 @@ impl Framing for Delimited {
                 }
                 Ok(Decision::incomplete(1))
             }
+        }
+    }
+}
+
+impl Framing for Delimited {
+    #[inline]
+    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        match self.decide_found(buf) {
+            Some(found) => Ok(found),
+            None => self.decide_any(buf),
         }
     }
 
