@@ -11,9 +11,11 @@ use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::FrameCodec;
 use framekit_server::{Answer, BorrowedHandler, Ctx, Responder};
 
+use crate::commands::{Outcome, Session, SharedSession, State};
 use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
-use crate::servers::{lock, AckCodec, AckLine, AckReply};
+use crate::resp::{RespView, RespViewCodec, Value};
+use crate::servers::{lock, respond, with_slices, AckCodec, AckLine, AckReply};
 use crate::store::Store;
 
 /// `ack_server`: `ack:` and the line, written from the read buffer.
@@ -110,5 +112,59 @@ impl BorrowedHandler<RecordsCodec, Summary> for Records {
             out.send(summary);
         }
         Answer::Done
+    }
+}
+
+/// `resp_server`: each request's arguments read where they lie ([`RespView::Args`]) and run
+/// against the shared state; the connection's session is its handler state, lent to every
+/// request (no clone per request).
+#[derive(Debug)]
+pub struct Resp {
+    /// What every connection shares (databases, configuration, client list).
+    pub state: Arc<Mutex<State>>,
+    /// The listening address, for `CLIENT INFO`'s `laddr`.
+    pub laddr: String,
+}
+
+impl BorrowedHandler<RespViewCodec, Value> for Resp {
+    type State = SharedSession;
+    /// Never deferred: every command answers at once.
+    type Later = Ready<Option<Value>>;
+
+    fn open(&self, _ctx: &Ctx) -> SharedSession {
+        Arc::new(Mutex::new(Session::new(0, Instant::now())))
+    }
+
+    fn call(
+        &self,
+        request: RespView<'_>,
+        session: &mut SharedSession,
+        ctx: &Ctx,
+        out: &mut Responder<'_, RespViewCodec, Value>,
+    ) -> Answer<Self::Later> {
+        let outcome = match request {
+            RespView::Args(args) => {
+                respond(&self.state, session, ctx, &self.laddr, args.as_slice())
+            }
+            RespView::Parsed(Ok(args)) => with_slices(&args, |args| {
+                respond(&self.state, session, ctx, &self.laddr, args)
+            }),
+            RespView::Parsed(Err(e)) => {
+                tracing::debug!(error = %e, "protocol error, closing");
+                out.send(e.to_reply());
+                return Answer::Close;
+            }
+        };
+        match outcome {
+            Outcome::Reply(v) => {
+                out.send(v);
+                Answer::Done
+            }
+            Outcome::ReplyAndClose(v) => {
+                out.send(v);
+                Answer::Close
+            }
+            Outcome::Nothing => Answer::Done,
+        }
     }
 }

@@ -18,7 +18,7 @@ use crate::commands::{execute, Now, Outcome, SessionCodec, SharedSession, State}
 use crate::handlers;
 use crate::kv_protocol::{self, apply, KvResponse, Status};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
-use crate::resp::{Request, RequestParser, Value};
+use crate::resp::{Request, RequestParser, RespViewCodec, Value};
 use crate::split_codec::SplitCodec;
 use crate::store::Store;
 
@@ -262,12 +262,21 @@ pub const RESP_SERVER_FULL: &str = "ERR max number of clients reached";
 /// Must be called within a tokio runtime: it also starts the expired-key sweeper, which stops
 /// when the server is gone.
 pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
+    resp_with(server, parser, HandlerStyle::default())
+}
+
+/// [`resp`] with its handler in `style`.
+pub fn resp_with<A: Acceptor>(
+    server: Server<A, Value>,
+    parser: RequestParser,
+    style: HandlerStyle,
+) -> ServerHandle {
     let state = Arc::new(Mutex::new(State::new()));
     tokio::spawn(sweep_expired(Arc::downgrade(&state)));
     let laddr = server
         .local_addr()
         .map_or_else(|_| String::from("?"), |a| a.to_string());
-    server
+    let server = server
         .on_failure(|failure| {
             if failure.error.is::<framekit_server::RequestTimeout>() {
                 return Some(Value::error("ERR timeout"));
@@ -279,28 +288,20 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                 .is_some_and(FrameError::is_unexpected_eof);
             (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
         })
-        .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)))
-        .serve_with(
+        .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)));
+    match style {
+        HandlerStyle::Borrowed => {
+            server.serve_borrowed(RespViewCodec::new(parser), handlers::Resp { state, laddr })
+        }
+        HandlerStyle::Owned => server.serve_with(
             move || SessionCodec::new(parser),
             move |(session, request): (SharedSession, Request), ctx: Ctx| {
                 let reply = match request {
                     Ok(args) => {
-                        let now = Now::system();
-                        // Lock order: the state, then a session (CLIENT LIST relies on it).
-                        let mut state = lock(&state);
-                        let mut own = lock_session(&session);
-                        if !own.registered {
-                            own.registered = true;
-                            own.id = ctx.id();
-                            own.addr = ctx.peer().to_string();
-                            // Behind a PROXY preamble: the address the client connected to.
-                            own.laddr = ctx
-                                .destination()
-                                .map_or_else(|| laddr.clone(), |d| d.to_string());
-                            own.created = now.instant;
-                            state.clients.register(&session);
-                        }
-                        match execute(&mut state, &mut own, &args, now) {
+                        let outcome = with_slices(&args, |args| {
+                            respond(&state, &session, &ctx, &laddr, args)
+                        });
+                        match outcome {
                             Outcome::Reply(v) => Reply::One(v),
                             Outcome::ReplyAndClose(v) => Reply::last(v),
                             Outcome::Nothing => Reply::None,
@@ -313,7 +314,51 @@ pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Ser
                 };
                 std::future::ready(reply)
             },
-        )
+        ),
+    }
+}
+
+/// Runs one RESP request of the connection `ctx` (whose session is `session`) against the
+/// shared `state`, in either style; the session is registered with the client list at its
+/// first request.
+pub fn respond(
+    state: &Mutex<State>,
+    session: &SharedSession,
+    ctx: &Ctx,
+    laddr: &str,
+    args: &[&[u8]],
+) -> Outcome {
+    let now = Now::system();
+    // Lock order: the state, then a session (CLIENT LIST relies on it).
+    let mut state = lock(state);
+    let mut own = lock_session(session);
+    if !own.registered {
+        own.registered = true;
+        own.id = ctx.id();
+        own.addr = ctx.peer().to_string();
+        // Behind a PROXY preamble: the address the client connected to.
+        own.laddr = ctx
+            .destination()
+            .map_or_else(|| laddr.to_owned(), |d| d.to_string());
+        own.created = now.instant;
+        state.clients.register(session);
+    }
+    execute(&mut state, &mut own, args, now)
+}
+
+/// Calls `f` with the arguments as slices: on the stack for up to 16 (every common command),
+/// so the owned style does not allocate for it.
+pub fn with_slices<T>(args: &[Bytes], f: impl FnOnce(&[&[u8]]) -> T) -> T {
+    const ON_STACK: usize = 16;
+    if args.len() <= ON_STACK {
+        let mut slices: [&[u8]; ON_STACK] = [&[]; ON_STACK];
+        for (slot, arg) in slices.iter_mut().zip(args) {
+            *slot = arg;
+        }
+        f(&slices[..args.len()])
+    } else {
+        f(&args.iter().map(|a| &a[..]).collect::<Vec<_>>())
+    }
 }
 
 async fn sweep_expired(store: Weak<Mutex<State>>) {

@@ -16,9 +16,9 @@ use crate::resp::Value;
 use crate::store::{Condition, Expiry, IncrError, Store, Ttl};
 
 /// Runs a data command (one whose table group is [`Keys`](super::table::Group::Keys)).
-pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now: Now) -> Reply {
+pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now: Now) -> Reply {
     match id {
-        Id::Select => return select(session, &args[1]),
+        Id::Select => return select(session, args[1]),
         Id::FlushAll => {
             flush_mode(args)?;
             state.dbs.iter_mut().for_each(Store::clear);
@@ -31,15 +31,15 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now
     };
     let t = now.instant;
     match id {
-        Id::Get => Ok(db.get(&args[1], t).map_or(Value::Null, Value::Bulk)),
+        Id::Get => Ok(db.get(args[1], t).map_or(Value::Null, Value::Bulk)),
         Id::Set => set(db, args, now),
         Id::Del => Ok(count(&args[1..], |k| db.remove(k, t))),
         Id::Exists => Ok(count(&args[1..], |k| db.contains(k, t))),
-        Id::Incr => incr(db, &args[1], 1, now),
-        Id::Decr => incr(db, &args[1], -1, now),
-        Id::IncrBy => incr(db, &args[1], integer(&args[2])?, now),
-        Id::DecrBy => match integer(&args[2])?.checked_neg() {
-            Some(delta) => incr(db, &args[1], delta, now),
+        Id::Incr => incr(db, args[1], 1, now),
+        Id::Decr => incr(db, args[1], -1, now),
+        Id::IncrBy => incr(db, args[1], integer(args[2])?, now),
+        Id::DecrBy => match integer(args[2])?.checked_neg() {
+            Some(delta) => incr(db, args[1], delta, now),
             None => Err(Value::error("ERR decrement would overflow")),
         },
         Id::MGet => Ok(Value::Array(
@@ -51,8 +51,8 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now
         Id::MSet => mset(db, args, now),
         Id::Expire => expire(db, args, 1000, "expire", now),
         Id::PExpire => expire(db, args, 1, "pexpire", now),
-        Id::Persist => Ok(Value::Integer(db.persist(&args[1], t).into())),
-        Id::Ttl | Id::PTtl => Ok(Value::Integer(match db.ttl(&args[1], t) {
+        Id::Persist => Ok(Value::Integer(db.persist(args[1], t).into())),
+        Id::Ttl | Id::PTtl => Ok(Value::Integer(match db.ttl(args[1], t) {
             Ttl::Missing => -2,
             Ttl::Persistent => -1,
             // TTL rounds to the nearest second, as Redis does.
@@ -66,13 +66,13 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now
             Ok(Value::OK)
         }
         Id::Keys => Ok(Value::Array(
-            db.keys(&args[1], t).into_iter().map(Value::Bulk).collect(),
+            db.keys(args[1], t).into_iter().map(Value::Bulk).collect(),
         )),
         _ => Err(Value::error("ERR command not in this group")),
     }
 }
 
-fn count(keys: &[Bytes], mut f: impl FnMut(&[u8]) -> bool) -> Value {
+fn count(keys: &[&[u8]], mut f: impl FnMut(&[u8]) -> bool) -> Value {
     Value::Integer(keys.iter().filter(|k| f(k)).count() as i64)
 }
 
@@ -90,7 +90,7 @@ fn select(session: &mut Session, arg: &[u8]) -> Reply {
 }
 
 /// `FLUSHALL` / `FLUSHDB` take nothing, `SYNC` or `ASYNC` (both flush at once here).
-fn flush_mode(args: &[Bytes]) -> Result<(), Value> {
+fn flush_mode(args: &[&[u8]]) -> Result<(), Value> {
     match args {
         [_] => Ok(()),
         [_, mode]
@@ -111,14 +111,14 @@ fn incr(db: &mut Store, key: &[u8], delta: i64, now: Now) -> Reply {
     }
 }
 
-fn mset(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
+fn mset(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
     if args.len() % 2 == 0 {
         return Err(wrong_arity("mset"));
     }
     for pair in args[1..].chunks_exact(2) {
         db.set(
-            Bytes::copy_from_slice(&pair[0]),
-            Bytes::copy_from_slice(&pair[1]),
+            Bytes::copy_from_slice(pair[0]),
+            Bytes::copy_from_slice(pair[1]),
             Expiry::Never,
             Condition::Always,
             now.instant,
@@ -151,12 +151,12 @@ enum Unit {
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`, parsed as Redis's
 /// `parseExtendedStringArgumentsOrReply`: a repeated option is allowed (the last value wins),
 /// conflicting ones are a syntax error, and all options are parsed before the expire value is.
-fn set(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
+fn set(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
     let (mut nx, mut xx, mut get, mut keep_ttl) = (false, false, false, false);
-    let mut expire: Option<(Unit, &Bytes)> = None;
+    let mut expire: Option<(Unit, &[u8])> = None;
     let mut j = 3;
     while j < args.len() {
-        let opt = c_str(&args[j]);
+        let opt = c_str(args[j]);
         let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
         let unit = [
             (&b"EX"[..], Unit::Ex),
@@ -177,7 +177,7 @@ fn set(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
         } else if let Some(unit) = unit
             .filter(|&u| !keep_ttl && expire.is_none_or(|(set, _)| set == u) && j + 1 < args.len())
         {
-            expire = Some((unit, &args[j + 1]));
+            expire = Some((unit, args[j + 1]));
             j += 1;
         } else {
             return Err(syntax_error());
@@ -205,7 +205,7 @@ fn set(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
         }
     };
     let old = if get {
-        db.get(&args[1], now.instant)
+        db.get(args[1], now.instant)
     } else {
         None
     };
@@ -216,8 +216,8 @@ fn set(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
     };
     // Values arrive as slices of the read buffer; the store keeps its own copies.
     let written = db.set(
-        Bytes::copy_from_slice(&args[1]),
-        Bytes::copy_from_slice(&args[2]),
+        Bytes::copy_from_slice(args[1]),
+        Bytes::copy_from_slice(args[2]),
         expiry,
         condition,
         now.instant,
@@ -231,7 +231,7 @@ fn set(db: &mut Store, args: &[Bytes], now: Now) -> Reply {
 
 /// `EXPIRE` / `PEXPIRE key n [NX|XX|GT|LT]`, as Redis's `expireGenericCommand`: options, then
 /// the number, then overflow checks, then the key; a time not in the future deletes the key.
-fn expire(db: &mut Store, args: &[Bytes], unit_ms: i64, name: &str, now: Now) -> Reply {
+fn expire(db: &mut Store, args: &[&[u8]], unit_ms: i64, name: &str, now: Now) -> Reply {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &args[3..] {
         let opt = c_str(opt);
@@ -257,7 +257,7 @@ fn expire(db: &mut Store, args: &[Bytes], unit_ms: i64, name: &str, now: Now) ->
             "ERR GT and LT options at the same time are not compatible",
         ));
     }
-    let n = integer(&args[2])?;
+    let n = integer(args[2])?;
     let when = n
         .checked_mul(unit_ms)
         .and_then(|ms| ms.checked_add(now.unix_ms))

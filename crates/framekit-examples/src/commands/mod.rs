@@ -9,8 +9,6 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-
 use crate::resp::{parse_i64, Value};
 use crate::store::Store;
 
@@ -102,13 +100,12 @@ impl Now {
 ///
 /// ```
 /// use std::time::Instant;
-/// use bytes::Bytes;
 /// use framekit_examples::commands::{execute, Now, Outcome, Session, State};
 /// use framekit_examples::resp::Value;
 ///
 /// let mut state = State::new();
 /// let mut session = Session::new(1, Instant::now());
-/// let args = |s: &str| s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect::<Vec<_>>();
+/// let args = |s: &'static str| s.split(' ').map(str::as_bytes).collect::<Vec<_>>();
 /// let now = Now::system();
 /// let mut run = |line| execute(&mut state, &mut session, &args(line), now);
 /// assert_eq!(run("SET k v"), Outcome::Reply(Value::OK));
@@ -116,12 +113,12 @@ impl Now {
 /// assert_eq!(run("SELECT 3"), Outcome::Reply(Value::OK));
 /// assert_eq!(run("GET k"), Outcome::Reply(Value::Null));
 /// ```
-pub fn execute(state: &mut State, session: &mut Session, args: &[Bytes], now: Now) -> Outcome {
+pub fn execute(state: &mut State, session: &mut Session, args: &[&[u8]], now: Now) -> Outcome {
     let Some(name) = args.first() else {
         return Outcome::Nothing;
     };
     session.touch(now.instant);
-    let command = match table::lookup(name, args.get(1)) {
+    let command = match table::lookup(name, args.get(1).copied()) {
         Ok(command) => command,
         Err(unknown) => {
             session.last_command = "NULL";
@@ -191,9 +188,9 @@ const ECHO_MAX: usize = 128;
 
 /// `ERR unknown command 'NAME', with args beginning with: 'a' 'b' `: the name cut at 128 bytes,
 /// then arguments while the list is under 128 bytes, each cut to what is left, bytes as sent.
-fn unknown_command(args: &[Bytes]) -> Value {
+fn unknown_command(args: &[&[u8]]) -> Value {
     let mut text = b"ERR unknown command '".to_vec();
-    text.extend_from_slice(cut(&args[0], ECHO_MAX));
+    text.extend_from_slice(cut(args[0], ECHO_MAX));
     text.extend_from_slice(b"', with args beginning with: ");
     let mut listed = 0;
     for arg in &args[1..] {
@@ -210,11 +207,11 @@ fn unknown_command(args: &[Bytes]) -> Value {
 }
 
 /// `ERR unknown subcommand 'SUB'. Try CMD HELP.`
-fn unknown_subcommand(args: &[Bytes]) -> Value {
+fn unknown_subcommand(args: &[&[u8]]) -> Value {
     let mut text = b"ERR unknown subcommand '".to_vec();
-    text.extend_from_slice(cut(&args[1], ECHO_MAX));
+    text.extend_from_slice(cut(args[1], ECHO_MAX));
     text.extend_from_slice(b"'. Try ");
-    text.extend(c_str(&args[0]).iter().map(u8::to_ascii_uppercase));
+    text.extend(c_str(args[0]).iter().map(u8::to_ascii_uppercase));
     text.extend_from_slice(b" HELP.");
     Value::error_bytes(text)
 }

@@ -14,22 +14,22 @@ pub const REDIS_VERSION: &str = "7.0.0";
 
 /// Runs a connection or introspection command (table group
 /// [`Server`](super::table::Group::Server)).
-pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now: Now) -> Reply {
+pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now: Now) -> Reply {
     match id {
         Id::Ping => match args {
             [_] => Ok(Value::Simple("PONG")),
-            [_, msg] => Ok(Value::Bulk(msg.clone())),
+            [_, msg] => Ok(Value::Bulk(Bytes::copy_from_slice(msg))),
             _ => Err(super::wrong_arity("ping")),
         },
-        Id::Echo => Ok(Value::Bulk(args[1].clone())),
+        Id::Echo => Ok(Value::Bulk(Bytes::copy_from_slice(args[1]))),
         Id::Hello => hello(session, args),
         Id::ClientId => Ok(Value::Integer(session.id as i64)),
         Id::ClientGetName => Ok(session.name.clone().map_or(Value::Null, Value::Bulk)),
         Id::ClientSetName => {
-            session.name = client_name(&args[2], b"Client names")?;
+            session.name = client_name(args[2], b"Client names")?;
             Ok(Value::OK)
         }
-        Id::ClientSetInfo => client_set_info(session, &args[2], &args[3]),
+        Id::ClientSetInfo => client_set_info(session, args[2], args[3]),
         Id::ClientInfo => Ok(Value::Bulk(session.info_line(now.instant).into())),
         Id::ClientList => client_list(state, session, args, now),
         Id::ConfigGet => Ok(state.config.get(&args[2..])),
@@ -43,7 +43,7 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[Bytes], now
 
 /// `HELLO [protover [AUTH user pass] [SETNAME name]]`: RESP2 only; `HELLO 3` is refused with
 /// Redis's `NOPROTO` error, which clients take as "speak RESP2".
-fn hello(session: &mut Session, args: &[Bytes]) -> Reply {
+fn hello(session: &mut Session, args: &[&[u8]]) -> Reply {
     let mut next = 1;
     if let Some(version) = args.get(1) {
         let version = super::parse_i64(version).ok_or_else(|| {
@@ -57,7 +57,7 @@ fn hello(session: &mut Session, args: &[Bytes]) -> Reply {
     let mut name = None;
     let mut auth = None;
     while next < args.len() {
-        let opt = c_str(&args[next]);
+        let opt = c_str(args[next]);
         let more = args.len() - 1 - next;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             auth = Some(&args[next + 1]);
@@ -99,18 +99,18 @@ fn hello(session: &mut Session, args: &[Bytes]) -> Reply {
 }
 
 /// A client name or library field: printable ASCII without spaces; empty clears it.
-fn client_name(name: &Bytes, what: &[u8]) -> Result<Option<Bytes>, Value> {
+fn client_name(name: &[u8], what: &[u8]) -> Result<Option<Bytes>, Value> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         let mut text = b"ERR ".to_vec();
         text.extend_from_slice(what);
         text.extend_from_slice(b" cannot contain spaces, newlines or special characters.");
         return Err(Value::error_bytes(text));
     }
-    Ok((!name.is_empty()).then(|| name.clone()))
+    Ok((!name.is_empty()).then(|| Bytes::copy_from_slice(name)))
 }
 
 /// `CLIENT SETINFO LIB-NAME|LIB-VER value` (Redis 7.2).
-fn client_set_info(session: &mut Session, attr: &Bytes, value: &Bytes) -> Reply {
+fn client_set_info(session: &mut Session, attr: &[u8], value: &[u8]) -> Reply {
     let attr = c_str(attr);
     if attr.eq_ignore_ascii_case(b"LIB-NAME") {
         session.lib_name = client_name(value, b"lib-name")?;
@@ -127,19 +127,19 @@ fn client_set_info(session: &mut Session, attr: &Bytes, value: &Bytes) -> Reply 
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]`: every connection that has
 /// sent a command, by id.
-fn client_list(state: &State, session: &Session, args: &[Bytes], now: Now) -> Reply {
+fn client_list(state: &State, session: &Session, args: &[&[u8]], now: Now) -> Reply {
     let mut wanted_ids: Option<Vec<i64>> = None;
     let mut normal = true;
     match args.get(2).map(|a| c_str(a).to_ascii_uppercase()) {
         None => {}
         Some(opt) if opt == b"TYPE" && args.len() == 4 => {
-            let kind = c_str(&args[3]).to_ascii_lowercase();
+            let kind = c_str(args[3]).to_ascii_lowercase();
             match kind.as_slice() {
                 b"normal" => {}
                 b"master" | b"replica" | b"slave" | b"pubsub" => normal = false,
                 _ => {
                     let mut text = b"ERR Unknown client type '".to_vec();
-                    text.extend_from_slice(&args[3]);
+                    text.extend_from_slice(args[3]);
                     text.push(b'\'');
                     return Err(Value::error_bytes(text));
                 }
@@ -192,7 +192,7 @@ fn command_info(c: &'static Command) -> Value {
 
 /// `COMMAND DOCS [name ...]`: name, then a map of summary, since and group, for each named (or
 /// every) top-level command; unknown names are left out, as Redis does.
-fn command_docs(names: &[Bytes]) -> Value {
+fn command_docs(names: &[&[u8]]) -> Value {
     let docs = |c: &'static Command| {
         [
             Value::bulk(c.full_name),
@@ -289,7 +289,7 @@ impl Default for Config {
 impl Config {
     /// `CONFIG GET pattern ...`: a name without glob characters is echoed as given; a glob
     /// matches names case-insensitively and reports them in lower case. Each parameter once.
-    pub fn get(&self, patterns: &[Bytes]) -> Value {
+    pub fn get(&self, patterns: &[&[u8]]) -> Value {
         let mut found: Vec<(Bytes, usize)> = Vec::new();
         for pattern in patterns {
             let pattern = c_str(pattern);
@@ -321,13 +321,13 @@ impl Config {
     }
 
     /// `CONFIG SET name value [name value ...]`: all checked first, then all applied.
-    pub fn set(&mut self, pairs: &[Bytes]) -> Reply {
+    pub fn set(&mut self, pairs: &[&[u8]]) -> Reply {
         if pairs.len() % 2 != 0 {
             return Err(syntax_error());
         }
         let mut updates: Vec<(usize, String)> = Vec::new();
         for pair in pairs.chunks_exact(2) {
-            let name = c_str(&pair[0]);
+            let name = c_str(pair[0]);
             let Some(i) = self.index(name) else {
                 let mut text =
                     b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
@@ -344,7 +344,7 @@ impl Config {
             if updates.iter().any(|(j, _)| *j == i) {
                 return Err(failed("duplicate parameter"));
             }
-            let value = String::from_utf8_lossy(c_str(&pair[1])).into_owned();
+            let value = String::from_utf8_lossy(c_str(pair[1])).into_owned();
             let value = normalize(self.entries[i].1, &value).map_err(failed)?;
             updates.push((i, value));
         }

@@ -186,7 +186,7 @@ fn find(name: &[u8]) -> Option<&'static Command> {
 
 /// The command a request names: its first argument, and for a container command with more
 /// arguments, its second (as Redis looks commands up).
-pub fn lookup(name: &[u8], sub: Option<&bytes::Bytes>) -> Result<&'static Command, Unknown> {
+pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Result<&'static Command, Unknown> {
     let base = find(name)
         .filter(|c| !c.is_subcommand())
         .ok_or(Unknown::Command)?;

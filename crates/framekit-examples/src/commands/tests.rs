@@ -31,7 +31,9 @@ impl Client {
     }
 
     fn run_args(&mut self, args: &[Bytes]) -> Value {
-        match execute(&mut self.state, &mut self.session, args, self.now) {
+        match crate::servers::with_slices(args, |args| {
+            execute(&mut self.state, &mut self.session, args, self.now)
+        }) {
             Outcome::Reply(v) | Outcome::ReplyAndClose(v) => v,
             Outcome::Nothing => panic!("no reply to {args:?}"),
         }
@@ -61,7 +63,7 @@ fn ping_echo_and_quit() {
     assert_eq!(c.run("ping hi"), Value::bulk("hi"));
     assert_eq!(c.run("PING a b"), wrong_arity("ping"));
     assert_eq!(c.run("ECHO x"), Value::bulk("x"));
-    let quit = execute(&mut c.state, &mut c.session, &[Bytes::from("quit")], c.now);
+    let quit = execute(&mut c.state, &mut c.session, &[b"quit"], c.now);
     assert_eq!(quit, Outcome::ReplyAndClose(Value::OK));
     assert_eq!(
         execute(&mut c.state, &mut c.session, &[], c.now),

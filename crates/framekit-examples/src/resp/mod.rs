@@ -18,6 +18,7 @@ mod inline;
 mod integer;
 mod parse;
 mod value;
+mod view;
 
 pub use boundary::RequestBoundary;
 pub use codec::RespCodec;
@@ -28,3 +29,4 @@ pub use parse::{
     MAX_BULK_LEN_CEILING, MAX_INLINE_LEN, MAX_MULTIBULK_COUNT,
 };
 pub use value::Value;
+pub use view::{Args, RespView, RespViewCodec};
