@@ -17,6 +17,48 @@
 //! is handled once it is answered. Pipelining therefore costs nothing for answers given at
 //! once; a handler that usually waits is better written in the owned style
 //! ([`Handler`](crate::Handler)), which runs up to `max_in_flight` requests concurrently.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::delimited::Delimited};
+//! use framekit_server::borrowed::{Answer, BorrowedHandler, Responder};
+//! use framekit_server::{Ctx, Server};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! type Lines = FrameCodec<Delimited>;
+//!
+//! /// `quit` answers `bye` and closes; every other line is answered with its length.
+//! struct Lengths;
+//!
+//! impl BorrowedHandler<Lines, Bytes> for Lengths {
+//!     type State = ();
+//!     type Later = std::future::Ready<Option<Bytes>>;
+//!     fn open(&self, _ctx: &Ctx) {}
+//!     fn call(&self, line: &[u8], _: &mut (), _ctx: &Ctx, out: &mut Responder<'_, Lines, Bytes>)
+//!         -> Answer<Self::Later>
+//!     {
+//!         if line == b"quit" {
+//!             out.send(&b"bye"[..]);
+//!             return Answer::Close;
+//!         }
+//!         out.send(line.len().to_string().as_bytes());
+//!         Answer::Done
+//!     }
+//! }
+//!
+//! let server = Server::bind("127.0.0.1:0").await?
+//!     .serve_borrowed(FrameCodec::new(Delimited::newline()), Lengths);
+//! let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+//! peer.write_all(b"abc\nhello\nquit\nnot handled\n").await?;
+//! let mut answers = String::new();
+//! peer.read_to_string(&mut answers).await?; // the server closes after `bye`
+//! assert_eq!(answers, "3\n5\nbye\n");
+//! server.shutdown(Duration::from_secs(1)).await;
+//! # Ok(()) }
+//! ```
 
 use std::future::Future;
 
