@@ -121,11 +121,15 @@ pub struct Delimited {
     reported: bool,
     /// Whether decoded payloads keep their delimiter (Netty's `stripDelimiter = false`).
     keep_delimiter: bool,
+    /// The byte the inlined path looks for and whether a CR before it is stripped, when the
+    /// matcher is one byte (`Byte`, `Newline`); read without matching on the matcher per frame.
+    lone: Option<(u8, bool)>,
 }
 
 impl Delimited {
     fn with_matcher(matcher: Matcher, encode_with: &[u8], longest: usize) -> Self {
         Delimited {
+            lone: lone(&matcher),
             matcher,
             encode_with: encode_with.into(),
             longest,
@@ -337,6 +341,7 @@ impl Delimited {
         if let Matcher::Newline { strip_cr } = &mut self.matcher {
             *strip_cr = strip;
         }
+        self.lone = lone(&self.matcher);
         self
     }
 
@@ -617,6 +622,15 @@ fn any_of_search(delimiters: &[Box<[u8]>], buf: &[u8], from: usize) -> Search {
     }
 }
 
+/// The `lone` field of a [`Delimited`] with this matcher.
+fn lone(matcher: &Matcher) -> Option<(u8, bool)> {
+    match *matcher {
+        Matcher::Newline { strip_cr } => Some((b'\n', strip_cr)),
+        Matcher::Byte(b) => Some((b, false)),
+        _ => None,
+    }
+}
+
 fn check_delimiter(delimiter: &[u8]) {
     assert!(!delimiter.is_empty(), "a delimiter cannot be empty");
     assert!(
@@ -636,11 +650,7 @@ impl Delimited {
         if self.discarding.is_some() {
             return None;
         }
-        let (byte, strip_cr) = match self.matcher {
-            Matcher::Newline { strip_cr } => (b'\n', strip_cr),
-            Matcher::Byte(b) => (b, false),
-            _ => return None,
-        };
+        let (byte, strip_cr) = self.lone?;
         let from = self.searched.min(buf.len());
         let at = from + memchr::memchr(byte, &buf[from..])?;
         if at > self.max_frame_len {
