@@ -244,34 +244,40 @@ fn spawn_connection<Io: Send + 'static>(
 ) {
     metrics.accepted();
     metrics.opened();
-    let span = tracing::info_span!("conn", id, %peer);
+    // At debug level: an enabled span costs every connection its formatted fields and the
+    // subscriber's record of it (about 300 bytes with the fmt subscriber) for as long as the
+    // connection lives, idle or not. The events an operator sees at info level name their
+    // connection themselves (`conn`, `peer`).
+    let span = tracing::debug_span!("conn", id, %peer);
     let ctx = Ctx::new(id, peer, shutdown.child_token());
     let cancel_on_close = ctx.closing().clone().drop_guard();
+    let logged = ctx.clone();
     let fut = serve(io, ctx);
     let guard = CloseGuard {
         metrics: metrics.clone(),
         reason: None,
     };
-    tasks.spawn(
-        async move {
-            // Moved whole (not just the field written below), so it drops with the task.
-            let mut guard = guard;
-            let _permit = permit;
-            let _cancel_on_close = cancel_on_close;
-            tracing::debug!("connection opened");
-            let reason = fut.await;
-            match reason {
-                CloseReason::WriteTimeout
-                | CloseReason::FrameTimeout
-                | CloseReason::InputBudget => {
-                    tracing::info!(%reason, "connection closed")
-                }
-                _ => tracing::debug!(%reason, "connection closed"),
+    let task = async move {
+        // Moved whole (not just the field written below), so it drops with the task.
+        let mut guard = guard;
+        let _permit = permit;
+        let _cancel_on_close = cancel_on_close;
+        tracing::debug!("connection opened");
+        let reason = fut.await;
+        match reason {
+            CloseReason::WriteTimeout | CloseReason::FrameTimeout | CloseReason::InputBudget => {
+                tracing::info!(conn = logged.id(), peer = %logged.peer(), %reason, "connection closed")
             }
-            guard.reason = Some(reason);
+            _ => tracing::debug!(%reason, "connection closed"),
         }
-        .instrument(span),
-    );
+        guard.reason = Some(reason);
+    };
+    // A disabled span would still weigh on the task cell of every connection.
+    if span.is_disabled() {
+        tasks.spawn(task);
+    } else {
+        tasks.spawn(task.instrument(span));
+    }
 }
 
 fn report_join(joined: Result<(), tokio::task::JoinError>) {

@@ -32,14 +32,21 @@ struct CtxInner {
     id: u64,
     /// The client: the PROXY header's source when there is one, else the socket's peer.
     peer: Addr,
-    /// The other end of the socket (the balancer, behind a PROXY preamble).
-    socket_peer: Addr,
-    /// The PROXY header the connection started with, when the preamble stage is on.
-    proxy: Option<ProxyHeader>,
+    /// What a PROXY preamble said, when the connection started with one (boxed: a connection
+    /// without one, as most are, carries one pointer instead of a header and a second address).
+    proxy: Option<Box<Proxied>>,
     closing: CancellationToken,
     /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
     #[cfg(feature = "tls")]
     tls: Option<Box<crate::tls::TlsInfo>>,
+}
+
+/// A connection that came through a balancer speaking the PROXY protocol.
+#[derive(Debug, Clone)]
+struct Proxied {
+    /// The other end of the socket: the balancer.
+    socket_peer: Addr,
+    header: ProxyHeader,
 }
 
 impl Ctx {
@@ -59,7 +66,6 @@ impl Ctx {
         Ctx {
             inner: Arc::new(CtxInner {
                 id,
-                socket_peer: peer.clone(),
                 peer,
                 proxy: None,
                 closing,
@@ -87,10 +93,14 @@ impl Ctx {
     /// ```
     pub fn with_proxy_header(self, header: ProxyHeader) -> Ctx {
         let mut inner = CtxInner::clone(&self.inner);
-        if let Some(source) = header.source() {
-            inner.peer = Addr::Tcp(source);
-        }
-        inner.proxy = Some(header);
+        let socket_peer = match header.source() {
+            Some(source) => std::mem::replace(&mut inner.peer, Addr::Tcp(source)),
+            None => inner.peer.clone(),
+        };
+        inner.proxy = Some(Box::new(Proxied {
+            socket_peer,
+            header,
+        }));
         Ctx {
             inner: Arc::new(inner),
         }
@@ -157,7 +167,10 @@ impl Ctx {
     /// assert!(ctx.proxy_header().is_none());
     /// ```
     pub fn socket_peer(&self) -> &Addr {
-        &self.inner.socket_peer
+        self.inner
+            .proxy
+            .as_ref()
+            .map_or(&self.inner.peer, |proxied| &proxied.socket_peer)
     }
 
     /// The address the client connected to, as the PROXY header says (`None` without one, or
@@ -171,7 +184,7 @@ impl Ctx {
     /// assert!(ctx.proxy_header().is_none());
     /// ```
     pub fn destination(&self) -> Option<SocketAddr> {
-        self.inner.proxy.as_ref().and_then(ProxyHeader::destination)
+        self.proxy_header().and_then(ProxyHeader::destination)
     }
 
     /// The PROXY header the connection started with, TLVs and all (ALPN, authority, unique
@@ -185,7 +198,7 @@ impl Ctx {
     /// assert_eq!(ctx.proxy_header().and_then(|h| h.unique_id()), Some(&b"req-7"[..]));
     /// ```
     pub fn proxy_header(&self) -> Option<&ProxyHeader> {
-        self.inner.proxy.as_ref()
+        self.inner.proxy.as_ref().map(|proxied| &proxied.header)
     }
 
     /// The signal cancelled when the server begins a graceful shutdown or this connection

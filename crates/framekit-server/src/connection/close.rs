@@ -10,42 +10,39 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::Poll;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::config::ServerConfig;
 use crate::metrics::CloseReason;
 
-use super::reading::Reading;
 use super::timers::{Timer, TimerTable};
-use super::writing::Writing;
 use super::Ending;
 
 /// The least a closing connection reads and discards (when the input budget is smaller).
 const LINGER_DISCARD_MIN: usize = 64 * 1024;
 
-/// Closes the connection as `ending` says, and returns why it closed.
-pub(super) async fn close<Rd, Wr>(
-    mut reading: Reading<Rd>,
-    writing: Writing<Wr>,
+/// Closes the connection as `ending` says, and returns why it closed (`eof`: the peer closed
+/// its side already).
+pub(super) async fn close<Io>(
+    io: &mut Io,
+    eof: bool,
     ending: Ending,
     cfg: &ServerConfig,
-    timers: &mut TimerTable,
     mut sleep: Pin<&mut Sleep>,
 ) -> CloseReason
 where
-    Rd: AsyncRead + Unpin,
-    Wr: AsyncWrite + Unpin,
+    Io: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut timers = TimerTable::default();
     let reason = match ending {
         Ending::Abrupt(reason) => return reason,
         Ending::Orderly(reason) => reason,
     };
-    let mut wr = writing.into_inner();
     timers.clear();
     timers.set(Timer::Write, Some(Instant::now() + cfg.write_timeout));
     let fin = poll_fn(|cx| {
-        if let Poll::Ready(done) = Pin::new(&mut wr).poll_shutdown(cx) {
+        if let Poll::Ready(done) = Pin::new(&mut *io).poll_shutdown(cx) {
             return Poll::Ready(Some(done));
         }
         timers.poll_expired(sleep.as_mut(), cx).map(|_| None)
@@ -59,7 +56,7 @@ where
         }
         None => return CloseReason::WriteTimeout,
     }
-    if reading.eof || reason == CloseReason::PeerClosed || cfg.linger.is_zero() {
+    if eof || reason == CloseReason::PeerClosed || cfg.linger.is_zero() {
         return reason;
     }
     timers.clear();
@@ -69,9 +66,12 @@ where
     let mut budget = cfg.input_budget.max(LINGER_DISCARD_MIN);
     let _ = poll_fn(|cx| {
         while budget > 0 {
-            match reading.poll_discard(&mut discard, cx) {
-                Poll::Ready(0) => return Poll::Ready(()),
-                Poll::Ready(n) => budget = budget.saturating_sub(n),
+            let mut scratch = ReadBuf::new(&mut discard);
+            match Pin::new(&mut *io).poll_read(cx, &mut scratch) {
+                // The end, or an error: nothing more to discard either way.
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) if scratch.filled().is_empty() => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => budget = budget.saturating_sub(scratch.filled().len()),
                 Poll::Pending => return timers.poll_expired(sleep.as_mut(), cx).map(|_| ()),
             }
         }

@@ -2,7 +2,10 @@
 //! future is driven by the connection, always (also while output is paused, so its timers run).
 //!
 //! Memory: the two bounded channels and the boxed handler future live as long as the
-//! connection; the inbox's capacity is the in-flight limit.
+//! connection; the inbox's capacity is the in-flight limit. A duplex connection never parks
+//! (its handler runs the whole time), so it also keeps the busy phase's state (824 bytes
+//! with a line codec: the two sides, the timer table) for its whole life: an idle duplex connection costs
+//! that on top of a parked request/response one, plus its handler's own future.
 
 use std::collections::VecDeque;
 use std::future::Future;

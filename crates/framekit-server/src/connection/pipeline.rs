@@ -202,7 +202,12 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
                 // Later requests started later: none of them is due either.
                 break;
             }
-            tracing::info!(?after, "request timeout: handler cancelled");
+            tracing::info!(
+                conn = self.ctx.id(),
+                peer = %self.ctx.peer(),
+                ?after,
+                "request timeout: handler cancelled"
+            );
             let err = RequestTimeout { after };
             let reply = self.shared.reject(
                 FailureOrigin::RequestTimeout,

@@ -70,12 +70,14 @@ pub(super) struct Decoded {
 }
 
 impl<Rd: AsyncRead + Unpin> Reading<Rd> {
-    pub(super) fn new(rd: Rd) -> Self {
+    /// The read side of a connection waking with `buf` read (`eof`: the read that woke it
+    /// found the end).
+    pub(super) fn new(rd: Rd, buf: BytesMut, eof: bool) -> Self {
         Reading {
             rd,
-            buf: BytesMut::new(),
+            buf,
             input: Input::Open,
-            eof: false,
+            eof,
             wants_more: false,
             frame_started: None,
             was_reading: false,
@@ -253,18 +255,12 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         self.eof |= n == 0;
         Poll::Ready(Ok(n))
     }
-
-    /// Reads into `scratch`, to be discarded (the linger); 0 at the end or on an error.
-    pub(super) fn poll_discard(&mut self, scratch: &mut [u8], cx: &mut Context<'_>) -> Poll<usize> {
-        let mut rb = ReadBuf::new(scratch);
-        match ready!(Pin::new(&mut self.rd).poll_read(cx, &mut rb)) {
-            Ok(()) => Poll::Ready(rb.filled().len()),
-            Err(_) => Poll::Ready(0),
-        }
-    }
 }
 
-fn poll_read_lazy<R: AsyncRead + Unpin>(
+/// Reads at most `limit` bytes into `buf`; with an empty, unallocated buffer the read goes
+/// through a buffer on the stack that lives only during the poll, so waiting costs no heap
+/// memory and allocates only for bytes that arrived. Also the parked connection's one read.
+pub(super) fn poll_read_lazy<R: AsyncRead + Unpin>(
     rd: &mut R,
     buf: &mut BytesMut,
     limit: usize,

@@ -5,8 +5,10 @@
 //! table says which timer expired. The sleep is moved earlier when a deadline comes closer, but
 //! never later: a deadline that moved later is found when the sleep fires early, and only then
 //! is the sleep re-armed, so a busy connection does not touch the runtime's timer wheel for
-//! every event. The table is 7 deadlines (16 bytes each) in the connection's future; the sleep
-//! is pinned next to it, never boxed.
+//! every event. The table is 7 deadlines (16 bytes each) in the busy phase's state (boxed, and
+//! only while busy) and in the close's; the one sleep is pinned in the connection's own future,
+//! never boxed, and shared by the parked phase (which waits for its one deadline with
+//! [`poll_until`]), the busy phase and the close.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -100,16 +102,10 @@ impl TimerTable {
             let Some(next) = self.next() else {
                 return Poll::Pending;
             };
-            let armed = sleep.deadline();
-            if next < armed || (sleep.is_elapsed() && next != armed) {
-                sleep.as_mut().reset(next);
-            }
-            ready!(sleep.as_mut().poll(cx));
+            ready!(poll_until(sleep.as_mut(), next, cx));
             if let Some(timer) = self.expired(Instant::now()) {
                 return Poll::Ready(timer);
             }
-            // Fired early: the deadline it was armed for moved later. Re-armed on the next
-            // round of the loop, which also registers the waker again.
         }
     }
 }
@@ -137,6 +133,28 @@ pub(crate) async fn within<F: Future>(
         table.poll_expired(sleep.as_mut(), cx).map(Err)
     })
     .await
+}
+
+/// Waits on `sleep` until `at`, moving it earlier but never later (see the module doc): a
+/// sleep armed for an earlier deadline fires early, and is re-armed for `at` only then.
+/// Also how a parked connection, whose one timer is [`Timer::Idle`], waits without a table.
+pub(crate) fn poll_until(
+    mut sleep: Pin<&mut Sleep>,
+    at: Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    loop {
+        let armed = sleep.deadline();
+        if at < armed || (sleep.is_elapsed() && at != armed) {
+            sleep.as_mut().reset(at);
+        }
+        ready!(sleep.as_mut().poll(cx));
+        if Instant::now() >= at {
+            return Poll::Ready(());
+        }
+        // Fired early: the deadline it was armed for moved later. Re-armed on the next
+        // round of the loop, which also registers the waker again.
+    }
 }
 
 #[cfg(test)]

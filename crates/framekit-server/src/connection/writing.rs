@@ -87,10 +87,6 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         }
     }
 
-    pub(super) fn into_inner(self) -> Wr {
-        self.wr
-    }
-
     /// Whether output is queued or not yet flushed.
     pub(super) fn is_busy(&self) -> bool {
         !self.out.is_empty() || self.unflushed
