@@ -52,3 +52,23 @@ start_redis() {
   log "redis-server did not start"
   return 1
 }
+
+# server_bins REV_OR_DIR OUT: puts ack_server and resp_server of REV_OR_DIR into OUT. A directory
+# is used as it is; anything else is a git revision, built (release) in a throwaway worktree
+# that shares this tree's target directory, so dependencies already built are not rebuilt.
+server_bins() {
+  local what=$1 out=$2 tree
+  if [[ -d $what ]]; then
+    mkdir -p "$out"
+    cp "$what/ack_server" "$what/resp_server" "$out/"
+    return 0
+  fi
+  tree=$WORK/tree-$(git rev-parse --short "$what")
+  git worktree add --detach -q "$tree" "$what"
+  log "building ack_server and resp_server at $what ($(git rev-parse --short "$what"))"
+  (cd "$tree" && CARGO_TARGET_DIR=$ROOT/target nice -n 5 cargo build --release -q \
+    -p framekit-examples --example ack_server --example resp_server)
+  mkdir -p "$out"
+  cp "$ROOT/target/release/examples/ack_server" "$ROOT/target/release/examples/resp_server" "$out/"
+  git worktree remove --force "$tree"
+}

@@ -2,63 +2,80 @@
 # Two builds of ack_server (and resp_server) side by side in one run, against the same baseline:
 # the way to measure a change to framekit-server without trusting run-to-run drift.
 #
-#   # build and keep the "before" binaries, change the code, then:
-#   cargo build --release -p framekit-examples --example ack_server --example resp_server -p loadgen --bins
-#   bench/server-ab.sh /tmp/before target/release/examples
+#   bench/server-ab.sh e13b388 HEAD          two git revisions, each built here (release)
+#   bench/server-ab.sh /tmp/before target/release/examples   two directories of binaries
 #
-# OLD_DIR and NEW_DIR each hold `ack_server` (and `resp_server`, for the redis step). The baseline
-# (`plain_ack`) and the load generator are target/release's. Prints one line per run; ratios
-# are to the baseline measured in the same round. Each step is bounded in time.
+# OLD and NEW are each a git revision (built in a throwaway worktree that shares this tree's
+# target directory) or a directory holding `ack_server` and `resp_server`. The baseline
+# (`plain_ack`) and the load generator are this tree's, built first. Prints one line per run
+# with each server's throughput and CPU per request (user + system time of the server process,
+# from /proc/PID/stat, over the responses of the run); the rounds alternate who goes first.
+# Each step is bounded in time.
 #
 #   SCENARIOS="16x16" ROUNDS=3 DURATION=3s bench/server-ab.sh OLD NEW
 #   STEPS="ack resp" (default: ack) adds redis-benchmark -P 16 against redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OLD_DIR=${1:?usage: bench/server-ab.sh OLD_DIR NEW_DIR}
-NEW_DIR=${2:?usage: bench/server-ab.sh OLD_DIR NEW_DIR}
+ROOT=$PWD
+OLD_REV=${1:?usage: bench/server-ab.sh OLD NEW}
+NEW_REV=${2:?usage: bench/server-ab.sh OLD NEW}
 SCENARIOS=${SCENARIOS:-1x1 16x16 64x32}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-3s}
 WARMUP=${WARMUP:-1s}
 STEPS=${STEPS:-ack}
 REDIS_N=${REDIS_N:-1000000}
-BIN=target/release
+BIN=$ROOT/target/release
 WORK=$(mktemp -d /tmp/framekit-ab.XXXXXX)
 # shellcheck source=bench/procs.sh
 source bench/procs.sh
 
-rps() { sed -n 's/.*rps=\([0-9]*\).*/\1/p'; }
+server_bins "$OLD_REV" "$WORK/old"
+server_bins "$NEW_REV" "$WORK/new"
+log "building plain_ack and loadgen"
+nice -n 5 cargo build --release -q -p loadgen --bins
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+us_per() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "nan" }'; }
 
 if [[ " $STEPS " == *" ack "* ]]; then
-  start old "$OLD_DIR/ack_server" --addr 127.0.0.1:0 --idle-timeout 600s
-  OLD=$ADDR
-  start new "$NEW_DIR/ack_server" --addr 127.0.0.1:0 --idle-timeout 600s
-  NEW=$ADDR
+  declare -A addr_of=() pid_of=()
+  start old "$WORK/old/ack_server" --addr 127.0.0.1:0 --idle-timeout 600s
+  addr_of[old]=$ADDR pid_of[old]=$PID
+  start new "$WORK/new/ack_server" --addr 127.0.0.1:0 --idle-timeout 600s
+  addr_of[new]=$ADDR pid_of[new]=$PID
   start plain "$BIN/plain_ack" --addr 127.0.0.1:0
-  PLAIN=$ADDR
+  addr_of[plain]=$ADDR pid_of[plain]=$PID
   for scenario in $SCENARIOS; do
     c=${scenario%x*} w=${scenario#*x}
     for round in $(seq "$ROUNDS"); do
-      declare -A rate=()
-      for name in plain old new; do
-        case $name in
-          plain) addr=$PLAIN ;;
-          old) addr=$OLD ;;
-          *) addr=$NEW ;;
-        esac
-        rate[$name]=$(timeout 60 "$BIN/loadgen" --addr "$addr" --connections "$c" \
-          --in-flight "$w" --duration "$DURATION" --warmup "$WARMUP" | tail -1 | rps)
+      order=(plain old new)
+      ((round % 2 == 0)) && order=(new old plain)
+      declare -A rate=() cpu=()
+      for name in "${order[@]}"; do
+        before=$(cpu_ticks "${pid_of[$name]}")
+        line=$(timeout 60 "$BIN/loadgen" --addr "${addr_of[$name]}" --connections "$c" \
+          --in-flight "$w" --duration "$DURATION" --warmup "$WARMUP" | tail -1)
+        after=$(cpu_ticks "${pid_of[$name]}")
+        rate[$name]=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$line")
+        cpu[$name]=$(us_per $((after - before)) "$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")")
       done
-      python3 -c 'import sys; p,o,n=map(float,sys.argv[2:]); print(f"ack {sys.argv[1]} round: plain {p:,.0f} old {o:,.0f} ({o/p:.2f}x) new {n:,.0f} ({n/p:.2f}x)")' \
-        "$scenario $round" "${rate[plain]}" "${rate[old]}" "${rate[new]}"
+      python3 -c '
+import sys
+sc, p, o, n, pc, oc, nc = sys.argv[1:]
+p, o, n, pc, oc, nc = map(float, (p, o, n, pc, oc, nc))
+print(f"ack {sc} round: req/s plain {p:,.0f} old {o:,.0f} ({o/p:.2f}x) new {n:,.0f} ({n/p:.2f}x)"
+      f" | CPU us/req plain {pc:.2f} old {oc:.2f} ({oc/pc:.2f}x) new {nc:.2f} ({nc/pc:.2f}x)")' \
+        "$scenario $round" "${rate[plain]}" "${rate[old]}" "${rate[new]}" "${cpu[plain]}" "${cpu[old]}" "${cpu[new]}"
     done
   done
 fi
 
 if [[ " $STEPS " == *" resp "* ]]; then
-  start old_resp "$OLD_DIR/resp_server" --addr 127.0.0.1:0 --idle-timeout 600s
+  start old_resp "$WORK/old/resp_server" --addr 127.0.0.1:0 --idle-timeout 600s
   OLD_PORT=${ADDR##*:}
-  start new_resp "$NEW_DIR/resp_server" --addr 127.0.0.1:0 --idle-timeout 600s
+  start new_resp "$WORK/new/resp_server" --addr 127.0.0.1:0 --idle-timeout 600s
   NEW_PORT=${ADDR##*:}
   start_redis
   REDIS_PORT=${ADDR##*:}

@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # Server benchmarks, in one go, on loopback, each step bounded in time:
-#   1. ack_server vs plain_ack (plain tokio) under bench/loadgen, N connections x W in flight;
-#   2. resp_server vs redis-server under redis-benchmark -t set,get, with and without -P 16;
-#   3. RSS per idle connection with 10,000 connections open, for each of those servers;
-#   4. (drip) one 4.7 MB MSET written in 8 KiB pieces 4 ms apart (bench/drip.py), to
+#   1. (ack) ack_server vs plain_ack (plain tokio) under bench/loadgen, C connections x W in
+#      flight; ack_server also as thread-per-core with --threads 1 and --threads 2;
+#   2. (resp) resp_server vs redis-server under redis-benchmark -t set,get -c 50, -P 1 and -P 16;
+#      resp_server also with --threads 1 and --threads 2;
+#   3. (syscalls) system calls per request, strace -c -f attached for a bounded run, for each
+#      server of steps 1 and 2;
+#   4. (rss) RSS per idle connection with 10,000 connections open, for each of those servers;
+#   5. (drip) one 4.7 MB MSET written in 8 KiB pieces 4 ms apart (bench/drip.py), to
 #      resp_server and to redis-server: the server CPU seconds each spends on it.
-# Then rewrites the server section of BENCHMARKS.md (bench/report.py server).
+# Steps 1 and 2 read each server's CPU time (user + system, all threads) from /proc/PID/stat
+# around every run: CPU per request is that over the responses of the run. The contenders of a
+# load take turns (the order rotates every run), REPEATS runs each; the report gives the median
+# and the spread. Then rewrites the server section of BENCHMARKS.md and its SVG charts
+# (bench/report.py server).
 #
-#   bench/server.sh                   everything (about 5 minutes)
-#   REPEATS=1 DURATION=3s bench/server.sh   a quicker, noisier pass
-#   STEPS="ack rss" bench/server.sh   only some steps
+#   bench/server.sh                   everything (about 12 minutes)
+#   REPEATS=1 DURATION=2s bench/server.sh   a quicker, noisier pass
+#   STEPS="ack syscalls" bench/server.sh    only some steps
 #
 # Needs redis-server and redis-tools (apt-get install redis-server redis-tools) for step 2 and
-# the redis line of step 3; without them those rows are skipped and say so.
+# the redis rows of steps 3-5, and strace for step 3; without them those rows are skipped and
+# say so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,7 +32,9 @@ WARMUP=${WARMUP:-1s}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 # Seconds between the last idle connection's answer and reading RSS (see step 3).
 IDLE_SETTLE=${IDLE_SETTLE:-15}
-STEPS=${STEPS:-ack resp rss drip}
+STEPS=${STEPS:-ack resp syscalls rss drip}
+# Requests of each strace run (step 3): strace slows the server down many times over.
+STRACE_REQUESTS=${STRACE_REQUESTS:-20000}
 # The dripped request: pairs, piece size, pause between pieces.
 DRIP_PAIRS=${DRIP_PAIRS:-160000}
 DRIP_PIECE=${DRIP_PIECE:-8192}
@@ -32,6 +43,9 @@ DRIP_INTERVAL=${DRIP_INTERVAL:-0.004}
 SCENARIOS=${SCENARIOS:-1x1 16x16 64x32}
 REDIS_N=${REDIS_N:-200000}
 REDIS_N_PIPELINED=${REDIS_N_PIPELINED:-2000000}
+# What framekit's servers are measured as: the default (one multi-threaded tokio runtime) and
+# thread-per-core with one and with two threads.
+FK_VARIANTS=${FK_VARIANTS:-mt tpc1 tpc2}
 
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -68,68 +82,200 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # Limits generous enough for the idle test; idle timeout longer than any step.
 FK_FLAGS=(--max-connections $((IDLE_CONNS + 1000)) --idle-timeout 600s)
 
+# CPU ticks (user + system, every thread) a process has used, from /proc/PID/stat.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+threads_of() { ls "/proc/$1/task" | wc -l; }
+
+# The framekit flags of a variant, and what each runs on (stated in the report).
+variant_flags() {
+  case $1 in
+    mt) ;;
+    tpc1) echo --threads 1 ;;
+    tpc2) echo --threads 2 --reuse-port ;;
+  esac
+}
+declare -A RUNTIME=(
+  [ack_server]="one multi-threaded tokio runtime (a worker per CPU)"
+  [ack_server_t1]="--threads 1: one single-threaded runtime"
+  [ack_server_t2]="--threads 2 --reuse-port: two single-threaded runtimes, a listener each"
+  [resp_server]="one multi-threaded tokio runtime (a worker per CPU)"
+  [resp_server_t1]="--threads 1: one single-threaded runtime"
+  [resp_server_t2]="--threads 2 --reuse-port: two single-threaded runtimes, a listener each"
+  [plain_ack]="#[tokio::main]: one multi-threaded tokio runtime (a worker per CPU)"
+  [redis-server]="redis-server's event loop: one main thread (io-threads 1), plus background threads"
+)
+variant_name() { # BASE VARIANT
+  case $2 in
+    mt) echo "$1" ;;
+    tpc1) echo "$1_t1" ;;
+    tpc2) echo "$1_t2" ;;
+  esac
+}
+
+# Starts every contender of a section; fills NAMES, PID_OF and ADDR_OF.
+declare -A PID_OF=() ADDR_OF=()
+NAMES=()
+start_contender() { # NAME CMD...
+  local name=$1
+  shift
+  start "$name" "$@"
+  PID_OF[$name]=$PID
+  ADDR_OF[$name]=$ADDR
+  NAMES+=("$name")
+  printf 'runtime\t-\t%s\tos_threads=%s about=%s\n' "$name" "$(threads_of "$PID")" \
+    "$(echo "${RUNTIME[$name]:-?}" | tr ' ' '_')" >>"$RESULTS"
+}
+stop_contenders() {
+  for name in "${NAMES[@]}"; do stop "${PID_OF[$name]}"; done
+  NAMES=()
+}
+
+# Records one run: the load's own key=value line plus the server's CPU over it.
+record() { # SECTION SCENARIO NAME TICKS_BEFORE TICKS_AFTER REQUESTS LINE
+  local cpu_s us
+  cpu_s=$(awk -v a="$5" -v b="$4" -v hz="$TICK" 'BEGIN { printf "%.3f", (a - b) / hz }')
+  us=$(awk -v c="$cpu_s" -v n="$6" 'BEGIN { if (n > 0) printf "%.3f", c * 1e6 / n; else print "nan" }')
+  printf '%s\t%s\t%s\t%s cpu_s=%s cpu_us_per_req=%s\n' "$1" "$2" "$3" "$7" "$cpu_s" "$us" >>"$RESULTS"
+  log "$1 $2 $3: $7 cpu_s=$cpu_s cpu_us_per_req=$us"
+}
+
+# The contenders in turn, the order rotated by RUN, so drift in machine load hits all alike.
+rotated() { # RUN NAMES...
+  local run=$1
+  shift
+  local n=$# i
+  local all=("$@")
+  for ((i = 0; i < n; i++)); do echo "${all[$(((i + run) % n))]}"; done
+}
+
 # ------------------------------------------------------------------------ 1. ack vs plain tokio
 if [[ " $STEPS " == *" ack "* ]]; then
-  start ack_server "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  ACK_PID=$PID ACK_ADDR=$ADDR
-  start plain_ack "$PLAIN" --addr 127.0.0.1:0
-  PLAIN_PID=$PID PLAIN_ADDR=$ADDR
+  for v in $FK_VARIANTS; do
+    # shellcheck disable=SC2046
+    start_contender "$(variant_name ack_server "$v")" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
+  done
+  start_contender plain_ack "$PLAIN" --addr 127.0.0.1:0
   for scenario in $SCENARIOS; do
     c=${scenario%x*} w=${scenario#*x}
     for run in $(seq "$REPEATS"); do
-      # Alternate which server goes first, so drift in machine load hits both alike.
-      order=(ack_server plain_ack)
-      ((run % 2 == 0)) && order=(plain_ack ack_server)
-      for name in "${order[@]}"; do
-        addr=$ACK_ADDR
-        [[ $name == plain_ack ]] && addr=$PLAIN_ADDR
-        line=$(timeout 120 "$LOADGEN" --addr "$addr" --connections "$c" --in-flight "$w" \
+      for name in $(rotated "$run" "${NAMES[@]}"); do
+        before=$(cpu_ticks "${PID_OF[$name]}")
+        line=$(timeout 120 "$LOADGEN" --addr "${ADDR_OF[$name]}" --connections "$c" --in-flight "$w" \
           --duration "$DURATION" --warmup "$WARMUP" | tail -1)
-        log "ack $scenario run $run $name: $line"
-        printf 'ack\tc=%s w=%s\t%s\t%s\n' "$c" "$w" "$name" "$line" >>"$RESULTS"
+        after=$(cpu_ticks "${PID_OF[$name]}")
+        total=$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")
+        record ack "c=$c w=$w" "$name" "$before" "$after" "$total" "$line"
       done
     done
   done
-  stop "$ACK_PID"
-  stop "$PLAIN_PID"
+  stop_contenders
 fi
 
 # ------------------------------------------------------------- 2. resp_server vs redis-server
 # redis-benchmark --csv prints "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
-bench_redis() { # NAME PORT MODE (plain|pipelined)
-  local name=$1 port=$2 mode=$3 extra=() n=$REDIS_N
-  if [[ $mode == pipelined ]]; then
-    extra=(-P 16)
+# One run is SET then GET, N requests each: the CPU covers both, per request of either.
+bench_redis() { # NAME PORT MODE (P1|P16)
+  local name=$1 port=$2 mode=$3 n=$REDIS_N pipe=1 before after csv
+  if [[ $mode == P16 ]]; then
+    pipe=16
     n=$REDIS_N_PIPELINED
   fi
-  timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n "$n" -q --csv "${extra[@]}" |
-    python3 bench/report.py redis-csv "$name" "$mode"
+  before=$(cpu_ticks "${PID_OF[$name]}")
+  csv=$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -c 50 -P "$pipe" -n "$n" -q --csv)
+  after=$(cpu_ticks "${PID_OF[$name]}")
+  record resp "-P $pipe" "$name" "$before" "$after" $((2 * n)) \
+    "$(python3 bench/report.py redis-csv <<<"$csv") requests=$((2 * n))"
 }
 
 if [[ " $STEPS " == *" resp "* ]]; then
   if ((HAVE_REDIS)); then
-    start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-    RESP_PID=$PID RESP_PORT=${ADDR##*:}
+    for v in $FK_VARIANTS; do
+      # shellcheck disable=SC2046
+      start_contender "$(variant_name resp_server "$v")" "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
+    done
     start_redis
-    REDIS_PID=$PID REDIS_PORT=${ADDR##*:}
-    for mode in plain pipelined; do
+    PID_OF[redis-server]=$PID ADDR_OF[redis-server]=$ADDR
+    NAMES+=(redis-server)
+    printf 'runtime\t-\tredis-server\tos_threads=%s about=%s version=%s\n' "$(threads_of "$PID")" \
+      "$(echo "${RUNTIME[redis-server]}" | tr ' ' '_')" "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" >>"$RESULTS"
+    for mode in P1 P16; do
       for run in $(seq "$REPEATS"); do
-        order=(resp_server redis-server)
-        ((run % 2 == 0)) && order=(redis-server resp_server)
-        for name in "${order[@]}"; do
-          port=$RESP_PORT
-          [[ $name == redis-server ]] && port=$REDIS_PORT
-          out=$(bench_redis "$name" "$port" "$mode")
-          log "resp $mode run $run $name: $(echo "$out" | cut -f2,4 | tr '\n\t' '; ')"
-          echo "$out" >>"$RESULTS"
+        for name in $(rotated "$run" "${NAMES[@]}"); do
+          bench_redis "$name" "${ADDR_OF[$name]##*:}" "$mode"
         done
       done
     done
-    stop "$RESP_PID"
-    stop "$REDIS_PID"
+    stop_contenders
   else
     log "redis-server/redis-benchmark not installed: skipping the resp comparison"
     printf 'skip\tresp\t-\tredis-server or redis-benchmark not installed\n' >>"$RESULTS"
+  fi
+fi
+
+# ------------------------------------------------------------------ 3. system calls per request
+# strace -c -f counts every system call of every thread while one bounded run goes on; the
+# count over the run's responses is the calls per request. (strace slows the server down many
+# times over, so these runs measure nothing else.)
+strace_calls() { # PID OUT CMD...: runs CMD with strace attached to PID; prints the calls
+  local pid=$1 out=$2
+  shift 2
+  local attach=() task
+  # Every thread by its id: -p alone may attach to the main thread only.
+  for task in /proc/"$pid"/task/*; do attach+=(-p "${task##*/}"); done
+  strace -c -f "${attach[@]}" -o "$out" 2>/dev/null &
+  local tracer=$!
+  sleep 1 # attached to every thread before the load starts
+  "$@" >"$out.load" 2>&1 || true
+  kill -INT "$tracer" 2>/dev/null || true
+  wait "$tracer" 2>/dev/null || true
+  awk '$NF == "total" { print ($4 ~ /^[0-9]+$/) ? $4 : $3 }' "$out"
+}
+
+syscall_row() { # SECTION SCENARIO NAME CALLS REQUESTS
+  local per
+  per=$(awk -v c="$4" -v n="$5" 'BEGIN { if (n > 0) printf "%.3f", c / n; else print "nan" }')
+  printf 'syscalls\t%s %s\t%s\tcalls=%s requests=%s per_req=%s\n' "$1" "$2" "$3" "$4" "$5" "$per" >>"$RESULTS"
+  log "syscalls $1 $2 $3: $4 calls for $5 requests = $per per request"
+}
+
+if [[ " $STEPS " == *" syscalls "* ]]; then
+  if command -v strace >/dev/null; then
+    for v in $FK_VARIANTS; do
+      # shellcheck disable=SC2046
+      start_contender "$(variant_name ack_server "$v")" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
+    done
+    start_contender plain_ack "$PLAIN" --addr 127.0.0.1:0
+    for scenario in 1x1 16x16; do
+      c=${scenario%x*} w=${scenario#*x}
+      for name in "${NAMES[@]}"; do
+        calls=$(strace_calls "${PID_OF[$name]}" "$WORK/strace-$name-$scenario" timeout 60 "$LOADGEN" \
+          --addr "${ADDR_OF[$name]}" --connections "$c" --in-flight "$w" --duration 60s --warmup 0s \
+          --max-requests "$STRACE_REQUESTS")
+        total=$(sed -n 's/.*total=\([0-9]*\).*/\1/p' "$WORK/strace-$name-$scenario.load" | tail -1)
+        syscall_row ack "c=$c w=$w" "$name" "${calls:-0}" "${total:-0}"
+      done
+    done
+    stop_contenders
+    if ((HAVE_REDIS)); then
+      for v in $FK_VARIANTS; do
+        # shellcheck disable=SC2046
+        start_contender "$(variant_name resp_server "$v")" "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
+      done
+      start_redis
+      PID_OF[redis-server]=$PID ADDR_OF[redis-server]=$ADDR
+      NAMES+=(redis-server)
+      for pipe in 1 16; do
+        for name in "${NAMES[@]}"; do
+          calls=$(strace_calls "${PID_OF[$name]}" "$WORK/strace-$name-P$pipe" timeout 60 redis-benchmark \
+            -h 127.0.0.1 -p "${ADDR_OF[$name]##*:}" -t set,get -c 50 -P "$pipe" -n "$STRACE_REQUESTS" -q --csv)
+          syscall_row resp "-P $pipe" "$name" "${calls:-0}" $((2 * STRACE_REQUESTS))
+        done
+      done
+      stop_contenders
+    fi
+  else
+    log "strace not installed: skipping the system call counts"
   fi
 fi
 
@@ -194,21 +340,24 @@ cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
-drip() {
-  local name=$1 pid=$2 port=$3 before after sent
+drip() { # NAME PID PORT
+  local name=$1 pid=$2 port=$3 before after sent cpu
   before=$(cpu_seconds "$pid")
-  sent=$(timeout 300 python3 bench/drip.py "$port" --pairs "$DRIP_PAIRS" --piece "$DRIP_PIECE" \
-    --interval "$DRIP_INTERVAL")
+  if ! sent=$(timeout 300 python3 bench/drip.py "$port" --pairs "$DRIP_PAIRS" --piece "$DRIP_PIECE" \
+    --interval "$DRIP_INTERVAL" 2>"$WORK/drip-$name.err"); then
+    log "drip $name failed: $(cat "$WORK/drip-$name.err")"
+    printf 'drip\tMSET %s pairs\t%s\tfailed\n' "$DRIP_PAIRS" "$name" >>"$RESULTS"
+    return 0
+  fi
   after=$(cpu_seconds "$pid")
-  local cpu
   cpu=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }')
-  log "drip $name: $cpu s of server CPU (bytes, pieces, seconds: $sent)"
-  printf '%s	%s	%s
-' "$name" "$cpu" "$sent" >>"$WORK/drip.tsv"
+  read -r bytes pieces wall <<<"$sent"
+  log "drip $name: $cpu s of server CPU for $bytes bytes in $pieces pieces over $wall s"
+  printf 'drip\tMSET %s pairs\t%s\tcpu_s=%s bytes=%s pieces=%s wall_s=%s\n' "$DRIP_PAIRS" "$name" \
+    "$cpu" "$bytes" "$pieces" "$wall" >>"$RESULTS"
 }
 
 if [[ " $STEPS " == *" drip "* ]]; then
-  : >"$WORK/drip.tsv"
   if ((HAVE_REDIS)); then
     for run in $(seq "$REPEATS"); do
       start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
@@ -220,12 +369,6 @@ if [[ " $STEPS " == *" drip "* ]]; then
     done
   else
     log "redis-server not installed: skipping the dripped MSET"
-  fi
-  cp "$WORK/drip.tsv" "$ROOT/target/drip-results.tsv"
-  log "dripped MSET (server, CPU s, bytes, pieces, wall s):"
-  cat "$WORK/drip.tsv" >&2
-  if [[ " $STEPS " != *" ack "* && " $STEPS " != *" resp "* && " $STEPS " != *" rss "* ]]; then
-    exit 0
   fi
 fi
 

@@ -5,7 +5,8 @@
 //! requests until the window is full, reads, and for every response line (counted by LF;
 //! responses come back in order) records the latency of the oldest outstanding request and
 //! sends another. Requests sent during `--warmup` are not counted. The last line printed is
-//! `key=value` pairs for scripts: `rps`, `p50_us`, `p99_us`, `requests`, ...
+//! `key=value` pairs for scripts: `rps`, `p50_us`, `p99_us`, `requests` (counted), `total`
+//! (every response, warm-up included), ...
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:7001 --connections 32 --in-flight 16 --duration 5s
@@ -110,6 +111,8 @@ impl Plan {
 struct Measured {
     latencies: Histogram,
     completed: u64,
+    /// Every response, warm-up included: what the server did in the whole run.
+    answered: u64,
 }
 
 /// Drives one connection until the plan's time or budget runs out and every answer is in.
@@ -144,6 +147,7 @@ async fn drive(plan: Arc<Plan>) -> io::Result<Measured> {
             let started = sent.pop_front().ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidData, "more responses than requests")
             })?;
+            measured.answered += 1;
             if started >= plan.measure_from {
                 measured.latencies.record(now - started);
                 measured.completed += 1;
@@ -185,6 +189,7 @@ async fn load(args: &Args) -> io::Result<()> {
             Ok(Ok(m)) => {
                 all.latencies.merge(&m.latencies);
                 all.completed += m.completed;
+                all.answered += m.answered;
             }
             Ok(Err(e)) => {
                 errors += 1;
@@ -197,11 +202,12 @@ async fn load(args: &Args) -> io::Result<()> {
     let window = plan.stop_at.min(Instant::now()) - plan.measure_from;
     let secs = window.as_secs_f64().max(1e-9);
     println!(
-        "rps={:.0} p50_us={:.1} p99_us={:.1} requests={} seconds={:.2} connections={} in_flight={} payload={} errors={}",
+        "rps={:.0} p50_us={:.1} p99_us={:.1} requests={} total={} seconds={:.2} connections={} in_flight={} payload={} errors={}",
         all.completed as f64 / secs,
         all.latencies.quantile(0.50).as_secs_f64() * 1e6,
         all.latencies.quantile(0.99).as_secs_f64() * 1e6,
         all.completed,
+        all.answered,
         secs,
         args.connections,
         plan.in_flight,
