@@ -4,14 +4,14 @@
 #![no_main]
 
 use framekit_fuzz::{
-    check_messages, length_prefixed, length_prefixed_laws, MessageInput,
-    LENGTH_PREFIXED_ROUND_TRIP_CONFIGS,
+    check_messages, length_prefixed, length_prefixed_laws, length_prefixed_round_trip_config,
+    MessageInput,
 };
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Some(input) = MessageInput::<Vec<u8>>::parse(data) {
-        let config = input.config % LENGTH_PREFIXED_ROUND_TRIP_CONFIGS;
+        let config = length_prefixed_round_trip_config(input.config);
         check_messages(
             &length_prefixed_laws(config),
             || length_prefixed(config),

@@ -119,46 +119,84 @@ pub fn check_messages<F, M>(
 
 // ---- Delimited ----------------------------------------------------------------------------
 
-/// Every delimiter kind and policy, with a small maximum.
+/// Delimiter kinds; the rest of the config byte picks the knobs (see [`delimited`]).
+const DELIMITER_KINDS: u8 = 7;
+
+fn overlong(choice: u8) -> Overlong {
+    match choice % 3 {
+        0 => Overlong::Error,
+        1 => Overlong::Discard,
+        _ => Overlong::DiscardFailFast,
+    }
+}
+
+/// Trailing bytes are delivered only where the encoding delimiter is one byte: a stream cut
+/// inside a multi-byte delimiter leaves a tail longer than the maximum, which is skipped rather
+/// than delivered (a known gap, not yet decided).
+fn trailing(config: u8) -> Trailing {
+    if matches!(config % DELIMITER_KINDS, 2 | 4 | 6)
+        || (config % DELIMITER_KINDS == 5 && (config / DELIMITER_KINDS / 18) % 2 == 1)
+    {
+        return Trailing::Error;
+    }
+    match (config / (DELIMITER_KINDS * 3)) % 3 {
+        0 => Trailing::Error,
+        1 => Trailing::Deliver,
+        _ => Trailing::DeliverWithoutCr,
+    }
+}
+
+/// Every delimiter kind with every knob, with a small maximum. The config byte is read as
+/// mixed-radix digits: the kind (7), the over-long policy (3), the trailing policy (3),
+/// `keep_delimiter` (2), and for LF-or-CRLF whether it encodes with CRLF (2).
 pub fn delimited(config: u8) -> Delimited {
-    let d = match config % 12 {
+    let kind = config % DELIMITER_KINDS;
+    let d = match kind {
         0 => Delimited::newline(),
         1 => Delimited::newline().strip_cr(false),
         2 => Delimited::crlf(),
         3 => Delimited::byte(0),
         4 => Delimited::sequence(b"\r\n\r\n"),
         5 => Delimited::any_of([&b"\n"[..], b"\r\n"]),
-        6 => Delimited::any_of([&b"ab"[..], b"bab", b"ba"]),
-        7 => Delimited::newline().on_overlong(Overlong::Discard),
-        8 => Delimited::crlf().on_overlong(Overlong::Discard),
-        9 => Delimited::sequence(b"\r\n\r\n").on_overlong(Overlong::Discard),
-        10 => Delimited::newline().on_trailing(Trailing::Deliver),
-        _ => Delimited::any_of([&b"\n"[..], b"\r\n"])
-            .on_overlong(Overlong::Discard)
-            .on_trailing(Trailing::Deliver),
+        _ => Delimited::any_of([&b"ab"[..], b"bab", b"ba"]),
     };
-    d.max_frame_len(MAX)
-}
-
-fn delivers_trailing(config: u8) -> bool {
-    matches!(config % 12, 10 | 11)
+    let knobs = config / DELIMITER_KINDS;
+    let keep = (knobs / 9) % 2 == 1;
+    let d = match (kind, (knobs / 18) % 2) {
+        (5, 1) => d.encode_with(b"\r\n"),
+        _ => d,
+    };
+    d.on_overlong(overlong(knobs))
+        .on_trailing(trailing(config))
+        .keep_delimiter(keep)
+        .max_frame_len(MAX)
 }
 
 /// The laws for `delimited(config)`.
 pub fn delimited_laws(config: u8) -> Laws<FrameCodec<Delimited>, Vec<u8>> {
     let laws = Laws::frame_codec(move || FrameCodec::new(delimited(config)), Just(Vec::new()));
-    match delivers_trailing(config) {
-        true => laws.partial_frame_delivered(),
-        false => laws,
+    match trailing(config) {
+        Trailing::Error => laws,
+        Trailing::Deliver | Trailing::DeliverWithoutCr => laws.partial_frame_delivered(),
     }
 }
 
 // ---- LengthPrefixed -----------------------------------------------------------------------
 
-/// Every width and byte order, varint, and the header knobs, with a small maximum.
+/// Length-prefix layouts; the rest of the config byte picks the knobs (see [`length_prefixed`]).
+const LAYOUTS: u8 = 15;
+
+/// The `keep_header` layout, whose payloads come back with their header.
+const KEEP_HEADER: u8 = 14;
+
+/// Every width and byte order, varint, and the header knobs, with a small maximum. The config
+/// byte is read as mixed-radix digits: the layout (15), the over-long policy (3: error, skip
+/// and report after, skip and report at once), and `strip(1)` (2, where the layout allows it).
 pub fn length_prefixed(config: u8) -> LengthPrefixed {
     let fixed = |width, endian| LengthPrefixed::builder().length_field(width, endian);
-    let b = match config % 15 {
+    let layout = config % LAYOUTS;
+    let knobs = config / LAYOUTS;
+    let b = match layout {
         0 => fixed(1, Endian::Big),
         1 => fixed(2, Endian::Big),
         2 => fixed(2, Endian::Little),
@@ -184,7 +222,15 @@ pub fn length_prefixed(config: u8) -> LengthPrefixed {
             .encode_prefix(b"K")
             .keep_header(true),
     };
-    b.max_frame_len(MAX).build().expect("a valid layout")
+    // strip(1) needs a header byte to strip: not a bare varint, nor with keep_header.
+    let b = match (knobs / 3) % 2 == 1 && layout != 9 && layout != KEEP_HEADER {
+        true => b.strip(1),
+        false => b,
+    };
+    b.on_overlong(overlong(knobs))
+        .max_frame_len(MAX)
+        .build()
+        .expect("a valid layout")
 }
 
 /// The laws for `length_prefixed(config)`.
@@ -193,7 +239,7 @@ pub fn length_prefixed_laws(config: u8) -> Laws<FrameCodec<LengthPrefixed>, Vec<
         move || FrameCodec::new(length_prefixed(config)),
         Just(Vec::new()),
     );
-    if config % 15 == 14 {
+    if config % LAYOUTS == KEEP_HEADER {
         // keep_header: payloads carry their 3-byte header on top of the body's maximum.
         let lp = length_prefixed(config);
         return laws.limits(Limits::new(lp.frame_limit() + 3, lp.buffer_limit()));
@@ -201,9 +247,14 @@ pub fn length_prefixed_laws(config: u8) -> Laws<FrameCodec<LengthPrefixed>, Vec<
     laws
 }
 
-/// Configurations whose payloads are the messages sent: all but `keep_header`, whose payloads
-/// come back with their header (the property tests cover it through a closure codec).
-pub const LENGTH_PREFIXED_ROUND_TRIP_CONFIGS: u8 = 14;
+/// A configuration whose payloads are the messages sent, for the round-trip target: any
+/// layout but `keep_header` and no `strip` (their payloads come back with header bytes; the
+/// property tests cover them through a closure codec), with any over-long policy.
+pub fn length_prefixed_round_trip_config(config: u8) -> u8 {
+    let layout = config % KEEP_HEADER;
+    let policy = (config / KEEP_HEADER) % 3;
+    layout + LAYOUTS * policy
+}
 
 // ---- FixedSize ----------------------------------------------------------------------------
 

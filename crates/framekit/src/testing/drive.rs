@@ -152,6 +152,7 @@ pub(crate) fn drive<D>(
 ) -> Result<Run<D::Item, D::Error>, LawViolation>
 where
     D: Decoder,
+    D::Error: 'static,
 {
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
@@ -203,9 +204,15 @@ where
                     return Ok(None);
                 }
                 Err(err) => {
+                    // A framekit error that leaves the stream out of sync ends the run, whether
+                    // or not the call consumed bytes first (a silent discard before it): what a
+                    // caller does after it is not part of the framing, so no law may depend on it.
+                    let fatal = (&err as &dyn Any)
+                        .downcast_ref::<FrameError>()
+                        .is_some_and(|e| !e.is_recoverable());
                     events.push(Event::Error(err));
                     meter.close(arrived);
-                    if buf.len() == before {
+                    if fatal || buf.len() == before {
                         return Ok(Some(End::Stopped));
                     }
                 }
