@@ -130,15 +130,9 @@ fn overlong(choice: u8) -> Overlong {
     }
 }
 
-/// Trailing bytes are delivered only where the encoding delimiter is one byte: a stream cut
-/// inside a multi-byte delimiter leaves a tail longer than the maximum, which is skipped rather
-/// than delivered (a known gap, not yet decided).
+/// The trailing policy of a config byte (a tail over the maximum gets the over-long answer,
+/// as the `eof` law expects).
 fn trailing(config: u8) -> Trailing {
-    if matches!(config % DELIMITER_KINDS, 2 | 4 | 6)
-        || (config % DELIMITER_KINDS == 5 && (config / DELIMITER_KINDS / 18) % 2 == 1)
-    {
-        return Trailing::Error;
-    }
     match (config / (DELIMITER_KINDS * 3)) % 3 {
         0 => Trailing::Error,
         1 => Trailing::Deliver,

@@ -52,7 +52,10 @@ pub enum Trailing {
     /// An unterminated frame at end of stream is [`FrameError::UnexpectedEof`] (the default).
     #[default]
     Error,
-    /// Deliver the unterminated bytes as a final frame.
+    /// Deliver the unterminated bytes as a final frame. Bytes over the maximum are never
+    /// delivered: a stream cut inside a multi-byte delimiter, just after a payload at the
+    /// maximum, leaves a tail longer than the maximum, and that tail gets the
+    /// [`Overlong`] policy's answer instead.
     Deliver,
     /// Deliver them without a final CR, as Go's `bufio.ScanLines` does (the stripping of CR
     /// before LF, for the last line that has no LF).

@@ -785,10 +785,17 @@ where
                 .zip(&sent)
                 .all(|(e, m)| matches!(e, Event::Frame(item) if item == m));
         let ending = &run.events[whole.min(run.events.len())..];
+        let over_limit = self.limits.is_some_and(|l| keep > l.frame);
         let ok = leading_frames_ok
             && match &self.at_eof {
                 AtEof::Error(is_documented) => {
                     matches!(ending, [Event::Error(e)] if is_documented(e, keep))
+                }
+                // A cut inside a multi-byte delimiter, after a payload at the maximum, leaves
+                // more trailing bytes than a frame may carry: delivering them would break the
+                // maximum, so the codec's over-long handling applies and no frame comes out.
+                AtEof::Delivered if over_limit => {
+                    !ending.iter().any(|e| matches!(e, Event::Frame(_)))
                 }
                 AtEof::Delivered => {
                     matches!(ending, [Event::Frame(_)]) && run.end == (End::Clean { left: 0 })
@@ -800,6 +807,11 @@ where
         let expected = match self.at_eof {
             AtEof::Error(_) => {
                 format!("{whole} frames, then the documented error for {keep} buffered bytes")
+            }
+            AtEof::Delivered if over_limit => {
+                format!(
+                    "{whole} frames, then no frame: the {keep} trailing bytes are over the maximum"
+                )
             }
             AtEof::Delivered => {
                 format!("{whole} frames, then the {keep} trailing bytes as a last frame")

@@ -94,6 +94,33 @@ laws!(
     .partial_frame_delivered()
 );
 
+// A stream cut inside the four-byte delimiter after a payload at the maximum leaves a tail
+// over the maximum: it is refused as over-long, never delivered as a frame over the limit.
+laws!(
+    sequence_delivering_trailing,
+    lines_laws(
+        Delimited::sequence(b"\r\n\r\n")
+            .max_frame_len(12)
+            .on_trailing(Trailing::Deliver),
+        LINE_BYTES,
+        12,
+    )
+    .partial_frame_delivered()
+);
+
+laws!(
+    any_of_overlapping_delivering_trailing,
+    lines_laws(
+        Delimited::any_of([&b"ab"[..], b"bab", b"ba"])
+            .max_frame_len(12)
+            .on_overlong(Overlong::Discard)
+            .on_trailing(Trailing::Deliver),
+        b"abx",
+        12,
+    )
+    .partial_frame_delivered()
+);
+
 laws!(
     newline_discarding_overlong_fail_fast,
     lines_laws(
