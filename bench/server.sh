@@ -374,5 +374,5 @@ fi
 
 cp "$RESULTS" "$ROOT/target/server-bench-results.tsv"
 python3 bench/report.py server --started "$STARTED" --load "$LOAD" --results "$RESULTS" --notes bench/server-notes.md \
-  --command "bench/server.sh  # REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS IDLE_SETTLE=$IDLE_SETTLE"
+  --command "REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP REDIS_N=$REDIS_N REDIS_N_PIPELINED=$REDIS_N_PIPELINED bench/server.sh  # SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS IDLE_SETTLE=$IDLE_SETTLE STRACE_REQUESTS=$STRACE_REQUESTS"
 log "BENCHMARKS.md: server section updated (raw results: target/server-bench-results.tsv)"
