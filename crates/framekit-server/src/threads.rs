@@ -19,6 +19,29 @@
 //! binds its own socket and the kernel spreads connections over them by their addresses;
 //! without it (for example a socket inherited through `LISTEN_FDS`), the threads poll
 //! duplicates of the one listening socket and whichever is free first accepts.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use framekit::{FrameCodec, framing::delimited::Delimited};
+//! use framekit_server::tcp::{TcpAcceptor, TcpOptions};
+//! use framekit_server::{Ctx, Server};
+//!
+//! // Thread 1 is this single-threaded runtime; `threads(2)` starts one more.
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! runtime.block_on(async {
+//!     let listener = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default().reuse_port(true))?;
+//!     let server = Server::new(listener)
+//!         .threads(2)?
+//!         .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
+//!     // One shutdown stops both threads and sums their reports.
+//!     let report = server.shutdown(Duration::from_secs(1)).await;
+//!     assert_eq!(report.aborted, 0);
+//!     Ok(())
+//! })
+//! # }
+//! ```
 
 use std::io;
 use std::sync::Arc;
