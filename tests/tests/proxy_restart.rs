@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit_server::{Ctx, Server};
+use framekit_server::{Ctx, Server, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 use support::*;
 
-#[tokio::test]
-async fn a_request_under_way_at_shutdown_is_read_to_its_end_and_answered() {
+/// A line echo server, and how many requests its handler has started.
+async fn counting_echo_server() -> (ServerHandle, Arc<AtomicUsize>) {
     let handled = Arc::new(AtomicUsize::new(0));
     let count = handled.clone();
     let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
@@ -23,6 +23,12 @@ async fn a_request_under_way_at_shutdown_is_read_to_its_end_and_answered() {
             async move { Some(req) }
         },
     );
+    (server, handled)
+}
+
+#[tokio::test]
+async fn a_request_under_way_at_shutdown_is_read_to_its_end_and_answered() {
+    let (server, handled) = counting_echo_server().await;
     let mut stream = connect(&server).await;
     stream.write_all(b"first\nsec").await.unwrap();
     let mut got = [0u8; 6];
@@ -51,15 +57,7 @@ async fn a_request_under_way_at_shutdown_is_read_to_its_end_and_answered() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_closes_at_once_and_unstarted_requests_can_be_retried() {
-    let handled = Arc::new(AtomicUsize::new(0));
-    let count = handled.clone();
-    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
-        lines_codec(),
-        move |req: Bytes, _ctx: Ctx| {
-            count.fetch_add(1, SeqCst);
-            async move { Some(req) }
-        },
-    );
+    let (server, handled) = counting_echo_server().await;
     let mut idle = connect(&server).await;
     idle.write_all(b"one\n").await.unwrap();
     let mut got = [0u8; 4];

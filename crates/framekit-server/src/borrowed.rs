@@ -67,9 +67,9 @@ use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
 
 use crate::codec::{ConnectionCodec, WithEncoder};
-use crate::connection::Env;
+use crate::connection::{encode_or_answer, Env};
 use crate::context::Ctx;
-use crate::error::{CodecError, FailureOrigin};
+use crate::error::CodecError;
 use crate::handler::{BoxError, IntoReply};
 use crate::outbound::{Outbound, ResponseEncoder};
 
@@ -343,39 +343,12 @@ impl<'a, C: ConnectionCodec<R>, R> Responder<'a, C, R> {
         if self.broken {
             return;
         }
-        let mark = self.out.mark();
-        let Err(err) = self.codec.encode_response(resp, self.out) else {
-            self.sent += 1;
-            return;
-        };
-        tracing::warn!(error = %err, "response could not be encoded");
-        if !self.out.rewind(mark) {
-            self.env
-                .shared
-                .metrics
-                .failure(FailureOrigin::Encode, err.kind_name());
-            self.broken = true;
-            return;
-        }
-        let Some(reply) = self.env.shared.reject(
-            FailureOrigin::Encode,
-            err.kind_name(),
-            &err,
-            true,
-            self.env.ctx,
-        ) else {
-            return;
-        };
-        match self.codec.queue_response(reply, self.out) {
-            Ok(()) => self.sent += 1,
-            Err(err) => {
-                tracing::warn!(error = %err, "error reply could not be encoded");
-                self.env
-                    .shared
-                    .metrics
-                    .failure(FailureOrigin::Encode, err.kind_name());
-                self.broken = true;
-            }
+        match encode_or_answer(self.codec, self.out, self.env, |codec, out| {
+            codec.encode_response(resp, out)
+        }) {
+            Ok(true) => self.sent += 1,
+            Ok(false) => {}
+            Err(_) => self.broken = true,
         }
     }
 

@@ -76,6 +76,7 @@ pub(crate) use self::shared::{ErrorHook, Shared};
 pub(crate) use self::timers::within;
 pub(crate) use self::timers::Timer;
 use self::timers::TimerTable;
+pub(crate) use self::writing::encode_or_answer;
 use self::writing::{Flow, OutputError, Writing};
 
 /// What a connection's rooms consult but never change: the server's shared state and this

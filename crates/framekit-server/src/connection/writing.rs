@@ -37,7 +37,45 @@ pub(super) enum Flow {
 /// A response could not be encoded, and the queue could not be repaired: the connection ends
 /// (reason `EncodeError`).
 #[derive(Debug)]
-pub(super) struct Unencodable;
+pub(crate) struct Unencodable;
+
+/// Queues what `encode` appends to `out`. When it refuses, what it appended is taken back
+/// and the error hook's reply (if any) goes in its place, so the connection goes on: the one
+/// rule for every response, whichever handler style produced it. `Ok(true)`: a response or a
+/// reply was queued; `Ok(false)`: the hook had no reply. [`Unencodable`]: the refused bytes
+/// could not be taken back, or the reply was refused too; the connection must end.
+pub(crate) fn encode_or_answer<C: ConnectionCodec<R>, R, E: CodecError>(
+    codec: &mut C,
+    out: &mut Outbound,
+    env: Env<'_, R>,
+    encode: impl FnOnce(&mut C, &mut Outbound) -> Result<(), E>,
+) -> Result<bool, Unencodable> {
+    let mark = out.mark();
+    let Err(err) = encode(codec, out) else {
+        return Ok(true);
+    };
+    tracing::warn!(error = %err, "response could not be encoded");
+    if !out.rewind(mark) {
+        env.shared
+            .metrics
+            .failure(FailureOrigin::Encode, err.kind_name());
+        return Err(Unencodable);
+    }
+    let Some(reply) =
+        env.shared
+            .reject(FailureOrigin::Encode, err.kind_name(), &err, true, env.ctx)
+    else {
+        return Ok(false);
+    };
+    if let Err(err) = codec.queue_response(reply, out) {
+        tracing::warn!(error = %err, "error reply could not be encoded");
+        env.shared
+            .metrics
+            .failure(FailureOrigin::Encode, err.kind_name());
+        return Err(Unencodable);
+    }
+    Ok(true)
+}
 
 /// The write side of one connection.
 pub(crate) struct Writing<Wr> {
@@ -114,31 +152,10 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         resp: R,
         env: Env<'_, R>,
     ) -> Result<(), Unencodable> {
-        let mark = self.out.mark();
-        let Err(err) = codec.queue_response(resp, &mut self.out) else {
-            return Ok(());
-        };
-        tracing::warn!(error = %err, "response could not be encoded");
-        if !self.out.rewind(mark) {
-            env.shared
-                .metrics
-                .failure(FailureOrigin::Encode, err.kind_name());
-            return Err(Unencodable);
-        }
-        let Some(reply) =
-            env.shared
-                .reject(FailureOrigin::Encode, err.kind_name(), &err, true, env.ctx)
-        else {
-            return Ok(());
-        };
-        if let Err(err) = codec.queue_response(reply, &mut self.out) {
-            tracing::warn!(error = %err, "error reply could not be encoded");
-            env.shared
-                .metrics
-                .failure(FailureOrigin::Encode, err.kind_name());
-            return Err(Unencodable);
-        }
-        Ok(())
+        encode_or_answer(codec, &mut self.out, env, |codec, out| {
+            codec.queue_response(resp, out)
+        })
+        .map(drop)
     }
 
     /// `n` responses joined the queue at `now`, which then held `queued` bytes; `was_busy`
