@@ -1,0 +1,177 @@
+//! Finding the delimiter: incrementally, never searching a byte twice (a multi-byte delimiter
+//! re-reads only its own length minus one), with one search per kind of matcher.
+
+use super::*;
+
+impl Delimited {
+    /// Finds the first delimiter at or after `self.searched`, and reports what it read to the
+    /// work meter: from a delimiter's length before the new bytes to where the search stopped.
+    pub(super) fn search(&self, buf: &[u8]) -> Result<Search, FrameError> {
+        let result = self.search_unmetered(buf);
+        let stopped = match &result {
+            Ok(Search::Found(found)) => found.end,
+            Ok(Search::NotYet { .. }) => buf.len(),
+            Err(FrameError::Malformed { offset, .. }) => (*offset as usize + 2).min(buf.len()),
+            Err(_) => buf.len(),
+        };
+        let from = self.searched.saturating_sub(self.longest).min(stopped);
+        crate::framing::work::examined(stopped - from);
+        result
+    }
+
+    pub(super) fn search_unmetered(&self, buf: &[u8]) -> Result<Search, FrameError> {
+        let from = self.searched.min(buf.len());
+        let hay = &buf[from..];
+        Ok(match &self.matcher {
+            Matcher::Byte(b) => match memchr::memchr(*b, hay) {
+                Some(i) => Search::Found(Found {
+                    payload_end: from + i,
+                    end: from + i + 1,
+                }),
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::Newline { strip_cr } => match memchr::memchr(b'\n', hay) {
+                Some(i) => {
+                    let lf = from + i;
+                    let cr = *strip_cr && lf > 0 && buf[lf - 1] == b'\r';
+                    Search::Found(Found {
+                        payload_end: lf - usize::from(cr),
+                        end: lf + 1,
+                    })
+                }
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::StrictCrlf => match memchr::memchr2(b'\r', b'\n', hay) {
+                Some(i) => {
+                    let at = from + i;
+                    if buf[at] == b'\n' {
+                        return Err(FrameError::malformed(
+                            at,
+                            "bare LF without CR in a CRLF-delimited stream",
+                        ));
+                    }
+                    match buf.get(at + 1) {
+                        Some(b'\n') => Search::Found(Found {
+                            payload_end: at,
+                            end: at + 2,
+                        }),
+                        Some(_) => {
+                            return Err(FrameError::malformed(
+                                at,
+                                "bare CR without LF in a CRLF-delimited stream",
+                            ))
+                        }
+                        None => Search::NotYet { resume: at },
+                    }
+                }
+                None => Search::NotYet { resume: buf.len() },
+            },
+            Matcher::Sequence(finder) => {
+                // A match may straddle the previous search's end: back up by len - 1.
+                let dlen = finder.needle().len();
+                let from = self.searched.saturating_sub(dlen - 1).min(buf.len());
+                match finder.find(&buf[from..]) {
+                    Some(i) => Search::Found(Found {
+                        payload_end: from + i,
+                        end: from + i + dlen,
+                    }),
+                    // The next search backs up by `dlen - 1` from here by itself.
+                    None => Search::NotYet { resume: buf.len() },
+                }
+            }
+            Matcher::AnyOf(delimiters) => any_of_search(delimiters, buf, from),
+        })
+    }
+}
+
+/// Whether `hay` contains `b`. Short payloads (most messages) are checked with a plain loop the
+/// compiler vectorises in place; `memchr`'s runtime dispatch only pays off on longer ones.
+#[inline]
+pub(super) fn contains_byte(hay: &[u8], b: u8) -> bool {
+    if hay.len() <= 64 {
+        hay.iter().fold(false, |found, &x| found | (x == b))
+    } else {
+        memchr::memchr(b, hay).is_some()
+    }
+}
+
+/// Whether the end of `payload` joined with `delimiter` decodes as anything but exactly
+/// `payload` then `delimiter`: a delimiter that ends earlier (a payload ending in `\r\r\n` under
+/// `\r\n\r\n`, say, would be cut short), or a longer one ending at the same byte that starts
+/// inside the payload (a payload ending in CR under `any_of([b"\n", b"\r\n"])` would lose it).
+pub(super) fn straddles(
+    payload: &[u8],
+    delimiter: &[u8],
+    first_match: impl Fn(&[u8]) -> Option<Found>,
+) -> bool {
+    let tail = &payload[payload.len().saturating_sub(MAX_DELIMITER_LEN - 1)..];
+    let mut joined = [0u8; 2 * MAX_DELIMITER_LEN];
+    let n = tail.len() + delimiter.len();
+    joined[..tail.len()].copy_from_slice(tail);
+    joined[tail.len()..n].copy_from_slice(delimiter);
+    first_match(&joined[..n])
+        != Some(Found {
+            payload_end: tail.len(),
+            end: n,
+        })
+}
+
+/// Several delimiters: scan candidate start positions from `from`; the match ending first wins,
+/// ties to the longest. A prefix of a delimiter at the very end of the buffer pins `resume`.
+pub(super) fn any_of_search(delimiters: &[Box<[u8]>], buf: &[u8], from: usize) -> Search {
+    let mut best: Option<(usize, usize)> = None; // (end, delimiter length)
+    let mut pending: Option<usize> = None;
+    let mut at = from;
+    while at < buf.len() {
+        if let Some((end, _)) = best {
+            if at >= end {
+                break;
+            }
+        }
+        let rest = &buf[at..];
+        for d in delimiters {
+            if rest.len() >= d.len() {
+                if rest.starts_with(d) {
+                    let end = at + d.len();
+                    let better = match best {
+                        None => true,
+                        Some((e, l)) => end < e || (end == e && d.len() > l),
+                    };
+                    if better {
+                        best = Some((end, d.len()));
+                    }
+                }
+            } else if d.starts_with(rest) && pending.is_none() {
+                pending = Some(at);
+            }
+        }
+        at += 1;
+    }
+    match best {
+        Some((end, len)) => Search::Found(Found {
+            payload_end: end - len,
+            end,
+        }),
+        None => Search::NotYet {
+            resume: pending.unwrap_or(buf.len()),
+        },
+    }
+}
+
+/// The `lone` field of a [`Delimited`] with this matcher.
+pub(super) fn lone(matcher: &Matcher) -> Option<(u8, bool)> {
+    match *matcher {
+        Matcher::Newline { strip_cr } => Some((b'\n', strip_cr)),
+        Matcher::Byte(b) => Some((b, false)),
+        _ => None,
+    }
+}
+
+pub(super) fn check_delimiter(delimiter: &[u8]) {
+    assert!(!delimiter.is_empty(), "a delimiter cannot be empty");
+    assert!(
+        delimiter.len() <= MAX_DELIMITER_LEN,
+        "a delimiter is at most {MAX_DELIMITER_LEN} bytes, got {}",
+        delimiter.len()
+    );
+}
