@@ -10,11 +10,10 @@ use futures::future::BoxFuture;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::ServerConfig;
-use crate::context::Ctx;
+use crate::context::{Ctx, Shutdown};
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
 use crate::metrics::{CloseReason, IoFailure, Metrics};
 use crate::shutdown::ShutdownReport;
@@ -95,6 +94,16 @@ impl Drop for CloseGuard {
     }
 }
 
+/// Ends its connection's context when the connection task ends, however it ends (a token a
+/// handler's task holds is cancelled even when the connection task is aborted).
+struct Ended(Ctx);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// What one accept loop does with its connections: its counters, how it serves and rejects.
 pub(crate) struct Loop<Io> {
     pub(crate) metrics: Arc<Metrics>,
@@ -121,7 +130,7 @@ pub(crate) async fn accept_loop<A: Acceptor>(
         ids: (mut next_id, id_step),
     } = this;
     let Limits { permits, rejecting } = limits;
-    let shutdown = CancellationToken::new();
+    let shutdown = Shutdown::new();
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::new();
     let mut resume_at: Option<Instant> = None;
@@ -212,7 +221,7 @@ pub(crate) async fn accept_loop<A: Acceptor>(
     drop(pending);
     let open = tasks.len();
     tracing::info!(open, ?deadline, "shutting down");
-    shutdown.cancel();
+    shutdown.begin();
     let until = Instant::now() + deadline;
     let mut closed = 0;
     while let Ok(Some(joined)) = tokio::time::timeout_at(until, tasks.join_next()).await {
@@ -236,7 +245,7 @@ fn spawn_connection<Io: Send + 'static>(
     tasks: &mut JoinSet<()>,
     metrics: &Arc<Metrics>,
     serve: &ServeFn<Io>,
-    shutdown: &CancellationToken,
+    shutdown: &Arc<Shutdown>,
     io: Io,
     peer: Addr,
     id: u64,
@@ -249,9 +258,8 @@ fn spawn_connection<Io: Send + 'static>(
     // connection lives, idle or not. The events an operator sees at info level name their
     // connection themselves (`conn`, `peer`).
     let span = tracing::debug_span!("conn", id, %peer);
-    let ctx = Ctx::new(id, peer, shutdown.child_token());
-    let cancel_on_close = ctx.closing().clone().drop_guard();
-    let logged = ctx.clone();
+    let ctx = Ctx::serving(id, peer, shutdown.clone());
+    let ended = Ended(ctx.clone());
     let fut = serve(io, ctx);
     let guard = CloseGuard {
         metrics: metrics.clone(),
@@ -261,12 +269,12 @@ fn spawn_connection<Io: Send + 'static>(
         // Moved whole (not just the field written below), so it drops with the task.
         let mut guard = guard;
         let _permit = permit;
-        let _cancel_on_close = cancel_on_close;
+        let ended = ended;
         tracing::debug!("connection opened");
         let reason = fut.await;
         match reason {
             CloseReason::WriteTimeout | CloseReason::FrameTimeout | CloseReason::InputBudget => {
-                tracing::info!(conn = logged.id(), peer = %logged.peer(), %reason, "connection closed")
+                tracing::info!(conn = ended.0.id(), peer = %ended.0.peer(), %reason, "connection closed")
             }
             _ => tracing::debug!(%reason, "connection closed"),
         }

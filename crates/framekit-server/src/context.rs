@@ -1,13 +1,21 @@
 //! What a handler knows about its connection: who the peer is, which connection this is, when
-//! to stop, and how to run blocking work without stalling the event loop.
+//! to stop, and how to run blocking work without stalling the event loop; and the server's
+//! shutdown as its connections watch it ([`Shutdown`], [`Watch`]).
 //!
 //! A [`Ctx`] is cheap to clone (one `Arc`), so handlers may move it into the futures they
-//! return or into tasks they spawn.
+//! return or into tasks they spawn. It is one allocation per connection: the connection's own
+//! cancellation token ([`Ctx::closing`]) is made only when a handler first asks for it (most
+//! never do), and the connection itself watches the server's shutdown through a flag and a
+//! waiter registered once ([`Watch`]), not through a token of its own.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
 
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::listener::Addr;
 use crate::preamble::ProxyHeader;
@@ -27,7 +35,7 @@ pub struct Ctx {
     inner: Arc<CtxInner>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct CtxInner {
     id: u64,
     /// The client: the PROXY header's source when there is one, else the socket's peer.
@@ -35,10 +43,36 @@ struct CtxInner {
     /// What a PROXY preamble said, when the connection started with one (boxed: a connection
     /// without one, as most are, carries one pointer instead of a header and a second address).
     proxy: Option<Box<Proxied>>,
-    closing: CancellationToken,
+    /// The server's shutdown, shared by every connection of an accept loop.
+    shutdown: Arc<Shutdown>,
+    /// This connection's own token, a child of the shutdown's: made at the first
+    /// [`Ctx::closing`] (a token is an allocation of its own and a slot in its parent's list of
+    /// children, which most handlers never need).
+    closing: OnceLock<CancellationToken>,
+    /// Set when the connection ends ([`Ctx::close`]): a token made after that is born
+    /// cancelled.
+    ended: AtomicBool,
     /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
     #[cfg(feature = "tls")]
     tls: Option<Box<crate::tls::TlsInfo>>,
+}
+
+impl CtxInner {
+    /// This context's fields for a derived one, without a second allocation when this
+    /// context is not shared (as in the setup stages, which own the only one).
+    fn into_owned(inner: Arc<CtxInner>) -> CtxInner {
+        Arc::try_unwrap(inner).unwrap_or_else(|shared| CtxInner {
+            id: shared.id,
+            peer: shared.peer.clone(),
+            proxy: shared.proxy.clone(),
+            shutdown: shared.shutdown.clone(),
+            // A token already handed out stays the one both contexts cancel.
+            closing: shared.closing.clone(),
+            ended: AtomicBool::new(shared.ended.load(Ordering::Relaxed)),
+            #[cfg(feature = "tls")]
+            tls: shared.tls.clone(),
+        })
+    }
 }
 
 /// A connection that came through a balancer speaking the PROXY protocol.
@@ -49,8 +83,101 @@ struct Proxied {
     header: ProxyHeader,
 }
 
+/// The server's shutdown as one accept loop's connections see it: the token every
+/// connection's own token is a child of, and (for the server's own) a flag set just before it
+/// is cancelled, which a connection reads without a lock on every turn of its loop.
+#[derive(Debug)]
+pub(crate) struct Shutdown {
+    token: CancellationToken,
+    /// `None` for a token handed to [`Ctx::new`], which may be cancelled from anywhere:
+    /// watchers then ask the token itself every time.
+    begun: Option<AtomicBool>,
+}
+
+impl Shutdown {
+    /// The shutdown of one accept loop, begun with [`begin`](Shutdown::begin).
+    pub(crate) fn new() -> Arc<Shutdown> {
+        Arc::new(Shutdown {
+            token: CancellationToken::new(),
+            begun: Some(AtomicBool::new(false)),
+        })
+    }
+
+    /// Signals every connection and every token made from this one.
+    pub(crate) fn begin(&self) {
+        if let Some(begun) = &self.begun {
+            // Before the cancellation wakes anyone: a woken watcher finds it set.
+            begun.store(true, Ordering::Release);
+        }
+        self.token.cancel();
+    }
+
+    /// Whether the flag says it has begun (always `false` without one).
+    fn flagged(&self) -> bool {
+        self.begun
+            .as_ref()
+            .is_some_and(|begun| begun.load(Ordering::Acquire))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Waits for the server's shutdown: a future a connection keeps for its whole life and
+    /// polls on every turn. The first poll registers the task's waker with the token (a lock);
+    /// later polls with the same waker read only the flag, so a busy connection takes no lock
+    /// per turn and its connections share no lock they write on every turn.
+    pub(crate) struct Watch<'a> {
+        shutdown: &'a Shutdown,
+        #[pin]
+        wait: WaitForCancellationFuture<'a>,
+        // The waker the token will wake, once registered.
+        registered: Option<Waker>,
+    }
+}
+
+impl<'a> Watch<'a> {
+    /// A watch on `ctx`'s server shutdown.
+    pub(crate) fn new(ctx: &'a Ctx) -> Self {
+        let shutdown = &*ctx.inner.shutdown;
+        Watch {
+            shutdown,
+            wait: shutdown.token.cancelled(),
+            registered: None,
+        }
+    }
+}
+
+impl Future for Watch<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.shutdown.flagged() {
+            return Poll::Ready(());
+        }
+        let fast = this.shutdown.begun.is_some();
+        if fast
+            && this
+                .registered
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            // The cancellation sets the flag before it wakes this waker.
+            return Poll::Pending;
+        }
+        if this.wait.poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if fast {
+            *this.registered = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
 impl Ctx {
-    /// A context for connection `id` with `peer`, cancelled with `closing`.
+    /// A context for connection `id` with `peer`; its [`closing`](Ctx::closing) token is
+    /// cancelled when `shutdown` is (a child of it, made when first asked for) or when the
+    /// connection ends.
     ///
     /// The server makes these; build one yourself to unit-test a handler without a socket:
     ///
@@ -58,17 +185,34 @@ impl Ctx {
     /// use framekit_server::{Addr, Ctx};
     /// use tokio_util::sync::CancellationToken;
     ///
-    /// let ctx = Ctx::new(7, Addr::other("test"), CancellationToken::new());
+    /// let shutdown = CancellationToken::new();
+    /// let ctx = Ctx::new(7, Addr::other("test"), shutdown.clone());
     /// assert_eq!(ctx.id(), 7);
     /// assert!(!ctx.is_closing());
+    /// shutdown.cancel();
+    /// assert!(ctx.is_closing() && ctx.closing().is_cancelled());
     /// ```
-    pub fn new(id: u64, peer: Addr, closing: CancellationToken) -> Self {
+    pub fn new(id: u64, peer: Addr, shutdown: CancellationToken) -> Self {
+        Ctx::serving(
+            id,
+            peer,
+            Arc::new(Shutdown {
+                token: shutdown,
+                begun: None,
+            }),
+        )
+    }
+
+    /// The server's context for connection `id`, watching its accept loop's `shutdown`.
+    pub(crate) fn serving(id: u64, peer: Addr, shutdown: Arc<Shutdown>) -> Self {
         Ctx {
             inner: Arc::new(CtxInner {
                 id,
                 peer,
                 proxy: None,
-                closing,
+                shutdown,
+                closing: OnceLock::new(),
+                ended: AtomicBool::new(false),
                 #[cfg(feature = "tls")]
                 tls: None,
             }),
@@ -92,7 +236,7 @@ impl Ctx {
     /// assert_eq!(ctx.destination(), Some("10.0.0.1:6379".parse().unwrap()));
     /// ```
     pub fn with_proxy_header(self, header: ProxyHeader) -> Ctx {
-        let mut inner = CtxInner::clone(&self.inner);
+        let mut inner = CtxInner::into_owned(self.inner);
         let socket_peer = match header.source() {
             Some(source) => std::mem::replace(&mut inner.peer, Addr::Tcp(source)),
             None => inner.peer.clone(),
@@ -110,7 +254,7 @@ impl Ctx {
     /// the handler is started.
     #[cfg(feature = "tls")]
     pub(crate) fn with_tls(self, info: crate::tls::TlsInfo) -> Self {
-        let mut inner = CtxInner::clone(&self.inner);
+        let mut inner = CtxInner::into_owned(self.inner);
         inner.tls = Some(Box::new(info));
         Ctx {
             inner: Arc::new(inner),
@@ -209,6 +353,11 @@ impl Ctx {
     /// they spawned see it; the futures themselves are dropped at their current `.await`, not
     /// polled again.
     ///
+    /// The token is made at the first call (a child of the server's shutdown token), so a
+    /// connection whose handler never asks carries none; asked for after the connection
+    /// ended, it is already cancelled. Cancelling it yourself tells the handler's own tasks;
+    /// it does not end the connection.
+    ///
     /// ```
     /// use framekit_server::{Addr, Ctx};
     /// use tokio_util::sync::CancellationToken;
@@ -219,10 +368,19 @@ impl Ctx {
     /// assert!(ctx.closing().is_cancelled());
     /// ```
     pub fn closing(&self) -> &CancellationToken {
-        &self.inner.closing
+        let inner = &*self.inner;
+        let token = inner
+            .closing
+            .get_or_init(|| inner.shutdown.token.child_token());
+        // Paired with the fence in `close`: either it sees this token, or this sees `ended`.
+        fence(Ordering::SeqCst);
+        if inner.ended.load(Ordering::Relaxed) {
+            token.cancel();
+        }
+        token
     }
 
-    /// Whether [`closing`](Ctx::closing) has fired.
+    /// Whether [`closing`](Ctx::closing) has fired (asked without making the token).
     ///
     /// ```
     /// use framekit_server::{Addr, Ctx};
@@ -235,7 +393,31 @@ impl Ctx {
     /// assert!(ctx.is_closing());
     /// ```
     pub fn is_closing(&self) -> bool {
-        self.inner.closing.is_cancelled()
+        let inner = &*self.inner;
+        inner.ended.load(Ordering::Acquire)
+            || inner.shutdown.flagged()
+            || match inner.closing.get() {
+                Some(token) => token.is_cancelled(),
+                None => inner.shutdown.token.is_cancelled(),
+            }
+    }
+
+    /// The connection has ended (or is ending, with handler futures still to drop): cancels
+    /// its token if one was made, and any made later is born cancelled.
+    pub(crate) fn close(&self) {
+        let inner = &*self.inner;
+        inner.ended.store(true, Ordering::Release);
+        // Paired with the fence in `closing`.
+        fence(Ordering::SeqCst);
+        if let Some(token) = inner.closing.get() {
+            token.cancel();
+        }
+    }
+
+    /// Resolves when the server begins its shutdown: for the setup stages, which wait once
+    /// (the connection's loop keeps a [`Watch`]).
+    pub(crate) fn shutdown(&self) -> WaitForCancellationFuture<'_> {
+        self.inner.shutdown.token.cancelled()
     }
 
     /// Runs blocking or CPU-heavy `work` on tokio's blocking pool and waits for its result,
@@ -268,3 +450,7 @@ impl Ctx {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;

@@ -91,7 +91,7 @@ impl<Req, Resp> Drop for Duplex<Req, Resp> {
     fn drop(&mut self) {
         // The handler (and the tasks it spawned) learn that the connection is gone before its
         // future is dropped.
-        self.ctx.closing().cancel();
+        self.ctx.close();
     }
 }
 
@@ -147,7 +147,7 @@ impl<Req: Send, Resp: Send + 'static> Dispatch<Req> for Duplex<Req, Resp> {
         match signal {
             Signal::EndInput => self.inbox = None,
             Signal::Abandon => {
-                self.ctx.closing().cancel();
+                self.ctx.close();
                 self.handler = None;
                 self.finished = true;
                 self.outbox.close();

@@ -16,12 +16,11 @@ use std::io;
 use std::pin::Pin;
 use std::task::Poll;
 
+use crate::config::ServerConfig;
+use crate::context::Watch;
 use bytes::BytesMut;
 use tokio::io::AsyncRead;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::WaitForCancellationFutureOwned;
-
-use crate::config::ServerConfig;
 
 use super::reading::poll_read_lazy;
 use super::timers::poll_until;
@@ -42,10 +41,10 @@ pub(super) enum Wake {
 }
 
 /// What a parked connection waits with (borrowed from the connection task's own state).
-pub(super) struct Clock<'a> {
+pub(super) struct Clock<'a, 'c> {
     pub(super) sleep: Pin<&'a mut Sleep>,
     /// The server's shutdown, for this connection; polled only while input is open.
-    pub(super) closing: Pin<&'a mut WaitForCancellationFutureOwned>,
+    pub(super) closing: Pin<&'a mut Watch<'c>>,
     /// The last time anything was read, answered or written: the idle clock.
     pub(super) last_activity: &'a mut Instant,
 }
@@ -53,26 +52,29 @@ pub(super) struct Clock<'a> {
 /// Waits, parked, for what wakes the connection. Only the idle timeout can expire: a parked
 /// connection has no frame under way, no output and no request in flight. Not an `async fn`:
 /// the future is this one closure, no larger than what it borrows and the empty buffer.
-pub(super) fn park<'a, Io: AsyncRead + Unpin>(
+pub(super) fn park<'a, 'c, Io: AsyncRead + Unpin>(
     io: &'a mut Io,
     cfg: &'a ServerConfig,
-    clock: Clock<'a>,
-) -> impl Future<Output = Wake> + 'a {
+    clock: Clock<'a, 'c>,
+) -> impl Future<Output = Wake> + use<'a, 'c, Io> {
     let Clock {
         mut sleep,
         mut closing,
         last_activity,
     } = clock;
-    let idle_at = *last_activity + cfg.idle_timeout;
-    let mut buf = BytesMut::new();
+    // Nothing of its own but the borrows: the idle deadline is read through the clock and the
+    // read's buffer is made inside the poll, so this future is five pointers.
+    let last_activity: &Instant = last_activity;
     poll_fn(move |cx| {
         // The same order as the busy loop's: shutdown first, then input, then the clock.
         if closing.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Wake::Shutdown);
         }
+        let mut buf = BytesMut::new();
         if let Poll::Ready(got) = poll_read_lazy(io, &mut buf, cfg.input_budget, cx) {
-            return Poll::Ready(Wake::Read(got.map(|_| std::mem::take(&mut buf))));
+            return Poll::Ready(Wake::Read(got.map(|_| buf)));
         }
-        poll_until(sleep.as_mut(), idle_at, cx).map(|()| Wake::IdleTimeout)
+        poll_until(sleep.as_mut(), *last_activity + cfg.idle_timeout, cx)
+            .map(|()| Wake::IdleTimeout)
     })
 }

@@ -21,19 +21,21 @@
 //! inside it: they are concurrent, not parallel. Work that needs a core of its own goes through
 //! [`Ctx::blocking`](crate::Ctx::blocking).
 //!
-//! What an idle connection costs. Its task's future is what a parked connection holds: 632
+//! What an idle connection costs. Its task's future is what a parked connection holds: 616
 //! bytes with a line codec and a request/response handler (guarded by a size test), namely
 //! the transport (48 for a TCP stream), the codec (136 for `FrameCodec<Delimited>`), the
 //! dispatcher (112: no ring, no future boxes while quiet), the one `Sleep` (112), the shutdown
-//! waiter (72), the idle clock, and pointers to the server's shared state and the `Ctx`. What
-//! only a busy connection needs (the read and write sides, the output queue, the timer table,
-//! the loop's state: 824 bytes in the same test build) is one box that exists from the first byte of a
-//! burst until everything owed is written; the setup stages and the close are boxed too, and
-//! only while they run. Around the future: tokio's task cell (256 bytes) and the socket's
-//! registration (256), the `Ctx` (one `Arc`, 112) and its cancellation token (80). Measured
-//! with `STEPS=rss bench/server.sh`: see `BENCHMARKS.md`. A duplex handler's connection does
-//! not park (its handler's future runs for the connection's whole life), so it carries the
-//! busy phase throughout.
+//! watch (96: a flag read on every turn, a waiter registered once; see
+//! [`Watch`](crate::context::Watch)), the idle clock, and pointers to the server's shared state
+//! and the `Ctx`. What only a busy connection needs (the read and write sides, the output
+//! queue, the timer table, the loop's state: 824 bytes in the same test build) is one box that
+//! exists from the first byte of a burst until everything owed is written; the setup stages and
+//! the close are boxed too, and only while they run. Around the future: tokio's task cell (256
+//! bytes) and the socket's registration (256), and the `Ctx` (one `Arc`, 104; the connection's
+//! own cancellation token exists only once a handler asks for it). Measured with
+//! `STEPS=rss bench/server.sh`: see `BENCHMARKS.md`. A duplex handler's connection does not
+//! park (its handler's future runs for the connection's whole life), so it carries the busy
+//! phase throughout.
 //!
 //! The cost of parking is one allocation per burst (the busy phase's box), which a request
 //! answered and followed by silence pays once; pipelined requests share one.
@@ -61,7 +63,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
-use crate::context::Ctx;
+use crate::context::{Ctx, Watch};
 use crate::metrics::{CloseReason, IoFailure};
 use crate::transport::Transport;
 
@@ -148,8 +150,8 @@ where
         let mut last_activity = Instant::now();
         let sleep = tokio::time::sleep_until(last_activity + cfg.idle_timeout);
         tokio::pin!(sleep);
-        // Created once: registering a fresh cancellation waiter on every turn costs a lock.
-        let closing = ctx.closing().clone().cancelled_owned();
+        // Created once and kept: it registers with the shutdown once, then reads a flag.
+        let closing = Watch::new(&ctx);
         tokio::pin!(closing);
         let (ending, eof) = loop {
             let wake = if parks(&dispatch.status()) {
@@ -217,7 +219,7 @@ async fn run<Io, C, D, Req>(
     dispatch: &mut D,
     env: Env<'_, D::Resp>,
     wake: Wake,
-    clock: Clock<'_>,
+    clock: Clock<'_, '_>,
 ) -> Phase
 where
     Io: AsyncRead + AsyncWrite + Unpin + Send,

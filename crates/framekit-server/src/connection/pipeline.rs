@@ -255,7 +255,7 @@ impl<H: Handler<Req>, Req> Drop for Pipeline<H, Req> {
     fn drop(&mut self) {
         // Handlers (and the tasks they spawned) learn that the connection is gone before their
         // futures are dropped.
-        self.ctx.closing().cancel();
+        self.ctx.close();
         for _ in 0..self.waiting {
             self.shared.metrics.settled(None);
         }

@@ -65,7 +65,7 @@ where
         buf.reserve(PREAMBLE_READ);
         tokio::select! {
             // Nothing was read from the client yet: a shutdown may close this one at once.
-            () = ctx.closing().cancelled() => return Err(CloseReason::Shutdown),
+            () = ctx.shutdown() => return Err(CloseReason::Shutdown),
             read = io.read_buf(&mut buf) => match read {
                 Ok(0) => {
                     tracing::debug!(buffered = buf.len(), "closed before its PROXY header");

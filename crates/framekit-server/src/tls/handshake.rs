@@ -101,7 +101,7 @@ impl TlsStage {
         ));
         let outcome = tokio::select! {
             biased;
-            () = ctx.closing().cancelled() => return Err(CloseReason::Shutdown),
+            () = ctx.shutdown() => return Err(CloseReason::Shutdown),
             outcome = accept => outcome,
         };
         let (reason, error) = match outcome {
@@ -211,8 +211,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_ends_a_handshake_at_once() {
         let (_client, server_side) = tokio::io::duplex(4096);
-        let ctx = ctx();
-        ctx.closing().cancel();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let ctx = Ctx::new(7, crate::Addr::other("pipe"), shutdown.clone());
+        shutdown.cancel();
         let started = Instant::now();
         let outcome = stage(Duration::from_secs(3))
             .handshake(server_side, &ctx)
