@@ -14,7 +14,7 @@ use framekit_server::{Answer, BorrowedHandler, Ctx, Responder};
 use crate::commands::{Outcome, Session, SharedSession, State};
 use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
-use crate::resp::{RespView, RespViewCodec, Value};
+use crate::resp::{BulkRef, RespView, RespViewCodec, Value};
 use crate::servers::{lock, respond, with_slices, AckCodec, AckLine, AckReply};
 use crate::store::Store;
 
@@ -142,22 +142,13 @@ impl BorrowedHandler<RespViewCodec, Value> for Resp {
         ctx: &Ctx,
         out: &mut Responder<'_, RespViewCodec, Value>,
     ) -> Answer<Self::Later> {
-        let outcome = match request {
-            RespView::Args(args) => {
-                respond(&self.state, session, ctx, &self.laddr, args.as_slice())
-            }
-            RespView::Parsed(Ok(args)) => with_slices(&args, |args| {
-                respond(&self.state, session, ctx, &self.laddr, args)
-            }),
-            RespView::Parsed(Err(e)) => {
-                tracing::debug!(error = %e, "protocol error, closing");
-                out.send(e.to_reply());
-                return Answer::Close;
-            }
-        };
-        match outcome {
+        let answer = |outcome: Outcome<'_>| match outcome {
             Outcome::Reply(v) => {
                 out.send(v);
+                Answer::Done
+            }
+            Outcome::Bulk(value) => {
+                out.send(BulkRef(value));
                 Answer::Done
             }
             Outcome::ReplyAndClose(v) => {
@@ -165,6 +156,24 @@ impl BorrowedHandler<RespViewCodec, Value> for Resp {
                 Answer::Close
             }
             Outcome::Nothing => Answer::Done,
+        };
+        match request {
+            RespView::Args(args) => respond(
+                &self.state,
+                session,
+                ctx,
+                &self.laddr,
+                args.as_slice(),
+                answer,
+            ),
+            RespView::Parsed(Ok(args)) => with_slices(&args, |args| {
+                respond(&self.state, session, ctx, &self.laddr, args, answer)
+            }),
+            RespView::Parsed(Err(e)) => {
+                tracing::debug!(error = %e, "protocol error, closing");
+                out.send(e.to_reply());
+                Answer::Close
+            }
         }
     }
 }

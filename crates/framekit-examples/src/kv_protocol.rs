@@ -315,17 +315,11 @@ pub fn apply_view(
     match request {
         Err(_) => KvResponse::status(Status::BadRequest),
         Ok(KvView::Get { key }) => match store.get(key, now) {
-            Some(value) => KvResponse::value(value),
+            Some(value) => KvResponse::value(Bytes::copy_from_slice(value)),
             None => KvResponse::status(Status::NotFound),
         },
         Ok(KvView::Set { key, value }) => {
-            store.set(
-                Bytes::copy_from_slice(key),
-                Bytes::copy_from_slice(value),
-                Expiry::Never,
-                Condition::Always,
-                now,
-            );
+            store.set(key, value, Expiry::Never, Condition::Always, now);
             KvResponse::status(Status::Ok)
         }
         Ok(KvView::Del { key }) => match store.remove(key, now) {

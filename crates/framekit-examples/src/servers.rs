@@ -298,14 +298,19 @@ pub fn resp_with<A: Acceptor>(
             move |(session, request): (SharedSession, Request), ctx: Ctx| {
                 let reply = match request {
                     Ok(args) => {
-                        let outcome = with_slices(&args, |args| {
-                            respond(&state, &session, &ctx, &laddr, args)
-                        });
-                        match outcome {
-                            Outcome::Reply(v) => Reply::One(v),
-                            Outcome::ReplyAndClose(v) => Reply::last(v),
-                            Outcome::Nothing => Reply::None,
-                        }
+                        with_slices(&args, |args| {
+                            respond(&state, &session, &ctx, &laddr, args, |outcome| {
+                                match outcome {
+                                    Outcome::Reply(v) => Reply::One(v),
+                                    // The owned style sends owned values: a copy of the stored one.
+                                    Outcome::Bulk(b) => {
+                                        Reply::One(Value::Bulk(Bytes::copy_from_slice(b)))
+                                    }
+                                    Outcome::ReplyAndClose(v) => Reply::last(v),
+                                    Outcome::Nothing => Reply::None,
+                                }
+                            })
+                        })
                     }
                     Err(e) => {
                         tracing::debug!(error = %e, "protocol error, closing");
@@ -319,15 +324,17 @@ pub fn resp_with<A: Acceptor>(
 }
 
 /// Runs one RESP request of the connection `ctx` (whose session is `session`) against the
-/// shared `state`, in either style; the session is registered with the client list at its
-/// first request.
-pub fn respond(
+/// shared `state`, in either style, and hands its outcome to `reply` while the state is still
+/// locked (a reply lent from the store is encoded from where it is kept); the session is
+/// registered with the client list at its first request.
+pub fn respond<T>(
     state: &Mutex<State>,
     session: &SharedSession,
     ctx: &Ctx,
     laddr: &str,
     args: &[&[u8]],
-) -> Outcome {
+    reply: impl FnOnce(Outcome<'_>) -> T,
+) -> T {
     let now = Now::system();
     // Lock order: the state, then a session (CLIENT LIST relies on it).
     let mut state = lock(state);
@@ -343,7 +350,7 @@ pub fn respond(
         own.created = now.instant;
         state.clients.register(session);
     }
-    execute(&mut state, &mut own, args, now)
+    reply(execute(&mut state, &mut own, args, now))
 }
 
 /// Calls `f` with the arguments as slices: on the stack for up to 16 (every common command),

@@ -4,11 +4,19 @@
 //! Time is a parameter (`now`) of every call, never read from a clock here, so expiry is
 //! unit-tested without sleeping. Expired keys vanish lazily when touched and actively through
 //! [`Store::purge_expired`], which walks an index ordered by deadline.
+//!
+//! Every call hashes its key once (SipHash with a random key, as std's maps: a peer choosing
+//! keys cannot make lookups collide) and finds or places the entry with that one hash. Keys and
+//! values are copied in from the caller's slices (usually a read buffer) only where they are
+//! kept: a key when it is inserted, a value into the entry's own buffer, which an overwrite
+//! reuses when it fits; reads lend the value where it lies.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hashbrown::hash_table::{self, HashTable};
 
 use crate::glob::glob_match;
 
@@ -56,34 +64,53 @@ pub enum IncrError {
     Overflow,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Entry {
-    value: Bytes,
+    /// Shared with the deadline index when the key has a deadline.
+    key: Bytes,
+    value: Vec<u8>,
     deadline: Option<Instant>,
 }
 
+impl Entry {
+    fn expired(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|d| d <= now)
+    }
+
+    /// Replaces the value, in its own buffer when that holds it without wasting more than
+    /// about as much again (so a large value overwritten by a small one is given back).
+    fn put(&mut self, value: &[u8]) {
+        let cap = self.value.capacity();
+        if value.len() <= cap && cap <= 2 * value.len() + SPARE_VALUE_BYTES {
+            self.value.clear();
+            self.value.extend_from_slice(value);
+        } else {
+            self.value = value.to_vec();
+        }
+    }
+}
+
+/// Slack a reused value buffer may keep beyond twice its value.
+const SPARE_VALUE_BYTES: usize = 64;
+
 /// Keys to values, with optional deadlines.
-///
-/// Values are stored as given. Callers that got them as zero-copy slices of a read buffer should
-/// copy them first ([`Bytes::copy_from_slice`]), or one small value would keep a whole read
-/// buffer alive.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use bytes::Bytes;
 /// use framekit_examples::store::{Condition, Expiry, Store, Ttl};
 ///
 /// let mut store = Store::new();
 /// let now = Instant::now();
 /// let soon = Expiry::At(now + Duration::from_secs(10));
-/// store.set(Bytes::from("k"), Bytes::from("v"), soon, Condition::Always, now);
-/// assert_eq!(store.get(b"k", now).unwrap(), "v");
+/// store.set(b"k", b"v", soon, Condition::Always, now);
+/// assert_eq!(store.get(b"k", now), Some(&b"v"[..]));
 /// assert_eq!(store.ttl(b"k", now), Ttl::Remaining(Duration::from_secs(10)));
 /// assert_eq!(store.get(b"k", now + Duration::from_secs(10)), None);
 /// ```
 #[derive(Debug, Default)]
 pub struct Store {
-    entries: HashMap<Bytes, Entry>,
+    hasher: RandomState,
+    entries: HashTable<Entry>,
     /// Every key with a deadline, ordered by deadline.
     deadlines: BTreeSet<(Instant, Bytes)>,
 }
@@ -106,41 +133,21 @@ impl Store {
 
     /// The live entry for `key`, removing it first if it expired.
     fn live(&mut self, key: &[u8], now: Instant) -> Option<&mut Entry> {
-        let expired = match self.entries.get(key) {
-            None => return None,
-            Some(entry) => entry.deadline.is_some_and(|d| d <= now),
-        };
-        if expired {
-            self.remove_entry(key);
-            return None;
-        }
-        self.entries.get_mut(key)
-    }
-
-    fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
-        let (key, entry) = self.entries.remove_entry(key)?;
-        if let Some(deadline) = entry.deadline {
-            self.deadlines.remove(&(deadline, key));
-        }
-        Some(entry)
-    }
-
-    fn set_deadline(&mut self, key: &Bytes, deadline: Option<Instant>) {
-        let Some(entry) = self.entries.get_mut(key) else {
-            return;
-        };
-        if let Some(old) = entry.deadline {
-            self.deadlines.remove(&(old, key.clone()));
-        }
-        entry.deadline = deadline;
-        if let Some(new) = deadline {
-            self.deadlines.insert((new, key.clone()));
+        let hash = self.hasher.hash_one(key);
+        match self.entries.find_entry(hash, |e| e.key == key) {
+            Err(_) => None,
+            Ok(found) if found.get().expired(now) => {
+                let (entry, _) = found.remove();
+                unindex(&mut self.deadlines, &entry);
+                None
+            }
+            Ok(found) => Some(found.into_mut()),
         }
     }
 
     /// The value of `key`, if it exists and has not expired.
-    pub fn get(&mut self, key: &[u8], now: Instant) -> Option<Bytes> {
-        self.live(key, now).map(|e| e.value.clone())
+    pub fn get(&mut self, key: &[u8], now: Instant) -> Option<&[u8]> {
+        self.live(key, now).map(|e| &e.value[..])
     }
 
     /// Whether `key` exists and has not expired.
@@ -151,45 +158,77 @@ impl Store {
     /// Writes `value` under `key` if `condition` holds; returns whether it wrote.
     pub fn set(
         &mut self,
-        key: Bytes,
-        value: Bytes,
+        key: &[u8],
+        value: &[u8],
         expiry: Expiry,
         condition: Condition,
         now: Instant,
     ) -> bool {
-        let existing = self.live(&key, now).map(|e| e.deadline);
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(key);
+        let slot = self
+            .entries
+            .entry(hash, |e| e.key == key, |e| hasher.hash_one(&e.key[..]));
+        let (live, mut entry) = match slot {
+            hash_table::Entry::Occupied(found) => {
+                let live = !found.get().expired(now);
+                (live, found)
+            }
+            hash_table::Entry::Vacant(_) if condition == Condition::IfPresent => return false,
+            hash_table::Entry::Vacant(vacant) => {
+                let deadline = match expiry {
+                    Expiry::At(at) => Some(at),
+                    Expiry::Never | Expiry::Keep => None,
+                };
+                let entry = Entry {
+                    key: Bytes::copy_from_slice(key),
+                    value: value.to_vec(),
+                    deadline,
+                };
+                index(&mut self.deadlines, &entry);
+                vacant.insert(entry);
+                return true;
+            }
+        };
         let allowed = match condition {
             Condition::Always => true,
-            Condition::IfAbsent => existing.is_none(),
-            Condition::IfPresent => existing.is_some(),
+            Condition::IfAbsent => !live,
+            Condition::IfPresent => live,
         };
         if !allowed {
+            if !live {
+                let (expired, _) = entry.remove();
+                unindex(&mut self.deadlines, &expired);
+            }
             return false;
         }
+        let e = entry.get_mut();
         let deadline = match expiry {
             Expiry::Never => None,
             Expiry::At(at) => Some(at),
-            Expiry::Keep => existing.flatten(),
+            Expiry::Keep if live => e.deadline,
+            Expiry::Keep => None,
         };
-        match self.entries.get_mut(&key) {
-            Some(entry) => entry.value = value,
-            None => {
-                self.entries.insert(
-                    key.clone(),
-                    Entry {
-                        value,
-                        deadline: None,
-                    },
-                );
-            }
+        e.put(value);
+        if e.deadline != deadline {
+            unindex(&mut self.deadlines, e);
+            e.deadline = deadline;
+            index(&mut self.deadlines, e);
         }
-        self.set_deadline(&key, deadline);
         true
     }
 
     /// Removes `key`; returns whether it existed (and had not expired).
     pub fn remove(&mut self, key: &[u8], now: Instant) -> bool {
-        self.live(key, now).is_some() && self.remove_entry(key).is_some()
+        let hash = self.hasher.hash_one(key);
+        match self.entries.find_entry(hash, |e| e.key == key) {
+            Err(_) => false,
+            Ok(found) => {
+                let (entry, _) = found.remove();
+                unindex(&mut self.deadlines, &entry);
+                !entry.expired(now)
+            }
+        }
     }
 
     /// Adds `delta` to the integer stored at `key` (a missing key counts as 0), keeping its
@@ -200,19 +239,14 @@ impl Store {
             Some(entry) => crate::resp::parse_i64(&entry.value).ok_or(IncrError::NotAnInteger)?,
         };
         let next = current.checked_add(delta).ok_or(IncrError::Overflow)?;
-        let value = Bytes::from(next.to_string());
-        match self.live(key, now) {
-            Some(entry) => entry.value = value,
-            None => {
-                self.entries.insert(
-                    Bytes::copy_from_slice(key),
-                    Entry {
-                        value,
-                        deadline: None,
-                    },
-                );
-            }
-        }
+        let mut text = itoa::Buffer::new();
+        self.set(
+            key,
+            text.format(next).as_bytes(),
+            Expiry::Keep,
+            Condition::Always,
+            now,
+        );
         Ok(next)
     }
 
@@ -223,24 +257,33 @@ impl Store {
             return false;
         }
         if deadline <= now {
-            self.remove_entry(key);
+            self.remove(key, now);
             return true;
         }
-        let key = Bytes::copy_from_slice(key);
-        self.set_deadline(&key, Some(deadline));
-        true
+        self.set_deadline(key, Some(deadline), now)
     }
 
     /// Removes `key`'s deadline; returns whether there was one.
     pub fn persist(&mut self, key: &[u8], now: Instant) -> bool {
         match self.live(key, now) {
-            Some(entry) if entry.deadline.is_some() => {
-                let key = Bytes::copy_from_slice(key);
-                self.set_deadline(&key, None);
-                true
-            }
+            Some(entry) if entry.deadline.is_some() => self.set_deadline(key, None, now),
             _ => false,
         }
+    }
+
+    /// Gives the live `key` a new deadline; returns whether it exists.
+    fn set_deadline(&mut self, key: &[u8], deadline: Option<Instant>, now: Instant) -> bool {
+        let hash = self.hasher.hash_one(key);
+        let Some(e) = self.entries.find_mut(hash, |e| e.key == key) else {
+            return false;
+        };
+        if e.expired(now) {
+            return false;
+        }
+        unindex(&mut self.deadlines, e);
+        e.deadline = deadline;
+        index(&mut self.deadlines, e);
+        true
     }
 
     /// `key`'s time to live.
@@ -266,9 +309,9 @@ impl Store {
         self.purge_expired(now, usize::MAX);
         let every = pattern == b"*";
         self.entries
-            .keys()
-            .filter(|k| every || glob_match(pattern, k))
-            .cloned()
+            .iter()
+            .filter(|e| every || glob_match(pattern, &e.key))
+            .map(|e| e.key.clone())
             .collect()
     }
 
@@ -281,7 +324,10 @@ impl Store {
                 _ => break,
             }
             if let Some((_, key)) = self.deadlines.pop_first() {
-                self.entries.remove(&key);
+                let hash = self.hasher.hash_one(&key[..]);
+                if let Ok(found) = self.entries.find_entry(hash, |e| e.key == key) {
+                    found.remove();
+                }
                 removed += 1;
             }
         }
@@ -289,12 +335,26 @@ impl Store {
     }
 }
 
+/// Adds `entry`'s deadline, if it has one, to the index.
+fn index(deadlines: &mut BTreeSet<(Instant, Bytes)>, entry: &Entry) {
+    if let Some(deadline) = entry.deadline {
+        deadlines.insert((deadline, entry.key.clone()));
+    }
+}
+
+/// Takes `entry`'s deadline, if it has one, out of the index.
+fn unindex(deadlines: &mut BTreeSet<(Instant, Bytes)>, entry: &Entry) {
+    if let Some(deadline) = entry.deadline {
+        deadlines.remove(&(deadline, entry.key.clone()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn b(s: &str) -> Bytes {
-        Bytes::copy_from_slice(s.as_bytes())
+    fn b(s: &str) -> &[u8] {
+        s.as_bytes()
     }
 
     #[test]
@@ -305,7 +365,7 @@ mod tests {
         assert!(s.set(b("k"), b("1"), Expiry::Never, Condition::IfAbsent, now));
         assert!(!s.set(b("k"), b("2"), Expiry::Never, Condition::IfAbsent, now));
         assert!(s.set(b("k"), b("3"), Expiry::Never, Condition::IfPresent, now));
-        assert_eq!(s.get(b"k", now).unwrap(), "3");
+        assert_eq!(s.get(b"k", now), Some(&b"3"[..]));
     }
 
     #[test]
@@ -364,14 +424,14 @@ mod tests {
         let now = Instant::now();
         assert_eq!(s.incr_by(b"n", 1, now), Ok(1));
         assert_eq!(s.incr_by(b"n", -5, now), Ok(-4));
-        assert_eq!(s.get(b"n", now).unwrap(), "-4");
+        assert_eq!(s.get(b"n", now), Some(&b"-4"[..]));
         s.set(b("x"), b("abc"), Expiry::Never, Condition::Always, now);
         assert_eq!(s.incr_by(b"x", 1, now), Err(IncrError::NotAnInteger));
         s.set(b("x"), b("007"), Expiry::Never, Condition::Always, now);
         assert_eq!(s.incr_by(b"x", 1, now), Err(IncrError::NotAnInteger));
         s.set(
             b("m"),
-            b(&i64::MAX.to_string()),
+            i64::MAX.to_string().as_bytes(),
             Expiry::Never,
             Condition::Always,
             now,

@@ -11,9 +11,30 @@ use bytes::Bytes;
 
 use super::session::Session;
 use super::table::Id;
-use super::{c_str, integer, not_an_integer, syntax_error, wrong_arity, Now, Reply, State};
+use super::{
+    c_str, integer, not_an_integer, syntax_error, wrong_arity, Now, Outcome, Reply, State,
+};
 use crate::resp::Value;
 use crate::store::{Condition, Expiry, IncrError, Store, Ttl};
+
+/// `GET key`: the value lent from the store, so it is encoded from where it is kept.
+pub fn get<'s>(state: &'s mut State, session: &Session, key: &[u8], now: Now) -> Outcome<'s> {
+    match state.dbs.get_mut(session.db) {
+        None => Outcome::Reply(out_of_range()),
+        Some(db) => db
+            .get(key, now.instant)
+            .map_or(Outcome::Reply(Value::Null), Outcome::Bulk),
+    }
+}
+
+fn out_of_range() -> Value {
+    Value::error("ERR DB index is out of range")
+}
+
+/// A stored value as an owned reply (a copy: the store keeps its own).
+fn found(value: Option<&[u8]>) -> Value {
+    value.map_or(Value::Null, |v| Value::Bulk(Bytes::copy_from_slice(v)))
+}
 
 /// Runs a data command (one whose table group is [`Keys`](super::table::Group::Keys)).
 pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now: Now) -> Reply {
@@ -27,11 +48,11 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now
         _ => {}
     }
     let Some(db) = state.dbs.get_mut(session.db) else {
-        return Err(Value::error("ERR DB index is out of range"));
+        return Err(out_of_range());
     };
     let t = now.instant;
     match id {
-        Id::Get => Ok(db.get(args[1], t).map_or(Value::Null, Value::Bulk)),
+        Id::Get => Ok(found(db.get(args[1], t))),
         Id::Set => set(db, args, now),
         Id::Del => Ok(count(&args[1..], |k| db.remove(k, t))),
         Id::Exists => Ok(count(&args[1..], |k| db.contains(k, t))),
@@ -43,10 +64,7 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now
             None => Err(Value::error("ERR decrement would overflow")),
         },
         Id::MGet => Ok(Value::Array(
-            args[1..]
-                .iter()
-                .map(|k| db.get(k, t).map_or(Value::Null, Value::Bulk))
-                .collect(),
+            args[1..].iter().map(|k| found(db.get(k, t))).collect(),
         )),
         Id::MSet => mset(db, args, now),
         Id::Expire => expire(db, args, 1000, "expire", now),
@@ -85,7 +103,7 @@ fn select(session: &mut Session, arg: &[u8]) -> Reply {
             session.db = db;
             Ok(Value::OK)
         }
-        _ => Err(Value::error("ERR DB index is out of range")),
+        _ => Err(out_of_range()),
     }
 }
 
@@ -117,8 +135,8 @@ fn mset(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
     }
     for pair in args[1..].chunks_exact(2) {
         db.set(
-            Bytes::copy_from_slice(pair[0]),
-            Bytes::copy_from_slice(pair[1]),
+            pair[0],
+            pair[1],
             Expiry::Never,
             Condition::Always,
             now.instant,
@@ -204,28 +222,18 @@ fn set(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
             Expiry::At(deadline_of(ms, now).ok_or_else(|| invalid_expire("set"))?)
         }
     };
-    let old = if get {
-        db.get(args[1], now.instant)
-    } else {
-        None
-    };
+    let old = get.then(|| found(db.get(args[1], now.instant)));
     let condition = match (nx, xx) {
         (true, _) => Condition::IfAbsent,
         (_, true) => Condition::IfPresent,
         _ => Condition::Always,
     };
-    // Values arrive as slices of the read buffer; the store keeps its own copies.
-    let written = db.set(
-        Bytes::copy_from_slice(args[1]),
-        Bytes::copy_from_slice(args[2]),
-        expiry,
-        condition,
-        now.instant,
-    );
-    Ok(match (get, written) {
-        (true, _) => old.map_or(Value::Null, Value::Bulk),
-        (false, true) => Value::OK,
-        (false, false) => Value::Null,
+    // Values arrive as slices of the read buffer; the store copies what it keeps.
+    let written = db.set(args[1], args[2], expiry, condition, now.instant);
+    Ok(match (old, written) {
+        (Some(old), _) => old,
+        (None, true) => Value::OK,
+        (None, false) => Value::Null,
     })
 }
 

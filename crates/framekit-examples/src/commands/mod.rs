@@ -22,11 +22,14 @@ pub use session::{ClientList, Session, SessionCodec, SharedSession};
 /// Redis's number of databases (`SELECT 0` to `SELECT 15`).
 pub const DATABASES: usize = 16;
 
-/// What the connection does after a command.
+/// What the connection does after a command; a reply may be lent from the store (`'s`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<'s> {
     /// Send this reply and go on.
     Reply(Value),
+    /// Send these bytes as a bulk string and go on: a value found in the store (`GET`), lent
+    /// from where it is kept so that it is encoded straight into the output.
+    Bulk(&'s [u8]),
     /// Send this reply, then close the connection (`QUIT`).
     ReplyAndClose(Value),
     /// Send nothing (an empty request).
@@ -105,15 +108,18 @@ impl Now {
 ///
 /// let mut state = State::new();
 /// let mut session = Session::new(1, Instant::now());
-/// let args = |s: &'static str| s.split(' ').map(str::as_bytes).collect::<Vec<_>>();
-/// let now = Now::system();
-/// let mut run = |line| execute(&mut state, &mut session, &args(line), now);
-/// assert_eq!(run("SET k v"), Outcome::Reply(Value::OK));
-/// assert_eq!(run("get k"), Outcome::Reply(Value::bulk("v")));
-/// assert_eq!(run("SELECT 3"), Outcome::Reply(Value::OK));
-/// assert_eq!(run("GET k"), Outcome::Reply(Value::Null));
+/// let (s, now) = (&mut session, Now::system());
+/// assert_eq!(execute(&mut state, s, &[b"SET", b"k", b"v"], now), Outcome::Reply(Value::OK));
+/// assert_eq!(execute(&mut state, s, &[b"get", b"k"], now), Outcome::Bulk(b"v"));
+/// assert_eq!(execute(&mut state, s, &[b"SELECT", b"3"], now), Outcome::Reply(Value::OK));
+/// assert_eq!(execute(&mut state, s, &[b"GET", b"k"], now), Outcome::Reply(Value::Null));
 /// ```
-pub fn execute(state: &mut State, session: &mut Session, args: &[&[u8]], now: Now) -> Outcome {
+pub fn execute<'s>(
+    state: &'s mut State,
+    session: &mut Session,
+    args: &[&[u8]],
+    now: Now,
+) -> Outcome<'s> {
     let Some(name) = args.first() else {
         return Outcome::Nothing;
     };
@@ -132,8 +138,10 @@ pub fn execute(state: &mut State, session: &mut Session, args: &[&[u8]], now: No
     if !command.arity_allows(args.len()) {
         return Outcome::Reply(wrong_arity(command.full_name));
     }
-    if command.id == table::Id::Quit {
-        return Outcome::ReplyAndClose(Value::OK);
+    match command.id {
+        table::Id::Quit => return Outcome::ReplyAndClose(Value::OK),
+        table::Id::Get => return keys::get(state, session, args[1], now),
+        _ => {}
     }
     let reply = match command.group {
         table::Group::Keys => keys::run(command.id, state, session, args, now),

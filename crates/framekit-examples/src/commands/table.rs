@@ -103,18 +103,22 @@ impl Command {
 
     /// The subcommands of a container command (`config`), in table order.
     pub fn subcommands(&self) -> impl Iterator<Item = &'static Command> + '_ {
-        COMMANDS.iter().filter(move |c| {
-            c.full_name
-                .split_once('|')
-                .is_some_and(|(parent, _)| parent == self.full_name)
-        })
+        let at = COMMANDS.iter().position(|c| std::ptr::eq(c, self));
+        at.map_or(&[][..], subcommands_of).iter()
+    }
+
+    /// Whether this is a subcommand of `parent` (`config|get` of `config`), by its name.
+    fn is_subcommand_of(&self, parent: &Command) -> bool {
+        let (name, parent) = (self.full_name.as_bytes(), parent.full_name.as_bytes());
+        name.len() > parent.len() && name[parent.len()] == b'|' && name.starts_with(parent)
     }
 }
 
 macro_rules! commands {
     ($(($id:ident, $name:literal, $arity:literal, [$($flag:literal),*], ($f:literal, $l:literal, $s:literal),
         $group:ident, $doc:literal, $since:literal, $summary:literal)),* $(,)?) => {
-        /// Every command, top-level ones before their subcommands.
+        /// Every command; a container command's subcommands follow it directly, so they are
+        /// found next to it rather than by a search of the table.
         pub static COMMANDS: &[Command] = &[$(Command {
             id: Id::$id,
             full_name: $name,
@@ -178,25 +182,43 @@ pub enum Unknown {
     Subcommand,
 }
 
-fn find(name: &[u8]) -> Option<&'static Command> {
-    COMMANDS
+/// The subcommands of `COMMANDS[at]`: the entries right after it that name it as their parent
+/// (none for most commands, found by looking at one entry).
+fn subcommands_of(at: usize) -> &'static [Command] {
+    let parent = &COMMANDS[at];
+    let rest = &COMMANDS[at + 1..];
+    let count = rest
         .iter()
-        .find(|c| c.full_name.as_bytes().eq_ignore_ascii_case(name))
+        .take_while(|c| c.is_subcommand_of(parent))
+        .count();
+    &rest[..count]
 }
 
 /// The command a request names: its first argument, and for a container command with more
-/// arguments, its second (as Redis looks commands up).
+/// arguments, its second (as Redis looks commands up, ignoring ASCII case).
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Result<&'static Command, Unknown> {
-    let base = find(name)
-        .filter(|c| !c.is_subcommand())
+    // Names are compared by length first, so most entries cost one comparison; a name with a
+    // `|` can match only a subcommand's full name, which is not a command of its own.
+    let named = |c: &Command, name: &[u8]| {
+        c.full_name.len() == name.len() && c.full_name.as_bytes().eq_ignore_ascii_case(name)
+    };
+    let at = COMMANDS
+        .iter()
+        .position(|c| named(c, name))
+        .filter(|&at| !COMMANDS[at].is_subcommand())
         .ok_or(Unknown::Command)?;
-    let Some(sub) = sub else { return Ok(base) };
-    if base.subcommands().next().is_none() {
-        return Ok(base);
+    let base = &COMMANDS[at];
+    let subs = subcommands_of(at);
+    match sub {
+        Some(sub) if !subs.is_empty() => subs
+            .iter()
+            .find(|c| {
+                let short = c.short_name().as_bytes();
+                short.len() == sub.len() && short.eq_ignore_ascii_case(sub)
+            })
+            .ok_or(Unknown::Subcommand),
+        _ => Ok(base),
     }
-    base.subcommands()
-        .find(|c| c.short_name().as_bytes().eq_ignore_ascii_case(sub))
-        .ok_or(Unknown::Subcommand)
 }
 
 /// The top-level commands (what `COMMAND COUNT` counts).
@@ -223,6 +245,32 @@ mod tests {
         );
         assert_eq!(lookup(b"config|get", None).unwrap_err(), Unknown::Command);
         assert_eq!(lookup(b"nope", None).unwrap_err(), Unknown::Command);
+    }
+
+    #[test]
+    fn subcommands_follow_their_parent_and_names_are_lower_case() {
+        for (i, c) in COMMANDS.iter().enumerate() {
+            assert_eq!(c.full_name, c.full_name.to_ascii_lowercase());
+            if let Some((parent, _)) = c.full_name.split_once('|') {
+                let before = &COMMANDS[i - 1];
+                assert!(
+                    before.full_name == parent
+                        || before.full_name.starts_with(&format!("{parent}|")),
+                    "{} must follow {parent} or a sibling",
+                    c.full_name
+                );
+            }
+        }
+        let config = lookup(b"config", None).unwrap();
+        let subs: Vec<_> = config.subcommands().map(|c| c.full_name).collect();
+        assert_eq!(subs, ["config|get", "config|set"]);
+        assert_eq!(lookup(b"get", None).unwrap().subcommands().count(), 0);
+        let client = lookup(b"CLIENT", None).unwrap();
+        assert_eq!(client.subcommands().count(), 6);
+        assert_eq!(
+            lookup(b"Client", Some(b"SETNAME")).unwrap().id,
+            Id::ClientSetName
+        );
     }
 
     #[test]

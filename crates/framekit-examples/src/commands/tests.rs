@@ -35,6 +35,7 @@ impl Client {
             execute(&mut self.state, &mut self.session, args, self.now)
         }) {
             Outcome::Reply(v) | Outcome::ReplyAndClose(v) => v,
+            Outcome::Bulk(b) => Value::Bulk(Bytes::copy_from_slice(b)),
             Outcome::Nothing => panic!("no reply to {args:?}"),
         }
     }

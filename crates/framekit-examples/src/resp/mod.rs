@@ -28,5 +28,5 @@ pub use parse::{
     ProtocolError, Request, RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN,
     MAX_BULK_LEN_CEILING, MAX_INLINE_LEN, MAX_MULTIBULK_COUNT,
 };
-pub use value::Value;
+pub use value::{BulkRef, Value};
 pub use view::{Args, RespView, RespViewCodec};

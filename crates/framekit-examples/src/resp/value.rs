@@ -1,8 +1,6 @@
 //! RESP2 reply values and their encoding: simple strings, errors, integers, bulk strings
 //! (binary-safe), nulls and arrays.
 
-use std::fmt::Write as _;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// A RESP2 reply.
@@ -64,24 +62,54 @@ impl Value {
         match self {
             Value::Simple(text) => line(dst, b'+', text.as_bytes()),
             Value::Error(text) => line(dst, b'-', text),
-            Value::Integer(n) => {
-                let _ = write!(dst, ":{n}\r\n");
-            }
-            Value::Bulk(bytes) => {
-                dst.reserve(bytes.len() + 16);
-                let _ = write!(dst, "${}\r\n", bytes.len());
-                dst.put_slice(bytes);
-                dst.put_slice(b"\r\n");
-            }
+            Value::Integer(n) => line(dst, b':', itoa::Buffer::new().format(*n).as_bytes()),
+            Value::Bulk(bytes) => encode_bulk(bytes, dst),
             Value::Null => dst.put_slice(b"$-1\r\n"),
             Value::Array(items) => {
-                let _ = write!(dst, "*{}\r\n", items.len());
+                line(
+                    dst,
+                    b'*',
+                    itoa::Buffer::new().format(items.len()).as_bytes(),
+                );
                 for item in items {
                     item.encode(dst);
                 }
             }
         }
     }
+}
+
+/// A bulk string reply lent from where its bytes are kept (a stored value), encoded from there
+/// with no copy of its own: the same wire form as [`Value::Bulk`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit_examples::resp::BulkRef;
+///
+/// let mut wire = BytesMut::new();
+/// BulkRef(b"hello").encode(&mut wire);
+/// assert_eq!(&wire[..], b"$5\r\nhello\r\n");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkRef<'a>(pub &'a [u8]);
+
+impl BulkRef<'_> {
+    /// Appends the encoded reply to `dst`.
+    pub fn encode(self, dst: &mut BytesMut) {
+        encode_bulk(self.0, dst);
+    }
+}
+
+/// `$len\r\nbytes\r\n`, with room reserved once for all of it.
+fn encode_bulk(bytes: &[u8], dst: &mut BytesMut) {
+    let mut len = itoa::Buffer::new();
+    let len = len.format(bytes.len()).as_bytes();
+    dst.reserve(len.len() + bytes.len() + 5);
+    dst.put_u8(b'$');
+    dst.put_slice(len);
+    dst.put_slice(b"\r\n");
+    dst.put_slice(bytes);
+    dst.put_slice(b"\r\n");
 }
 
 fn line(dst: &mut BytesMut, kind: u8, text: &[u8]) {
@@ -110,6 +138,14 @@ mod tests {
         assert_eq!(&wire(Value::bulk(""))[..], b"$0\r\n\r\n");
         assert_eq!(&wire(Value::Null)[..], b"$-1\r\n");
         assert_eq!(&wire(Value::Array(vec![]))[..], b"*0\r\n");
+        assert_eq!(
+            &wire(Value::Integer(i64::MIN))[..],
+            b":-9223372036854775808\r\n"
+        );
+        let mut long = BytesMut::new();
+        BulkRef(&[b'x'; 1000]).encode(&mut long);
+        assert_eq!(&long[..7], b"$1000\r\n");
+        assert_eq!(long.len(), 7 + 1000 + 2);
     }
 
     #[test]

@@ -2,23 +2,25 @@
 //! arguments as slices of the read buffer ([`RespView::Args`]), with nothing allocated or
 //! reference-counted per argument.
 //!
-//! [`RequestBoundary`] finds where each request ends, scanning every byte once. A whole
-//! multibulk request that follows every rule is then split into argument slices by a strict
-//! reader of its own. Anything else (an inline request, a request that breaks a rule, the end
-//! of the stream in the middle of one) goes to the owned codec, [`RespCodec`], from then on for
-//! the rest of the connection, so what a client is answered is exactly what the owned style
-//! answers ([`RespView::Parsed`]): the strict reader only ever accepts requests that the
-//! parser would parse to the same arguments, and declines the rest.
+//! A strict reader walks each multibulk request once: it reads every `*N` and `$N` header
+//! and steps over each argument's bytes by their declared length without looking at them. A
+//! request that has not all arrived leaves a [`Progress`] behind, so the reader goes on from the
+//! first header it has not finished when more bytes come, and does not look at the buffer again
+//! until the argument it waits for can be whole. Anything the reader does not accept (an inline
+//! request, a request that breaks a rule, the end of the stream in the middle of one) goes to
+//! the owned codec, [`RespCodec`], from then on for the rest of the connection, so what a client
+//! is answered is exactly what the owned style answers ([`RespView::Parsed`]): the reader only
+//! ever accepts requests that the parser would parse to the same arguments, and declines the
+//! rest.
 
 use bytes::BytesMut;
-use framekit::framing::nom::{Boundary, Scan};
 use framekit::FrameError;
 use framekit_server::ViewDecoder;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::parse::MAX_COUNT_LINE;
 use super::MAX_MULTIBULK_COUNT;
-use super::{parse_i64, Request, RequestBoundary, RequestParser, RespCodec, Value};
+use super::{parse_i64, BulkRef, Request, RequestParser, RespCodec, Value};
 
 /// Arguments kept in the view itself; a request with more (a long `MSET`) puts them in a
 /// vector.
@@ -153,12 +155,72 @@ impl<'b> Args<'b> {
 #[derive(Debug)]
 pub struct RespViewCodec {
     parser: RequestParser,
-    boundary: RequestBoundary,
-    /// Bytes at the front of the buffer the boundary has seen, of the request now arriving.
-    scanned: usize,
+    /// How far the reader got into the request at the front of the buffer.
+    progress: Progress,
     /// The owned codec, once a request could not be read in place: it decodes the rest of
     /// the connection.
     owned: Option<RespCodec>,
+}
+
+/// How far the strict reader got into a request that has not all arrived: everything before
+/// `at` has been read and accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Progress {
+    /// Where the next unread header starts: 0 before the `*N` line, then the `$` of the next
+    /// argument.
+    at: usize,
+    /// Arguments still to come after `at`.
+    left: usize,
+    /// Arguments read whole before `at`.
+    seen: usize,
+    /// The buffer length below which reading on cannot get further: the end of the argument
+    /// waited for, or one byte more than was there.
+    need: usize,
+}
+
+/// What the strict reader made of the front of the buffer.
+#[derive(Debug)]
+enum Read {
+    /// A whole request of this many bytes, every argument accepted.
+    Whole(usize),
+    /// Accepted so far, not all there yet.
+    Partial(Progress),
+    /// Not a request the reader accepts: the parser has the last word.
+    Declined,
+}
+
+/// A `N\r\n` header line after its marker, read as the parser reads it.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The number, and the bytes the line takes with its CRLF.
+    Ends(i64, usize),
+    /// No CRLF yet, and one could still come within the parser's window.
+    Wait,
+    /// Not a number the parser accepts, or no CRLF within the window.
+    Bad,
+}
+
+/// Reads the `N\r\n` line at the front of `input`. The parser takes the line up to the first
+/// CRLF that ends within `MAX_COUNT_LINE + 2` bytes and reads it with [`parse_i64`]; a CR that
+/// is not followed by LF can only end up inside those digits, which the parser refuses.
+fn line(input: &[u8]) -> Line {
+    const WINDOW: usize = MAX_COUNT_LINE + 2;
+    let mut i = 0;
+    while i < input.len() && i + 1 < WINDOW {
+        if input[i] == b'\r' {
+            return match input.get(i + 1) {
+                None => Line::Wait,
+                Some(b'\n') => parse_i64(&input[..i]).map_or(Line::Bad, |n| Line::Ends(n, i + 2)),
+                Some(_) => Line::Bad,
+            };
+        }
+        i += 1;
+    }
+    if i + 1 >= WINDOW {
+        Line::Bad
+    } else {
+        Line::Wait
+    }
 }
 
 impl RespViewCodec {
@@ -166,8 +228,7 @@ impl RespViewCodec {
     pub fn new(parser: RequestParser) -> Self {
         RespViewCodec {
             parser: parser.fresh(),
-            boundary: RequestBoundary::new(&parser),
-            scanned: 0,
+            progress: Progress::default(),
             owned: None,
         }
     }
@@ -177,45 +238,70 @@ impl RespViewCodec {
             .get_or_insert_with(|| RespCodec::new(self.parser.fresh()))
     }
 
-    /// The arguments of `frame`, a whole request, if it is a multibulk request that follows
-    /// every rule the parser checks; `None` leaves it to the parser.
-    fn read_args(&self, frame: &[u8]) -> Option<Spans> {
-        let rest = frame.strip_prefix(b"*")?;
-        let (count, mut at) = header(rest)?;
-        if !(1..=MAX_MULTIBULK_COUNT).contains(&count) {
-            return None;
+    /// Reads the request at the front of `buf` on from `progress`, following every rule the
+    /// parser checks, and notes each argument in `spans` when given.
+    fn read(&self, buf: &[u8], mut progress: Progress, mut spans: Option<&mut Spans>) -> Read {
+        let wait = |mut progress: Progress, need: usize| {
+            progress.need = need;
+            Read::Partial(progress)
+        };
+        if progress.at == 0 {
+            let Some(rest) = buf.strip_prefix(b"*") else {
+                return if buf.is_empty() {
+                    wait(progress, 1)
+                } else {
+                    Read::Declined
+                };
+            };
+            match line(rest) {
+                Line::Ends(count, used) if (1..=MAX_MULTIBULK_COUNT).contains(&count) => {
+                    // The range check makes the count a small positive number.
+                    progress.left = count as usize;
+                    progress.at = 1 + used;
+                }
+                Line::Wait => return wait(progress, buf.len() + 1),
+                Line::Ends(..) | Line::Bad => return Read::Declined,
+            }
         }
-        at += 1;
-        let mut args = Spans::default();
-        for _ in 0..count {
-            let rest = frame.get(at..)?.strip_prefix(b"$")?;
-            let (len, used) = header(rest)?;
-            let len = usize::try_from(len)
-                .ok()
-                .filter(|&n| n <= self.parser.get_max_bulk_len())?;
+        while progress.left > 0 {
+            let at = progress.at;
+            let Some(rest) = buf[at..].strip_prefix(b"$") else {
+                return if buf.len() == at {
+                    wait(progress, at + 1)
+                } else {
+                    Read::Declined
+                };
+            };
+            let (len, used) = match line(rest) {
+                Line::Ends(len, used) => match usize::try_from(len) {
+                    Ok(len) if len <= self.parser.get_max_bulk_len() => (len, used),
+                    _ => return Read::Declined,
+                },
+                Line::Wait => return wait(progress, buf.len() + 1),
+                Line::Bad => return Read::Declined,
+            };
             let start = at + 1 + used;
+            let end = start + len;
             // Each argument's slot counts toward the limit, as in the parser.
-            let declared_end =
-                start + len + 2 + (args.len + 1) * std::mem::size_of::<bytes::Bytes>();
-            if declared_end > self.parser.get_max_request_len() {
-                return None;
+            let slots = (progress.seen + 1) * std::mem::size_of::<bytes::Bytes>();
+            if end + 2 + slots > self.parser.get_max_request_len() {
+                return Read::Declined;
             }
-            if frame.get(start + len..start + len + 2)? != b"\r\n" {
-                return None;
+            // The argument's bytes are stepped over, not looked at: only its CRLF is checked.
+            match buf.get(end..end + 2) {
+                None => return wait(progress, end + 2),
+                Some(b"\r\n") => {}
+                Some(_) => return Read::Declined,
             }
-            args.push(start..start + len);
-            at = start + len + 2;
+            if let Some(spans) = spans.as_deref_mut() {
+                spans.push(start..end);
+            }
+            progress.seen += 1;
+            progress.left -= 1;
+            progress.at = end + 2;
         }
-        (at == frame.len()).then_some(args)
+        Read::Whole(progress.at)
     }
-}
-
-/// A `N\r\n` header line (after its marker): the number and the bytes the line takes, if it
-/// ends within the parser's window and is a number as the parser reads it.
-fn header(input: &[u8]) -> Option<(i64, usize)> {
-    let window = &input[..input.len().min(MAX_COUNT_LINE + 2)];
-    let end = memchr::memmem::find(window, b"\r\n")?;
-    Some((parse_i64(&input[..end])?, end + 2))
 }
 
 impl ViewDecoder for RespViewCodec {
@@ -228,32 +314,37 @@ impl ViewDecoder for RespViewCodec {
         eof: bool,
     ) -> Result<Option<(RespView<'b>, usize)>, FrameError> {
         if self.owned.is_none() {
-            loop {
-                if self.scanned >= buf.len() {
-                    if !eof || buf.is_empty() {
-                        return Ok(None);
-                    }
-                    // The stream ends inside a request: the parser has the last word.
-                    break;
+            if buf.len() < self.progress.need && !eof {
+                return Ok(None);
+            }
+            // A request read from its first byte has its arguments noted on the way; one that
+            // arrived in pieces is read once more when whole, headers only, to note them.
+            let fresh = self.progress == Progress::default();
+            let mut spans = Spans::default();
+            let read = self.read(buf, self.progress, fresh.then_some(&mut spans));
+            let read = match read {
+                Read::Whole(end) if !fresh => {
+                    self.read(&buf[..end], Progress::default(), Some(&mut spans))
                 }
-                match self.boundary.scan(&buf[self.scanned..]) {
-                    Scan::More => self.scanned = buf.len(),
-                    Scan::Ends(n) => {
-                        let end = self.scanned + n;
-                        self.scanned = 0;
-                        let spans = (n > 0).then(|| self.read_args(&buf[..end])).flatten();
-                        if let Some(spans) = spans {
-                            let frame: &'b [u8] = &buf[..end];
-                            return Ok(Some((RespView::Args(Args::of(frame, &spans)), end)));
-                        }
-                        break;
-                    }
+                read => read,
+            };
+            match read {
+                Read::Whole(end) => {
+                    self.progress = Progress::default();
+                    let frame: &'b [u8] = &buf[..end];
+                    return Ok(Some((RespView::Args(Args::of(frame, &spans)), end)));
                 }
+                Read::Partial(_) if eof && buf.is_empty() => return Ok(None),
+                Read::Partial(progress) if !eof => {
+                    self.progress = progress;
+                    return Ok(None);
+                }
+                // The stream ends inside a request: the parser has the last word.
+                Read::Partial(_) | Read::Declined => {}
             }
             // Not read in place: the owned codec takes over from this request on (it starts
             // at the front of the buffer, where the request starts).
-            self.boundary.reset();
-            self.scanned = 0;
+            self.progress = Progress::default();
         }
         let owned = self.owned();
         let request = if eof {
@@ -284,6 +375,15 @@ impl Encoder<Value> for RespViewCodec {
 
     fn encode(&mut self, value: Value, dst: &mut BytesMut) -> Result<(), FrameError> {
         value.encode(dst);
+        Ok(())
+    }
+}
+
+impl Encoder<BulkRef<'_>> for RespViewCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, bulk: BulkRef<'_>, dst: &mut BytesMut) -> Result<(), FrameError> {
+        bulk.encode(dst);
         Ok(())
     }
 }
@@ -394,7 +494,97 @@ mod tests {
         assert_eq!(viewed(&wire, 5), owned(&wire, 5));
     }
 
+    #[test]
+    fn a_request_in_pieces_is_read_on_from_where_it_stopped() {
+        let mut codec = RespViewCodec::new(RequestParser::new());
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$1000\r\n"[..]);
+        assert!(codec.decode_view(&mut buf, false).unwrap().is_none());
+        // Waiting for the value: its header is read, its bytes will be stepped over.
+        let expected = Progress {
+            at: 13,
+            left: 1,
+            seen: 1,
+            need: 13 + 7 + 1000 + 2,
+        };
+        assert_eq!(codec.progress, expected);
+        buf.extend_from_slice(&[b'v'; 999]);
+        assert!(codec.decode_view(&mut buf, false).unwrap().is_none());
+        assert_eq!(
+            codec.progress, expected,
+            "nothing to read until the value can be whole"
+        );
+        buf.extend_from_slice(b"v\r");
+        assert!(codec.decode_view(&mut buf, false).unwrap().is_none());
+        buf.extend_from_slice(b"\n*1\r\n$4\r\nPI");
+        let Some((RespView::Args(args), len)) = codec.decode_view(&mut buf, false).unwrap() else {
+            panic!("read in place");
+        };
+        assert_eq!(args.as_slice(), [&b"SET"[..], &[b'v'; 1000][..]]);
+        assert_eq!(len, 1022);
+        buf.advance(len);
+        assert!(codec.decode_view(&mut buf, false).unwrap().is_none());
+        assert_eq!(
+            codec.progress,
+            Progress {
+                at: 4,
+                left: 1,
+                seen: 0,
+                need: 14
+            }
+        );
+    }
+
+    #[test]
+    fn header_lines_follow_the_parsers_window() {
+        assert_eq!(line(b"12\r\n"), Line::Ends(12, 4));
+        assert_eq!(line(b"12\r"), Line::Wait);
+        assert_eq!(line(b"12"), Line::Wait);
+        assert_eq!(line(b"1\rx\r\n"), Line::Bad);
+        assert_eq!(line(b"012\r\n"), Line::Bad);
+        let long = [b'1'; MAX_COUNT_LINE + 1];
+        assert_eq!(line(&long), Line::Bad, "no CRLF can end within the window");
+        assert_eq!(line(&long[..MAX_COUNT_LINE]), Line::Wait);
+    }
+
+    /// Multibulk requests of random arguments, one byte possibly replaced by a RESP character.
+    fn near_valid_wire() -> impl Strategy<Value = Vec<u8>> {
+        let arg = proptest::collection::vec(proptest::sample::select(b"ab\r\n$*0".to_vec()), 0..70);
+        let request = proptest::collection::vec(arg, 1..4);
+        let wire = proptest::collection::vec(request, 1..4).prop_map(|requests| {
+            let mut wire = Vec::new();
+            for args in requests {
+                wire.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+                for arg in args {
+                    wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                    wire.extend_from_slice(&arg);
+                    wire.extend_from_slice(b"\r\n");
+                }
+            }
+            wire
+        });
+        let mutation = (
+            any::<bool>(),
+            any::<prop::sample::Index>(),
+            proptest::sample::select(b"*$\r\n0-9x".to_vec()),
+        );
+        (wire, mutation).prop_map(|(mut wire, (mutate, at, byte))| {
+            if mutate {
+                let at = at.index(wire.len());
+                wire[at] = byte;
+            }
+            wire
+        })
+    }
+
     proptest! {
+        #[test]
+        fn near_valid_requests_in_any_chunking_read_as_the_parser_reads(
+            wire in near_valid_wire(),
+            chunk in 1usize..40,
+        ) {
+            prop_assert_eq!(viewed(&wire, chunk), owned(&wire, chunk));
+        }
+
         #[test]
         fn chunking_and_byte_soup_read_as_the_parser_reads(
             wire in proptest::collection::vec(proptest::sample::select(b"*$\r\n0123abc -".to_vec()), 0..80),
