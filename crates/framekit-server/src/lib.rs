@@ -113,6 +113,7 @@ mod handler;
 pub mod listener;
 pub mod metrics;
 mod outbound;
+mod pool;
 pub mod preamble;
 mod server;
 mod shutdown;

@@ -1,7 +1,7 @@
 //! The write side of a connection: encoded responses queued as a chain of buffers, written with
 //! vectored I/O.
 //!
-//! Small responses are encoded into one growing buffer; large payloads are queued as their own
+//! Small responses are encoded into one buffer (from the thread's [`pool`] of released ones); large payloads are queued as their own
 //! `Bytes` next to their header (see [`Vectored`]), so they reach the socket without being
 //! copied. The connection compares [`Outbound::len`] with its water marks to pause and resume.
 
@@ -17,6 +17,7 @@ use tokio::io::AsyncWrite;
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::CodecError;
+use crate::pool;
 
 /// Most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -68,6 +69,11 @@ impl Outbound {
     /// assert_eq!(out.len(), 3);
     /// ```
     pub fn buf_mut(&mut self) -> &mut BytesMut {
+        if self.tail.capacity() == 0 {
+            // Released while the connection was quiet: a kept buffer, not a doubling chain
+            // from nothing.
+            self.tail = pool::take();
+        }
         &mut self.tail
     }
 
@@ -249,8 +255,8 @@ impl Outbound {
 
     /// Drops any encode buffer kept for reuse, when nothing is queued.
     pub(crate) fn release(&mut self) {
-        if self.is_empty() {
-            self.tail = BytesMut::new();
+        if self.is_empty() && self.tail.capacity() > 0 {
+            pool::give(std::mem::take(&mut self.tail));
         }
     }
 }

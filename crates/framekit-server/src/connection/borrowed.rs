@@ -176,6 +176,15 @@ where
         status
     }
 
+    fn spare(&self) -> bool {
+        // As in `status`: only with nothing deferred still owed.
+        self.close.is_none() && self.later.is_quiet() && self.later.spare()
+    }
+
+    fn responding(&self) -> bool {
+        self.later.responding()
+    }
+
     fn push(&mut self, work: Work<H::Later, R>, cx: &mut Context<'_>) -> Option<R> {
         self.later.push(work, cx)
     }

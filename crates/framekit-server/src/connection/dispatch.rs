@@ -71,6 +71,15 @@ pub(crate) trait Dispatch<Req>: Send {
     type Resp: Send + 'static;
     /// What the dispatcher is doing now.
     fn status(&self) -> Status;
+    /// [`status`](Dispatch::status)`.spare` alone: asked once per request decoded, so a
+    /// dispatcher answers it without building the whole status.
+    fn spare(&self) -> bool {
+        self.status().spare
+    }
+    /// [`status`](Dispatch::status)`.responding` alone: asked once per response taken.
+    fn responding(&self) -> bool {
+        self.status().responding
+    }
     /// Hands over work; see [`Work::Request`] for what may come back. `cx` is the connection
     /// task's: a handler future polled here wakes the connection.
     fn push(&mut self, work: Work<Req, Self::Resp>, cx: &mut Context<'_>) -> Option<Self::Resp>;

@@ -9,7 +9,8 @@
 //!
 //! Memory: waiting costs no buffer. The read goes through a buffer on the stack that lives
 //! only during the poll ([`poll_read_lazy`]); what arrives is handed to the busy phase in a
-//! buffer of exactly its size. Parking itself allocates nothing.
+//! buffer from the thread's [`pool`](crate::pool) of released ones. Parking itself allocates
+//! nothing.
 
 use std::future::{poll_fn, Future};
 use std::io;

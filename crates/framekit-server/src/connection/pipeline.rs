@@ -128,6 +128,11 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
         }
     }
 
+    /// Whether nothing is in flight: no answer waits, none is being drained.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.in_flight() == 0
+    }
+
     /// The connection's context.
     pub(crate) fn ctx(&self) -> &Ctx {
         &self.ctx
@@ -267,6 +272,18 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
 
     fn status(&self) -> Status {
         let in_flight = self.in_flight();
+        if in_flight == 0 {
+            // Nothing in flight (every answer given at once): nothing waits, no deadline.
+            return Status {
+                spare: self.close.is_none() && self.max_in_flight() > 0,
+                quiet: true,
+                done: self.input_ended,
+                closing: self.close,
+                responding: false,
+                background: false,
+                request_deadline: None,
+            };
+        }
         let request_deadline = if self.waiting == 0 {
             None
         } else {
@@ -288,6 +305,14 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
             background: false,
             request_deadline,
         }
+    }
+
+    fn spare(&self) -> bool {
+        self.close.is_none() && self.in_flight() < self.max_in_flight()
+    }
+
+    fn responding(&self) -> bool {
+        self.in_flight() > 0
     }
 
     fn push(&mut self, work: Work<Req, Self::Resp>, cx: &mut Context<'_>) -> Option<Self::Resp> {

@@ -3,7 +3,8 @@
 //!
 //! Memory: an idle connection holds **no** read buffer. While waiting for the first byte of a
 //! frame it polls the socket with a buffer on the stack that lives only during the poll, and it
-//! allocates only for bytes that arrived; the buffer is released again once it is empty. The
+//! takes a buffer only for bytes that arrived (from the thread's [`pool`] of released ones);
+//! the buffer goes back to the pool once it is empty. The
 //! input budget applies whatever the codec says: a codec still asking for more once the budget
 //! is buffered is a failure of kind `"input_budget"` (error reply, then close).
 
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use crate::codec::ConnectionCodec;
 use crate::error::{CodecError, FailureOrigin, InputBudgetExceeded};
 use crate::metrics::CloseReason;
+use crate::pool;
 
 use super::dispatch::{Dispatch, Intake, Refused, Signal, Taken, Work};
 use super::writing::{Unencodable, Writing};
@@ -101,7 +103,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     pub(super) fn end<D: Dispatch<Req>, Req>(&mut self, reason: CloseReason, dispatch: &mut D) {
         if self.is_open() {
             dispatch.signal(Signal::EndInput);
-            self.buf = BytesMut::new();
+            pool::give(std::mem::take(&mut self.buf));
             self.frame_started = None;
         }
         self.input = Input::Ended(reason);
@@ -131,7 +133,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         // Where the last recoverable error left the buffer: a codec that fails twice there in
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
-        while self.is_open() && dispatch.status().spare {
+        while self.is_open() && dispatch.spare() {
             let buffered = self.buf.len();
             match dispatch.take(codec, &mut self.buf, self.eof, writing, env, cx) {
                 Ok(Taken::Request { answered }) => {
@@ -198,8 +200,9 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         if self.buf.is_empty() {
             self.frame_started = None;
             if self.buf.capacity() > 0 {
-                // Idle connections hold no read buffer (frames cut from it keep their bytes).
-                self.buf = BytesMut::new();
+                // Idle connections hold no read buffer (frames cut from it keep their bytes);
+                // it goes back to the thread's pool for the next burst.
+                pool::give(std::mem::take(&mut self.buf));
             }
         }
         if self.is_open() && self.wants_more && self.buf.len() >= cfg.input_budget {
@@ -273,7 +276,12 @@ pub(super) fn poll_read_lazy<R: AsyncRead + Unpin>(
         let mut rb = ReadBuf::uninit(&mut stack[..want]);
         ready!(Pin::new(rd).poll_read(cx, &mut rb))?;
         let got = rb.filled();
-        buf.extend_from_slice(got);
+        if !got.is_empty() {
+            // A kept buffer with room for what comes next, rather than one of exactly this
+            // size that the next read would have to grow.
+            *buf = pool::take();
+            buf.extend_from_slice(got);
+        }
         return Poll::Ready(Ok(got.len()));
     }
     if buf.capacity() == buf.len() {

@@ -7,8 +7,8 @@
 //! response the codec cannot encode is taken back out of the queue and answered through the
 //! error hook instead.
 //!
-//! Memory: the outbound queue's encode buffer is kept for reuse while answers flow and
-//! released when the connection goes quiet.
+//! Memory: the outbound queue's encode buffer is kept for reuse while answers flow and given
+//! back to the thread's [`pool`](crate::pool) when the connection goes quiet.
 
 use std::io;
 use std::pin::Pin;
@@ -220,7 +220,7 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
             (status.background || want_spare) && dispatch.poll_drive(cx, want_spare).is_ready();
         if self.flow == Flow::Flowing {
             let high_water = env.shared.config.high_water;
-            while self.out.len() <= high_water && dispatch.status().responding {
+            while self.out.len() <= high_water && dispatch.responding() {
                 match dispatch.poll_response(cx) {
                     Poll::Ready(Some(resp)) => {
                         self.encode(codec, resp, env)?;
