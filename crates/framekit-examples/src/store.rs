@@ -12,7 +12,7 @@
 //! reuses when it fits; reads lend the value where it lies.
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -133,7 +133,7 @@ impl Store {
 
     /// The live entry for `key`, removing it first if it expired.
     fn live(&mut self, key: &[u8], now: Instant) -> Option<&mut Entry> {
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_of(&self.hasher, key);
         match self.entries.find_entry(hash, |e| e.key == key) {
             Err(_) => None,
             Ok(found) if found.get().expired(now) => {
@@ -165,10 +165,10 @@ impl Store {
         now: Instant,
     ) -> bool {
         let hasher = &self.hasher;
-        let hash = hasher.hash_one(key);
+        let hash = hash_of(hasher, key);
         let slot = self
             .entries
-            .entry(hash, |e| e.key == key, |e| hasher.hash_one(&e.key[..]));
+            .entry(hash, |e| e.key == key, |e| hash_of(hasher, &e.key));
         let (live, mut entry) = match slot {
             hash_table::Entry::Occupied(found) => {
                 let live = !found.get().expired(now);
@@ -220,7 +220,7 @@ impl Store {
 
     /// Removes `key`; returns whether it existed (and had not expired).
     pub fn remove(&mut self, key: &[u8], now: Instant) -> bool {
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_of(&self.hasher, key);
         match self.entries.find_entry(hash, |e| e.key == key) {
             Err(_) => false,
             Ok(found) => {
@@ -273,7 +273,7 @@ impl Store {
 
     /// Gives the live `key` a new deadline; returns whether it exists.
     fn set_deadline(&mut self, key: &[u8], deadline: Option<Instant>, now: Instant) -> bool {
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_of(&self.hasher, key);
         let Some(e) = self.entries.find_mut(hash, |e| e.key == key) else {
             return false;
         };
@@ -324,7 +324,7 @@ impl Store {
                 _ => break,
             }
             if let Some((_, key)) = self.deadlines.pop_first() {
-                let hash = self.hasher.hash_one(&key[..]);
+                let hash = hash_of(&self.hasher, &key);
                 if let Ok(found) = self.entries.find_entry(hash, |e| e.key == key) {
                     found.remove();
                 }
@@ -333,6 +333,13 @@ impl Store {
         }
         removed
     }
+}
+
+/// `key`'s hash: its bytes alone (SipHash mixes in their count), one call into the hasher.
+fn hash_of(hasher: &RandomState, key: &[u8]) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(key);
+    h.finish()
 }
 
 /// Adds `entry`'s deadline, if it has one, to the index.

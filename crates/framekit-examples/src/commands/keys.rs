@@ -151,7 +151,7 @@ fn invalid_expire(command: &str) -> Value {
 
 /// The deadline of Unix time `unix_ms`: `now` if it has passed.
 fn deadline_of(unix_ms: i64, now: Now) -> Option<std::time::Instant> {
-    match u64::try_from(unix_ms.saturating_sub(now.unix_ms)) {
+    match u64::try_from(unix_ms.saturating_sub(now.unix_ms())) {
         Ok(ahead) if ahead > 0 => now.instant.checked_add(Duration::from_millis(ahead)),
         _ => Some(now.instant),
     }
@@ -206,6 +206,7 @@ fn set(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
         None if keep_ttl => Expiry::Keep,
         None => Expiry::Never,
         Some((unit, arg)) => {
+            let now = now.pinned();
             let mut ms = integer(arg)?;
             let seconds = matches!(unit, Unit::Ex | Unit::ExAt);
             if ms <= 0 || (seconds && ms > i64::MAX / 1000) {
@@ -216,7 +217,7 @@ fn set(db: &mut Store, args: &[&[u8]], now: Now) -> Reply {
             }
             if matches!(unit, Unit::Ex | Unit::Px) {
                 ms = ms
-                    .checked_add(now.unix_ms)
+                    .checked_add(now.unix_ms())
                     .ok_or_else(|| invalid_expire("set"))?;
             }
             Expiry::At(deadline_of(ms, now).ok_or_else(|| invalid_expire("set"))?)
@@ -266,15 +267,16 @@ fn expire(db: &mut Store, args: &[&[u8]], unit_ms: i64, name: &str, now: Now) ->
         ));
     }
     let n = integer(args[2])?;
+    let now = now.pinned();
     let when = n
         .checked_mul(unit_ms)
-        .and_then(|ms| ms.checked_add(now.unix_ms))
+        .and_then(|ms| ms.checked_add(now.unix_ms()))
         .ok_or_else(|| invalid_expire(name))?;
     let key = &args[1];
     let current = match db.ttl(key, now.instant) {
         Ttl::Missing => return Ok(Value::Integer(0)),
         Ttl::Persistent => None,
-        Ttl::Remaining(d) => Some(now.unix_ms.saturating_add(d.as_millis() as i64)),
+        Ttl::Remaining(d) => Some(now.unix_ms().saturating_add(d.as_millis() as i64)),
     };
     let refused = (nx && current.is_some())
         || (xx && current.is_none())

@@ -75,13 +75,24 @@ impl State {
 
 /// The clock a command reads: the monotonic instant deadlines are kept in, and the Unix time in
 /// milliseconds that `EXPIRE`, `SET EX` and their overflow checks are computed in (as Redis
-/// computes them).
+/// computes them). The Unix time is read from the system clock only by a command that needs it
+/// (most do not), once per command ([`pinned`](Now::pinned)).
+///
+/// ```
+/// use std::time::Instant;
+/// use framekit_examples::commands::Now;
+///
+/// let now = Now::fixed(Instant::now(), 1_700_000_000_000);
+/// assert_eq!(now.unix_ms(), 1_700_000_000_000);
+/// let read = Now::system().pinned();
+/// assert_eq!(read.unix_ms(), read.unix_ms(), "read once");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Now {
     /// The monotonic instant.
     pub instant: Instant,
-    /// The same moment as Unix milliseconds.
-    pub unix_ms: i64,
+    /// The same moment as Unix milliseconds, once read.
+    unix_ms: Option<i64>,
 }
 
 impl Now {
@@ -92,11 +103,35 @@ impl Now {
 
     /// `instant`, taken to be the current Unix time.
     pub fn at(instant: Instant) -> Self {
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Now { instant, unix_ms }
+        Now {
+            instant,
+            unix_ms: None,
+        }
     }
+
+    /// `instant`, at Unix time `unix_ms` (a clock for tests).
+    pub fn fixed(instant: Instant, unix_ms: i64) -> Self {
+        Now {
+            instant,
+            unix_ms: Some(unix_ms),
+        }
+    }
+
+    /// The Unix time in milliseconds (read from the system clock unless already read).
+    pub fn unix_ms(&self) -> i64 {
+        self.unix_ms.unwrap_or_else(system_unix_ms)
+    }
+
+    /// The same moment with its Unix time read, so every use in one command sees one value.
+    pub fn pinned(self) -> Self {
+        Now::fixed(self.instant, self.unix_ms())
+    }
+}
+
+fn system_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Runs one request for `session` against `state` at `now`.

@@ -117,9 +117,7 @@ impl Command {
 macro_rules! commands {
     ($(($id:ident, $name:literal, $arity:literal, [$($flag:literal),*], ($f:literal, $l:literal, $s:literal),
         $group:ident, $doc:literal, $since:literal, $summary:literal)),* $(,)?) => {
-        /// Every command; a container command's subcommands follow it directly, so they are
-        /// found next to it rather than by a search of the table.
-        pub static COMMANDS: &[Command] = &[$(Command {
+        const TABLE: &[Command] = &[$(Command {
             id: Id::$id,
             full_name: $name,
             arity: $arity,
@@ -131,6 +129,80 @@ macro_rules! commands {
             summary: $summary,
         }),*];
     };
+}
+
+/// Every command; a container command's subcommands follow it directly, so they are found next
+/// to it rather than by a search of the table.
+pub static COMMANDS: &[Command] = TABLE;
+
+/// How a top-level command's name is compared: its bytes as one little-endian word, and the
+/// case bit of each of its letters, which a request's name may have either way.
+#[derive(Debug, Clone, Copy)]
+struct NameKey {
+    word: u64,
+    letters: u64,
+    len: usize,
+}
+
+/// The longest top-level name (checked when the table is built): a longer request name is
+/// no command.
+const MAX_NAME: usize = 8;
+
+/// Each command's [`NameKey`] in table order, `None` for subcommands (never found by their
+/// full name): a request's name is found by comparing one word per command.
+static NAME_KEYS: [Option<NameKey>; TABLE.len()] = name_keys();
+
+const fn name_keys() -> [Option<NameKey>; TABLE.len()] {
+    let mut keys = [None; TABLE.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        let name = TABLE[i].full_name.as_bytes();
+        let mut container = false;
+        let mut j = 0;
+        while j < name.len() {
+            container |= name[j] == b'|';
+            j += 1;
+        }
+        if !container {
+            assert!(
+                name.len() <= MAX_NAME,
+                "a command name longer than MAX_NAME"
+            );
+            let (mut word, mut letters, mut j) = (0u64, 0u64, 0);
+            while j < name.len() {
+                assert!(
+                    !name[j].is_ascii_uppercase(),
+                    "command names are lower case"
+                );
+                word |= (name[j] as u64) << (8 * j);
+                if name[j].is_ascii_lowercase() {
+                    letters |= 0x20 << (8 * j);
+                }
+                j += 1;
+            }
+            keys[i] = Some(NameKey {
+                word,
+                letters,
+                len: name.len(),
+            });
+        }
+        i += 1;
+    }
+    keys
+}
+
+/// The position of the top-level command named `name`, ignoring ASCII case: a letter matches
+/// itself with its case bit either way, any other byte only itself.
+fn find(name: &[u8]) -> Option<usize> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    let mut bytes = [0; MAX_NAME];
+    bytes[..name.len()].copy_from_slice(name);
+    let word = u64::from_le_bytes(bytes);
+    NAME_KEYS
+        .iter()
+        .position(|k| k.is_some_and(|k| k.len == name.len() && word | k.letters == k.word))
 }
 
 commands![
@@ -197,16 +269,8 @@ fn subcommands_of(at: usize) -> &'static [Command] {
 /// The command a request names: its first argument, and for a container command with more
 /// arguments, its second (as Redis looks commands up, ignoring ASCII case).
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Result<&'static Command, Unknown> {
-    // Names are compared by length first, so most entries cost one comparison; a name with a
-    // `|` can match only a subcommand's full name, which is not a command of its own.
-    let named = |c: &Command, name: &[u8]| {
-        c.full_name.len() == name.len() && c.full_name.as_bytes().eq_ignore_ascii_case(name)
-    };
-    let at = COMMANDS
-        .iter()
-        .position(|c| named(c, name))
-        .filter(|&at| !COMMANDS[at].is_subcommand())
-        .ok_or(Unknown::Command)?;
+    // A subcommand's full name (`config|get`) is not a command of its own.
+    let at = find(name).ok_or(Unknown::Command)?;
     let base = &COMMANDS[at];
     let subs = subcommands_of(at);
     match sub {
@@ -245,6 +309,18 @@ mod tests {
         );
         assert_eq!(lookup(b"config|get", None).unwrap_err(), Unknown::Command);
         assert_eq!(lookup(b"nope", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"ge", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"get\0", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"gets", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(&[b'g'; 200], None).unwrap_err(), Unknown::Command);
+        // Not letters, so not the same under ASCII case folding.
+        assert_eq!(lookup(b"G\xc5T", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"G\x05T", None).unwrap_err(), Unknown::Command);
+        assert_eq!(lookup(b"DB\x13IZE", None).unwrap_err(), Unknown::Command);
+        for c in COMMANDS.iter().filter(|c| !c.is_subcommand()) {
+            let upper = c.full_name.to_ascii_uppercase();
+            assert_eq!(lookup(upper.as_bytes(), None).unwrap().id, c.id);
+        }
     }
 
     #[test]

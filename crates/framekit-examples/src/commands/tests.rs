@@ -14,7 +14,7 @@ struct Client {
 
 impl Client {
     fn new() -> Self {
-        let now = Now::system();
+        let now = Now::system().pinned();
         Client {
             state: State::new(),
             session: Session::new(1, now.instant),
@@ -41,8 +41,10 @@ impl Client {
     }
 
     fn later(&mut self, ms: u64) {
-        self.now.instant += Duration::from_millis(ms);
-        self.now.unix_ms += ms as i64;
+        self.now = Now::fixed(
+            self.now.instant + Duration::from_millis(ms),
+            self.now.unix_ms() + ms as i64,
+        );
     }
 }
 
