@@ -165,7 +165,7 @@ pub struct RespViewCodec {
 
 /// How far the strict reader got into a request that has not all arrived: everything before
 /// `at` has been read and accepted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Progress {
     /// Where the next unread header starts: 0 before the `*N` line, then the `$` of the next
     /// argument.
@@ -177,6 +177,17 @@ struct Progress {
     /// The buffer length below which reading on cannot get further: the end of the argument
     /// waited for, or one byte more than was there.
     need: usize,
+}
+
+impl Progress {
+    /// Before a request's first byte, which is needed before anything can be read (so an
+    /// empty buffer is declined at once).
+    const START: Progress = Progress {
+        at: 0,
+        left: 0,
+        seen: 0,
+        need: 1,
+    };
 }
 
 /// What the strict reader made of the front of the buffer.
@@ -247,7 +258,7 @@ impl RespViewCodec {
     pub fn new(parser: RequestParser) -> Self {
         RespViewCodec {
             parser: parser.fresh(),
-            progress: Progress::default(),
+            progress: Progress::START,
             owned: None,
         }
     }
@@ -343,13 +354,13 @@ impl ViewDecoder for RespViewCodec {
             let read = self.read(buf, self.progress, fresh.then_some(&mut spans));
             let read = match read {
                 Read::Whole(end) if !fresh => {
-                    self.read(&buf[..end], Progress::default(), Some(&mut spans))
+                    self.read(&buf[..end], Progress::START, Some(&mut spans))
                 }
                 read => read,
             };
             match read {
                 Read::Whole(end) => {
-                    self.progress = Progress::default();
+                    self.progress = Progress::START;
                     let frame: &'b [u8] = &buf[..end];
                     return Ok(Some((RespView::Args(Args::of(frame, &spans)), end)));
                 }
@@ -363,7 +374,7 @@ impl ViewDecoder for RespViewCodec {
             }
             // Not read in place: the owned codec takes over from this request on (it starts
             // at the front of the buffer, where the request starts).
-            self.progress = Progress::default();
+            self.progress = Progress::START;
         }
         let owned = self.owned();
         let request = if eof {
