@@ -122,8 +122,8 @@ impl BorrowedHandler<RecordsCodec, Summary> for Records {
 pub struct Resp {
     /// What every connection shares (databases, configuration, client list).
     pub state: Arc<Mutex<State>>,
-    /// The listening address, for `CLIENT INFO`'s `laddr`.
-    pub laddr: String,
+    /// The listening address, for `CLIENT INFO`'s `laddr` (shared by every session).
+    pub laddr: Arc<str>,
 }
 
 impl BorrowedHandler<RespViewCodec, Value> for Resp {

@@ -273,9 +273,9 @@ pub fn resp_with<A: Acceptor>(
 ) -> ServerHandle {
     let state = Arc::new(Mutex::new(State::new()));
     tokio::spawn(sweep_expired(Arc::downgrade(&state)));
-    let laddr = server
+    let laddr: Arc<str> = server
         .local_addr()
-        .map_or_else(|_| String::from("?"), |a| a.to_string());
+        .map_or_else(|_| Arc::from("?"), |a| Arc::from(a.to_string()));
     let server = server
         .on_failure(|failure| {
             if failure.error.is::<framekit_server::RequestTimeout>() {
@@ -331,7 +331,7 @@ pub fn respond<T>(
     state: &Mutex<State>,
     session: &SharedSession,
     ctx: &Ctx,
-    laddr: &str,
+    laddr: &Arc<str>,
     args: &[&[u8]],
     reply: impl FnOnce(Outcome<'_>) -> T,
 ) -> T {
@@ -339,15 +339,8 @@ pub fn respond<T>(
     // Lock order: the state, then a session (CLIENT LIST relies on it).
     let mut state = lock(state);
     let mut own = lock_session(session);
-    if !own.registered {
-        own.registered = true;
-        own.id = ctx.id();
-        own.addr = ctx.peer().to_string();
-        // Behind a PROXY preamble: the address the client connected to.
-        own.laddr = ctx
-            .destination()
-            .map_or_else(|| laddr.to_owned(), |d| d.to_string());
-        own.created = now.instant;
+    if !own.is_registered() {
+        own.register(ctx, laddr, now.instant);
         state.clients.register(session);
     }
     reply(execute(&mut state, &mut own, args, now))

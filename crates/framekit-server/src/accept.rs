@@ -2,8 +2,10 @@
 //! right after it), the reject slots, the set of connection tasks and how each is spawned, and
 //! the shutdown sequence that drains them.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -22,8 +24,28 @@ use crate::shutdown::ShutdownReport;
 /// permit instead of accepting.
 const MAX_REJECTING: usize = 64;
 
-/// Serves one accepted connection to its end.
-pub(crate) type ServeFn<Io> = Arc<dyn Fn(Io, Ctx) -> BoxFuture<'static, CloseReason> + Send + Sync>;
+/// Serves one accepted connection to its end: the future it returns is the connection task's,
+/// spawned as it is. Not boxed behind a `dyn Fn`: that future is most of what an idle
+/// connection weighs, and a box of its own would add an allocation header and a rounding per
+/// connection (tokio's task cell holds it inline instead).
+pub(crate) trait Serve<Io>: Send + Sync + 'static {
+    type Connection: Future<Output = CloseReason> + Send + 'static;
+
+    fn serve(&self, io: Io, ctx: Ctx) -> Self::Connection;
+}
+
+impl<Io, F, Fut> Serve<Io> for F
+where
+    F: Fn(Io, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = CloseReason> + Send + 'static,
+{
+    type Connection = Fut;
+
+    fn serve(&self, io: Io, ctx: Ctx) -> Fut {
+        self(io, ctx)
+    }
+}
+
 /// Sends the reject reply to a connection accepted at the limit.
 pub(crate) type RejectFn<Io> = Arc<dyn Fn(Io, Addr) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -105,9 +127,9 @@ impl Drop for Ended {
 }
 
 /// What one accept loop does with its connections: its counters, how it serves and rejects.
-pub(crate) struct Loop<Io> {
+pub(crate) struct Loop<Io, S> {
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) serve: ServeFn<Io>,
+    pub(crate) serve: S,
     pub(crate) reject: Option<RejectFn<Io>>,
     /// The first connection id and the step between ids: loop `i` of `n` numbers its
     /// connections `i + 1`, `i + 1 + n`, ... so ids are unique across threads without a shared
@@ -115,9 +137,9 @@ pub(crate) struct Loop<Io> {
     pub(crate) ids: (u64, u64),
 }
 
-pub(crate) async fn accept_loop<A: Acceptor>(
+pub(crate) async fn accept_loop<A: Acceptor, S: Serve<A::Io>>(
     mut acceptor: A,
-    this: Loop<A::Io>,
+    this: Loop<A::Io, S>,
     config: ServerConfig,
     limits: Limits,
     order: Order,
@@ -241,10 +263,10 @@ pub(crate) async fn accept_loop<A: Acceptor>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn spawn_connection<Io: Send + 'static>(
+fn spawn_connection<Io: Send + 'static, S: Serve<Io>>(
     tasks: &mut JoinSet<()>,
     metrics: &Arc<Metrics>,
-    serve: &ServeFn<Io>,
+    serve: &S,
     shutdown: &Arc<Shutdown>,
     io: Io,
     peer: Addr,
@@ -260,31 +282,58 @@ fn spawn_connection<Io: Send + 'static>(
     let span = tracing::debug_span!("conn", id, %peer);
     let ctx = Ctx::serving(id, peer, shutdown.clone());
     let ended = Ended(ctx.clone());
-    let fut = serve(io, ctx);
-    let guard = CloseGuard {
-        metrics: metrics.clone(),
-        reason: None,
-    };
-    let task = async move {
-        // Moved whole (not just the field written below), so it drops with the task.
-        let mut guard = guard;
-        let _permit = permit;
-        let ended = ended;
-        tracing::debug!("connection opened");
-        let reason = fut.await;
-        match reason {
-            CloseReason::WriteTimeout | CloseReason::FrameTimeout | CloseReason::InputBudget => {
-                tracing::info!(conn = ended.0.id(), peer = %ended.0.peer(), %reason, "connection closed")
-            }
-            _ => tracing::debug!(%reason, "connection closed"),
-        }
-        guard.reason = Some(reason);
+    let fut = serve.serve(io, ctx);
+    let task = Task {
+        connection: fut,
+        ended,
+        _permit: permit,
+        guard: CloseGuard {
+            metrics: metrics.clone(),
+            reason: None,
+        },
     };
     // A disabled span would still weigh on the task cell of every connection.
     if span.is_disabled() {
+        tracing::debug!(conn = id, "connection opened");
         tasks.spawn(task);
     } else {
+        span.in_scope(|| tracing::debug!("connection opened"));
         tasks.spawn(task.instrument(span));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection task: the connection's future and what must go when it ends, however it
+    /// ends (fields drop in this order: the connection, then its context is ended, then the
+    /// permit is given back, then the close is counted).
+    ///
+    /// A future of its own rather than an `async` block: a block that awaits a future it
+    /// captured keeps two slots for it (the capture and the await), which would double the
+    /// biggest part of every connection's task.
+    struct Task<F> {
+        #[pin]
+        connection: F,
+        ended: Ended,
+        _permit: OwnedSemaphorePermit,
+        guard: CloseGuard,
+    }
+}
+
+impl<F: Future<Output = CloseReason>> Future for Task<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let reason = ready!(this.connection.poll(cx));
+        match reason {
+            CloseReason::WriteTimeout | CloseReason::FrameTimeout | CloseReason::InputBudget => {
+                let ctx = &this.ended.0;
+                tracing::info!(conn = ctx.id(), peer = %ctx.peer(), %reason, "connection closed")
+            }
+            _ => tracing::debug!(%reason, "connection closed"),
+        }
+        this.guard.reason = Some(reason);
+        Poll::Ready(())
     }
 }
 

@@ -51,7 +51,7 @@ use socket2::SockRef;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::accept::{accept_loop, Limits, Loop, Order};
+use crate::accept::{accept_loop, Limits, Loop, Order, Serve};
 use crate::config::ServerConfig;
 use crate::listener::{Acceptor, Addr};
 use crate::metrics::Metrics;
@@ -61,6 +61,9 @@ use crate::tcp::{TcpAcceptor, TcpOptions};
 
 /// Opens an acceptor, on the thread (and in the runtime) that will serve it.
 pub(crate) type OpenAcceptor<A> = Box<dyn FnOnce() -> io::Result<A> + Send>;
+
+/// One extra thread's listener, opened on that thread, and its accept loop.
+pub(crate) type MoreThread<A, S> = (OpenAcceptor<A>, Loop<<A as Acceptor>::Io, S>);
 
 /// A listener that can be opened again for another thread of the same server (see
 /// [`Server::threads`]).
@@ -155,10 +158,10 @@ impl<A: Spread, R> Server<A, R> {
 
 /// Starts a thread-per-core server: `first` on this runtime with `acceptor`, and one thread
 /// per entry of `more`, each opening its acceptor in its own runtime.
-pub(crate) fn start<A: Acceptor>(
+pub(crate) fn start<A: Acceptor, S: Serve<A::Io>>(
     acceptor: A,
-    first: Loop<A::Io>,
-    more: Vec<(OpenAcceptor<A>, Loop<A::Io>)>,
+    first: Loop<A::Io, S>,
+    more: Vec<MoreThread<A, S>>,
     config: ServerConfig,
     limits: Limits,
 ) -> ServerHandle {
@@ -227,9 +230,9 @@ pub(crate) fn start<A: Acceptor>(
 }
 
 /// One extra thread: its own single-threaded runtime, its acceptor, its accept loop.
-fn serve_thread<A: Acceptor>(
+fn serve_thread<A: Acceptor, S: Serve<A::Io>>(
     open: OpenAcceptor<A>,
-    this: Loop<A::Io>,
+    this: Loop<A::Io, S>,
     config: ServerConfig,
     limits: Limits,
     stop: oneshot::Receiver<Duration>,

@@ -24,9 +24,9 @@ pub fn run(id: Id, state: &mut State, session: &mut Session, args: &[&[u8]], now
         Id::Echo => Ok(Value::Bulk(Bytes::copy_from_slice(args[1]))),
         Id::Hello => hello(session, args),
         Id::ClientId => Ok(Value::Integer(session.id as i64)),
-        Id::ClientGetName => Ok(session.name.clone().map_or(Value::Null, Value::Bulk)),
+        Id::ClientGetName => Ok(session.name().cloned().map_or(Value::Null, Value::Bulk)),
         Id::ClientSetName => {
-            session.name = client_name(args[2], b"Client names")?;
+            session.set_name(client_name(args[2], b"Client names")?);
             Ok(Value::OK)
         }
         Id::ClientSetInfo => client_set_info(session, args[2], args[3]),
@@ -79,7 +79,7 @@ fn hello(session: &mut Session, args: &[&[u8]]) -> Reply {
         ));
     }
     if let Some(name) = name {
-        session.name = client_name(name, b"Client names")?;
+        session.set_name(client_name(name, b"Client names")?);
     }
     let pair = |k: &'static str, v: Value| [Value::bulk(k), v];
     Ok(Value::Array(
@@ -113,9 +113,9 @@ fn client_name(name: &[u8], what: &[u8]) -> Result<Option<Bytes>, Value> {
 fn client_set_info(session: &mut Session, attr: &[u8], value: &[u8]) -> Reply {
     let attr = c_str(attr);
     if attr.eq_ignore_ascii_case(b"LIB-NAME") {
-        session.lib_name = client_name(value, b"lib-name")?;
+        session.set_lib_name(client_name(value, b"lib-name")?);
     } else if attr.eq_ignore_ascii_case(b"LIB-VER") {
-        session.lib_ver = client_name(value, b"lib-ver")?;
+        session.set_lib_ver(client_name(value, b"lib-ver")?);
     } else {
         let mut text = b"ERR Unrecognized option '".to_vec();
         text.extend_from_slice(attr);

@@ -4,12 +4,20 @@
 //!
 //! A session belongs to its connection's codec, so it lives exactly as long as the connection;
 //! the client list holds only weak references and forgets a session when it is dropped.
+//!
+//! Memory: a session is one allocation of 120 bytes (the `Arc`, the lock and 96 bytes of
+//! fields), which every connection carries while idle. What only a client that ran `CLIENT
+//! SETNAME` or `CLIENT SETINFO` needs is behind one `Option<Box<..>>`, and the addresses
+//! `CLIENT LIST` shows are formatted from the connection's [`Ctx`] when asked, not stored as
+//! strings.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use framekit::FrameError;
+use framekit_server::Ctx;
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::resp::{Request, RequestParser, RespCodec, Value};
@@ -21,41 +29,57 @@ pub struct Session {
     pub id: u64,
     /// The selected database (`SELECT`).
     pub db: usize,
-    /// `CLIENT SETNAME`'s name.
-    pub name: Option<Bytes>,
-    /// `CLIENT SETINFO LIB-NAME`.
-    pub lib_name: Option<Bytes>,
-    /// `CLIENT SETINFO LIB-VER`.
-    pub lib_ver: Option<Bytes>,
-    /// The peer's address, as `CLIENT LIST` shows it (`addr=`).
-    pub addr: String,
-    /// The address the peer connected to (`laddr=`).
-    pub laddr: String,
+    /// What `CLIENT SETNAME` and `CLIENT SETINFO` said; `None` until one of them says
+    /// something.
+    names: Option<Box<Names>>,
+    /// The connection, from its first command ([`register`](Session::register)): `CLIENT
+    /// LIST`'s `addr=`, and its `laddr=` behind a PROXY preamble.
+    conn: Option<Ctx>,
+    /// The address the server listens on (`laddr=` without a PROXY preamble), shared by
+    /// every session of the server.
+    laddr: Option<Arc<str>>,
     /// When the connection sent its first command.
     pub created: Instant,
     /// When it last sent one.
     pub last_active: Instant,
     /// Redis's full name of the last command (`cmd=`), `NULL` before any.
     pub last_command: &'static str,
-    /// Whether it is in the [`ClientList`] yet.
-    pub registered: bool,
+}
+
+/// The names a client gave itself.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    /// `CLIENT SETNAME`'s name.
+    name: Option<Bytes>,
+    /// `CLIENT SETINFO LIB-NAME`.
+    lib_name: Option<Bytes>,
+    /// `CLIENT SETINFO LIB-VER`.
+    lib_ver: Option<Bytes>,
 }
 
 impl Session {
     /// A fresh session for client `id`, started at `now`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use bytes::Bytes;
+    /// use framekit_examples::commands::Session;
+    ///
+    /// let mut session = Session::new(7, Instant::now());
+    /// assert_eq!(session.name(), None);
+    /// session.set_name(Some(Bytes::from("worker")));
+    /// assert_eq!(session.name(), Some(&Bytes::from("worker")));
+    /// ```
     pub fn new(id: u64, now: Instant) -> Self {
         Session {
             id,
             db: 0,
-            name: None,
-            lib_name: None,
-            lib_ver: None,
-            addr: String::new(),
-            laddr: String::new(),
+            names: None,
+            conn: None,
+            laddr: None,
             created: now,
             last_active: now,
             last_command: "NULL",
-            registered: false,
         }
     }
 
@@ -64,16 +88,78 @@ impl Session {
         self.last_active = now;
     }
 
+    /// Whether the session belongs to a connection yet ([`register`](Session::register)).
+    pub fn is_registered(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Ties the session to its connection at its first command, at `now`: the client id
+    /// becomes the connection's, and `CLIENT LIST` shows its addresses (`laddr` is the
+    /// server's listening address, unless a PROXY header named another).
+    pub fn register(&mut self, ctx: &Ctx, laddr: &Arc<str>, now: Instant) {
+        self.id = ctx.id();
+        self.conn = Some(ctx.clone());
+        self.laddr = Some(laddr.clone());
+        self.created = now;
+    }
+
+    /// `CLIENT SETNAME`'s name.
+    pub fn name(&self) -> Option<&Bytes> {
+        self.names.as_ref()?.name.as_ref()
+    }
+
+    /// `CLIENT SETINFO LIB-NAME`'s value.
+    pub fn lib_name(&self) -> Option<&Bytes> {
+        self.names.as_ref()?.lib_name.as_ref()
+    }
+
+    /// `CLIENT SETINFO LIB-VER`'s value.
+    pub fn lib_ver(&self) -> Option<&Bytes> {
+        self.names.as_ref()?.lib_ver.as_ref()
+    }
+
+    /// Sets (or with `None` clears) the client's name.
+    pub fn set_name(&mut self, name: Option<Bytes>) {
+        self.set(name, |names| &mut names.name);
+    }
+
+    /// Sets (or clears) the client library's name.
+    pub fn set_lib_name(&mut self, value: Option<Bytes>) {
+        self.set(value, |names| &mut names.lib_name);
+    }
+
+    /// Sets (or clears) the client library's version.
+    pub fn set_lib_ver(&mut self, value: Option<Bytes>) {
+        self.set(value, |names| &mut names.lib_ver);
+    }
+
+    /// Sets one name; a session that never had one makes no box to clear one.
+    fn set(&mut self, value: Option<Bytes>, field: impl FnOnce(&mut Names) -> &mut Option<Bytes>) {
+        match (&mut self.names, value) {
+            (None, None) => {}
+            (Some(names), value) => *field(names) = value,
+            (names @ None, value) => *field(names.get_or_insert_with(Box::default)) = value,
+        }
+    }
+
     /// The `CLIENT INFO` / `CLIENT LIST` line, `\n`-terminated, in Redis's field order; the
     /// fields framekit does not track (file descriptor, buffer sizes) are left out.
     pub fn info_line(&self, now: Instant) -> Vec<u8> {
         let secs = |since: Instant| now.saturating_duration_since(since).as_secs();
-        let mut line = format!(
-            "id={} addr={} laddr={} name=",
-            self.id, self.addr, self.laddr
-        )
-        .into_bytes();
-        line.extend_from_slice(self.name.as_deref().unwrap_or_default());
+        let mut text = format!("id={} addr=", self.id);
+        if let Some(conn) = &self.conn {
+            let _ = write!(text, "{}", conn.peer());
+        }
+        text.push_str(" laddr=");
+        match self.conn.as_ref().and_then(Ctx::destination) {
+            Some(destination) => {
+                let _ = write!(text, "{destination}");
+            }
+            None => text.push_str(self.laddr.as_deref().unwrap_or_default()),
+        }
+        text.push_str(" name=");
+        let mut line = text.into_bytes();
+        line.extend_from_slice(self.name().map_or(&[][..], |n| n));
         line.extend_from_slice(
             format!(
                 " age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 cmd={} user=default \
@@ -85,9 +171,9 @@ impl Session {
             )
             .as_bytes(),
         );
-        line.extend_from_slice(self.lib_name.as_deref().unwrap_or_default());
+        line.extend_from_slice(self.lib_name().map_or(&[][..], |n| n));
         line.extend_from_slice(b" lib-ver=");
-        line.extend_from_slice(self.lib_ver.as_deref().unwrap_or_default());
+        line.extend_from_slice(self.lib_ver().map_or(&[][..], |n| n));
         line.push(b'\n');
         line
     }
@@ -177,15 +263,20 @@ impl Encoder<Value> for SessionCodec {
 
 #[cfg(test)]
 mod tests {
+    use framekit::framing::proxy::ProxyHeader;
+    use framekit_server::Addr;
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
 
     #[test]
     fn info_lines_follow_redis_field_order() {
         let now = Instant::now();
-        let mut s = Session::new(7, now);
-        s.addr = "127.0.0.1:5000".into();
-        s.laddr = "127.0.0.1:6380".into();
-        s.name = Some(Bytes::from("worker"));
+        let mut s = Session::new(0, now);
+        let peer = Addr::Tcp("127.0.0.1:5000".parse().unwrap());
+        let ctx = Ctx::new(7, peer, CancellationToken::new());
+        s.register(&ctx, &Arc::from("127.0.0.1:6380"), now);
+        s.set_name(Some(Bytes::from("worker")));
         s.db = 3;
         s.last_command = "client|info";
         assert_eq!(
@@ -194,6 +285,46 @@ mod tests {
              db=3 sub=0 psub=0 ssub=0 multi=-1 cmd=client|info user=default redir=-1 resp=2 \
              lib-name= lib-ver=\n"
         );
+    }
+
+    #[test]
+    fn behind_a_proxy_header_the_info_line_shows_both_ends_the_client_used() {
+        let now = Instant::now();
+        let balancer = Addr::Tcp("127.0.0.1:40000".parse().unwrap());
+        let ctx = Ctx::new(3, balancer, CancellationToken::new()).with_proxy_header(
+            ProxyHeader::v2_proxy(
+                "192.0.2.1:5000".parse().unwrap(),
+                "10.0.0.1:6379".parse().unwrap(),
+            ),
+        );
+        let mut s = Session::new(0, now);
+        s.register(&ctx, &Arc::from("127.0.0.1:6380"), now);
+        let line = String::from_utf8(s.info_line(now)).unwrap();
+        assert!(
+            line.starts_with("id=3 addr=192.0.2.1:5000 laddr=10.0.0.1:6379 name= "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn names_take_room_only_once_a_client_gives_one() {
+        let mut s = Session::new(1, Instant::now());
+        s.set_name(None);
+        s.set_lib_ver(None);
+        assert!(s.names.is_none(), "clearing made a box");
+        s.set_lib_name(Some(Bytes::from("redis-py")));
+        assert_eq!(s.lib_name(), Some(&Bytes::from("redis-py")));
+        assert_eq!((s.name(), s.lib_ver()), (None, None));
+        s.set_lib_name(None);
+        assert_eq!(s.lib_name(), None);
+    }
+
+    /// Every idle connection of resp_server carries one session: 96 bytes of fields when this
+    /// was stated (it was 216, with three names and two address strings inline).
+    #[test]
+    fn a_session_stays_small() {
+        let size = std::mem::size_of::<Session>();
+        assert!(size <= 96, "a session grew to {size} bytes");
     }
 
     #[test]

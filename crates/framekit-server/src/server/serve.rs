@@ -12,11 +12,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use super::Server;
-use crate::accept::{accept_loop, Limits, Loop, Order, RejectFn, ServeFn};
+use crate::accept::{accept_loop, Limits, Loop, Order, RejectFn, Serve};
 use crate::borrowed::{BorrowedHandler, ViewDecoder};
 use crate::codec::ConnectionCodec;
 use crate::connection::dispatch::HandlerKind;
 use crate::connection::{self, PerConnection, PerRequest, PerView, Shared};
+use crate::context::Ctx;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{Acceptor, Addr};
 use crate::outbound::Outbound;
@@ -277,15 +278,9 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
             let reject = self.reject_fn(make_codec.clone(), &shared);
             let (make_codec, kind) = (make_codec.clone(), kind.clone());
             let metrics = shared.metrics.clone();
-            let serve: ServeFn<A::Io> = Arc::new(move |io, ctx| {
-                Box::pin(connection::serve(
-                    io,
-                    make_codec(),
-                    kind.clone(),
-                    shared.clone(),
-                    ctx,
-                ))
-            });
+            let serve = move |io: A::Io, ctx: Ctx| {
+                connection::serve(io, make_codec(), kind.clone(), shared.clone(), ctx)
+            };
             Loop {
                 metrics,
                 serve,
@@ -343,7 +338,7 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         }))
     }
 
-    fn start(self, first: Loop<A::Io>, limits: Limits) -> ServerHandle {
+    fn start<S: Serve<A::Io>>(self, first: Loop<A::Io, S>, limits: Limits) -> ServerHandle {
         let mut local_addrs = self.acceptor.local_addrs();
         if local_addrs.is_empty() {
             // An acceptor that cannot say: the handle still names one address.
