@@ -9,6 +9,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+pub use crate::framing::InPlace;
 use crate::framing::{Decision, Framing};
 use crate::payload::{PayloadDecoder, PayloadEncoder, Raw};
 use crate::FrameError;
@@ -247,6 +248,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
     /// assert_eq!(codec.decode_in_place(&mut buf, false)?.unwrap().len, 5);
     /// # Ok::<(), framekit::FrameError>(())
     /// ```
+    #[inline]
     pub fn decode_in_place(
         &mut self,
         src: &mut BytesMut,
@@ -260,7 +262,52 @@ impl<F: Framing, C> FrameCodec<F, C> {
 
     /// Runs decisions on `src` until a frame is found (left in `src`) or more bytes are needed;
     /// discarded bytes are dropped.
+    ///
+    /// The strategy's fast path ([`Framing::decide_frame`]) is tried first and inline: a server
+    /// decodes every request through here, and at small frames the calls and the
+    /// `Result<Decision, _>` passed through memory cost more than finding the frame.
+    #[inline]
     fn step_in_place(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<InPlace>, FrameError> {
+        if !eof && src.len() >= self.want {
+            if let Some(found) = self.framing.decide_frame(src) {
+                if !self.framing.reports_work() {
+                    crate::framing::work::examined(src.len());
+                }
+                return self.found(src, found);
+            }
+        }
+        self.decide_in_place(src, eof)
+    }
+
+    /// A frame the strategy found: checked to lie inside `src`, then counted as consumed.
+    #[inline(always)]
+    fn found(&mut self, src: &BytesMut, found: InPlace) -> Result<Option<InPlace>, FrameError> {
+        let InPlace { len, ref payload } = found;
+        if len > src.len() || payload.start > payload.end || payload.end > len {
+            return Err(self.outside());
+        }
+        self.want = 0;
+        self.consumed += len as u64;
+        Ok(Some(found))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn outside(&mut self) -> FrameError {
+        self.fail(FrameError::malformed(
+            0,
+            "framing strategy returned a frame outside the buffer",
+        ))
+    }
+
+    /// Everything the fast path leaves: asks [`Framing::decide`] (or `decide_eof`) until a
+    /// frame is found or more bytes are needed, dropping discarded bytes.
+    #[inline(never)]
+    fn decide_in_place(
         &mut self,
         src: &mut BytesMut,
         eof: bool,
@@ -289,15 +336,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
             };
             match decision {
                 Decision::Frame { len, payload } => {
-                    if len > src.len() || payload.start > payload.end || payload.end > len {
-                        return Err(self.fail(FrameError::malformed(
-                            0,
-                            "framing strategy returned a frame outside the buffer",
-                        )));
-                    }
-                    self.want = 0;
-                    self.consumed += len as u64;
-                    return Ok(Some(InPlace { len, payload }));
+                    return self.found(src, InPlace { len, payload })
                 }
                 Decision::Discard { len, skipped_frame } => {
                     let len = len.min(src.len());
@@ -365,27 +404,6 @@ impl<F: Framing, C: PayloadDecoder> FrameCodec<F, C> {
             .map(Some)
             .map_err(|e| FrameError::payload(offset, e))
     }
-}
-
-/// Where the next frame lies in the read buffer, left there by
-/// [`FrameCodec::decode_in_place`].
-///
-/// ```
-/// use bytes::BytesMut;
-/// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
-///
-/// let mut codec = FrameCodec::new(LengthPrefixed::u16_be());
-/// let mut buf = BytesMut::from(&b"\0\x02hi"[..]);
-/// let frame = codec.decode_in_place(&mut buf, false)?.unwrap();
-/// assert_eq!((frame.len, frame.payload), (4, 2..4));
-/// # Ok::<(), framekit::FrameError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InPlace {
-    /// Bytes the frame takes at the front of the buffer (header and delimiter included).
-    pub len: usize,
-    /// Where its payload lies in the buffer.
-    pub payload: std::ops::Range<usize>,
 }
 
 impl<F: Framing, C: PayloadDecoder> Decoder for FrameCodec<F, C> {

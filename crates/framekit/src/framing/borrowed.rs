@@ -6,8 +6,9 @@
 //! valid for the next read.
 
 use std::iter::FusedIterator;
+use std::ops::Range;
 
-use super::{Decision, Framing};
+use super::{Decision, Framing, InPlace};
 use crate::FrameError;
 
 /// An iterator over the whole frames at the front of a buffer, yielding payloads as slices of it.
@@ -94,28 +95,18 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
 }
 
 impl<'a, F: Framing + ?Sized> Frames<'a, F> {
-    /// Everything but a whole frame: skipped bytes, the end of the buffer, errors. Out of
-    /// line, so that the per-frame path of [`next`](Iterator::next) stays a few instructions
-    /// around the strategy's search (at 32 B frames the loop's own cost is most of the cost).
+    /// Everything the strategy's fast path ([`Framing::decide_frame`]) leaves to `decide`:
+    /// skipped bytes, the end of the buffer, errors, and every frame of a strategy without a
+    /// fast path. Out of line, so that the per-frame path of [`next`](Iterator::next) stays a
+    /// few instructions around the strategy's search (at 32 B frames the loop's own cost is
+    /// most of the cost).
     #[cold]
     #[inline(never)]
-    fn settle(
-        &mut self,
-        mut decided: Result<Decision, FrameError>,
-    ) -> Option<Result<&'a [u8], FrameError>> {
+    fn settle(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         loop {
             let rest = &self.buf[self.at..];
-            match decided {
-                Ok(Decision::Frame { len, payload }) => {
-                    let Some(frame) = rest.get(..len).and_then(|frame| frame.get(payload)) else {
-                        return self.fail(FrameError::malformed(
-                            0,
-                            "framing strategy returned a frame outside the buffer",
-                        ));
-                    };
-                    self.at += len;
-                    return Some(Ok(frame));
-                }
+            match self.framing.decide(rest) {
+                Ok(Decision::Frame { len, payload }) => return self.take(rest, len, payload),
                 Ok(Decision::Discard { len, skipped_frame }) => {
                     let piece_start = self.base + self.at as u64;
                     self.at += len.min(rest.len());
@@ -129,8 +120,34 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
                 }
                 Err(err) => return self.fail(err),
             }
-            decided = self.framing.decide(&self.buf[self.at..]);
         }
+    }
+
+    /// The frame of `len` bytes at the front of `rest` (what is left), its payload at
+    /// `payload`; a frame the strategy placed outside the buffer is an error, not a panic.
+    #[inline(always)]
+    fn take(
+        &mut self,
+        rest: &'a [u8],
+        len: usize,
+        payload: Range<usize>,
+    ) -> Option<Result<&'a [u8], FrameError>> {
+        match rest.get(..len).and_then(|frame| frame.get(payload)) {
+            Some(frame) => {
+                self.at += len;
+                Some(Ok(frame))
+            }
+            None => self.outside(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn outside(&mut self) -> Option<Result<&'a [u8], FrameError>> {
+        self.fail(FrameError::malformed(
+            0,
+            "framing strategy returned a frame outside the buffer",
+        ))
     }
 }
 
@@ -145,16 +162,9 @@ impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
             return None;
         }
         let rest = &self.buf[self.at..];
-        match self.framing.decide(rest) {
-            Ok(Decision::Frame { len, payload }) if payload.end <= len && len <= rest.len() => {
-                // In bounds as checked; a reversed range is refused by `get` in `settle`.
-                if let Some(frame) = rest.get(payload.clone()) {
-                    self.at += len;
-                    return Some(Ok(frame));
-                }
-                self.settle(Ok(Decision::Frame { len, payload }))
-            }
-            decided => self.settle(decided),
+        match self.framing.decide_frame(rest) {
+            Some(InPlace { len, payload }) => self.take(rest, len, payload),
+            None => self.settle(),
         }
     }
 }
@@ -206,6 +216,90 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A strategy with its fast path hidden: every frame goes through `decide`.
+    struct DecideOnly<F>(F);
+
+    impl<F: Framing> Framing for DecideOnly<F> {
+        fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+            self.0.decide(buf)
+        }
+        fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
+            self.0.decide_eof(buf)
+        }
+        fn frame_limit(&self) -> usize {
+            self.0.frame_limit()
+        }
+        fn buffer_limit(&self) -> usize {
+            self.0.buffer_limit()
+        }
+        fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+            self.0.encode_head(payload, dst)
+        }
+        fn reset(&mut self) {
+            self.0.reset()
+        }
+        fn reports_work(&self) -> bool {
+            self.0.reports_work()
+        }
+    }
+
+    /// Each read's frames (or errors), and the bytes they took.
+    type Reads = Vec<(Vec<Result<Vec<u8>, String>>, usize)>;
+
+    /// Every borrowed frame and error of `input` in `chunk`-byte reads, through the fast path
+    /// and through `decide` alone, with the bytes consumed after each read.
+    fn both_ways<F: Framing + Clone>(framing: &F, input: &[u8], chunk: usize) -> [Reads; 2] {
+        fn run<G: Framing>(mut framing: G, input: &[u8], chunk: usize) -> Reads {
+            let mut buf = BytesMut::new();
+            let mut reads = Vec::new();
+            for piece in input.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                let mut frames = Frames::new(&mut framing, &buf);
+                let got = frames
+                    .by_ref()
+                    .map(|frame| frame.map(<[u8]>::to_vec).map_err(|e| e.to_string()))
+                    .collect();
+                let consumed = frames.consumed();
+                buf.advance(consumed);
+                reads.push((got, consumed));
+            }
+            reads
+        }
+        [
+            run(framing.clone(), input, chunk),
+            run(DecideOnly(framing.clone()), input, chunk),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_finds_what_decide_finds(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\r\n\0\x01\x02\x83".to_vec()), 0..80),
+            chunk in 1usize..9,
+        ) {
+            // Delimited's `decide` takes its fast path itself; its own tests compare it with
+            // the general search alone.
+            let prefixed = [
+                LengthPrefixed::u8().max_frame_len(2),
+                LengthPrefixed::u16_be().max_frame_len(300),
+                LengthPrefixed::varint().max_frame_len(4),
+                LengthPrefixed::builder()
+                    .length_field(1, crate::framing::length_prefixed::Endian::Big)
+                    .length_includes_header(true)
+                    .max_frame_len(2)
+                    .on_overlong(Overlong::Discard)
+                    .build()
+                    .unwrap(),
+            ];
+            for framing in &prefixed {
+                let [fast, slow] = both_ways(framing, &input, chunk);
+                proptest::prop_assert_eq!(fast, slow, "{:?}", framing);
+            }
+            let [fast, slow] = both_ways(&crate::framing::fixed::FixedSize::new(3), &input, chunk);
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]

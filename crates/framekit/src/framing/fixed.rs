@@ -7,7 +7,7 @@
 
 use bytes::BytesMut;
 
-use super::{Decision, Framing};
+use super::{Decision, Framing, InPlace};
 use crate::FrameError;
 
 /// Records of exactly `size` bytes. A partial record at end of stream is
@@ -58,6 +58,14 @@ impl Framing for FixedSize {
         } else {
             Ok(Decision::incomplete(self.size - buf.len()))
         }
+    }
+
+    #[inline]
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+        (buf.len() >= self.size).then_some(InPlace {
+            len: self.size,
+            payload: 0..self.size,
+        })
     }
 
     fn frame_limit(&self) -> usize {

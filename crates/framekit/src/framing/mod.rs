@@ -61,6 +61,28 @@ pub enum Decision {
     },
 }
 
+/// Where a whole frame lies at the front of a buffer: what [`Framing::decide_frame`] finds and
+/// [`FrameCodec::decode_in_place`](crate::FrameCodec::decode_in_place) leaves in the read
+/// buffer.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
+///
+/// let mut codec = FrameCodec::new(LengthPrefixed::u16_be());
+/// let mut buf = BytesMut::from(&b"\0\x02hi"[..]);
+/// let frame = codec.decode_in_place(&mut buf, false)?.unwrap();
+/// assert_eq!((frame.len, frame.payload), (4, 2..4));
+/// # Ok::<(), framekit::FrameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InPlace {
+    /// Bytes the frame takes at the front of the buffer (header and delimiter included).
+    pub len: usize,
+    /// Where its payload lies in the buffer.
+    pub payload: Range<usize>,
+}
+
 /// What a [`Decision::Discard`] reports about the over-long frame it belongs to.
 ///
 /// ```
@@ -175,6 +197,29 @@ pub trait Framing {
     /// Error offsets are relative to `buf[0]`; the codec shifts them to stream offsets.
     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError>;
 
+    /// The common case of [`decide`](Framing::decide), for callers that walk frame after frame
+    /// ([`Frames`], [`FrameCodec::decode_in_place`](crate::FrameCodec::decode_in_place)):
+    /// `Some` with the whole frame at the front of `buf` when finding it is the cheap, usual
+    /// path, `None` to have `decide` answer instead.
+    ///
+    /// `Some(InPlace { len, payload })` must be exactly what `decide` would have answered as
+    /// [`Decision::Frame`], with the same effect on the strategy's state. `None` may record
+    /// progress, as `decide` does (how far a search got), so that the `decide` call that follows
+    /// on the same bytes does not look at them again; it must not change what that call
+    /// answers. The default is always `None`: a strategy without a fast path loses nothing.
+    ///
+    /// ```
+    /// use framekit::framing::{Framing, InPlace, delimited::Delimited};
+    /// let mut lines = Delimited::newline();
+    /// assert_eq!(lines.decide_frame(b"hi\r\nrest"), Some(InPlace { len: 4, payload: 0..2 }));
+    /// assert_eq!(lines.decide_frame(b"no end yet"), None);
+    /// ```
+    #[inline(always)]
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+        let _ = buf;
+        None
+    }
+
     /// Decides what the bytes left at end of stream are.
     ///
     /// The default: nothing left is a clean end (`Ok(None)`); a whole frame is still delivered;
@@ -244,6 +289,10 @@ pub(crate) fn decide_eof_by_decide<F: Framing + ?Sized>(
 impl<F: Framing + ?Sized> Framing for &mut F {
     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
         (**self).decide(buf)
+    }
+    #[inline(always)]
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+        (**self).decide_frame(buf)
     }
     fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
         (**self).decide_eof(buf)

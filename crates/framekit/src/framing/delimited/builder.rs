@@ -4,11 +4,13 @@ use super::*;
 
 impl Delimited {
     fn with_matcher(matcher: Matcher, encode_with: &[u8], longest: usize) -> Self {
+        let lone = Lone::of(&matcher);
         Delimited {
-            lone: lone(&matcher),
+            lone,
+            searcher: Searcher::of(lone),
             matcher,
             encode_with: encode_with.into(),
-            longest,
+            longest: u8::try_from(longest).expect("delimiters are at most MAX_DELIMITER_LEN long"),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             overlong: Overlong::default(),
             trailing: Trailing::default(),
@@ -217,7 +219,8 @@ impl Delimited {
         if let Matcher::Newline { strip_cr } = &mut self.matcher {
             *strip_cr = strip;
         }
-        self.lone = lone(&self.matcher);
+        self.lone = Lone::of(&self.matcher);
+        self.searcher = Searcher::of(self.lone);
         self
     }
 }

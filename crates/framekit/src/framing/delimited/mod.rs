@@ -17,12 +17,14 @@ use bytes::{BufMut, BytesMut};
 use memchr::memmem;
 
 pub use super::overlong::Overlong;
-use super::{Decision, Framing, SkipReport};
+use super::{Decision, Framing, InPlace, SkipReport};
 use crate::FrameError;
 
 mod builder;
+mod lone;
 mod search;
 
+use self::lone::{Lone, Searcher};
 use self::search::*;
 
 /// Default maximum payload length of a delimited frame: 64 KiB.
@@ -117,7 +119,8 @@ pub struct Delimited {
     matcher: Matcher,
     /// Written after each encoded payload.
     encode_with: Box<[u8]>,
-    longest: usize,
+    /// The longest delimiter's length (at most [`MAX_DELIMITER_LEN`]); see [`longest`](Self::longest).
+    longest: u8,
     max_frame_len: usize,
     overlong: Overlong,
     trailing: Trailing,
@@ -129,12 +132,21 @@ pub struct Delimited {
     reported: bool,
     /// Whether decoded payloads keep their delimiter (Netty's `stripDelimiter = false`).
     keep_delimiter: bool,
-    /// The byte the inlined path looks for and whether a CR before it is stripped, when the
-    /// matcher is one byte (`Byte`, `Newline`); read without matching on the matcher per frame.
-    lone: Option<(u8, bool)>,
+    /// The delimiter and its searcher when the matcher is one byte (`Byte`, `Newline`), for the
+    /// inlined per-frame path: read without matching on the matcher per frame.
+    lone: Option<Lone>,
+    /// The search for `lone`'s byte.
+    searcher: Searcher,
 }
 
 impl Delimited {
+    /// The longest delimiter's length in bytes. Kept in a byte (delimiters are at most
+    /// [`MAX_DELIMITER_LEN`] long): the codec is part of every idle connection.
+    #[inline(always)]
+    fn longest(&self) -> usize {
+        usize::from(self.longest)
+    }
+
     /// Handles the bytes of an over-long frame being skipped.
     fn decide_discarding(&mut self, buf: &[u8], skipped: u64) -> Result<Decision, FrameError> {
         // While skipping, only the delimiter matters: a stray bare LF in the junk is not news.
@@ -163,7 +175,7 @@ impl Delimited {
             }
             None => {
                 // Keep what could be the start of a delimiter; drop the rest.
-                let keep = (self.longest - 1).min(buf.len());
+                let keep = (self.longest() - 1).min(buf.len());
                 let len = buf.len() - keep;
                 if len == 0 {
                     self.searched = 0;
@@ -226,7 +238,7 @@ impl Delimited {
                 }
             }
             Matcher::StrictCrlf => {
-                if memchr::memchr2(b'\r', b'\n', payload).is_some() {
+                if contains_either(payload, b'\r', b'\n') {
                     return Err("payload contains CR or LF in a strict CRLF stream");
                 }
             }
@@ -260,33 +272,8 @@ impl Delimited {
 }
 
 impl Delimited {
-    /// The common case, kept small enough to inline into the caller's loop: a newline or
-    /// single-byte delimiter found within the frame limit, not skipping. Anything else (no
-    /// delimiter yet, a strict CRLF, several delimiters, an over-long frame) is for
-    /// [`decide_any`](Self::decide_any), which gives the same answer for these too.
-    #[inline(always)]
-    fn decide_found(&mut self, buf: &[u8]) -> Option<Decision> {
-        if self.discarding.is_some() {
-            return None;
-        }
-        let (byte, strip_cr) = self.lone?;
-        let from = self.searched.min(buf.len());
-        let at = from + memchr::memchr(byte, &buf[from..])?;
-        if at > self.max_frame_len {
-            return None;
-        }
-        let end = at + 1;
-        // Metered as `search` meters a found delimiter.
-        crate::framing::work::examined(end - self.searched.saturating_sub(self.longest).min(end));
-        self.searched = 0;
-        let payload_end = if self.keep_delimiter {
-            end
-        } else {
-            at - usize::from(strip_cr && at > 0 && buf[at - 1] == b'\r')
-        };
-        Some(Decision::frame(end, 0..payload_end))
-    }
-
+    /// Everything the inlined path ([`decide_lone`](Self::decide_lone)) leaves: no delimiter
+    /// yet, a strict CRLF, a sequence, several delimiters, an over-long frame, skipping.
     #[inline(never)]
     fn decide_any(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
         if let Some(skipped) = self.discarding {
@@ -328,10 +315,15 @@ impl Delimited {
 impl Framing for Delimited {
     #[inline]
     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
-        match self.decide_found(buf) {
-            Some(found) => Ok(found),
+        match self.decide_lone(buf) {
+            Some(InPlace { len, payload }) => Ok(Decision::Frame { len, payload }),
             None => self.decide_any(buf),
         }
+    }
+
+    #[inline(always)]
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+        self.decide_lone(buf)
     }
 
     fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
@@ -376,13 +368,13 @@ impl Framing for Delimited {
     /// The maximum, plus the delimiter when payloads keep it.
     fn frame_limit(&self) -> usize {
         match self.keep_delimiter {
-            true => self.max_frame_len.saturating_add(self.longest),
+            true => self.max_frame_len.saturating_add(self.longest()),
             false => self.max_frame_len,
         }
     }
 
     fn buffer_limit(&self) -> usize {
-        self.max_frame_len.saturating_add(self.longest)
+        self.max_frame_len.saturating_add(self.longest())
     }
 
     #[inline]

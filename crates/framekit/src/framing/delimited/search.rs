@@ -14,7 +14,7 @@ impl Delimited {
             Err(FrameError::Malformed { offset, .. }) => (*offset as usize + 2).min(buf.len()),
             Err(_) => buf.len(),
         };
-        let from = self.searched.saturating_sub(self.longest).min(stopped);
+        let from = self.searched.saturating_sub(self.longest()).min(stopped);
         crate::framing::work::examined(stopped - from);
         result
     }
@@ -84,15 +84,33 @@ impl Delimited {
     }
 }
 
-/// Whether `hay` contains `b`. Short payloads (most messages) are checked with a plain loop the
-/// compiler vectorises in place; `memchr`'s runtime dispatch only pays off on longer ones.
+/// Below this length a payload is checked with memchr's SSE2 searcher, inline (SSE2 is part of
+/// every x86_64 CPU, so nothing is dispatched at run time); from it on, `memchr`'s runtime
+/// choice (AVX2 where there is one) pays off its call.
+const SHORT: usize = 128;
+
+/// Whether `hay` contains `b`.
 #[inline]
 pub(super) fn contains_byte(hay: &[u8], b: u8) -> bool {
-    if hay.len() <= 64 {
-        hay.iter().fold(false, |found, &x| found | (x == b))
-    } else {
-        memchr::memchr(b, hay).is_some()
+    #[cfg(target_arch = "x86_64")]
+    if hay.len() < SHORT {
+        if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(b) {
+            return one.find(hay).is_some();
+        }
     }
+    memchr::memchr(b, hay).is_some()
+}
+
+/// Whether `hay` contains `a` or `b`.
+#[inline]
+pub(super) fn contains_either(hay: &[u8], a: u8, b: u8) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if hay.len() < SHORT {
+        if let Some(two) = memchr::arch::x86_64::sse2::memchr::Two::new(a, b) {
+            return two.find(hay).is_some();
+        }
+    }
+    memchr::memchr2(a, b, hay).is_some()
 }
 
 /// Whether the end of `payload` joined with `delimiter` decodes as anything but exactly
@@ -155,15 +173,6 @@ pub(super) fn any_of_search(delimiters: &[Box<[u8]>], buf: &[u8], from: usize) -
         None => Search::NotYet {
             resume: pending.unwrap_or(buf.len()),
         },
-    }
-}
-
-/// The `lone` field of a [`Delimited`] with this matcher.
-pub(super) fn lone(matcher: &Matcher) -> Option<(u8, bool)> {
-    match *matcher {
-        Matcher::Newline { strip_cr } => Some((b'\n', strip_cr)),
-        Matcher::Byte(b) => Some((b, false)),
-        _ => None,
     }
 }
 

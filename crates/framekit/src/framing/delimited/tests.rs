@@ -352,3 +352,69 @@ fn a_trailing_cr_is_dropped_at_eof_when_asked() {
         Some(Decision::frame(2, 0..2))
     );
 }
+
+/// `Delimited` deciding without its one-byte fast path: the general search alone.
+struct AnyOnly(Delimited);
+
+impl Framing for AnyOnly {
+    fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+        self.0.decide_any(buf)
+    }
+    fn frame_limit(&self) -> usize {
+        self.0.frame_limit()
+    }
+    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode_head(payload, dst)
+    }
+    fn reset(&mut self) {
+        self.0.reset()
+    }
+}
+
+/// Each read's frames (or errors), and the bytes they took.
+type Reads = Vec<(Vec<Result<Vec<u8>, String>>, usize)>;
+
+/// Each read's borrowed frames (or errors) and the bytes they took, `input` fed in
+/// `chunk`-byte reads.
+fn reads<F: Framing>(mut framing: F, input: &[u8], chunk: usize) -> Reads {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in input.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        let mut frames = Frames::new(&mut framing, &buf);
+        let got = frames
+            .by_ref()
+            .map(|f| f.map(<[u8]>::to_vec).map_err(|e| e.to_string()))
+            .collect();
+        let consumed = frames.consumed();
+        bytes::Buf::advance(&mut buf, consumed);
+        out.push((got, consumed));
+    }
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_one_byte_fast_path_answers_as_the_general_search(
+        input in proptest::collection::vec(proptest::sample::select(b"ab\r\n\0".to_vec()), 0..80),
+        chunk in 1usize..9,
+    ) {
+        let lines = Delimited::newline().max_frame_len(4);
+        for framing in [
+            lines.clone(),
+            lines.clone().on_overlong(Overlong::Discard),
+            lines.clone().on_overlong(Overlong::DiscardFailFast),
+            lines.clone().strip_cr(false),
+            lines.clone().keep_delimiter(true),
+            lines.clone().keep_delimiter(true).on_overlong(Overlong::Discard),
+            Delimited::byte(0).max_frame_len(3).on_overlong(Overlong::Discard),
+            Delimited::byte(b'\r').max_frame_len(3),
+        ] {
+            proptest::prop_assert_eq!(
+                reads(framing.clone(), &input, chunk),
+                reads(AnyOnly(framing.clone()), &input, chunk),
+                "{:?}", framing
+            );
+        }
+    }
+}

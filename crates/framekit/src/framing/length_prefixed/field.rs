@@ -25,7 +25,19 @@ impl LengthPrefixed {
         body.min(self.max_frame_len)
     }
 
+    /// The body a field `value` announces behind a `header`-byte header; negative when the
+    /// field counts more header than there is.
+    #[inline]
+    pub(super) fn body_len(&self, value: u64, header: usize) -> i128 {
+        let body = value as i128 + self.adjustment as i128;
+        match self.includes_header {
+            true => body - header as i128,
+            false => body,
+        }
+    }
+
     /// Where the payload starts in a frame with a `header`-byte header.
+    #[inline]
     pub(super) fn payload_start(&self, header: usize) -> usize {
         match (self.strip, self.keep_header) {
             (Some(n), _) => n,
@@ -45,6 +57,7 @@ impl LengthPrefixed {
 
     /// Reads the length field at `buf[self.header_offset..]`: `Ok(Some((value, width)))`, or
     /// `Ok(None)` with the bytes still missing.
+    #[inline]
     pub(super) fn read_field(&self, buf: &[u8]) -> Result<Result<(u64, usize), usize>, FrameError> {
         let at = self.header_offset;
         match self.field {

@@ -40,7 +40,7 @@
 
 use bytes::BytesMut;
 
-use super::{Decision, Framing};
+use super::{Decision, Framing, InPlace};
 use crate::FrameError;
 
 mod builder;
@@ -359,10 +359,7 @@ impl Framing for LengthPrefixed {
             Err(missing) => return Ok(Decision::incomplete(missing)),
         };
         let header = self.header_offset + width;
-        let mut body = value as i128 + self.adjustment as i128;
-        if self.includes_header {
-            body -= header as i128;
-        }
+        let body = self.body_len(value, header);
         if body < 0 {
             return Err(FrameError::malformed(
                 self.header_offset,
@@ -395,6 +392,45 @@ impl Framing for LengthPrefixed {
             return Ok(Decision::incomplete(len - buf.len()));
         }
         Ok(Decision::frame(len, start..len))
+    }
+
+    /// A whole frame under the maximum, its header read now or before; otherwise `None`,
+    /// having remembered an accepted header whose body is still arriving (as `decide` does),
+    /// so that `decide` is left only errors, over-long frames, skipping and a header still
+    /// arriving.
+    #[inline]
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+        let (len, start) = match self.state {
+            State::Body { len, start } => (len, start),
+            State::Header => {
+                // Metered as `decide` meters reading the field.
+                super::work::examined(
+                    buf.len()
+                        .saturating_sub(self.header_offset)
+                        .min(MAX_VARINT_LEN),
+                );
+                let Ok(Ok((value, width))) = self.read_field(buf) else {
+                    return None;
+                };
+                let header = self.header_offset + width;
+                let body = self.body_len(value, header);
+                if body < 0 || body > self.max_frame_len as i128 {
+                    return None;
+                }
+                // body <= max_frame_len: the sum cannot overflow.
+                (header + body as usize, self.payload_start(header))
+            }
+            State::Skipping(_) => return None,
+        };
+        if buf.len() < len {
+            self.state = State::Body { len, start };
+            return None;
+        }
+        self.state = State::Header;
+        Some(InPlace {
+            len,
+            payload: start..len,
+        })
     }
 
     /// A frame being skipped ends with the stream (reported now unless it was when its header
