@@ -380,13 +380,13 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
             // Requests already decoded are still answered: the error reply follows them.
             Signal::Abandon => {}
             Signal::Release => {
-                if std::mem::size_of::<Option<H::Future>>() > KEEP_FUTURE_BOX {
-                    self.spare = Vec::new();
-                } else {
-                    self.spare.truncate(1);
+                // Asked at every quiet turn: only what is actually kept is let go.
+                let keep = usize::from(std::mem::size_of::<Option<H::Future>>() <= KEEP_FUTURE_BOX);
+                if self.spare.len() > keep || self.spare.capacity() > self.spare.len() {
+                    self.spare.truncate(keep);
                     self.spare.shrink_to_fit();
                 }
-                if self.order.is_empty() {
+                if self.order.is_empty() && self.order.capacity() > 0 {
                     self.order = VecDeque::new();
                 }
             }

@@ -158,8 +158,13 @@ async fn a_quiet_ring_keeps_at_most_one_small_future_box() {
     assert_eq!(drain(&mut p).await, vec![1, 3, 5, 7]);
     assert_eq!(p.spare.len(), 4, "boxes kept for reuse while busy");
     p.signal(Signal::Release);
-    assert!(p.spare.len() <= 1);
+    assert!(p.spare.len() <= 1 && p.spare.capacity() <= 1);
     assert_eq!(p.order.capacity(), 0, "the ring itself is released");
+    // Asked again at every quiet turn: nothing more to let go, and nothing lost.
+    p.signal(Signal::Release);
+    assert!(p.spare.len() <= 1 && p.spare.capacity() <= 1);
+    push(&mut p, 9);
+    assert_eq!(drain(&mut p).await, vec![9]);
 }
 
 #[test]
