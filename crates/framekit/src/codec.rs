@@ -273,6 +273,11 @@ impl<F: Framing, C> FrameCodec<F, C> {
         eof: bool,
     ) -> Result<Option<InPlace>, FrameError> {
         if !eof && src.len() >= self.want {
+            // No strategy frames nothing (a frame takes at least one byte): a server asks again
+            // after every request it drained, so an empty buffer is answered here at once.
+            if src.is_empty() {
+                return Ok(None);
+            }
             if let Some(found) = self.framing.decide_frame(src) {
                 if !self.framing.reports_work() {
                     crate::framing::work::examined(src.len());

@@ -159,6 +159,10 @@ impl Decision {
 /// [`reset`](Framing::reset) before reuse). This lets a strategy remember how far it has searched
 /// and never scan a byte twice.
 ///
+/// A frame takes at least one byte (a zero-byte frame would be an endless stream of them), so
+/// [`FrameCodec`](crate::FrameCodec) answers an empty buffer "wait for more" without asking;
+/// only at the end of the stream is [`decide_eof`](Framing::decide_eof) asked about nothing.
+///
 /// A strategy must never ask the caller to hold more than its maximum frame length plus its
 /// header: once that is reached without a frame it returns [`FrameError::TooLong`] (or discards).
 ///

@@ -399,7 +399,11 @@ impl Framing for Delimited {
     fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
         // A kept delimiter is part of the payload already.
         if !self.keep_delimiter {
-            dst.put_slice(&self.encode_with);
+            // A one-byte delimiter (the usual LF) is a store, not a call to copy one byte.
+            match *self.encode_with {
+                [byte] => dst.put_u8(byte),
+                ref delimiter => dst.put_slice(delimiter),
+            }
         }
         Ok(())
     }
