@@ -4,14 +4,14 @@
 //!
 //! A strict reader walks each multibulk request once: it reads every `*N` and `$N` header
 //! and steps over each argument's bytes by their declared length without looking at them. A
-//! request that has not all arrived leaves a [`Progress`] behind, so the reader goes on from the
-//! first header it has not finished when more bytes come, and does not look at the buffer again
-//! until the argument it waits for can be whole. Anything the reader does not accept (an inline
-//! request, a request that breaks a rule, the end of the stream in the middle of one) goes to
-//! the owned codec, [`RespCodec`], from then on for the rest of the connection, so what a client
-//! is answered is exactly what the owned style answers ([`RespView::Parsed`]): the reader only
-//! ever accepts requests that the parser would parse to the same arguments, and declines the
-//! rest.
+//! request that has not all arrived leaves a note of its progress behind, so the reader goes on
+//! from the first header it has not finished when more bytes come, and does not look at the
+//! buffer again until the argument it waits for can be whole. Anything the reader does not
+//! accept (an inline request, a request that breaks a rule, the end of the stream in the middle
+//! of one) goes to the owned codec, [`RespCodec`], from then on for the rest of the connection,
+//! so what a client is answered is exactly what the owned style answers
+//! ([`RespView::Parsed`]): the reader only ever accepts requests that the parser would parse to
+//! the same arguments, and declines the rest.
 
 use bytes::BytesMut;
 use framekit::FrameError;
