@@ -520,6 +520,11 @@ def server(args):
         "(its clientsCron, after 2 s idle) and for jemalloc to return the pages (10 s decay). "
         "The difference over N bounds everything a connection costs in the server's "
         "memory (task, socket wrapper, buffers); kernel socket buffers are not in RSS. "
+        "The RESP servers are sent PING as clients send it (a RESP array), and inline "
+        "(`PING\\n`, as telnet would) in rows of their own: resp_server reads an inline "
+        "request with its owned parser, which it keeps for the rest of the connection. "
+        "ack_server and resp_server allocate with jemalloc (their default, feature `jemalloc`, "
+        "as Redis ships); the glibc malloc rows are the same servers built without it. "
         "Target (issue 14): framekit's examples at most 1.5 KiB each, and at most 1.1x "
         "redis-server's.\n\n"
     )

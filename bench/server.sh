@@ -61,9 +61,17 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log "open files limit: $(ulimit -n)"
 
 log "building release binaries"
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+if [[ " $STEPS " == *" rss "* ]]; then
+  # The examples with the system's malloc too (feature jemalloc off), for the rss step's
+  # glibc rows; cargo keeps both builds, so switching back costs a link, not a compile.
+  nice -n 5 cargo build --release -q -p framekit-examples --no-default-features \
+    --example ack_server --example resp_server
+  mkdir -p "$WORK/glibc"
+  cp "$BIN/examples/ack_server" "$BIN/examples/resp_server" "$WORK/glibc/"
+fi
 nice -n 5 cargo build --release -q -p framekit-examples --example ack_server --example resp_server \
   -p loadgen --bins
-BIN=$ROOT/target/release
 ACK=$BIN/examples/ack_server
 RESP=$BIN/examples/resp_server
 PLAIN=$BIN/plain_ack
@@ -288,8 +296,14 @@ fi
 # read 9,609 bytes per connection 2 s after the last PING (every client's query buffer still
 # held) and 2,120 bytes 10 s after. framekit releases its buffers at once, so the wait does not
 # change its number (3,910 bytes at both).
-idle_rss() { # NAME PID ADDR LINE
-  local name=$1 pid=$2 addr=$3 line=$4 before after ready=0
+# The RESP servers get PING as clients send it (redis-cli and the client libraries: a RESP
+# array, `*1\r\n$4\r\nPING\r\n`; loadgen adds the last LF), and, in rows of their own, inline
+# (`PING\n`, as telnet would), which resp_server answers through its owned parser for the rest
+# of the connection. ack_server and resp_server run with jemalloc, their default (feature
+# `jemalloc`), and in the glibc rows with the system's malloc.
+RESP_PING=$'*1\r\n$4\r\nPING\r'
+idle_rss() { # NAME PID ADDR LINE [LABEL]
+  local name=$1 pid=$2 addr=$3 line=$4 label="idle $IDLE_CONNS${5:+, $5}" before after ready=0
   sleep 0.5
   before=$(rss_kib "$pid")
   timeout 180 "$LOADGEN" --addr "$addr" --idle "$IDLE_CONNS" --hold $((IDLE_SETTLE + 30))s --threads 2 \
@@ -307,11 +321,11 @@ idle_rss() { # NAME PID ADDR LINE
     sleep "$IDLE_SETTLE"
     after=$(rss_kib "$pid")
     log "rss $name: ${before} KiB -> ${after} KiB with $IDLE_CONNS idle connections (read ${IDLE_SETTLE}s after the last answer)"
-    printf 'rss\tidle %s\t%s\tbefore_kib=%s after_kib=%s per_conn_bytes=%s\n' "$IDLE_CONNS" \
+    printf 'rss\t%s\t%s\tbefore_kib=%s after_kib=%s per_conn_bytes=%s\n' "$label" \
       "$name" "$before" "$after" $(((after - before) * 1024 / IDLE_CONNS)) >>"$RESULTS"
   else
     log "rss $name: the load generator failed: $(tail -3 "$WORK/idle-$name.out")"
-    printf 'rss\tidle %s\t%s\tfailed\n' "$IDLE_CONNS" "$name" >>"$RESULTS"
+    printf 'rss\t%s\t%s\tfailed\n' "$label" "$name" >>"$RESULTS"
   fi
   kill "$gen" 2>/dev/null || true
   wait "$gen" 2>/dev/null || true
@@ -325,13 +339,27 @@ if [[ " $STEPS " == *" rss "* ]]; then
   idle_rss plain_ack "$PID" "$ADDR" hello
   stop "$PID"
   start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss resp_server "$PID" "$ADDR" PING
+  idle_rss resp_server "$PID" "$ADDR" "$RESP_PING"
   stop "$PID"
   if ((HAVE_REDIS)); then
     start_redis
-    idle_rss redis-server "$PID" "$ADDR" PING
+    idle_rss redis-server "$PID" "$ADDR" "$RESP_PING"
     stop "$PID"
   fi
+  start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+  idle_rss resp_server "$PID" "$ADDR" PING "inline PING"
+  stop "$PID"
+  if ((HAVE_REDIS)); then
+    start_redis
+    idle_rss redis-server "$PID" "$ADDR" PING "inline PING"
+    stop "$PID"
+  fi
+  start ack_server "$WORK/glibc/ack_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+  idle_rss ack_server "$PID" "$ADDR" hello "glibc malloc"
+  stop "$PID"
+  start resp_server "$WORK/glibc/resp_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+  idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "glibc malloc"
+  stop "$PID"
 fi
 
 # ------------------------------------------------------------------ 4. a dripped MSET, CPU time

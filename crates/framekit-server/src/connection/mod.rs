@@ -30,12 +30,16 @@
 //! and the `Ctx`. What only a busy connection needs (the read and write sides, the output
 //! queue, the timer table, the loop's state: 824 bytes in the same test build) is one box that
 //! exists from the first byte of a burst until everything owed is written; the setup stages and
-//! the close are boxed too, and only while they run. Around the future: tokio's task cell (256
-//! bytes) and the socket's registration (256), and the `Ctx` (one `Arc`, 104; the connection's
-//! own cancellation token exists only once a handler asks for it). Measured with
-//! `STEPS=rss bench/server.sh`: see `BENCHMARKS.md`. A duplex handler's connection does not
-//! park (its handler's future runs for the connection's whole life), so it carries the busy
-//! phase throughout.
+//! the close are boxed too, and only while they run. The future is not boxed on its own: it
+//! sits inline in tokio's task cell ([`crate::accept`]), which adds a header and a trailer and
+//! rounds to 128 bytes (896 for `ack_server` in a release build). Besides: the socket's
+//! registration (256), the `Ctx` (one `Arc`, 104; the connection's own cancellation token
+//! exists only once a handler asks for it) and the task's entry in its accept loop's set (56).
+//! Those two 128-byte-aligned allocations are why the allocator matters: glibc's malloc spends
+//! about 280 bytes per connection around them, jemalloc (the example servers' default) almost
+//! none. Measured with `STEPS=rss bench/server.sh`: see `BENCHMARKS.md`. A duplex handler's
+//! connection does not park (its handler's future runs for the connection's whole life), so it
+//! carries the busy phase throughout.
 //!
 //! The cost of parking is one allocation per burst (the busy phase's box), which a request
 //! answered and followed by silence pays once; pipelined requests share one.
