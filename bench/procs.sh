@@ -18,6 +18,10 @@ start() {
   local name=$1
   shift
   local out=$WORK/$name.out
+  # Emptied here, not by the child's redirection: a server started earlier under the same name
+  # left its `listening on` line in this file, and the loop below could read that stale address
+  # before the child got to truncate it (the rss step once measured a refused connection so).
+  : >"$out"
   nice -n 5 "$@" >"$out" 2>"$WORK/$name.err" &
   PID=$!
   PIDS+=("$PID")
