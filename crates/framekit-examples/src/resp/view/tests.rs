@@ -4,9 +4,13 @@ use super::*;
 use bytes::{Buf, Bytes};
 use proptest::prelude::*;
 
-/// Every request of `wire`, fed in `chunk`-byte reads, as owned arguments (or the error).
-fn viewed(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
-    let mut codec = RespViewCodec::new(RequestParser::new().max_bulk_len(64).max_request_len(0));
+/// Every request of `wire`, fed in `chunk`-byte reads to `next` (the buffer, and whether the
+/// input has ended), until the first error.
+fn fed<E: std::fmt::Display>(
+    wire: &[u8],
+    chunk: usize,
+    mut next: impl FnMut(&mut BytesMut, bool) -> Result<Option<Request>, E>,
+) -> Vec<Result<Request, String>> {
     let mut buf = BytesMut::new();
     let mut got = Vec::new();
     let pieces: Vec<&[u8]> = wire.chunks(chunk.max(1)).collect();
@@ -14,19 +18,8 @@ fn viewed(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
         buf.extend_from_slice(piece);
         let eof = i + 1 == pieces.len();
         loop {
-            match codec.decode_view(&mut buf, eof) {
-                Ok(Some((view, len))) => {
-                    let request = match view {
-                        RespView::Args(args) => Ok(args
-                            .as_slice()
-                            .iter()
-                            .map(|a| Bytes::copy_from_slice(a))
-                            .collect()),
-                        RespView::Parsed(request) => request,
-                    };
-                    buf.advance(len);
-                    got.push(Ok(request));
-                }
+            match next(&mut buf, eof) {
+                Ok(Some(request)) => got.push(Ok(request)),
                 Ok(None) => break,
                 Err(e) => {
                     got.push(Err(e.to_string()));
@@ -38,32 +31,40 @@ fn viewed(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
     got
 }
 
+fn parser() -> RequestParser {
+    RequestParser::new().max_bulk_len(64).max_request_len(0)
+}
+
+/// Every request of `wire` read in place by the view, as owned arguments (or the error).
+fn viewed(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
+    let mut codec = RespViewCodec::new(parser());
+    fed(wire, chunk, |buf, eof| -> Result<_, FrameError> {
+        let Some((view, len)) = codec.decode_view(buf, eof)? else {
+            return Ok(None);
+        };
+        let request = match view {
+            RespView::Args(args) => Ok(args
+                .as_slice()
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a))
+                .collect()),
+            RespView::Parsed(request) => request,
+        };
+        buf.advance(len);
+        Ok(Some(request))
+    })
+}
+
 /// The same, through the owned codec.
 fn owned(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
-    let mut codec = RespCodec::new(RequestParser::new().max_bulk_len(64).max_request_len(0));
-    let mut buf = BytesMut::new();
-    let mut got = Vec::new();
-    let pieces: Vec<&[u8]> = wire.chunks(chunk.max(1)).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        buf.extend_from_slice(piece);
-        let eof = i + 1 == pieces.len();
-        loop {
-            let next = if eof {
-                codec.decode_eof(&mut buf)
-            } else {
-                codec.decode(&mut buf)
-            };
-            match next {
-                Ok(Some(request)) => got.push(Ok(request)),
-                Ok(None) => break,
-                Err(e) => {
-                    got.push(Err(e.to_string()));
-                    return got;
-                }
-            }
+    let mut codec = RespCodec::new(parser());
+    fed(wire, chunk, |buf, eof| {
+        if eof {
+            codec.decode_eof(buf)
+        } else {
+            codec.decode(buf)
         }
-    }
-    got
+    })
 }
 
 #[test]
