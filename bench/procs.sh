@@ -35,6 +35,24 @@ start() {
   return 1
 }
 
+# cpu_ticks PID: the user and the system CPU ticks (1/CLK_TCK s) a process has used, every thread
+# of it, live and exited (/proc/PID/stat fields 14 and 15), as "USER SYSTEM".
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# cpu_fields BEFORE AFTER REQUESTS: two cpu_ticks readings -> the key=value fields of the CPU
+# between them: seconds and µs per request, user, system and their sum (cpu_*). Per request is
+# "nan" without requests.
+cpu_fields() {
+  awk -v b="$1" -v a="$2" -v n="$3" -v hz="$TICK" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    u = (y[1] - x[1]) / hz; s = (y[2] - x[2]) / hz
+    printf "user_s=%.3f sys_s=%.3f cpu_s=%.3f", u, s, u + s
+    if (n > 0) printf " user_us_per_req=%.3f sys_us_per_req=%.3f cpu_us_per_req=%.3f", u * 1e6 / n, s * 1e6 / n, (u + s) * 1e6 / n
+    else printf " user_us_per_req=nan sys_us_per_req=nan cpu_us_per_req=nan"
+  }'
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

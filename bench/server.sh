@@ -9,15 +9,27 @@
 #   4. (rss) RSS per idle connection with 10,000 connections open, for each of those servers;
 #   5. (drip) one 4.7 MB MSET written in 8 KiB pieces 4 ms apart (bench/drip.py), to
 #      resp_server and to redis-server: the server CPU seconds each spends on it.
-# Steps 1 and 2 read each server's CPU time (user + system, all threads) from /proc/PID/stat
-# around every run: CPU per request is that over the responses of the run. The contenders of a
-# load take turns (the order rotates every run), REPEATS runs each; the report gives the median
-# and the spread. Then rewrites the server section of BENCHMARKS.md and its SVG charts
-# (bench/report.py server).
+# Steps 1, 2 and 5 read each server's user and system CPU time (all threads) from
+# /proc/PID/stat around every run: CPU per request is each of those, and their sum, over the
+# responses of the run. The contenders of a load take turns (the order rotates every run),
+# REPEATS runs each; the report gives the median and the spread.
+#
+# The raw results are kept in bench/server-results.tsv, one block per step with the time, commit,
+# load average and command of the run it comes from. A run replaces the blocks of the steps it
+# ran and keeps the others, then rewrites the server section of BENCHMARKS.md and its SVG charts
+# from the whole file (bench/report.py server), so `STEPS=rss` refreshes the memory rows and
+# leaves the CPU rows of the last full run in place (the section says which run each part is
+# from). `bench/report.py server` alone regenerates the section from the file.
 #
 #   bench/server.sh                   everything (about 12 minutes)
 #   REPEATS=1 DURATION=2s bench/server.sh   a quicker, noisier pass
 #   STEPS="ack syscalls" bench/server.sh    only some steps
+#   PREBUILT=../main/target/release bench/server.sh
+#                                     binaries already built (DIR/examples/{ack,resp}_server,
+#                                     DIR/plain_ack, DIR/loadgen): nothing is compiled; the rss
+#                                     step's glibc rows then need GLIBC_PREBUILT=DIR holding
+#                                     ack_server and resp_server built with
+#                                     --no-default-features, and are skipped without it
 #
 # Needs redis-server and redis-tools (apt-get install redis-server redis-tools) for step 2 and
 # the redis rows of steps 3-5, and strace for step 3; without them those rows are skipped and
@@ -47,8 +59,24 @@ REDIS_N_PIPELINED=${REDIS_N_PIPELINED:-2000000}
 # thread-per-core with one and with two threads.
 FK_VARIANTS=${FK_VARIANTS:-mt tpc1 tpc2}
 
-STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+for step in $STEPS; do
+  case $step in
+    ack | resp | syscalls | rss | drip) ;;
+    *)
+      echo "bench/server.sh: unknown step '$step' (steps: ack resp syscalls rss drip)" >&2
+      exit 2
+      ;;
+  esac
+done
+# Where the raw results of every step's last run are kept (see the top of this file).
+STORE=${STORE:-$ROOT/bench/server-results.tsv}
+# The command of this run, as each step's block records it.
+COMMAND="STEPS='$STEPS' REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP REDIS_N=$REDIS_N"
+COMMAND+=" REDIS_N_PIPELINED=$REDIS_N_PIPELINED SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS"
+COMMAND+=" IDLE_SETTLE=$IDLE_SETTLE STRACE_REQUESTS=$STRACE_REQUESTS${PREBUILT:+ PREBUILT=$PREBUILT}"
+COMMAND+="${GLIBC_PREBUILT:+ GLIBC_PREBUILT=$GLIBC_PREBUILT} bench/server.sh"
+
+RUN_STARTED=$(date -u '+%Y-%m-%dT%H:%MZ')
 WORK=$(mktemp -d /tmp/framekit-bench.XXXXXX)
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
@@ -59,23 +87,58 @@ source bench/procs.sh
 # 10,000 client sockets plus 10,000 server sockets on one machine.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log "open files limit: $(ulimit -n)"
+STEP=
 
-log "building release binaries"
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
-if [[ " $STEPS " == *" rss "* ]]; then
-  # The examples with the system's malloc too (feature jemalloc off), for the rss step's
-  # glibc rows; cargo keeps both builds, so switching back costs a link, not a compile.
-  nice -n 5 cargo build --release -q -p framekit-examples --no-default-features \
-    --example ack_server --example resp_server
-  mkdir -p "$WORK/glibc"
-  cp "$BIN/examples/ack_server" "$BIN/examples/resp_server" "$WORK/glibc/"
+# What the binaries are built from, for each step's block: the commit, and whether the tree had
+# changes beyond the files this script writes.
+if [[ -n ${PREBUILT:-} ]]; then
+  BIN=$PREBUILT
+  BUILT_FROM="prebuilt:$BIN@$(date -u -r "$BIN/examples/ack_server" '+%Y-%m-%dT%H:%MZ')"
+else
+  BUILT_FROM=$(git rev-parse --short HEAD)
+  if [[ -n $(git status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' ':!bench/charts' \
+    ':!bench/server-results.tsv') ]]; then
+    BUILT_FROM+="+uncommitted"
+  fi
+  log "building release binaries"
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 fi
-nice -n 5 cargo build --release -q -p framekit-examples --example ack_server --example resp_server \
-  -p loadgen --bins
+GLIBC=$WORK/glibc
+if [[ " $STEPS " == *" rss "* ]]; then
+  if [[ -n ${GLIBC_PREBUILT:-} ]]; then
+    GLIBC=$GLIBC_PREBUILT
+  elif [[ -z ${PREBUILT:-} ]]; then
+    # The examples with the system's malloc too (feature jemalloc off), for the rss step's
+    # glibc rows; cargo keeps both builds, so switching back costs a link, not a compile.
+    nice -n 5 cargo build --release -q -p framekit-examples --no-default-features \
+      --example ack_server --example resp_server
+    mkdir -p "$GLIBC"
+    cp "$BIN/examples/ack_server" "$BIN/examples/resp_server" "$GLIBC/"
+  fi
+fi
+if [[ -z ${PREBUILT:-} ]]; then
+  nice -n 5 cargo build --release -q -p framekit-examples --example ack_server --example resp_server \
+    -p loadgen --bins
+fi
 ACK=$BIN/examples/ack_server
 RESP=$BIN/examples/resp_server
 PLAIN=$BIN/plain_ack
 LOADGEN=$BIN/loadgen
+for bin in "$ACK" "$RESP" "$PLAIN" "$LOADGEN"; do
+  [[ -x $bin ]] || {
+    log "missing binary $bin"
+    exit 1
+  }
+done
+
+# begin_step NAME: the rows that follow are step NAME's; its block records when the run and the
+# step started, from what, on how loaded a machine, and the command.
+begin_step() {
+  STEP=$1
+  printf 'step\t%s\t-\trun=%s started=%s built_from=%s load=%s\n' "$1" "$RUN_STARTED" \
+    "$(date -u '+%Y-%m-%dT%H:%MZ')" "$BUILT_FROM" "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$RESULTS"
+  printf 'command\t%s\t-\t%s\n' "$1" "$COMMAND" >>"$RESULTS"
+}
 
 HAVE_REDIS=1
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || HAVE_REDIS=0
@@ -90,9 +153,6 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # Limits generous enough for the idle test; idle timeout longer than any step.
 FK_FLAGS=(--max-connections $((IDLE_CONNS + 1000)) --idle-timeout 600s)
 
-# CPU ticks (user + system, every thread) a process has used, from /proc/PID/stat.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICK=$(getconf CLK_TCK)
 threads_of() { ls "/proc/$1/task" | wc -l; }
 
 # The framekit flags of a variant, and what each runs on (stated in the report).
@@ -131,6 +191,7 @@ start_contender() { # NAME CMD...
   PID_OF[$name]=$PID
   ADDR_OF[$name]=$ADDR
   NAMES+=("$name")
+  [[ $STEP == ack || $STEP == resp ]] || return 0
   printf 'runtime\t-\t%s\tos_threads=%s about=%s\n' "$name" "$(threads_of "$PID")" \
     "$(echo "${RUNTIME[$name]:-?}" | tr ' ' '_')" >>"$RESULTS"
 }
@@ -139,13 +200,12 @@ stop_contenders() {
   NAMES=()
 }
 
-# Records one run: the load's own key=value line plus the server's CPU over it.
+# Records one run: the load's own key=value line plus the server's CPU over it (cpu_fields).
 record() { # SECTION SCENARIO NAME TICKS_BEFORE TICKS_AFTER REQUESTS LINE
-  local cpu_s us
-  cpu_s=$(awk -v a="$5" -v b="$4" -v hz="$TICK" 'BEGIN { printf "%.3f", (a - b) / hz }')
-  us=$(awk -v c="$cpu_s" -v n="$6" 'BEGIN { if (n > 0) printf "%.3f", c * 1e6 / n; else print "nan" }')
-  printf '%s\t%s\t%s\t%s cpu_s=%s cpu_us_per_req=%s\n' "$1" "$2" "$3" "$7" "$cpu_s" "$us" >>"$RESULTS"
-  log "$1 $2 $3: $7 cpu_s=$cpu_s cpu_us_per_req=$us"
+  local cpu
+  cpu=$(cpu_fields "$4" "$5" "$6")
+  printf '%s\t%s\t%s\t%s %s\n' "$1" "$2" "$3" "$7" "$cpu" >>"$RESULTS"
+  log "$1 $2 $3: $7 $cpu"
 }
 
 # The contenders in turn, the order rotated by RUN, so drift in machine load hits all alike.
@@ -159,6 +219,7 @@ rotated() { # RUN NAMES...
 
 # ------------------------------------------------------------------------ 1. ack vs plain tokio
 if [[ " $STEPS " == *" ack "* ]]; then
+  begin_step ack
   for v in $FK_VARIANTS; do
     # shellcheck disable=SC2046
     start_contender "$(variant_name ack_server "$v")" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
@@ -197,6 +258,7 @@ bench_redis() { # NAME PORT MODE (P1|P16)
 }
 
 if [[ " $STEPS " == *" resp "* ]]; then
+  begin_step resp
   if ((HAVE_REDIS)); then
     for v in $FK_VARIANTS; do
       # shellcheck disable=SC2046
@@ -248,6 +310,7 @@ syscall_row() { # SECTION SCENARIO NAME CALLS REQUESTS
 }
 
 if [[ " $STEPS " == *" syscalls "* ]]; then
+  begin_step syscalls
   if command -v strace >/dev/null; then
     for v in $FK_VARIANTS; do
       # shellcheck disable=SC2046
@@ -310,7 +373,7 @@ idle_rss() { # NAME PID ADDR LINE [LABEL]
     --line "$line" >"$WORK/idle-$name.out" 2>&1 &
   local gen=$!
   for _ in $(seq 1200); do
-    if grep -q '^ready' "$WORK/idle-$name.out"; then
+    if grep -qs '^ready' "$WORK/idle-$name.out"; then
       ready=1
       break
     fi
@@ -332,6 +395,7 @@ idle_rss() { # NAME PID ADDR LINE [LABEL]
 }
 
 if [[ " $STEPS " == *" rss "* ]]; then
+  begin_step rss
   start ack_server "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
   idle_rss ack_server "$PID" "$ADDR" hello
   stop "$PID"
@@ -354,38 +418,45 @@ if [[ " $STEPS " == *" rss "* ]]; then
     idle_rss redis-server "$PID" "$ADDR" PING "inline PING"
     stop "$PID"
   fi
-  start ack_server "$WORK/glibc/ack_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss ack_server "$PID" "$ADDR" hello "glibc malloc"
-  stop "$PID"
-  start resp_server "$WORK/glibc/resp_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "glibc malloc"
-  stop "$PID"
+  if [[ -x $GLIBC/ack_server && -x $GLIBC/resp_server ]]; then
+    start ack_server "$GLIBC/ack_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+    idle_rss ack_server "$PID" "$ADDR" hello "glibc malloc"
+    stop "$PID"
+    start resp_server "$GLIBC/resp_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
+    idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "glibc malloc"
+    stop "$PID"
+  else
+    log "no glibc build (PREBUILT without GLIBC_PREBUILT): skipping the glibc malloc rows"
+    for name in ack_server resp_server; do
+      printf 'rss\tidle %s, glibc malloc\t%s\tskipped: no glibc build (PREBUILT without GLIBC_PREBUILT)\n' \
+        "$IDLE_CONNS" "$name" >>"$RESULTS"
+    done
+  fi
 fi
 
 # ------------------------------------------------------------------ 4. a dripped MSET, CPU time
-# CPU seconds (user + system) a process has used, from /proc/PID/stat.
-cpu_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
-}
-
+# The server's user and system CPU seconds over the request (cpu_fields, without the
+# per-request fields: it is one request).
 drip() { # NAME PID PORT
   local name=$1 pid=$2 port=$3 before after sent cpu
-  before=$(cpu_seconds "$pid")
+  before=$(cpu_ticks "$pid")
   if ! sent=$(timeout 300 python3 bench/drip.py "$port" --pairs "$DRIP_PAIRS" --piece "$DRIP_PIECE" \
     --interval "$DRIP_INTERVAL" 2>"$WORK/drip-$name.err"); then
     log "drip $name failed: $(cat "$WORK/drip-$name.err")"
     printf 'drip\tMSET %s pairs\t%s\tfailed\n' "$DRIP_PAIRS" "$name" >>"$RESULTS"
     return 0
   fi
-  after=$(cpu_seconds "$pid")
-  cpu=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }')
+  after=$(cpu_ticks "$pid")
+  cpu=$(cpu_fields "$before" "$after" 0)
+  cpu=${cpu%% user_us_per_req=*}
   read -r bytes pieces wall <<<"$sent"
-  log "drip $name: $cpu s of server CPU for $bytes bytes in $pieces pieces over $wall s"
-  printf 'drip\tMSET %s pairs\t%s\tcpu_s=%s bytes=%s pieces=%s wall_s=%s\n' "$DRIP_PAIRS" "$name" \
+  log "drip $name: $cpu of server CPU for $bytes bytes in $pieces pieces over $wall s"
+  printf 'drip\tMSET %s pairs\t%s\t%s bytes=%s pieces=%s wall_s=%s\n' "$DRIP_PAIRS" "$name" \
     "$cpu" "$bytes" "$pieces" "$wall" >>"$RESULTS"
 }
 
 if [[ " $STEPS " == *" drip "* ]]; then
+  begin_step drip
   if ((HAVE_REDIS)); then
     for run in $(seq "$REPEATS"); do
       start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
@@ -400,7 +471,5 @@ if [[ " $STEPS " == *" drip "* ]]; then
   fi
 fi
 
-cp "$RESULTS" "$ROOT/target/server-bench-results.tsv"
-python3 bench/report.py server --started "$STARTED" --load "$LOAD" --results "$RESULTS" --notes bench/server-notes.md \
-  --command "REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP REDIS_N=$REDIS_N REDIS_N_PIPELINED=$REDIS_N_PIPELINED bench/server.sh  # SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS IDLE_SETTLE=$IDLE_SETTLE STRACE_REQUESTS=$STRACE_REQUESTS"
-log "BENCHMARKS.md: server section updated (raw results: target/server-bench-results.tsv)"
+python3 bench/report.py server --results "$RESULTS" --store "$STORE" --notes bench/server-notes.md
+log "BENCHMARKS.md: server section updated; the steps run ($STEPS) replaced in $STORE, the others kept"
