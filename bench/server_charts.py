@@ -28,13 +28,16 @@ def nice_step(top, ticks=5):
     return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
 
-def svg_chart(path, title, subtitle, unit, groups, names, bars, fmt, split_legend=None):
+def svg_chart(path, title, subtitle, unit, groups, names, bars, fmt, split_legend=None, marks=None):
     """A bar chart with one panel per entry of `groups` (the loads differ by orders of magnitude,
     so each panel has its own scale), one bar per entry of `names` (from `bars[(group, name)]`,
     absent or None: no bar), whiskers, each median written over its bar. `split_legend` =
-    (lower label, upper label) explains the two parts of split bars."""
+    (lower label, upper label) explains the two parts of split bars. `marks[group]` = (value,
+    label): a dashed line across that panel (a target level), named in the legend by the first
+    group's label (every group's should say the same)."""
+    marks = marks or {}
     width, left, right, top_pad = 760, 28, 10, 52
-    legend_h = 36 if split_legend else 18
+    legend_h = 36 if split_legend or marks else 18
     height = 342 + legend_h - 18
     plot_h = height - top_pad - 30 - legend_h
     panel_w = (width - left - right) / max(len(groups), 1)
@@ -52,6 +55,7 @@ def svg_chart(path, title, subtitle, unit, groups, names, bars, fmt, split_legen
     for gi, group in enumerate(groups):
         px = left + gi * panel_w
         his = [b.hi for n in names if (b := bars.get((group, n)))]
+        his += [marks[group][0]] if group in marks else []
         step = nice_step(max(his or [1.0]) * 1.1 or 1.0)
         top = step * math.ceil(max(his or [1.0]) * 1.1 / step) or step
 
@@ -82,6 +86,10 @@ def svg_chart(path, title, subtitle, unit, groups, names, bars, fmt, split_legen
             cx = x + w / 2
             e.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(b.hi):.1f}" y2="{y(b.lo):.1f}" stroke="black"/>')
             e.append(f'<text x="{cx:.1f}" y="{y(b.hi) - 3:.1f}" text-anchor="middle" font-size="9">{fmt(b.med)}</text>')
+        if group in marks:
+            value = marks[group][0]
+            e.append(f'<line x1="{px + axis_w}" x2="{px + panel_w - 6:.1f}" y1="{y(value):.1f}" '
+                     f'y2="{y(value):.1f}" stroke="#c00" stroke-dasharray="5,3"/>')
         e.append(f'<text x="{px + axis_w + (panel_w - axis_w) / 2:.1f}" y="{base_y + 16}" '
                  f'text-anchor="middle">{group}</text>')
     legend_y = base_y + 30
@@ -90,14 +98,20 @@ def svg_chart(path, title, subtitle, unit, groups, names, bars, fmt, split_legen
         e.append(f'<rect x="{lx}" y="{legend_y}" width="10" height="10" fill="{PALETTE[ni % len(PALETTE)]}"/>')
         e.append(f'<text x="{lx + 14}" y="{legend_y + 9}">{name}</text>')
         lx += 14 + 7.2 * len(name) + 16
+    ly, lx = legend_y + 18, left
     if split_legend:
         lower, upper = split_legend
-        ly = legend_y + 18
         e.append(f'<rect x="{left}" y="{ly}" width="10" height="10" fill="#555"/>')
         e.append(f'<text x="{left + 14}" y="{ly + 9}">solid: {upper}</text>')
         lx = left + 14 + 7.2 * (len(upper) + 7) + 16
         e.append(f'<rect x="{lx:.0f}" y="{ly}" width="10" height="10" fill="#555" fill-opacity="{PALE}"/>')
         e.append(f'<text x="{lx + 14:.0f}" y="{ly + 9}">pale: {lower}</text>')
+        lx += 14 + 7.2 * (len(lower) + 6) + 16
+    if marks:
+        label = next(iter(marks.values()))[1]
+        e.append(f'<line x1="{lx:.0f}" x2="{lx + 16:.0f}" y1="{ly + 5}" y2="{ly + 5}" stroke="#c00" '
+                 f'stroke-dasharray="5,3"/>')
+        e.append(f'<text x="{lx + 20:.0f}" y="{ly + 9}">{label}</text>')
     e.append("</svg>")
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -195,7 +195,10 @@ def target_rows(results, section, base, cpu_target):
     return out + "\n" + FLOOR_TEXT
 
 
-def charts(results, section, label):
+def charts(results, section, label, base=None, cpu_target=None):
+    """The CPU and throughput charts of a section; with `base` and `cpu_target`, each CPU panel
+    has a dashed line where framekit's total would meet the target (the target times the
+    baseline's median), so a pale system part above it is a floor above the target."""
     names = contenders(results, section)
     if not names:
         return ""
@@ -212,6 +215,11 @@ def charts(results, section, label):
             st = stats(runs, "rps")
             if st:
                 rps_bars[(sc, n)] = Bar(*st)
+    marks = {}
+    for sc in groups:
+        st = stats(results.get((section, sc, base), []), "cpu_us_per_req") if base else None
+        if st and cpu_target:
+            marks[sc] = (st[0] * cpu_target, f"target ({cpu_target}x {base})")
     cpu = ROOT / "bench" / "charts" / f"{section}-cpu.svg"
     split = any(b.lower is not None for b in cpu_bars.values())
     server_charts.svg_chart(
@@ -219,14 +227,18 @@ def charts(results, section, label):
         + ("user over system" if split else "user + system (split not recorded)"),
         "median of the runs; whiskers: fastest to slowest run; each load on its own scale",
         "µs per request", groups, names, cpu_bars, us,
-        split_legend=("system time (median share of the runs)", "user time") if split else None)
+        split_legend=("system time (median share)", "user time") if split else None,
+        marks=marks)
     rps = ROOT / "bench" / "charts" / f"{section}-rps.svg"
     server_charts.svg_chart(
         rps, f"{label}: throughput",
         "median of the runs; whiskers: slowest to fastest run; each load on its own scale",
         "requests per second", groups, names, rps_bars,
         lambda v: f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}")
-    return (f"![{label}: CPU per request, user over system]({cpu.relative_to(ROOT)})\n\n"
+    note = ("The CPU chart stacks each server's system time (pale) under its user time (solid); "
+            "the dashed line is the total the target allows framekit: where a pale part alone "
+            "reaches above it, the kernel floor is above the target.\n\n" if split and marks else "")
+    return (note + f"![{label}: CPU per request, user over system]({cpu.relative_to(ROOT)})\n\n"
             f"![{label}: throughput]({rps.relative_to(ROOT)})\n\n")
 
 
@@ -306,7 +318,7 @@ def server(args):
         "(20,000 requests, not timed).\n\n"
     )
     body += runtime_table(results, "ack", contenders(results, "ack")) + "\n"
-    body += charts(results, "ack", "ack_server vs plain tokio")
+    body += charts(results, "ack", "ack_server vs plain tokio", "plain_ack", 0.9)
     body += load_table(results, "ack") + "\n"
     body += "Targets:\n\n" + target_rows(results, "ack", "plain_ack", 0.9) + "\n"
     body += (
@@ -319,7 +331,7 @@ def server(args):
         body += "_skipped: redis-server or redis-benchmark not installed_\n\n"
     else:
         body += runtime_table(results, "resp", contenders(results, "resp")) + "\n"
-        body += charts(results, "resp", "resp_server vs redis-server")
+        body += charts(results, "resp", "resp_server vs redis-server", "redis-server", 0.8)
         body += load_table(results, "resp") + "\n"
         body += "Targets:\n\n" + target_rows(results, "resp", "redis-server", 0.8) + "\n"
     body += (

@@ -133,8 +133,9 @@ class Split(Files):
         bars = {("16x16", "a"): server_charts.Bar(1.0, 0.9, 1.1, lower=0.75),
                 ("16x16", "b"): server_charts.Bar(0.5, 0.5, 0.5)}
         server_charts.svg_chart(out, "t", "s", "µs", ["16x16"], ["a", "b"], bars, lambda v: f"{v:.2f}",
-                                split_legend=("system", "user"))
+                                split_legend=("system", "user"), marks={"16x16": (0.45, "target")})
         svg = out.read_text()
+        self.assertEqual(svg.count('stroke-dasharray'), 2)  # the panel's target line, the legend's
         pale = [line for line in svg.splitlines() if "<title>a, 16x16" in line and "fill-opacity" in line]
         solid = [line for line in svg.splitlines() if "<title>a, 16x16" in line and "fill-opacity" not in line]
         self.assertEqual((len(pale), len(solid)), (1, 1))
