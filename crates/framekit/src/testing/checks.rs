@@ -119,13 +119,24 @@ where
         guarded(Law::Eof, || self.eof_inner(input))
     }
 
-    /// Runs every byte law on one input: no panic, bounded buffering, max length, chunking
-    /// and linear work. The entry point for fuzz targets fed arbitrary bytes.
+    /// Checks law `fast_path` on `bytes` fed in `chunks(bytes, sizes)`: for a [`FrameCodec`]'s
+    /// strategy, [`decide_frame`](Framing::decide_frame) answers as
+    /// [`decide`](Framing::decide) would; any other codec passes (see [`fast_path`](Laws::fast_path)).
+    pub fn check_fast_path(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
+        match &self.fast_path {
+            Some(check) => guarded(Law::FastPath, || check(bytes, sizes)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs every byte law on one input: no panic, bounded buffering, max length, chunking,
+    /// linear work and the fast path. The entry point for fuzz targets fed arbitrary bytes.
     pub fn check_bytes(&self, bytes: &[u8], sizes: &[usize]) -> Result<(), LawViolation> {
         self.check_arbitrary_bytes(bytes, sizes)?;
         self.check_max_length(bytes, sizes)?;
         self.check_chunking(bytes, sizes)?;
-        self.check_linear_work(bytes, sizes)
+        self.check_linear_work(bytes, sizes)?;
+        self.check_fast_path(bytes, sizes)
     }
 
     pub(super) fn drive(

@@ -9,6 +9,7 @@
 //! | [`max_length`](Laws::max_length) | no frame over the limit comes out, and the error comes before more than limit + header bytes are held |
 //! | [`eof`](Laws::eof) | a clean end is no error; a stream cut inside a frame ends with the documented error |
 //! | [`linear_work`](Laws::linear_work) | the bytes examined per frame stay within a constant times the frame's length, in every chunking (one byte at a time included) |
+//! | [`fast_path`](Laws::fast_path) | a strategy's [`decide_frame`](Framing::decide_frame), asked as [`FrameCodec`] asks it, answers exactly as [`decide`](Framing::decide) would, and leaves the strategy where `decide` would, in every chunking |
 //!
 //! ## The measure behind `linear_work`
 //!
@@ -74,6 +75,7 @@ use crate::{FrameCodec, FrameError};
 
 mod checks;
 mod drive;
+mod fast_path;
 pub mod tlv;
 
 pub use drive::chunks;
@@ -121,6 +123,8 @@ pub enum Law {
     Eof,
     /// The bytes examined per frame stay within a constant times its length, in any chunking.
     LinearWork,
+    /// A strategy's [`Framing::decide_frame`] answers exactly as [`Framing::decide`] would.
+    FastPath,
 }
 
 impl Law {
@@ -138,6 +142,7 @@ impl Law {
             Law::MaxLength => "max_length",
             Law::Eof => "eof",
             Law::LinearWork => "linear_work",
+            Law::FastPath => "fast_path",
         }
     }
 }
@@ -280,6 +285,7 @@ type Encode<D, M> = Rc<dyn Fn(&mut D, M, &mut BytesMut) -> Result<(), String>>;
 type FrameLens = Rc<dyn Fn(&[u8], &[usize]) -> Result<Vec<usize>, LawViolation>>;
 type Measure<I> = Rc<dyn Fn(&I) -> usize>;
 type PartialRule<E> = Rc<dyn Fn(&E, usize) -> bool>;
+type FastPath = Rc<dyn Fn(&[u8], &[usize]) -> Result<(), LawViolation>>;
 
 /// What a codec does with a frame cut short by the end of the stream.
 enum AtEof<E> {
@@ -305,6 +311,8 @@ pub struct Laws<D: Decoder, M> {
     limits: Option<Limits>,
     frame_lens: Option<FrameLens>,
     measure: Option<Measure<D::Item>>,
+    /// Law `fast_path` on one input, for a [`FrameCodec`]'s strategy; `None` for other codecs.
+    fast_path: Option<FastPath>,
     at_eof: AtEof<D::Error>,
     config: ProptestConfig,
     max_messages: usize,
@@ -400,6 +408,7 @@ where
             limits: None,
             frame_lens: None,
             measure: None,
+            fast_path: None,
             at_eof: AtEof::Error(Rc::new(documented_partial_error::<D::Error>)),
             config: ProptestConfig {
                 failure_persistence: None,
@@ -475,6 +484,7 @@ where
         }
         self.eof();
         self.linear_work();
+        self.fast_path();
     }
 
     /// Law `round_trip`: any sequence of messages, encoded one after another, decodes back to
@@ -543,6 +553,62 @@ where
         let inputs = prop_oneof![3 => self.chunked_inputs(), 1 => self.near_limit_inputs()];
         self.run("linear_work", inputs, |input| {
             self.check_linear_work(&input.bytes, &input.sizes)
+        });
+    }
+
+    /// Law `fast_path`: on valid, damaged and arbitrary streams, and long runs near the limit,
+    /// in any chunking, a [`FrameCodec`]'s strategy asked [`decide_frame`](Framing::decide_frame)
+    /// first (as the codec asks it) answers exactly what a twin asked only
+    /// [`decide`](Framing::decide) answers, and ends the stream the same way. A codec built
+    /// with [`new`](Laws::new) or [`decoder`](Laws::decoder) has no strategy to ask: the law
+    /// holds trivially.
+    ///
+    /// A strategy whose fast path claims a frame before its delimiter arrived:
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use framekit::{FrameCodec, FrameError};
+    /// use framekit::framing::{Decision, Framing, InPlace, delimited::Delimited};
+    /// use framekit::testing::{Law, Laws};
+    ///
+    /// /// Newline-framed lines, with a fast path that forgets the line may not have ended.
+    /// #[derive(Clone)]
+    /// struct Hasty(Delimited);
+    /// impl Framing for Hasty {
+    ///     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> {
+    ///         self.0.decide(buf)
+    ///     }
+    ///     fn decide_frame(&mut self, buf: &[u8]) -> Option<InPlace> {
+    ///         let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len() - 1);
+    ///         Some(InPlace { len: end + 1, payload: 0..end })
+    ///     }
+    ///     fn frame_limit(&self) -> usize { self.0.frame_limit() }
+    ///     fn encode_head(&mut self, p: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+    ///         self.0.encode_head(p, dst)
+    ///     }
+    ///     fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+    ///         self.0.encode_tail(dst)
+    ///     }
+    /// }
+    ///
+    /// let hasty = || FrameCodec::new(Hasty(Delimited::newline().max_frame_len(32)));
+    /// let laws = Laws::frame_codec(hasty, "[a-z]{0,8}");
+    /// let broken = laws.check_fast_path(b"ab\ncd\n", &[1]).unwrap_err();
+    /// assert_eq!(broken.law(), Law::FastPath);
+    /// assert!(broken.detail().contains("decide_frame answered Some"), "{broken}");
+    ///
+    /// // The built-in strategy's own fast path passes.
+    /// Laws::frame_codec(|| FrameCodec::new(Delimited::newline().max_frame_len(32)), "[a-z]{0,8}")
+    ///     .cases(64)
+    ///     .fast_path();
+    /// ```
+    pub fn fast_path(&self) {
+        if self.fast_path.is_none() {
+            return;
+        }
+        let inputs = prop_oneof![3 => self.chunked_inputs(), 1 => self.near_limit_inputs()];
+        self.run("fast_path", inputs, |input| {
+            self.check_fast_path(&input.bytes, &input.sizes)
         });
     }
 
@@ -675,6 +741,11 @@ where
     {
         let mut laws = Laws::new(make, messages);
         laws.limits = Some(Limits::of((laws.make)().framing()));
+        let make = laws.make.clone();
+        laws.fast_path = Some(Rc::new(move |bytes, sizes| {
+            let framing = || make().into_parts().0;
+            fast_path::check_fast_path(framing(), framing(), bytes, sizes)
+        }));
         let make = laws.make.clone();
         laws.frame_lens = Some(Rc::new(move |bytes, sizes| {
             let (framing, _) = make().into_parts();

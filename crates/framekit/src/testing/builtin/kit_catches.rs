@@ -231,3 +231,124 @@ fn a_panic() {
     assert_eq!(v.law(), Law::NoPanic);
     assert!(v.detail().contains("boom"), "{v}");
 }
+
+/// Newline framing whose fast path counts the newline as payload: the frame it finds is one
+/// byte longer in its payload than the one `decide` finds.
+#[derive(Clone)]
+struct GreedyPayload(Delimited);
+impl Framing for GreedyPayload {
+    fn decide(&mut self, buf: &[u8]) -> Result<crate::framing::Decision, FrameError> {
+        self.0.decide(buf)
+    }
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<crate::framing::InPlace> {
+        let found = self.0.decide_frame(buf)?;
+        Some(crate::framing::InPlace {
+            payload: 0..found.len,
+            ..found
+        })
+    }
+    fn frame_limit(&self) -> usize {
+        self.0.frame_limit()
+    }
+    fn buffer_limit(&self) -> usize {
+        self.0.buffer_limit()
+    }
+    fn encode_head(&mut self, p: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode_head(p, dst)
+    }
+    fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode_tail(dst)
+    }
+}
+
+#[test]
+fn a_fast_path_that_finds_another_frame() {
+    let laws = Laws::frame_codec(
+        || FrameCodec::new(GreedyPayload(Delimited::newline().max_frame_len(24))),
+        vec(prop::sample::select(b"ab"), 0..4),
+    );
+    let v = laws.check_fast_path(b"ab\n", &[]).unwrap_err();
+    assert_eq!(v.law(), Law::FastPath);
+    assert!(
+        v.detail()
+            .contains("decide_frame answered Some(Frame { len: 3, payload: 0..3 })")
+            && v.detail()
+                .contains("decide answers Frame { len: 3, payload: 0..2 }"),
+        "{v}"
+    );
+    // Bytes with no newline never reach the fast path's mistake.
+    assert!(laws.check_fast_path(b"abab", &[1]).is_ok());
+    // The property form finds it, and so does the fuzzers' entry point.
+    assert_eq!(
+        laws.check_bytes(b"a\n", &[1]).unwrap_err().law(),
+        Law::FastPath
+    );
+    let laws = std::panic::AssertUnwindSafe(laws.cases(64));
+    let panic = std::panic::catch_unwind(|| laws.fast_path()).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("law `fast_path` broke"), "{message}");
+    assert!(message.contains("minimal counterexample"), "{message}");
+}
+
+/// Records that alternate one byte and two bytes long; the fast path finds the right record
+/// but forgets to move on to the next size, as `decide` does.
+#[derive(Clone, Default)]
+struct Alternating {
+    short_next: bool,
+}
+impl Alternating {
+    fn size(&self) -> usize {
+        if self.short_next {
+            1
+        } else {
+            2
+        }
+    }
+}
+impl Framing for Alternating {
+    fn decide(&mut self, buf: &[u8]) -> Result<crate::framing::Decision, FrameError> {
+        let size = self.size();
+        if buf.len() < size {
+            return Ok(crate::framing::Decision::incomplete(size - buf.len()));
+        }
+        self.short_next = !self.short_next;
+        Ok(crate::framing::Decision::frame(size, 0..size))
+    }
+    fn decide_frame(&mut self, buf: &[u8]) -> Option<crate::framing::InPlace> {
+        let size = self.size();
+        (buf.len() >= size).then_some(crate::framing::InPlace {
+            len: size,
+            payload: 0..size,
+        })
+    }
+    fn frame_limit(&self) -> usize {
+        2
+    }
+    fn encode_head(&mut self, _: &[u8], _: &mut BytesMut) -> Result<(), FrameError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_fast_path_that_leaves_another_state() {
+    let laws = Laws::frame_codec(|| FrameCodec::new(Alternating::default()), Just(vec![0, 0]));
+    // The first record is right; the second is where the forgotten state shows.
+    let v = laws.check_fast_path(b"xxy", &[]).unwrap_err();
+    assert_eq!(v.law(), Law::FastPath);
+    assert!(v.detail().contains("from stream byte 2"), "{v}");
+    assert!(
+        v.detail().contains(
+            "decide_frame answered None and the decide after it answered \
+             Incomplete { needed: 1 }, but decide alone answers Frame { len: 1, payload: 0..1 }"
+        ),
+        "{v}"
+    );
+    // In any chunking.
+    let v = laws.check_fast_path(b"xxy", &[2, 1]).unwrap_err();
+    assert!(v.detail().contains("from stream byte 2"), "{v}");
+    // One record alone shows nothing: no answer depends on the state it left.
+    assert!(laws.check_fast_path(b"xx", &[]).is_ok());
+    // A strategy with no fast path of its own passes.
+    let laws = Laws::frame_codec(|| FrameCodec::new(FixedSize::new(2)), Just(vec![0, 0]));
+    assert!(laws.check_fast_path(b"xxy", &[1]).is_ok());
+}

@@ -56,6 +56,11 @@ macro_rules! laws {
             fn work_is_linear_in_every_chunking() {
                 ($laws).cases(CASES).linear_work();
             }
+
+            #[test]
+            fn the_fast_path_answers_as_decide() {
+                ($laws).cases(CASES).fast_path();
+            }
         }
     };
 }
