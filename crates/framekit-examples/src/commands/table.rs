@@ -108,9 +108,19 @@ impl Command {
     }
 
     /// Whether this is a subcommand of `parent` (`config|get` of `config`), by its name.
-    fn is_subcommand_of(&self, parent: &Command) -> bool {
+    const fn is_subcommand_of(&self, parent: &Command) -> bool {
         let (name, parent) = (self.full_name.as_bytes(), parent.full_name.as_bytes());
-        name.len() > parent.len() && name[parent.len()] == b'|' && name.starts_with(parent)
+        if name.len() <= parent.len() || name[parent.len()] != b'|' {
+            return false;
+        }
+        let mut i = 0;
+        while i < parent.len() {
+            if name[i] != parent[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
 }
 
@@ -254,16 +264,27 @@ pub enum Unknown {
     Subcommand,
 }
 
-/// The subcommands of `COMMANDS[at]`: the entries right after it that name it as their parent
-/// (none for most commands, found by looking at one entry).
+/// How many subcommands follow each entry of the table (the entries right after it that name
+/// it as their parent), counted when the table is built so a lookup does not compare names.
+static SUBCOMMAND_COUNTS: [usize; TABLE.len()] = subcommand_counts();
+
+const fn subcommand_counts() -> [usize; TABLE.len()] {
+    let mut counts = [0; TABLE.len()];
+    let mut at = 0;
+    while at < TABLE.len() {
+        let mut next = at + 1;
+        while next < TABLE.len() && TABLE[next].is_subcommand_of(&TABLE[at]) {
+            next += 1;
+        }
+        counts[at] = next - at - 1;
+        at += 1;
+    }
+    counts
+}
+
+/// The subcommands of `COMMANDS[at]` (none for most commands).
 fn subcommands_of(at: usize) -> &'static [Command] {
-    let parent = &COMMANDS[at];
-    let rest = &COMMANDS[at + 1..];
-    let count = rest
-        .iter()
-        .take_while(|c| c.is_subcommand_of(parent))
-        .count();
-    &rest[..count]
+    &COMMANDS[at + 1..][..SUBCOMMAND_COUNTS[at]]
 }
 
 /// The command a request names: its first argument, and for a container command with more
@@ -336,6 +357,13 @@ mod tests {
                     c.full_name
                 );
             }
+        }
+        for (i, c) in COMMANDS.iter().enumerate() {
+            let named = COMMANDS
+                .iter()
+                .filter(|s| s.full_name.starts_with(&format!("{}|", c.full_name)))
+                .count();
+            assert_eq!(SUBCOMMAND_COUNTS[i], named, "{}'s subcommands", c.full_name);
         }
         let config = lookup(b"config", None).unwrap();
         let subs: Vec<_> = config.subcommands().map(|c| c.full_name).collect();

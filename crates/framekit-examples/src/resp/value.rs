@@ -60,6 +60,8 @@ impl Value {
     /// Appends the encoded reply to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
         match self {
+            // The commonest reply of all, written as the constant it is.
+            Value::Simple("OK") => dst.extend_from_slice(b"+OK\r\n"),
             Value::Simple(text) => line(dst, b'+', text.as_bytes()),
             Value::Error(text) => line(dst, b'-', text),
             Value::Integer(n) => line(dst, b':', itoa::Buffer::new().format(*n).as_bytes()),
@@ -100,16 +102,23 @@ impl BulkRef<'_> {
     }
 }
 
-/// `$len\r\nbytes\r\n`, with room reserved once for all of it.
+/// `$len\r\nbytes\r\n`, with room reserved once for all of it. A value under 10 bytes (a
+/// counter, a flag, `redis-benchmark`'s default 3-byte value) has its header written as one
+/// 4-byte constant-size copy.
 fn encode_bulk(bytes: &[u8], dst: &mut BytesMut) {
-    let mut len = itoa::Buffer::new();
-    let len = len.format(bytes.len()).as_bytes();
-    dst.reserve(len.len() + bytes.len() + 5);
-    dst.put_u8(b'$');
-    dst.put_slice(len);
-    dst.put_slice(b"\r\n");
-    dst.put_slice(bytes);
-    dst.put_slice(b"\r\n");
+    if let Ok(digit @ 0..=9) = u8::try_from(bytes.len()) {
+        dst.reserve(4 + bytes.len() + 2);
+        dst.extend_from_slice(&[b'$', b'0' + digit, b'\r', b'\n']);
+    } else {
+        let mut len = itoa::Buffer::new();
+        let len = len.format(bytes.len()).as_bytes();
+        dst.reserve(1 + len.len() + 2 + bytes.len() + 2);
+        dst.put_u8(b'$');
+        dst.put_slice(len);
+        dst.put_slice(b"\r\n");
+    }
+    dst.extend_from_slice(bytes);
+    dst.extend_from_slice(b"\r\n");
 }
 
 fn line(dst: &mut BytesMut, kind: u8, text: &[u8]) {
@@ -142,6 +151,16 @@ mod tests {
             &wire(Value::Integer(i64::MIN))[..],
             b":-9223372036854775808\r\n"
         );
+        for len in [0, 1, 9, 10, 99, 100] {
+            let value = vec![b'v'; len];
+            let mut short = BytesMut::new();
+            BulkRef(&value).encode(&mut short);
+            let mut expected = format!("${len}\r\n").into_bytes();
+            expected.extend_from_slice(&value);
+            expected.extend_from_slice(b"\r\n");
+            assert_eq!(&short[..], &expected[..], "a {len}-byte value");
+        }
+        assert_eq!(&wire(Value::Simple("OKAY"))[..], b"+OKAY\r\n");
         let mut long = BytesMut::new();
         BulkRef(&[b'x'; 1000]).encode(&mut long);
         assert_eq!(&long[..7], b"$1000\r\n");

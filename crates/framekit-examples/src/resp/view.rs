@@ -218,8 +218,23 @@ enum Line {
 /// is not followed by LF can only end up inside those digits, which the parser refuses.
 #[inline]
 fn line(input: &[u8]) -> Line {
+    // Nearly every header is one or two digits and its CRLF (`*3`, `$3`, `$16`): matched as
+    // such, it is a length check and a few byte compares. A leading zero takes the general
+    // way (`0` alone is a number; `01` is for the parser to judge).
+    match *input {
+        [d, b'\r', b'\n', ..] if d.is_ascii_digit() => return Line::Ends(i64::from(d - b'0'), 3),
+        [t @ b'1'..=b'9', u, b'\r', b'\n', ..] if u.is_ascii_digit() => {
+            return Line::Ends(i64::from(t - b'0') * 10 + i64::from(u - b'0'), 4)
+        }
+        _ => {}
+    }
+    any_line(input)
+}
+
+/// [`line`] for any header.
+fn any_line(input: &[u8]) -> Line {
     const WINDOW: usize = MAX_COUNT_LINE + 2;
-    // Nearly every header is a few digits and its CRLF: read them at once. Up to 18 digits
+    // Most headers are a few digits and their CRLF: read them at once. Up to 18 digits
     // cannot overflow; a leading zero, a sign or anything else takes the general way.
     let (mut n, mut digits) = (0i64, 0);
     while digits < input.len().min(18) {
@@ -339,15 +354,29 @@ impl ViewDecoder for RespViewCodec {
     type View<'b> = RespView<'b>;
     type Error = FrameError;
 
+    #[inline]
     fn decode_view<'b>(
         &mut self,
         buf: &'b mut BytesMut,
         eof: bool,
     ) -> Result<Option<(RespView<'b>, usize)>, FrameError> {
+        // The engine asks again after every request, most often with nothing (more) there:
+        // that answer costs a comparison, not a call.
+        if self.owned.is_none() && buf.len() < self.progress.need && !eof {
+            return Ok(None);
+        }
+        self.decode_more(buf, eof)
+    }
+}
+
+impl RespViewCodec {
+    /// [`decode_view`](ViewDecoder::decode_view) once there is something to read.
+    fn decode_more<'b>(
+        &mut self,
+        buf: &'b mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<(RespView<'b>, usize)>, FrameError> {
         if self.owned.is_none() {
-            if buf.len() < self.progress.need && !eof {
-                return Ok(None);
-            }
             // A request read from its first byte has its arguments noted on the way; one that
             // arrived in pieces is read once more when whole, headers only, to note them.
             let fresh = self.progress.at == 0;

@@ -157,6 +157,28 @@ fn header_lines_follow_the_parsers_window() {
     assert_eq!(line(&long[..MAX_COUNT_LINE]), Line::Wait);
 }
 
+/// The one- and two-digit fast path reads every short header as the general reading does:
+/// every input of up to 5 bytes over digits (a leading zero among them), CR, LF, a sign and
+/// another byte.
+#[test]
+fn the_short_header_fast_path_agrees_with_the_general_reading() {
+    let alphabet = b"019\r\n-x";
+    let mut input = Vec::new();
+    let mut checked = 0;
+    for len in 0..=5u32 {
+        for mut code in 0..alphabet.len().pow(len) {
+            input.clear();
+            for _ in 0..len {
+                input.push(alphabet[code % alphabet.len()]);
+                code /= alphabet.len();
+            }
+            assert_eq!(line(&input), any_line(&input), "{:?}", input.escape_ascii());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, (0..=5).map(|n| 7usize.pow(n)).sum::<usize>());
+}
+
 /// Multibulk requests of random arguments, one byte possibly replaced by a RESP character.
 fn near_valid_wire() -> impl Strategy<Value = Vec<u8>> {
     let arg = proptest::collection::vec(proptest::sample::select(b"ab\r\n$*0".to_vec()), 0..70);
