@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::AsyncWrite;
 
 use crate::borrowed::{Answer, BorrowedHandler, Responder, ViewDecoder};
 use crate::codec::ConnectionCodec;
@@ -100,12 +99,12 @@ where
 {
     type Error = <C as ViewDecoder>::Error;
 
-    fn take<Wr: AsyncWrite + Unpin>(
+    fn take(
         &mut self,
         codec: &mut C,
         buf: &mut BytesMut,
         eof: bool,
-        writing: &mut Writing<Wr>,
+        writing: &mut Writing,
         env: Env<'_, R>,
         cx: &mut Context<'_>,
     ) -> Result<Taken, Refused<Self::Error>> {

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
@@ -125,12 +124,12 @@ pub(crate) trait Intake<C, R> {
     /// over; answers that are ready at once go straight into `writing`'s queue. `cx` is the
     /// connection task's.
     #[allow(clippy::too_many_arguments)]
-    fn take<Wr: AsyncWrite + Unpin>(
+    fn take(
         &mut self,
         codec: &mut C,
         buf: &mut BytesMut,
         eof: bool,
-        writing: &mut Writing<Wr>,
+        writing: &mut Writing,
         env: Env<'_, R>,
         cx: &mut Context<'_>,
     ) -> Result<Taken, Refused<Self::Error>>;
@@ -138,19 +137,18 @@ pub(crate) trait Intake<C, R> {
 
 /// The owned kinds' [`Intake`]: the codec decodes an owned request, which is pushed; a
 /// response ready at once (with no earlier one still to come) is encoded straight away.
-pub(crate) fn take_owned<C, D, Req, Wr>(
+pub(crate) fn take_owned<C, D, Req>(
     dispatch: &mut D,
     codec: &mut C,
     buf: &mut BytesMut,
     eof: bool,
-    writing: &mut Writing<Wr>,
+    writing: &mut Writing,
     env: Env<'_, D::Resp>,
     cx: &mut Context<'_>,
 ) -> Result<Taken, Refused<C::DecodeError>>
 where
     C: ConnectionCodec<D::Resp, Request = Req>,
     D: Dispatch<Req>,
-    Wr: AsyncWrite + Unpin,
 {
     let req = match codec.decode_request(buf, eof) {
         Ok(Some(req)) => req,

@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures::task::AtomicWaker;
-use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
 use crate::codec::ConnectionCodec;
@@ -101,12 +100,12 @@ where
     Resp: Send + 'static,
 {
     type Error = C::DecodeError;
-    fn take<Wr: AsyncWrite + Unpin>(
+    fn take(
         &mut self,
         codec: &mut C,
         buf: &mut BytesMut,
         eof: bool,
-        writing: &mut Writing<Wr>,
+        writing: &mut Writing,
         env: Env<'_, Resp>,
         cx: &mut Context<'_>,
     ) -> Result<Taken, Refused<C::DecodeError>> {

@@ -12,11 +12,11 @@
 //! - [`shared`]: what every connection of a server shares.
 //!
 //! - [`idle`]: the parked connection, waiting with nothing but what outlives a burst;
-//! - [`halves`]: the read and write sides of a busy phase, borrowed without an `Arc`.
+//! - [`busy`]: the busy phase's loop, which lends the transport to one side at a time.
 //!
 //! [`serve`] is the connection task's whole life: setup stages (the PROXY preamble, then the
 //! TLS handshake in [`crate::transport`]), then parked and busy phases in turn ([`idle::park`],
-//! then [`run`] until the connection is quiet again), then the close. Everything lives in the
+//! then [`busy::run`] until the connection is quiet again), then the close. Everything lives in the
 //! one task; dropping it cancels everything cleanly. Handler futures of one connection run
 //! inside it: they are concurrent, not parallel. Work that needs a core of its own goes through
 //! [`Ctx::blocking`](crate::Ctx::blocking).
@@ -45,10 +45,10 @@
 //! answered and followed by silence pays once; pipelined requests share one.
 
 mod borrowed;
+mod busy;
 mod close;
 pub(crate) mod dispatch;
 mod duplex;
-mod halves;
 mod idle;
 mod pipeline;
 mod preamble;
@@ -57,33 +57,27 @@ mod shared;
 mod timers;
 mod writing;
 
-use std::future::{poll_fn, Future};
-use std::io;
+use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
 use crate::context::{Ctx, Watch};
-use crate::metrics::{CloseReason, IoFailure};
+use crate::metrics::CloseReason;
 use crate::transport::Transport;
 
 pub(crate) use self::borrowed::PerView;
-use self::dispatch::{Dispatch, HandlerKind, Intake, Signal};
+use self::dispatch::{Dispatch, HandlerKind};
 pub(crate) use self::duplex::PerConnection;
 use self::idle::{Clock, Wake};
 pub(crate) use self::pipeline::PerRequest;
-use self::reading::Reading;
 pub(crate) use self::shared::{ErrorHook, Shared};
 #[cfg(feature = "tls")]
 pub(crate) use self::timers::within;
 pub(crate) use self::timers::Timer;
-use self::timers::TimerTable;
 pub(crate) use self::writing::encode_or_answer;
-use self::writing::{Flow, OutputError, Writing};
 
 /// What a connection's rooms consult but never change: the server's shared state and this
 /// connection's context.
@@ -174,7 +168,7 @@ where
                 last_activity: &mut last_activity,
             };
             // Boxed: what only a busy connection needs is on the heap only while it is busy.
-            let busy = run(&mut io, &mut codec, &mut dispatch, env, wake, clock);
+            let busy = busy::run(&mut io, &mut codec, &mut dispatch, env, wake, clock);
             match Box::pin(busy).await {
                 Phase::Quiet => {}
                 Phase::Ended { ending, eof } => break (ending, eof),
@@ -213,248 +207,6 @@ fn parks(status: &dispatch::Status) -> bool {
         && !status.done
         && status.closing.is_none()
         && status.request_deadline.is_none()
-}
-
-/// One busy phase of a connection, from what woke it (`wake`) until it is quiet again or
-/// over.
-async fn run<Io, C, D, Req>(
-    io: &mut Io,
-    codec: &mut C,
-    dispatch: &mut D,
-    env: Env<'_, D::Resp>,
-    wake: Wake,
-    clock: Clock<'_, '_>,
-) -> Phase
-where
-    Io: AsyncRead + AsyncWrite + Unpin + Send,
-    C: ConnectionCodec<D::Resp>,
-    D: Dispatch<Req> + Intake<C, D::Resp>,
-{
-    let cfg = &env.shared.config;
-    let metrics = &*env.shared.metrics;
-    let Clock {
-        mut sleep,
-        mut closing,
-        last_activity,
-    } = clock;
-    let mut timers = TimerTable::default();
-    let halves = halves::Borrowed::new(io);
-    let now = Instant::now();
-    let shutdown = matches!(wake, Wake::Shutdown);
-    let mut early = None;
-    let (buf, eof) = match wake {
-        Wake::Read(Ok(buf)) if buf.is_empty() => (buf, true),
-        Wake::Read(Ok(buf)) => {
-            metrics.bytes_in(buf.len());
-            *last_activity = now;
-            (buf, false)
-        }
-        Wake::Read(Err(e)) => {
-            metrics.io_error(IoFailure::Read);
-            tracing::debug!(error = %e, "read failed");
-            early = Some(Ending::Abrupt(io_close_reason(&e)));
-            (BytesMut::new(), false)
-        }
-        Wake::IdleTimeout => {
-            tracing::debug!("idle timeout");
-            early = Some(Ending::Abrupt(CloseReason::IdleTimeout));
-            (BytesMut::new(), false)
-        }
-        Wake::Start | Wake::Shutdown => (BytesMut::new(), false),
-    };
-    let mut reading = Reading::new(halves.half(), buf, eof);
-    if !reading.buf.is_empty() {
-        reading.frame_started = Some(now);
-    }
-    if shutdown {
-        tracing::debug!("shutdown signalled");
-        reading.drain();
-    }
-    let mut writing = Writing::new(halves.half(), cfg.vectored_min, now);
-    // When the last read completed: requests answered in the turn that decoded them are timed
-    // from it, so the request duration costs no clock reading of its own.
-    let mut read_at = now;
-    // The reply that ends the connection (a fatal decode error's), after every earlier answer.
-    let mut last_reply: Option<D::Resp> = None;
-    // The connection task's waker, for handler futures polled as their request is decoded.
-    let mut waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-
-    let ending = loop {
-        if let Some(ending) = early.take() {
-            break ending;
-        }
-        let status = dispatch.status();
-        if let Some(reason) = status.closing {
-            if reading.input != reading::Input::Ended(reason) {
-                // A handler's reply was the last: nothing read after it is handled or
-                // answered, not even a decode error found further on.
-                reading.end(reason, &mut *dispatch);
-                last_reply = None;
-            }
-        }
-        let was_busy = writing.is_busy();
-        if reading.is_open() && status.spare {
-            poll_fn(|cx| {
-                if !waker.will_wake(cx.waker()) {
-                    waker = cx.waker().clone();
-                }
-                Poll::Ready(())
-            })
-            .await;
-        }
-        let decoded = {
-            // Scoped: a `Context` must not live across an await.
-            let cx = &mut Context::from_waker(&waker);
-            reading.decode(&mut *codec, &mut *dispatch, &mut writing, env, cx)
-        };
-        let Ok((turn, fatal_reply)) = decoded else {
-            break Ending::Abrupt(CloseReason::EncodeError);
-        };
-        if fatal_reply.is_some() {
-            last_reply = fatal_reply;
-        }
-        if turn.requests > 0 {
-            metrics.frames_in(turn.requests);
-        }
-        if let (true, Some(now)) = (turn.answered > 0, turn.stamp) {
-            metrics.answered_at_once(turn.answered, now - read_at);
-            writing.answered(turn.answered, writing.out.len(), was_busy, now, metrics);
-            *last_activity = now;
-        }
-
-        let status = dispatch.status();
-        if status.done {
-            // The last reply follows every answer to earlier requests.
-            if let Some(reply) = last_reply.take() {
-                if writing.out.is_empty() {
-                    writing.since = Instant::now();
-                }
-                if writing.encode(&mut *codec, reply, env).is_ok() {
-                    metrics.frames_out(1);
-                }
-            }
-            if !writing.is_busy() {
-                break Ending::Orderly(match reading.input {
-                    reading::Input::Ended(reason) => reason,
-                    _ => CloseReason::HandlerDone,
-                });
-            }
-        }
-        writing.update_flow(cfg.low_water, cfg.high_water);
-        if writing.out.is_empty() && status.quiet {
-            // Nothing to answer: keep no encode buffer either while the peer thinks.
-            writing.release();
-            dispatch.signal(Signal::Release);
-        }
-
-        let read_limit = cfg.input_budget.saturating_sub(reading.buf.len());
-        let read = reading.wants_read(status.spare, writing.flow == Flow::Paused, cfg.input_budget);
-        let busy = writing.is_busy();
-        let take_responses = writing.flow == Flow::Flowing && status.responding;
-        let want_spare = reading.is_open() && !status.spare;
-        // The one place the timers are armed.
-        timers.set(
-            Timer::Write,
-            busy.then(|| writing.since + cfg.write_timeout),
-        );
-        timers.set(
-            Timer::Frame,
-            read.then_some(reading.frame_started)
-                .flatten()
-                .map(|started| started + cfg.frame_timeout),
-        );
-        let quiet = reading.buf.is_empty() && !busy && status.quiet && reading.is_open();
-        timers.set(
-            Timer::Idle,
-            quiet.then(|| *last_activity + cfg.idle_timeout),
-        );
-        timers.set(Timer::Request, status.request_deadline);
-        if quiet
-            && reading.input == reading::Input::Open
-            && !reading.eof
-            && writing.flow == Flow::Flowing
-            && last_reply.is_none()
-            && parks(&status)
-        {
-            // Everything owed is written and nothing is under way: this phase's state (the
-            // two sides, the queue) goes, and the connection parks.
-            return Phase::Quiet;
-        }
-
-        tokio::select! {
-            biased;
-            () = closing.as_mut(), if reading.input == reading::Input::Open => {
-                tracing::debug!("shutdown signalled");
-                reading.drain();
-            }
-            step = poll_fn(|cx| writing.poll_output(&mut *dispatch, &mut *codec, want_spare, env, cx)),
-                if busy || take_responses || want_spare || status.background => {
-                match step {
-                    Ok(step) => {
-                        let now = Instant::now();
-                        if writing.record(&step, busy, now, metrics) {
-                            *last_activity = now;
-                        }
-                    }
-                    Err(OutputError::Unencodable) => break Ending::Abrupt(CloseReason::EncodeError),
-                    Err(OutputError::Io(e)) => {
-                        metrics.io_error(IoFailure::Write);
-                        tracing::debug!(error = %e, "write failed");
-                        break Ending::Abrupt(io_close_reason(&e));
-                    }
-                }
-            }
-            got = poll_fn(|cx| reading.poll_read(read_limit, cx)), if read => {
-                match got {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        metrics.bytes_in(n);
-                        *last_activity = Instant::now();
-                        read_at = *last_activity;
-                        reading.frame_started.get_or_insert(*last_activity);
-                    }
-                    Err(e) => {
-                        metrics.io_error(IoFailure::Read);
-                        tracing::debug!(error = %e, "read failed");
-                        break Ending::Abrupt(io_close_reason(&e));
-                    }
-                }
-            }
-            timer = poll_fn(|cx| timers.poll_expired(sleep.as_mut(), cx)), if timers.is_armed() => {
-                match timer {
-                    Timer::Request => dispatch.signal(Signal::Expire(Instant::now())),
-                    Timer::Write => {
-                        tracing::info!(conn = env.ctx.id(), peer = %env.ctx.peer(), queued = writing.out.len(), "write timeout: peer is not reading");
-                        break Ending::Abrupt(CloseReason::WriteTimeout);
-                    }
-                    Timer::Frame => {
-                        tracing::info!(conn = env.ctx.id(), peer = %env.ctx.peer(), buffered = reading.buf.len(), "frame timeout: incomplete frame");
-                        break Ending::Abrupt(CloseReason::FrameTimeout);
-                    }
-                    Timer::Idle => {
-                        tracing::debug!("idle timeout");
-                        break Ending::Abrupt(CloseReason::IdleTimeout);
-                    }
-                    // Armed only before the loop (setup stages) or after it (the close).
-                    Timer::Preamble | Timer::Handshake | Timer::Linger => {}
-                }
-            }
-        }
-    };
-    Phase::Ended {
-        ending,
-        eof: reading.eof,
-    }
-}
-
-fn io_close_reason(err: &io::Error) -> CloseReason {
-    match err.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => CloseReason::Reset,
-        _ => CloseReason::IoError,
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use std::task::{ready, Context, Poll};
 use bytes::BytesMut;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
@@ -68,12 +67,12 @@ where
     R: Send + 'static,
 {
     type Error = C::DecodeError;
-    fn take<Wr: AsyncWrite + Unpin>(
+    fn take(
         &mut self,
         codec: &mut C,
         buf: &mut BytesMut,
         eof: bool,
-        writing: &mut Writing<Wr>,
+        writing: &mut Writing,
         env: Env<'_, R>,
         cx: &mut Context<'_>,
     ) -> Result<Taken, Refused<C::DecodeError>> {

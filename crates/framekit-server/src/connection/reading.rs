@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::task::{ready, Context, Poll};
 
 use bytes::{BufMut, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
@@ -44,9 +44,10 @@ pub(super) enum Input {
     Ended(CloseReason),
 }
 
-/// The read side of one connection.
-pub(super) struct Reading<Rd> {
-    rd: Rd,
+/// The read side of one connection. It does not hold the transport: the connection lends it
+/// to [`poll_read`](Reading::poll_read), so the read and write sides need no lock or shared
+/// handle between them.
+pub(super) struct Reading {
     /// Undecoded input; unallocated while empty.
     pub(super) buf: BytesMut,
     pub(super) input: Input,
@@ -54,6 +55,11 @@ pub(super) struct Reading<Rd> {
     pub(super) eof: bool,
     /// The codec asked for more input at its last call.
     wants_more: bool,
+    /// The codec's last answer was "incomplete" and nothing that could change it has happened
+    /// since (no byte read, no end of input, no drain, no response encoded outside
+    /// [`decode`](Reading::decode)): asking it again would get the same answer, so a decode
+    /// turn does not. The turn after every answer is written would otherwise ask once more.
+    settled: bool,
     /// When the frame now arriving started, while one is under way: the frame clock.
     pub(super) frame_started: Option<Instant>,
     /// Whether the previous turn was reading (a pause of our own restarts the frame clock).
@@ -67,20 +73,18 @@ pub(super) struct Decoded {
     pub(super) requests: u64,
     /// Responses that were ready at once and went straight into the outbound queue.
     pub(super) answered: u64,
-    /// When the turn's clock was read (when it answered or left a frame started).
-    pub(super) stamp: Option<Instant>,
 }
 
-impl<Rd: AsyncRead + Unpin> Reading<Rd> {
+impl Reading {
     /// The read side of a connection waking with `buf` read (`eof`: the read that woke it
     /// found the end).
-    pub(super) fn new(rd: Rd, buf: BytesMut, eof: bool) -> Self {
+    pub(super) fn new(buf: BytesMut, eof: bool) -> Self {
         Reading {
-            rd,
             buf,
             input: Input::Open,
             eof,
             wants_more: false,
+            settled: false,
             frame_started: None,
             was_reading: false,
         }
@@ -95,7 +99,14 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     pub(super) fn drain(&mut self) {
         if self.input == Input::Open {
             self.input = Input::Draining;
+            self.settled = false;
         }
+    }
+
+    /// A response was encoded outside [`decode`](Reading::decode) (a codec may decode
+    /// differently once it has answered): the next decode turn asks the codec again.
+    pub(super) fn unsettle(&mut self) {
+        self.settled = false;
     }
 
     /// Ends the input for `reason`: the dispatcher hears of it, and the buffer goes. A later
@@ -112,13 +123,14 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     /// Decodes and dispatches every request already buffered, as the dispatcher takes them; answers that
     /// are ready at once are encoded straight into `writing`'s queue. A fatal failure (decode
     /// error, input budget) ends the input and returns the last reply for after every earlier
-    /// answer.
+    /// answer. `now` is the turn's clock (see [`super::run`]): a frame left over starts then.
     pub(super) fn decode<C, D, Req>(
         &mut self,
         codec: &mut C,
         dispatch: &mut D,
-        writing: &mut Writing<impl AsyncWrite + Unpin>,
+        writing: &mut Writing,
         env: Env<'_, D::Resp>,
+        now: Instant,
         cx: &mut Context<'_>,
     ) -> Result<(Decoded, Option<D::Resp>), Unencodable>
     where
@@ -133,7 +145,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         // Where the last recoverable error left the buffer: a codec that fails twice there in
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
-        while self.is_open() && dispatch.spare() {
+        while !self.settled && self.is_open() && dispatch.spare() {
             let buffered = self.buf.len();
             match dispatch.take(codec, &mut self.buf, self.eof, writing, env, cx) {
                 Ok(Taken::Request { answered }) => {
@@ -150,6 +162,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                 Err(Refused::Unencodable) => return Err(Unencodable),
                 Ok(Taken::Incomplete) => {
                     self.wants_more = true;
+                    self.settled = true;
                     // At shutdown a connection closes at a request boundary only: a request
                     // whose first bytes arrived is read to its end (within the frame timeout)
                     // and answered, so a request without an answer was never started.
@@ -186,16 +199,9 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
                 }
             }
         }
-        let consumed = turn.requests > 0 || refused > 0;
-        // One clock reading for what this turn's decoding started.
-        turn.stamp = (turn.answered > 0 || (consumed && !self.buf.is_empty())).then(Instant::now);
-        if consumed {
+        if turn.requests > 0 || refused > 0 {
             // What is left over is the start of the next frame: its clock starts now.
-            self.frame_started = if self.buf.is_empty() {
-                None
-            } else {
-                turn.stamp
-            };
+            self.frame_started = (!self.buf.is_empty()).then_some(now);
         }
         if self.buf.is_empty() {
             self.frame_started = None;
@@ -231,7 +237,14 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     /// Whether to read this turn (`spare`: the dispatcher takes another request; `paused`: output is
     /// above its high water mark). Reading that resumes after a pause of our own restarts the
     /// frame clock.
-    pub(super) fn wants_read(&mut self, spare: bool, paused: bool, budget: usize) -> bool {
+    /// `now` is the turn's clock.
+    pub(super) fn wants_read(
+        &mut self,
+        spare: bool,
+        paused: bool,
+        budget: usize,
+        now: Instant,
+    ) -> bool {
         // Draining, a request under way is still read to its end (see `decode`).
         let accepting = match self.input {
             Input::Open => true,
@@ -240,7 +253,7 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
         };
         let reading = accepting && !self.eof && !paused && spare && self.buf.len() < budget;
         if reading && !self.was_reading && !self.buf.is_empty() {
-            self.frame_started = Some(Instant::now());
+            self.frame_started = Some(now);
         }
         self.was_reading = reading;
         reading
@@ -249,13 +262,16 @@ impl<Rd: AsyncRead + Unpin> Reading<Rd> {
     /// Reads at most `limit` bytes; with an empty, unallocated buffer the read goes through
     /// the stack so waiting costs no heap memory. Returns how many bytes arrived (0: the peer
     /// closed its side, recorded in `eof`).
-    pub(super) fn poll_read(
+    pub(super) fn poll_read<Rd: AsyncRead + Unpin>(
         &mut self,
+        rd: &mut Rd,
         limit: usize,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
-        let n = ready!(poll_read_lazy(&mut self.rd, &mut self.buf, limit, cx))?;
+        let n = ready!(poll_read_lazy(rd, &mut self.buf, limit, cx))?;
         self.eof |= n == 0;
+        // New bytes or the end: the codec's last answer no longer stands.
+        self.settled = false;
         Poll::Ready(Ok(n))
     }
 }

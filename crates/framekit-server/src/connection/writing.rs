@@ -77,9 +77,10 @@ pub(crate) fn encode_or_answer<C: ConnectionCodec<R>, R, E: CodecError>(
     Ok(true)
 }
 
-/// The write side of one connection.
-pub(crate) struct Writing<Wr> {
-    wr: Wr,
+/// The write side of one connection. It does not hold the transport: the connection lends it
+/// to [`poll_output`](Writing::poll_output), so the read and write sides need no lock or
+/// shared handle between them.
+pub(crate) struct Writing {
     pub(super) out: Outbound,
     pub(super) flow: Flow,
     /// Written but not flushed: transports that buffer (TLS) hold those bytes until a flush.
@@ -101,6 +102,15 @@ pub(super) struct Step {
     pub(super) written: usize,
 }
 
+/// What the output side drives besides taking responses.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Drive {
+    /// The dispatcher has background work of its own (a duplex handler's future).
+    pub(super) background: bool,
+    /// Wait for a slot for the next request to free up by other means than a response.
+    pub(super) want_spare: bool,
+}
+
 /// Why the output side stopped.
 pub(super) enum OutputError {
     Unencodable,
@@ -113,10 +123,9 @@ impl From<Unencodable> for OutputError {
     }
 }
 
-impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
-    pub(super) fn new(wr: Wr, vectored_min: usize, now: Instant) -> Self {
+impl Writing {
+    pub(super) fn new(vectored_min: usize, now: Instant) -> Self {
         Writing {
-            wr,
             out: Outbound::new(vectored_min),
             flow: Flow::Flowing,
             unflushed: false,
@@ -198,26 +207,31 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         step.responses > 0 || step.written > 0
     }
 
-    /// One turn of the output side: background work (a duplex handler) is driven, a spare slot for
-    /// the next request is waited for (with `want_spare`), every response that is ready joins
-    /// the queue (while flowing and below the high water mark), then one (vectored) write goes
-    /// out, or a flush once everything is written. Pending when none of that could progress.
-    pub(super) fn poll_output<D, C, Req>(
+    /// One turn of the output side over the transport `wr`: what `drive` says is driven,
+    /// every response that is ready joins the queue (while flowing and below the high water
+    /// mark), then one (vectored) write goes out, or a flush once everything is written.
+    /// Pending when none of that could progress.
+    pub(super) fn poll_output<D, C, Req, Wr>(
         &mut self,
+        wr: &mut Wr,
         dispatch: &mut D,
         codec: &mut C,
-        want_spare: bool,
+        drive: Drive,
         env: Env<'_, D::Resp>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Step, OutputError>>
     where
         D: Dispatch<Req>,
         C: ConnectionCodec<D::Resp>,
+        Wr: AsyncWrite + Unpin,
     {
         let mut step = Step::default();
-        let status = dispatch.status();
+        let Drive {
+            background,
+            want_spare,
+        } = drive;
         let mut progressed =
-            (status.background || want_spare) && dispatch.poll_drive(cx, want_spare).is_ready();
+            (background || want_spare) && dispatch.poll_drive(cx, want_spare).is_ready();
         if self.flow == Flow::Flowing {
             let high_water = env.shared.config.high_water;
             while self.out.len() <= high_water && dispatch.responding() {
@@ -234,7 +248,7 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         }
         let mut flush = self.unflushed;
         if !self.out.is_empty() {
-            if let Poll::Ready(written) = self.out.poll_write(&mut self.wr, cx) {
+            if let Poll::Ready(written) = self.out.poll_write(wr, cx) {
                 step.written = written.map_err(OutputError::Io)?;
                 flush |= step.written > 0;
             }
@@ -242,7 +256,7 @@ impl<Wr: AsyncWrite + Unpin> Writing<Wr> {
         let mut flushed = false;
         // Everything is written: flush in the same turn (free on a socket; TLS sends its records).
         if self.out.is_empty() && flush {
-            if let Poll::Ready(done) = Pin::new(&mut self.wr).poll_flush(cx) {
+            if let Poll::Ready(done) = Pin::new(&mut *wr).poll_flush(cx) {
                 done.map_err(OutputError::Io)?;
                 flushed = true;
             }

@@ -64,6 +64,17 @@ impl IoFailure {
     }
 }
 
+/// The time elapsed since an instant, in seconds, read only when a histogram records it:
+/// `metrics` converts a value only for a live handle, so without a recorder the clock is not
+/// read.
+struct Elapsed(tokio::time::Instant);
+
+impl metrics::IntoF64 for Elapsed {
+    fn into_f64(self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
 /// The facade handles of one server, resolved when it starts.
 struct Facade {
     accepted: metrics::Counter,
@@ -245,12 +256,14 @@ impl Metrics {
     pub(crate) fn frame(&self, len: usize) {
         self.facade.frame_size.record(len as f64);
     }
-    /// `n` requests answered in the turn that decoded them, `took` after the read that
-    /// brought them completed.
-    pub(crate) fn answered_at_once(&self, n: u64, took: Duration) {
+    /// `n` requests answered just now, in the turn that decoded them: timed from `read_at`,
+    /// when the read that brought them completed. Only a live histogram (a recorder was
+    /// installed before the server started) reads the clock for it: a no-op handle never
+    /// converts its value, so a server without a recorder does no timing work at all.
+    pub(crate) fn answered_at_once(&self, n: u64, read_at: tokio::time::Instant) {
         self.facade
             .request_duration
-            .record_many(took.as_secs_f64(), n as usize);
+            .record_many(Elapsed(read_at), n as usize);
     }
     /// A request's handler did not answer at once: it is in flight until [`Metrics::settled`].
     pub(crate) fn waiting(&self) {
