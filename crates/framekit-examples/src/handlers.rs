@@ -157,7 +157,9 @@ impl BorrowedHandler<RespViewCodec, Value> for Resp {
             }
             Outcome::Nothing => Answer::Done,
         };
-        match request {
+        // Matched by reference: the view (160 bytes of argument slices) is read where the
+        // engine put it, not moved again.
+        match &request {
             RespView::Args(args) => respond(
                 &self.state,
                 session,
@@ -166,7 +168,7 @@ impl BorrowedHandler<RespViewCodec, Value> for Resp {
                 args.as_slice(),
                 answer,
             ),
-            RespView::Parsed(Ok(args)) => with_slices(&args, |args| {
+            RespView::Parsed(Ok(args)) => with_slices(args, |args| {
                 respond(&self.state, session, ctx, &self.laddr, args, answer)
             }),
             RespView::Parsed(Err(e)) => {

@@ -5,18 +5,21 @@
 //! unit-tested without sleeping. Expired keys vanish lazily when touched and actively through
 //! [`Store::purge_expired`], which walks an index ordered by deadline.
 //!
-//! Every call hashes its key once (SipHash with a random key, as std's maps: a peer choosing
-//! keys cannot make lookups collide) and finds or places the entry with that one hash. Keys and
+//! Every call hashes its key once (SipHash-1-3 with a random key, as std's maps: a peer
+//! choosing keys cannot make lookups collide) and finds or places the entry with that one hash.
+//! The key is hashed in one pass over its bytes ([`siphasher`]'s one-shot `hash`), not fed
+//! through the incremental `Hasher` interface, whose buffering costs about as much again. Keys and
 //! values are copied in from the caller's slices (usually a read buffer) only where they are
 //! kept: a key when it is inserted, a value into the entry's own buffer, which an overwrite
 //! reuses when it fits; reads lend the value where it lies.
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hashbrown::hash_table::{self, HashTable};
+use siphasher::sip::SipHasher13;
 
 use crate::glob::glob_match;
 
@@ -107,9 +110,10 @@ const SPARE_VALUE_BYTES: usize = 64;
 /// assert_eq!(store.ttl(b"k", now), Ttl::Remaining(Duration::from_secs(10)));
 /// assert_eq!(store.get(b"k", now + Duration::from_secs(10)), None);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
-    hasher: RandomState,
+    /// Keyed at random per store ([`random_keys`]).
+    hasher: SipHasher13,
     entries: HashTable<Entry>,
     /// Every key with a deadline, ordered by deadline.
     deadlines: BTreeSet<(Instant, Bytes)>,
@@ -335,11 +339,27 @@ impl Store {
     }
 }
 
-/// `key`'s hash: its bytes alone (SipHash mixes in their count), one call into the hasher.
-fn hash_of(hasher: &RandomState, key: &[u8]) -> u64 {
-    let mut h = hasher.build_hasher();
-    h.write(key);
-    h.finish()
+/// `key`'s hash: its bytes alone (SipHash mixes in their count), in one pass.
+fn hash_of(hasher: &SipHasher13, key: &[u8]) -> u64 {
+    hasher.hash(key)
+}
+
+/// A SipHash key no peer can know: two outputs of std's randomly keyed hasher (seeded from the
+/// operating system's randomness), which reveal nothing of its key or of each other.
+fn random_keys() -> (u64, u64) {
+    let random = RandomState::new();
+    (random.hash_one(0u64), random.hash_one(1u64))
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let (k0, k1) = random_keys();
+        Store {
+            hasher: SipHasher13::new_with_keys(k0, k1),
+            entries: HashTable::new(),
+            deadlines: BTreeSet::new(),
+        }
+    }
 }
 
 /// Adds `entry`'s deadline, if it has one, to the index.
@@ -362,6 +382,27 @@ mod tests {
 
     fn b(s: &str) -> &[u8] {
         s.as_bytes()
+    }
+
+    /// Each store draws its own key: no two share one, and none is the all-zero key a
+    /// derived `Default` would give.
+    #[test]
+    fn every_store_hashes_with_a_key_of_its_own() {
+        let keys: Vec<(u64, u64)> = (0..8).map(|_| Store::new().hasher.keys()).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_ne!(*k, (0, 0));
+            assert!(!keys[..i].contains(k), "two stores drew one key");
+        }
+        let store = Store::new();
+        assert_ne!(hash_of(&store.hasher, b"a"), hash_of(&store.hasher, b"b"));
+        let (k0, k1) = store.hasher.keys();
+        let mut incremental = SipHasher13::new_with_keys(k0, k1);
+        std::hash::Hasher::write(&mut incremental, b"key:000000000042");
+        assert_eq!(
+            hash_of(&store.hasher, b"key:000000000042"),
+            std::hash::Hasher::finish(&incremental),
+            "the one-pass hash is SipHash-1-3's"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct Args<'b> {
 /// Where each argument of a request lies in it, found before anything is lent out.
 #[derive(Debug, Default)]
 struct Spans {
-    inline: [(u32, u32); INLINE_ARGS],
+    inline: [(usize, usize); INLINE_ARGS],
     len: usize,
     more: Vec<std::ops::Range<usize>>,
 }
@@ -59,23 +59,13 @@ struct Spans {
 impl Spans {
     fn push(&mut self, span: std::ops::Range<usize>) {
         if self.len < INLINE_ARGS {
-            // Narrow offsets keep the view small; a request limit configured past 4 GiB
-            // spills into the vector, which keeps the full width.
-            match (u32::try_from(span.start), u32::try_from(span.end)) {
-                (Ok(start), Ok(end)) if self.more.is_empty() => {
-                    self.inline[self.len] = (start, end);
-                    self.len += 1;
-                    return;
-                }
-                _ => {}
-            }
+            self.inline[self.len] = (span.start, span.end);
+            self.len += 1;
+            return;
         }
         if self.more.is_empty() {
-            self.more.extend(
-                self.inline[..self.len]
-                    .iter()
-                    .map(|&(s, e)| s as usize..e as usize),
-            );
+            self.more
+                .extend(self.inline.iter().map(|&(start, end)| start..end));
         }
         self.more.push(span);
         self.len += 1;
@@ -83,6 +73,8 @@ impl Spans {
 }
 
 impl<'b> Args<'b> {
+    /// Inlined so the arguments are written where the view is returned, not copied there.
+    #[inline(always)]
     fn of(frame: &'b [u8], spans: &Spans) -> Self {
         let mut args = Args {
             inline: [&[]; INLINE_ARGS],
@@ -91,7 +83,7 @@ impl<'b> Args<'b> {
         };
         if spans.more.is_empty() {
             for &(start, end) in &spans.inline[..spans.len] {
-                args.push(&frame[start as usize..end as usize]);
+                args.push(&frame[start..end]);
             }
         } else {
             for span in &spans.more {
@@ -216,7 +208,7 @@ enum Line {
 /// Reads the `N\r\n` line at the front of `input`. The parser takes the line up to the first
 /// CRLF that ends within `MAX_COUNT_LINE + 2` bytes and reads it with [`parse_i64`]; a CR that
 /// is not followed by LF can only end up inside those digits, which the parser refuses.
-#[inline]
+#[inline(always)]
 fn line(input: &[u8]) -> Line {
     // Nearly every header is one or two digits and its CRLF (`*3`, `$3`, `$16`): matched as
     // such, it is a length check and a few byte compares. A leading zero takes the general
@@ -434,7 +426,13 @@ impl Encoder<Value> for RespViewCodec {
     type Error = FrameError;
 
     fn encode(&mut self, value: Value, dst: &mut BytesMut) -> Result<(), FrameError> {
-        value.encode(dst);
+        // A simple string (`+OK`, every SET's reply) owns nothing: it is encoded without a
+        // call into `Value`'s drop glue, which the compiler does not inline.
+        let value = std::mem::ManuallyDrop::new(value);
+        match &*value {
+            Value::Simple(_) => value.encode(dst),
+            _ => std::mem::ManuallyDrop::into_inner(value).encode(dst),
+        }
         Ok(())
     }
 }
