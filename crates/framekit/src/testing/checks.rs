@@ -1,7 +1,18 @@
 //! The laws' single checks (`check_*`): one input, one law, a [`LawViolation`] or nothing. The
 //! property runners in the parent module draw the inputs; a fuzzer calls these directly.
 
-use super::*;
+use std::fmt::{Debug, Display};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+
+use super::drive::{drive, same_runs, End, Event, Run, Segment};
+use super::law::{escaped, shortened};
+use super::laws::AtEof;
+use super::{CutStream, Law, LawViolation, Laws};
+#[cfg(doc)]
+use crate::{framing::Framing, FrameCodec};
 
 impl<D, M> Laws<D, M>
 where
@@ -306,4 +317,19 @@ where
             escaped(&wire[..cut_at])
         ))
     }
+}
+
+/// Runs `f`, turning a panic into a `no_panic` violation that names the law being checked.
+fn guarded<T>(law: Law, f: impl FnOnce() -> Result<T, LawViolation>) -> Result<T, LawViolation> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic".into());
+        Err(LawViolation::new(
+            Law::NoPanic,
+            format!("the codec panicked while law `{law}` was checked: {message}"),
+        ))
+    })
 }

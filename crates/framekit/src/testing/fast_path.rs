@@ -10,7 +10,8 @@ use std::fmt::{self, Display};
 
 use crate::framing::{Decision, Framing, InPlace};
 
-use super::{escaped, shortened, Law, LawViolation};
+use super::law::{escaped, shortened};
+use super::{Law, LawViolation};
 
 /// One answer of a strategy, comparable: errors by their message (offsets are relative to the
 /// same buffer on both sides, so equal errors print equally).
