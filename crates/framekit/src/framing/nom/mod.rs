@@ -51,6 +51,7 @@ use nom::IResult;
 
 mod boundary;
 mod codec;
+mod parsing;
 
 pub use boundary::{Boundary, NoBoundary, Scan};
 pub use codec::NomCodec;
