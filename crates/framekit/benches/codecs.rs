@@ -9,79 +9,28 @@
 //! the medians into the ratio table of `BENCHMARKS.md`.
 //!
 //! Times are the benchmark thread's CPU time on Linux (wall time elsewhere): the machines this
-//! runs on are shared, and CPU time does not count the slices another process ran in.
+//! runs on are shared, and CPU time does not count the slices another process ran in
+//! (`codecs/cpu_time.rs`); the floors and limits live in `codecs/floors.rs`.
 
 use std::hint::black_box;
 
 use bytes::{Buf, Bytes, BytesMut};
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{
-    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
-};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use framekit::framing::delimited::Delimited;
 use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::framing::{Frames, Framing};
 use framekit::FrameCodec;
 use tokio_util::codec::{AnyDelimiterCodec, Decoder, Encoder, LengthDelimitedCodec, LinesCodec};
 
-/// CPU time of the calling thread, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
-#[cfg(target_os = "linux")]
-fn thread_cpu_ns() -> u64 {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, out: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut t = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `t` is a valid, writable timespec; the clock id is Linux's thread CPU clock.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    t.sec as u64 * 1_000_000_000 + t.nsec as u64
-}
+// A bench target's root resolves `mod` beside itself, where cargo would take a file for another
+// bench target: its modules live in `codecs/`.
+#[path = "codecs/cpu_time.rs"]
+mod cpu_time;
+#[path = "codecs/floors.rs"]
+mod floors;
 
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_ns() -> u64 {
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// A criterion measurement of the benchmark thread's CPU time, shown like wall time.
-struct ThreadCpuTime;
-
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, started: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(started)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, ns: &u64) -> f64 {
-        *ns as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
-
-type Group<'a> = BenchmarkGroup<'a, ThreadCpuTime>;
-type Bench = Criterion<ThreadCpuTime>;
+use cpu_time::{Bench, Group, ThreadCpuTime};
+use floors::{bench_limits, SplitAtLf, SplitU32};
 
 /// Bytes of input per iteration: large enough for thousands of small frames, small enough to
 /// stay in L2 so the numbers measure the codecs rather than the memory bus.
@@ -138,55 +87,6 @@ impl Feed {
             Feed::Whole => "whole",
             Feed::Chunked => "chunked4k",
         }
-    }
-}
-
-/// The floor for any decoder that hands out owned `Bytes` lines: find the LF with `memchr`, cut
-/// the frame off with `split_to`, and nothing else (no limit, no CR, no error offsets).
-#[derive(Default)]
-struct SplitAtLf {
-    searched: usize,
-}
-
-impl Decoder for SplitAtLf {
-    type Item = Bytes;
-    type Error = std::io::Error;
-
-    fn decode(&mut self, src: &mut BytesMut) -> std::io::Result<Option<Bytes>> {
-        match memchr::memchr(b'\n', &src[self.searched..]) {
-            Some(i) => {
-                let end = self.searched + i;
-                self.searched = 0;
-                let mut frame = src.split_to(end + 1);
-                frame.truncate(end);
-                Ok(Some(frame.freeze()))
-            }
-            None => {
-                self.searched = src.len();
-                Ok(None)
-            }
-        }
-    }
-}
-
-/// The floor for owned `Bytes` frames behind a u32 big-endian length: read it, `split_to`,
-/// nothing else (no maximum, no checked arithmetic).
-struct SplitU32;
-
-impl Decoder for SplitU32 {
-    type Item = Bytes;
-    type Error = std::io::Error;
-
-    fn decode(&mut self, src: &mut BytesMut) -> std::io::Result<Option<Bytes>> {
-        let n = match src.get(..4) {
-            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]) as usize,
-            _ => return Ok(None),
-        };
-        if src.len() < 4 + n {
-            return Ok(None);
-        }
-        src.advance(4);
-        Ok(Some(src.split_to(n).freeze()))
     }
 }
 
@@ -275,59 +175,6 @@ fn bench_borrowed<F: Framing>(
             })
         }),
     };
-}
-
-/// The physical limits: copying the bytes in (as a read does), and finding every LF in them.
-fn bench_limits(group: &mut Group<'_>, input: &[u8], scan: bool, feed: Feed) {
-    match feed {
-        Feed::Whole => {
-            group.bench_function("memcpy", |b| {
-                let mut dst = vec![0u8; input.len()];
-                b.iter(|| dst.copy_from_slice(black_box(input)))
-            });
-            if scan {
-                group.bench_function("memchr", |b| {
-                    b.iter(|| {
-                        for i in memchr::memchr_iter(b'\n', black_box(input)) {
-                            black_box(i);
-                        }
-                    })
-                });
-            }
-        }
-        Feed::Chunked => {
-            group.bench_function("memcpy", |b| {
-                b.iter(|| {
-                    let mut buf = BytesMut::with_capacity(2 * CHUNK);
-                    for chunk in input.chunks(CHUNK) {
-                        buf.reserve(chunk.len());
-                        buf.extend_from_slice(chunk);
-                        black_box(&buf[..]);
-                        buf.clear();
-                    }
-                })
-            });
-            if scan {
-                group.bench_function("memchr", |b| {
-                    b.iter(|| {
-                        let mut buf = BytesMut::with_capacity(2 * CHUNK);
-                        for chunk in input.chunks(CHUNK) {
-                            buf.reserve(chunk.len());
-                            let start = buf.len();
-                            buf.extend_from_slice(chunk);
-                            let mut last = None;
-                            for i in memchr::memchr_iter(b'\n', &buf[start..]) {
-                                last = Some(black_box(start + i));
-                            }
-                            if let Some(lf) = last {
-                                buf.advance(lf + 1);
-                            }
-                        }
-                    })
-                });
-            }
-        }
-    }
 }
 
 /// Throughput is counted in wire bytes; timing knobs come from the command line (`bench/run.sh`
