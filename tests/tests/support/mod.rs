@@ -5,9 +5,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
 use framekit::framing::delimited::Delimited;
 use framekit::FrameCodec;
-use framekit_server::{MetricsSnapshot, ServerHandle};
+use framekit_server::{Ctx, MetricsSnapshot, ServerHandle};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 
@@ -86,4 +87,11 @@ pub async fn stop(server: ServerHandle) {
     let metrics = server.metrics_source();
     within("shutdown", server.shutdown(Duration::from_secs(1))).await;
     assert_eq!(metrics.active(), 0, "connection tasks outlived the server");
+}
+
+/// A handler that answers every request with `prefix` and the request.
+pub fn echo_with(prefix: &'static str) -> impl Fn(Bytes, Ctx) -> std::future::Ready<Option<Bytes>> {
+    move |req: Bytes, _ctx: Ctx| {
+        std::future::ready(Some(Bytes::from([prefix.as_bytes(), &req[..]].concat())))
+    }
 }
