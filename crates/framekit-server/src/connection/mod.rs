@@ -168,8 +168,9 @@ where
                 last_activity: &mut last_activity,
             };
             // Boxed: what only a busy connection needs is on the heap only while it is busy.
-            let busy = busy::run(&mut io, &mut codec, &mut dispatch, env, wake, clock);
-            match Box::pin(busy).await {
+            let busy =
+                boxed_in_place(|| busy::run(&mut io, &mut codec, &mut dispatch, env, wake, clock));
+            match busy.await {
                 Phase::Quiet => {}
                 Phase::Ended { ending, eof } => break (ending, eof),
             }
@@ -180,6 +181,20 @@ where
         // weigh on the future of every connection while it runs.
         Box::pin(close::close(&mut io, eof, ending, cfg, sleep.as_mut())).await
     }
+}
+
+/// What `make` builds, in a new box allocated first: inlined, the value is built in the heap
+/// memory itself, where `Box::pin(value)` builds it on the stack and then copies it whole (for
+/// the busy phase's future, about 110 instructions per burst). `Box::write` after
+/// `Box::new_uninit` does the same, but is stable only from Rust 1.87, above this crate's MSRV.
+#[inline(always)]
+fn boxed_in_place<T>(make: impl FnOnce() -> T) -> std::pin::Pin<Box<T>> {
+    let mut slot = Box::new_uninit();
+    slot.write(make());
+    // SAFETY: `slot` was initialised by the `write` just above, and nothing else touched it;
+    // `assume_init` only changes the box's type. Tested by
+    // `a_value_boxed_in_place_is_the_value_and_is_dropped_once`.
+    Box::into_pin(unsafe { slot.assume_init() })
 }
 
 /// The setup stages, in the connection's own task (which holds its permit), before any byte

@@ -222,3 +222,34 @@ fn the_connection_future_stays_within_its_stated_size() {
         "the connection future grew to {size} bytes (limit {MAX_CONNECTION_FUTURE})"
     );
 }
+
+#[test]
+fn a_value_boxed_in_place_is_the_value_and_is_dropped_once() {
+    /// Counts its drops in a shared cell.
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>, [u8; 900]);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut bytes = [0u8; 900];
+    bytes[899] = 7;
+    let boxed = boxed_in_place(|| Counted(drops.clone(), bytes));
+    assert_eq!(boxed.1[899], 7, "the box holds the value written");
+    assert_eq!(
+        drops.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing dropped yet"
+    );
+    drop(boxed);
+    assert_eq!(
+        drops.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "dropped once, with its box"
+    );
+
+    // A future boxed so runs to its output as it would unboxed.
+    let ready = boxed_in_place(|| async { 41 + 1 });
+    assert_eq!(futures::executor::block_on(ready), 42);
+}
