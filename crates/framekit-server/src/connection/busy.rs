@@ -114,12 +114,15 @@ where
             break ending;
         }
         let status = dispatch.status();
+        // Whether the dispatcher was told something since `status` was taken.
+        let mut told = false;
         if let Some(reason) = status.closing {
             if reading.input != reading::Input::Ended(reason) {
                 // A handler's reply was the last: nothing read after it is handled or
                 // answered, not even a decode error found further on.
                 reading.end(reason, &mut *dispatch);
                 last_reply = None;
+                told = true;
             }
         }
         let was_busy = writing.is_busy();
@@ -152,7 +155,12 @@ where
             *last_activity = now;
         }
 
-        let status = dispatch.status();
+        // Asked again only if something could have changed it.
+        let status = if told || turn.asked {
+            dispatch.status()
+        } else {
+            status
+        };
         if status.done {
             // The last reply follows every answer to earlier requests.
             if let Some(reply) = last_reply.take() {

@@ -3,7 +3,7 @@
 //!
 //! Memory: the two bounded channels and the boxed handler future live as long as the
 //! connection; the inbox's capacity is the in-flight limit. A duplex connection never parks
-//! (its handler runs the whole time), so it also keeps the busy phase's state (824 bytes
+//! (its handler runs the whole time), so it also keeps the busy phase's state (840 bytes
 //! with a line codec: the two sides, the timer table) for its whole life: an idle duplex connection costs
 //! that on top of a parked request/response one, plus its handler's own future.
 

@@ -28,7 +28,7 @@
 //! watch (96: a flag read on every turn, a waiter registered once; see
 //! [`Watch`](crate::context::Watch)), the idle clock, and pointers to the server's shared state
 //! and the `Ctx`. What only a busy connection needs (the read and write sides, the output
-//! queue, the timer table, the loop's state: 824 bytes in the same test build) is one box that
+//! queue, the timer table, the loop's state: 840 bytes in the same test build) is one box that
 //! exists from the first byte of a burst until everything owed is written; the setup stages and
 //! the close are boxed too, and only while they run. The future is not boxed on its own: it
 //! sits inline in tokio's task cell ([`crate::accept`]), which adds a header and a trailer and

@@ -73,6 +73,9 @@ pub(super) struct Decoded {
     pub(super) requests: u64,
     /// Responses that were ready at once and went straight into the outbound queue.
     pub(super) answered: u64,
+    /// The dispatcher was handed or told something (its status may have changed): without
+    /// it, the status from before the turn still holds.
+    pub(super) asked: bool,
 }
 
 impl Reading {
@@ -146,6 +149,7 @@ impl Reading {
         // a row makes no progress, and the error is treated as fatal.
         let mut recovered_at: Option<usize> = None;
         while !self.settled && self.is_open() && dispatch.spare() {
+            turn.asked = true;
             let buffered = self.buf.len();
             match dispatch.take(codec, &mut self.buf, self.eof, writing, env, cx) {
                 Ok(Taken::Request { answered }) => {
@@ -230,6 +234,7 @@ impl Reading {
                     .reject(FailureOrigin::Decode, err.kind_name(), &err, false, env.ctx);
             self.end(CloseReason::InputBudget, dispatch);
             dispatch.signal(Signal::Abandon);
+            turn.asked = true;
         }
         Ok((turn, last_reply))
     }
