@@ -79,9 +79,10 @@ pub const BYTES_WRITTEN: &str = "framekit_bytes_written_total";
 /// ```
 pub const TLS_HANDSHAKE_FAILURES: &str = "framekit_tls_handshake_failures_total";
 /// Histogram, seconds: from the read that completed a request to its answer joining the
-/// output queue. Requests answered in the turn that decoded them share the clock readings
-/// the connection takes anyway (the read, the turn's end), so no clock is read per request;
-/// a request whose handler answers later is timed from its decoding.
+/// output queue. Requests answered in the turn that decoded them share one clock reading,
+/// taken only when a recorder is installed (so no clock is read per request, and none at all
+/// for this histogram without a recorder); a request whose handler answers later is timed
+/// from its decoding.
 ///
 /// ```
 /// assert_eq!(framekit_server::metrics::names::REQUEST_DURATION, "framekit_request_duration_seconds");
