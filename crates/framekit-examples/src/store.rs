@@ -136,6 +136,7 @@ impl Store {
     }
 
     /// The live entry for `key`, removing it first if it expired.
+    #[inline]
     fn live(&mut self, key: &[u8], now: Instant) -> Option<&mut Entry> {
         let hash = hash_of(&self.hasher, key);
         match self.entries.find_entry(hash, |e| e.key == key) {
@@ -340,6 +341,7 @@ impl Store {
 }
 
 /// `key`'s hash: its bytes alone (SipHash mixes in their count), in one pass.
+#[inline]
 fn hash_of(hasher: &SipHasher13, key: &[u8]) -> u64 {
     hasher.hash(key)
 }

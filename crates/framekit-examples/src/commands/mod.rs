@@ -149,6 +149,7 @@ fn system_unix_ms() -> i64 {
 /// assert_eq!(execute(&mut state, s, &[b"SELECT", b"3"], now), Outcome::Reply(Value::OK));
 /// assert_eq!(execute(&mut state, s, &[b"GET", b"k"], now), Outcome::Reply(Value::Null));
 /// ```
+#[inline]
 pub fn execute<'s>(
     state: &'s mut State,
     session: &mut Session,

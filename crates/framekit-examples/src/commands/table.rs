@@ -291,6 +291,7 @@ fn subcommands_of(at: usize) -> &'static [Command] {
 
 /// The command a request names: its first argument, and for a container command with more
 /// arguments, its second (as Redis looks commands up, ignoring ASCII case).
+#[inline]
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Result<&'static Command, Unknown> {
     // A subcommand's full name (`config|get`) is not a command of its own.
     let at = find(name).ok_or(Unknown::Command)?;
