@@ -97,7 +97,7 @@ async fn idle_connections_hold_no_read_buffer() {
     eprintln!("{per_connection} heap bytes per idle connection, both ends");
     // Both ends of every connection are in this process: sockets, the parked connection's
     // task, its context. 1,625 bytes when this bound was set (1,739 while every connection
-    // made a cancellation token up front); a connection that kept its busy phase (824 bytes),
+    // made a cancellation token up front); a connection that kept its busy phase (840 bytes),
     // a span (about 300) or a read buffer while idle would exceed it.
     assert!(
         per_connection < 1792,

@@ -7,7 +7,11 @@ use std::fmt::{self, Display};
 use crate::framing::Framing;
 
 /// The laws of framing, each with a stable name used in failure messages.
+///
+/// Non-exhaustive: the kit may learn new laws (as it learned `FastPath`), and a match on a
+/// verdict's law should not stop compiling when it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Law {
     /// Encoded messages decode back equal, in order, and the stream ends cleanly.
     RoundTrip,
