@@ -26,6 +26,8 @@ it; only the profile notes at the end of a section are written by hand (`bench/*
 bench/run.sh       # codecs: criterion, about 7 minutes; a filter narrows it: bench/run.sh chunked4k
 bench/server.sh    # servers: builds the examples and bench/loadgen, about 6 minutes;
                    # needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)
+bench/ack-callgrind.sh    # instructions per request (callgrind), ack_server vs plain_ack: load-independent
+bench/resp-callgrind.sh   # the same, resp_server vs redis-server
 ```
 """
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Instructions per request of ack_server and plain_ack under the same bounded loadgen run,
+# counted by callgrind: a measure that does not depend on how loaded the machine is (unlike CPU
+# time), so changes can be judged while other work runs. The ack counterpart of
+# bench/resp-callgrind.sh.
+#
+#   bench/ack-callgrind.sh                       1x1 (20,000 requests) and 16x16 (200,000)
+#   SCENARIOS='64x32:400000' bench/ack-callgrind.sh
+#   PREBUILT=target/release bench/ack-callgrind.sh   binaries built elsewhere (examples/ack_server,
+#                                                    plain_ack, loadgen under that directory)
+#
+# ack_server runs with --threads 1 (one single-threaded runtime), plain_ack as it is (its
+# #[tokio::main] runtime); each is started on its own free port, stopped by its pid, and its
+# whole run (start-up included, small beside the requests) is counted. A scenario is
+# CONNECTIONSxIN_FLIGHT:REQUESTS. Prints one line per server and scenario: Ir total and Ir per
+# request. Needs valgrind (apt-get install valgrind). The callgrind files stay in $OUT (read
+# them with callgrind_annotate --inclusive=yes FILE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCENARIOS=${SCENARIOS:-1x1:20000 16x16:200000}
+OUT=${OUT:-/tmp/ack-callgrind}
+mkdir -p "$OUT"
+for tool in valgrind callgrind_annotate python3; do
+  command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
+done
+if [ -z "${PREBUILT:-}" ]; then
+  nice -n 5 cargo build --release -q -p framekit-examples --example ack_server -p loadgen --bins
+  PREBUILT=${CARGO_TARGET_DIR:-target}/release
+fi
+ACK_SERVER=$PREBUILT/examples/ack_server
+PLAIN_ACK=$PREBUILT/plain_ack
+LOADGEN=$PREBUILT/loadgen
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# profile NAME SCENARIO PORT -- server command...
+profile() {
+  local name=$1 scenario=$2 port=$3
+  shift 4
+  local shape=${scenario%%:*} requests=${scenario##*:}
+  local conns=${shape%%x*} in_flight=${shape##*x}
+  local file=$OUT/$name-$shape.cg log=$OUT/$name-$shape.log
+  : >"$log"
+  valgrind --tool=callgrind --callgrind-out-file="$file" "$@" >"$log" 2>&1 &
+  local pid=$!
+  local up=
+  for _ in $(seq 300); do
+    if grep -qs listening "$log"; then up=1; break; fi
+    sleep 0.2
+  done
+  if [ -z "$up" ]; then
+    kill "$pid" 2>/dev/null || true
+    echo "$name did not start (see $log)" >&2
+    exit 1
+  fi
+  local load
+  load=$("$LOADGEN" --addr "127.0.0.1:$port" --connections "$conns" --in-flight "$in_flight" \
+    --duration 300s --warmup 0s --max-requests "$requests")
+  # SIGINT first (ack_server shuts down gracefully on it); a background job of a script ignores
+  # SIGINT unless it installs a handler, as plain_ack does not, so SIGTERM after a grace period
+  # (callgrind writes its counts on either).
+  kill -INT "$pid"
+  for _ in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  case $load in
+    *"requests=$requests "*) ;;
+    *) echo "$name $shape: the run did not complete ($load)" >&2; exit 1 ;;
+  esac
+  local ir
+  ir=$(callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  printf '%-11s %-6s Ir=%s per_request=%s\n' "$name" "$shape" "$ir" "$((ir / requests))"
+}
+
+for s in $SCENARIOS; do
+  port=$(free_port)
+  profile ack_server "$s" "$port" -- "$ACK_SERVER" --threads 1 --addr "127.0.0.1:$port"
+  port=$(free_port)
+  profile plain_ack "$s" "$port" -- "$PLAIN_ACK" --addr "127.0.0.1:$port"
+done
