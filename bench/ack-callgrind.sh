@@ -17,6 +17,8 @@
 # them with callgrind_annotate --inclusive=yes FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/procs.sh
+source bench/procs.sh
 
 SCENARIOS=${SCENARIOS:-1x1:20000 16x16:200000}
 OUT=${OUT:-/tmp/ack-callgrind}
@@ -32,9 +34,6 @@ ACK_SERVER=$PREBUILT/examples/ack_server
 PLAIN_ACK=$PREBUILT/plain_ack
 LOADGEN=$PREBUILT/loadgen
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # profile NAME SCENARIO PORT -- server command...
 profile() {
@@ -46,6 +45,7 @@ profile() {
   : >"$log"
   valgrind --tool=callgrind --callgrind-out-file="$file" "$@" >"$log" 2>&1 &
   local pid=$!
+  PIDS+=("$pid")
   local up=
   for _ in $(seq 300); do
     if grep -qs listening "$log"; then up=1; break; fi
@@ -59,19 +59,13 @@ profile() {
   local load
   load=$("$LOADGEN" --addr "127.0.0.1:$port" --connections "$conns" --in-flight "$in_flight" \
     --duration 300s --warmup 0s --max-requests "$requests")
-  # SIGINT first (ack_server shuts down gracefully on it); a background job of a script ignores
-  # SIGINT unless it installs a handler, as plain_ack does not, so SIGTERM after a grace period
-  # (callgrind writes its counts on either).
-  kill -INT "$pid"
-  for _ in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" || true
+  stop_profiled "$pid"
   case $load in
     *"requests=$requests "*) ;;
     *) echo "$name $shape: the run did not complete ($load)" >&2; exit 1 ;;
   esac
   local ir
-  ir=$(callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  ir=$(callgrind_ir "$file")
   printf '%-11s %-6s Ir=%s per_request=%s\n' "$name" "$shape" "$ir" "$((ir / requests))"
 }
 

@@ -57,6 +57,22 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# callgrind_ir FILE: the instructions (Ir) a callgrind output file counts in all.
+callgrind_ir() {
+  callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
+}
+
+# stop_profiled PID: ends a server running under valgrind so that callgrind writes its counts:
+# SIGINT first (the example servers shut down gracefully on it), SIGTERM after a grace period,
+# since a background job of a script ignores SIGINT unless it installs a handler (plain_ack
+# installs none). Callgrind writes its file on either.
+stop_profiled() {
+  kill -INT "$1" 2>/dev/null || true
+  for _ in $(seq 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill "$1" 2>/dev/null || true
+  wait "$1" || true
+}
+
 # start_redis: a throwaway redis-server on a free loopback port, no persistence; sets PID and
 # ADDR. REDIS_MAXCLIENTS (default 10000) bounds its connections.
 start_redis() {

@@ -15,6 +15,8 @@
 # callgrind files stay in $OUT (read them with callgrind_annotate --inclusive=yes FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/procs.sh
+source bench/procs.sh
 
 N=${N:-20000}
 PIPELINES=${PIPELINES:-1 16}
@@ -28,9 +30,6 @@ if [ -z "${RESP_SERVER:-}" ]; then
   RESP_SERVER=${CARGO_TARGET_DIR:-target}/release/examples/resp_server
 fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # profile NAME PIPELINE PORT -- server command...
 profile() {
@@ -39,6 +38,7 @@ profile() {
   local file=$OUT/$name-P$pipeline.cg
   valgrind --tool=callgrind --callgrind-out-file="$file" "$@" >"$OUT/$name.log" 2>&1 &
   local pid=$!
+  PIDS+=("$pid")
   local up=
   for _ in $(seq 300); do
     if redis-cli -p "$port" ping >/dev/null 2>&1; then up=1; break; fi
@@ -50,10 +50,9 @@ profile() {
     exit 1
   fi
   timeout 600 redis-benchmark -p "$port" -t set,get -n "$N" -c 50 -P "$pipeline" -q >/dev/null
-  kill -INT "$pid"
-  wait "$pid" || true
+  stop_profiled "$pid"
   local ir
-  ir=$(callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  ir=$(callgrind_ir "$file")
   printf '%-13s -P %-2s Ir=%s per_request=%s\n' "$name" "$pipeline" "$ir" "$((ir / (2 * N)))"
 }
 

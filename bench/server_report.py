@@ -195,6 +195,16 @@ def target_rows(results, section, base, cpu_target):
     return out + "\n" + FLOOR_TEXT
 
 
+
+def comparison(results, kind, title, baseline, target):
+    """One family's tables and charts: runtimes, charts, the load table and its targets."""
+    return (
+        runtime_table(results, kind, contenders(results, kind)) + "\n"
+        + charts(results, kind, title, baseline, target)
+        + load_table(results, kind) + "\n"
+        + "Targets:\n\n" + target_rows(results, kind, baseline, target) + "\n"
+    )
+
 def charts(results, section, label, base=None, cpu_target=None):
     """The CPU and throughput charts of a section; with `base` and `cpu_target`, each CPU panel
     has a dashed line where framekit's total would meet the target (the target times the
@@ -317,10 +327,7 @@ def server(args):
         "System calls per request: `strace -c -f` attached to the server for one bounded run "
         "(20,000 requests, not timed).\n\n"
     )
-    body += runtime_table(results, "ack", contenders(results, "ack")) + "\n"
-    body += charts(results, "ack", "ack_server vs plain tokio", "plain_ack", 0.9)
-    body += load_table(results, "ack") + "\n"
-    body += "Targets:\n\n" + target_rows(results, "ack", "plain_ack", 0.9) + "\n"
+    body += comparison(results, "ack", "ack_server vs plain tokio", "plain_ack", 0.9)
     body += (
         "### `resp_server` vs `redis-server`\n\n"
         "`redis-benchmark -t set,get -c 50 -q --csv`, one run being N SETs then N GETs, with "
@@ -330,10 +337,7 @@ def server(args):
     if any(k[0] == "skip" for k in results):
         body += "_skipped: redis-server or redis-benchmark not installed_\n\n"
     else:
-        body += runtime_table(results, "resp", contenders(results, "resp")) + "\n"
-        body += charts(results, "resp", "resp_server vs redis-server", "redis-server", 0.8)
-        body += load_table(results, "resp") + "\n"
-        body += "Targets:\n\n" + target_rows(results, "resp", "redis-server", 0.8) + "\n"
+        body += comparison(results, "resp", "resp_server vs redis-server", "redis-server", 0.8)
     body += (
         "### Memory per idle connection\n\n"
         "`loadgen --idle N` opens N connections, completes one request on each, and holds them "

@@ -80,9 +80,7 @@ where
             (buf, false)
         }
         Wake::Read(Err(e)) => {
-            metrics.io_error(IoFailure::Read);
-            tracing::debug!(error = %e, "read failed");
-            early = Some(Ending::Abrupt(io_close_reason(&e)));
+            early = Some(read_failed(metrics, &e));
             (BytesMut::new(), false)
         }
         Wake::IdleTimeout => {
@@ -291,11 +289,7 @@ where
                 read_at = now;
                 reading.frame_started.get_or_insert(now);
             }
-            Event::Read(Err(e)) => {
-                metrics.io_error(IoFailure::Read);
-                tracing::debug!(error = %e, "read failed");
-                break Ending::Abrupt(io_close_reason(&e));
-            }
+            Event::Read(Err(e)) => break read_failed(metrics, &e),
             Event::Timer(Timer::Request) => dispatch.signal(Signal::Expire(now)),
             Event::Timer(Timer::Write) => {
                 tracing::info!(conn = env.ctx.id(), peer = %env.ctx.peer(), queued = writing.out.len(), "write timeout: peer is not reading");
@@ -317,6 +311,14 @@ where
         ending,
         eof: reading.eof,
     }
+}
+
+/// How a failed read ends the connection, counted and logged: the same whether the read
+/// woke the connection from its park or came during the busy phase.
+fn read_failed(metrics: &crate::Metrics, err: &io::Error) -> Ending {
+    metrics.io_error(IoFailure::Read);
+    tracing::debug!(error = %err, "read failed");
+    Ending::Abrupt(io_close_reason(err))
 }
 
 fn io_close_reason(err: &io::Error) -> CloseReason {
