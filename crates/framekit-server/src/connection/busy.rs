@@ -113,16 +113,15 @@ where
         }
         let status = dispatch.status();
         // Whether the dispatcher was told something since `status` was taken.
-        let mut told = false;
-        if let Some(reason) = status.closing {
-            if reading.input != reading::Input::Ended(reason) {
-                // A handler's reply was the last: nothing read after it is handled or
-                // answered, not even a decode error found further on.
-                reading.end(reason, &mut *dispatch);
-                last_reply = None;
-                told = true;
-            }
-        }
+        let told = end_on_close(
+            status.closing,
+            &mut reading,
+            &mut *dispatch,
+            &mut last_reply,
+        );
+        // The flow as the queue is now: a request left waiting for output to drain below the
+        // low water mark is handled in this turn's decode, not after more input arrives.
+        writing.update_flow(cfg.low_water, cfg.high_water);
         let was_busy = writing.is_busy();
         if reading.is_open() && status.spare {
             poll_fn(|cx| {
@@ -154,11 +153,21 @@ where
         }
 
         // Asked again only if something could have changed it.
-        let status = if told || turn.asked {
+        let mut status = if told || turn.asked {
             dispatch.status()
         } else {
             status
         };
+        // A close asked for in this turn's decode (with nothing written, nothing else may
+        // wake the loop) ends the input now, so the connection closes without waiting.
+        if end_on_close(
+            status.closing,
+            &mut reading,
+            &mut *dispatch,
+            &mut last_reply,
+        ) {
+            status = dispatch.status();
+        }
         if status.done {
             // The last reply follows every answer to earlier requests.
             if let Some(reply) = last_reply.take() {
@@ -311,6 +320,26 @@ where
         ending,
         eof: reading.eof,
     }
+}
+
+/// Ends the input once the handler closed the connection (`closing`): its reply was the
+/// last, so nothing read after it is handled or answered, not even a decode error found
+/// further on (`last_reply` goes). Returns whether the dispatcher was told.
+fn end_on_close<D: Dispatch<Req>, Req>(
+    closing: Option<CloseReason>,
+    reading: &mut Reading,
+    dispatch: &mut D,
+    last_reply: &mut Option<D::Resp>,
+) -> bool {
+    let Some(reason) = closing else {
+        return false;
+    };
+    if reading.input == reading::Input::Ended(reason) {
+        return false;
+    }
+    reading.end(reason, dispatch);
+    *last_reply = None;
+    true
 }
 
 /// How a failed read ends the connection, counted and logged: the same whether the read
