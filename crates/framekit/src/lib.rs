@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod connection;
 pub mod error;
 pub mod framing;
 pub mod payload;

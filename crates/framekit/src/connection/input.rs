@@ -1,0 +1,95 @@
+//! The read side's bookkeeping: how much of the read buffer a lent view took, the input budget,
+//! the end of the peer's stream, and whether the codec already waits for more.
+//!
+//! The buffer itself is a field of its own in [`Connection`](super::Connection), so a view can
+//! borrow it while this bookkeeping is updated: the bytes a view took are dropped by
+//! [`Input::settle`] at the start of the machine's next call.
+
+use bytes::{Buf, BytesMut};
+
+/// How much spare room a read is offered at most, so one read never reserves the whole budget.
+const READ_CHUNK: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct Input {
+    /// Bytes at the front of the buffer that a lent view took: dropped by the next `settle`.
+    lent: usize,
+    budget: usize,
+    eof: bool,
+    /// The codec answered "wait for more bytes" and nothing arrived since: asking again would
+    /// change nothing (see the no-busy-loop law).
+    settled: bool,
+}
+
+impl Input {
+    pub(crate) fn new(budget: usize) -> Self {
+        Input {
+            lent: 0,
+            budget,
+            eof: false,
+            settled: false,
+        }
+    }
+
+    /// Drops the bytes a view took.
+    #[inline]
+    pub(crate) fn settle(&mut self, buf: &mut BytesMut) {
+        if self.lent > 0 {
+            let lent = std::mem::take(&mut self.lent).min(buf.len());
+            buf.advance(lent);
+        }
+    }
+
+    pub(crate) fn eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Whether a read would be taken: the peer may still send and the budget has room.
+    pub(crate) fn open(&self, buf: &BytesMut) -> bool {
+        !self.eof && buf.len().saturating_sub(self.lent) < self.budget
+    }
+
+    /// Makes room in `buf` for a read, up to the budget.
+    pub(crate) fn reserve(&mut self, buf: &mut BytesMut) {
+        self.settle(buf);
+        let room = self.budget.saturating_sub(buf.len()).min(READ_CHUNK);
+        buf.reserve(room);
+    }
+
+    /// Bytes arrived.
+    pub(crate) fn arrived(&mut self) {
+        self.settled = false;
+    }
+
+    pub(crate) fn end(&mut self) {
+        self.eof = true;
+        self.settled = false;
+    }
+
+    pub(crate) fn settled(&self) -> bool {
+        self.settled
+    }
+
+    pub(crate) fn mark_settled(&mut self) {
+        self.settled = true;
+    }
+
+    /// Whether the buffer holds as much as the budget allows: a codec that still waits then
+    /// waits for a message larger than the connection may hold.
+    pub(crate) fn full(&self, buf: &BytesMut) -> bool {
+        buf.len() >= self.budget
+    }
+
+    /// Records that a view took `len` bytes, dropped at the next [`settle`](Self::settle).
+    pub(crate) fn lend(&mut self, len: usize) {
+        self.lent = len;
+    }
+
+    /// Stops reading for good and forgets what is buffered.
+    pub(crate) fn discard(&mut self, buf: &mut BytesMut) {
+        *buf = BytesMut::new();
+        self.lent = 0;
+        self.eof = true;
+        self.settled = true;
+    }
+}

@@ -1,0 +1,310 @@
+//! [`Connection`]: the parts both roles share (the read buffer, the owed bytes, the timers, the
+//! state) and the calls a driver makes whatever the role: bytes read, bytes written, deadlines,
+//! shutdown.
+//!
+//! The role ([`Server`](super::Server) or [`Client`](super::Client)) owns the exchange queue
+//! and says what a decoded message means; everything here is role-blind.
+
+use std::time::Instant;
+
+use bytes::BytesMut;
+
+use super::input::Input;
+use super::output::Output;
+use super::settings::Settings;
+use super::state::{CloseReason, State};
+use super::timers::{Timer, TimerTable};
+
+/// What the machine needs from a role (sealed: [`Server`](super::Server) and
+/// [`Client`](super::Client) are the roles).
+pub trait Role: sealed::Sealed {
+    #[doc(hidden)]
+    fn in_flight(&self) -> usize;
+    /// Answer bytes held behind an unfinished earlier exchange (count toward the water marks).
+    #[doc(hidden)]
+    fn held(&self) -> usize;
+    #[doc(hidden)]
+    fn next_deadline(&self) -> Option<Instant>;
+    #[doc(hidden)]
+    fn expire(&mut self, now: Instant);
+    /// The connection ended with exchanges unfinished, after `written` bytes left in all.
+    #[doc(hidden)]
+    fn abandon(&mut self, written: u64, reason: CloseReason);
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// Everything but the read buffer: what a lent request's responder may touch while the view
+/// still borrows the read buffer.
+#[derive(Debug)]
+pub(crate) struct Core<C, R> {
+    pub(crate) codec: C,
+    pub(crate) output: Output,
+    pub(crate) settings: Settings,
+    pub(crate) state: State,
+    pub(crate) role: R,
+    timers: TimerTable,
+    /// The latest instant the driver gave: time never runs backwards inside the machine.
+    pub(crate) now: Instant,
+    last_activity: Instant,
+    /// When the owed bytes last made progress (or became owed).
+    write_since: Instant,
+    written: u64,
+    /// Counts changes to the owed bytes, so a streaming answer is offered room again only after
+    /// something changed (see the no-busy-loop law).
+    pub(crate) changes: u64,
+}
+
+/// One connection's state machine, in the role `R`: sans-IO, no runtime inside, time passed in.
+///
+/// See the [module doc](super) for the order in which a driver calls it.
+#[derive(Debug)]
+pub struct Connection<C, R> {
+    /// The bytes read and not yet consumed (a view lent out borrows it).
+    pub(crate) buf: BytesMut,
+    pub(crate) input: Input,
+    pub(crate) core: Core<C, R>,
+}
+
+impl<C, R: Role> Core<C, R> {
+    /// Moves the clock forward to `now` (never back).
+    pub(crate) fn tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// Bytes were added to the owed output (or to answers held behind an earlier exchange).
+    pub(crate) fn owed_more(&mut self, was_empty: bool) {
+        if was_empty {
+            self.write_since = self.now;
+        }
+        self.changes = self.changes.wrapping_add(1);
+        self.output.update(self.role.held());
+    }
+
+    /// The one place that ends a connection: abrupt reasons drop what is owed and abandon every
+    /// unfinished exchange; orderly ones close now only if nothing is owed or unfinished.
+    pub(crate) fn end(&mut self, reason: CloseReason) {
+        if self.state.is_closed() {
+            return;
+        }
+        if reason.orderly() {
+            if matches!(self.state, State::Open) {
+                self.state = State::Closing(reason);
+            }
+        } else {
+            return self.close_now(reason);
+        }
+        self.settle();
+    }
+
+    /// Ends the connection at once: what is owed is dropped and every unfinished exchange is
+    /// abandoned (the client reports each as failed).
+    pub(crate) fn close_now(&mut self, reason: CloseReason) {
+        if self.state.is_closed() {
+            return;
+        }
+        self.role.abandon(self.written, reason);
+        self.state = State::Closed(reason);
+        self.settle();
+    }
+
+    /// Bytes written since the connection opened.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// A closing connection with nothing unfinished or owed is closed; then the timers are
+    /// armed for what is left. Called after every change.
+    pub(crate) fn settle(&mut self) {
+        if let State::Closing(reason) = self.state {
+            if self.role.in_flight() == 0 && self.output.is_empty() && self.role.held() == 0 {
+                self.state = State::Closed(reason);
+            }
+        }
+        self.rearm();
+    }
+
+    /// The one place timers are armed.
+    fn rearm(&mut self) {
+        if self.state.is_closed() {
+            self.timers = TimerTable::default();
+            return;
+        }
+        let (idle, exchange, write) = self.settings.timeouts();
+        let _ = exchange; // each exchange carries its own deadline, set when it starts
+        let quiet = matches!(self.state, State::Open)
+            && self.role.in_flight() == 0
+            && self.output.is_empty();
+        self.timers.set(
+            Timer::Idle,
+            quiet.then(|| idle.deadline(self.last_activity)).flatten(),
+        );
+        self.timers.set(Timer::Exchange, self.role.next_deadline());
+        let owed = !self.output.is_empty();
+        self.timers.set(
+            Timer::Write,
+            owed.then(|| write.deadline(self.write_since)).flatten(),
+        );
+        if !owed && self.role.in_flight() == 0 {
+            self.output.release();
+        }
+    }
+}
+
+impl<C, R: Role> Connection<C, R> {
+    pub(crate) fn with_role(codec: C, settings: Settings, role: R, now: Instant) -> Self {
+        let mut core = Core {
+            codec,
+            output: Output::new(settings.high_water_mark(), settings.low_water_mark()),
+            settings,
+            state: State::Open,
+            role,
+            timers: TimerTable::default(),
+            now,
+            last_activity: now,
+            write_since: now,
+            written: 0,
+            changes: 0,
+        };
+        core.settle();
+        Connection {
+            buf: BytesMut::new(),
+            input: Input::new(settings.input_budget_bytes()),
+            core,
+        }
+    }
+
+    /// The buffer to read into, while the machine takes input: the connection is open, the
+    /// peer has not closed its side, and the input budget has room. Append to it (e.g. with
+    /// tokio's `AsyncReadExt::read_buf`), then call [`handle_read`](Self::handle_read).
+    pub fn read_buf(&mut self) -> Option<&mut BytesMut> {
+        if !self.wants_read() {
+            return None;
+        }
+        self.input.reserve(&mut self.buf);
+        Some(&mut self.buf)
+    }
+
+    /// Whether [`read_buf`](Self::read_buf) would offer a buffer.
+    pub fn wants_read(&self) -> bool {
+        matches!(self.core.state, State::Open) && self.input.open(&self.buf)
+    }
+
+    /// `n` bytes were appended to the buffer [`read_buf`](Self::read_buf) gave; 0 is the end
+    /// of the peer's stream ([`handle_eof`](Self::handle_eof)).
+    pub fn handle_read(&mut self, n: usize, now: Instant) {
+        self.core.tick(now);
+        if n == 0 {
+            return self.handle_eof(now);
+        }
+        self.input.arrived();
+        self.core.last_activity = self.core.now;
+        self.core.settle();
+    }
+
+    /// The peer closed its side: what is buffered is decoded with the end of stream applied.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.core.tick(now);
+        self.input.end();
+        self.core.settle();
+    }
+
+    /// The bytes to write next, if any are owed.
+    pub fn poll_transmit(&self) -> Option<&[u8]> {
+        let pending = self.core.output.pending();
+        (!pending.is_empty() && !self.core.state.is_closed()).then_some(pending)
+    }
+
+    /// `n` bytes of what [`poll_transmit`](Self::poll_transmit) gave were written.
+    pub fn handle_written(&mut self, n: usize, now: Instant) {
+        self.core.tick(now);
+        let n = self.core.output.written(n);
+        if n > 0 {
+            self.core.written = self.core.written.saturating_add(n as u64);
+            self.core.write_since = self.core.now;
+            self.core.last_activity = self.core.now;
+            self.core.output.update(self.core.role.held());
+            self.core.changes = self.core.changes.wrapping_add(1);
+        }
+        self.core.settle();
+    }
+
+    /// The earliest deadline the driver must wake for, if any.
+    pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+        self.core.timers.next()
+    }
+
+    /// A deadline passed: fires every timer due at `now`. A timer never fires before its
+    /// deadline, and a [`Timeout::Never`](super::Timeout::Never) is never armed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.tick(now);
+        let now = self.core.now;
+        while let Some(timer) = self.core.timers.expired(now) {
+            match timer {
+                Timer::Idle => self.core.end(CloseReason::IdleTimeout),
+                Timer::Write => self.core.end(CloseReason::WriteTimeout),
+                Timer::Exchange => {
+                    self.core.role.expire(now);
+                    self.core.settle();
+                }
+            }
+            self.core.timers.set(timer, None);
+            self.core.settle();
+        }
+    }
+
+    /// Graceful shutdown: no new exchanges; those started finish and what is owed is written,
+    /// then the connection is closed.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.core.tick(now);
+        self.core.end(CloseReason::Shutdown);
+    }
+
+    /// The transport failed: the connection is closed at once, unfinished exchanges abandoned.
+    pub fn handle_transport_error(&mut self, now: Instant) {
+        self.core.tick(now);
+        self.core.end(CloseReason::Transport);
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.core.state
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.core.state.is_closed()
+    }
+
+    /// Exchanges started and not yet finished.
+    pub fn in_flight(&self) -> usize {
+        self.core.role.in_flight()
+    }
+
+    /// Bytes owed to the peer: queued to write and held behind an unfinished exchange.
+    pub fn owed(&self) -> usize {
+        self.core.output.len().saturating_add(self.core.role.held())
+    }
+
+    /// Bytes read and not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> &C {
+        &self.core.codec
+    }
+
+    /// The codec, to change its settings between messages.
+    pub fn codec_mut(&mut self) -> &mut C {
+        &mut self.core.codec
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.core.settings
+    }
+}

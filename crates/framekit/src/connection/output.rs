@@ -1,0 +1,73 @@
+//! The write side: the bytes owed to the peer in the order they must leave, and the water
+//! marks that stop new exchanges while too much is owed.
+//!
+//! The marks have hysteresis: once the owed bytes reach the high water mark, new exchanges wait
+//! until they fall to the low one, so a connection near the mark does not flip every byte.
+
+use bytes::{Buf, BytesMut};
+
+#[derive(Debug)]
+pub(crate) struct Output {
+    buf: BytesMut,
+    high: usize,
+    low: usize,
+    /// The high water mark was reached and the low one not yet.
+    full: bool,
+}
+
+impl Output {
+    pub(crate) fn new(high: usize, low: usize) -> Self {
+        Output {
+            buf: BytesMut::new(),
+            high,
+            low,
+            full: false,
+        }
+    }
+
+    /// The queue answers for the exchange at the head write into.
+    pub(crate) fn queue(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// `n` bytes left (the caller then recomputes the marks with [`update`](Self::update)).
+    pub(crate) fn written(&mut self, n: usize) -> usize {
+        let n = n.min(self.buf.len());
+        self.buf.advance(n);
+        n
+    }
+
+    /// Recomputes the marks with `held` more bytes owed elsewhere (answers not yet at the head).
+    pub(crate) fn update(&mut self, held: usize) {
+        let owed = self.buf.len().saturating_add(held);
+        if owed >= self.high {
+            self.full = true;
+        } else if owed <= self.low {
+            self.full = false;
+        }
+    }
+
+    /// Whether a new exchange may start (or a streaming answer write its next part).
+    pub(crate) fn has_room(&self) -> bool {
+        !self.full
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Lets go of the buffer's memory while nothing is owed (an idle connection keeps none).
+    pub(crate) fn release(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+        }
+    }
+}

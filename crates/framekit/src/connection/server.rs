@@ -1,0 +1,407 @@
+//! The server role: requests in, answers out in request order.
+//!
+//! [`Connection::poll_event`] lends each decoded request with a [`Responder`] for its answer.
+//! An answer is written at once, later (the exchange stays open and [`Connection::responder`]
+//! finds it again), or in parts (the machine offers [`Event::Room`] each time the owed bytes
+//! fall below the low water mark). Answers to later requests wait, held, behind an earlier one
+//! that is not finished, so many exchanges can be in flight and the peer still sees them in order.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio_util::codec::Encoder;
+
+use super::decode::{CodecError, Decode};
+use super::exchanges::{ExchangeId, Exchanges};
+use super::machine::{sealed, Connection, Core, Role};
+use super::settings::Settings;
+use super::state::{CloseReason, State};
+
+/// The server role of a [`Connection`]: its queue of requests being answered.
+#[derive(Debug, Default)]
+pub struct Server {
+    exchanges: Exchanges<Answer>,
+    /// Exchanges whose deadline passed, to offer the driver in order.
+    expired: VecDeque<ExchangeId>,
+    /// Answer bytes held behind an unfinished earlier exchange.
+    held: usize,
+    /// The owed bytes' change count when a streaming answer was last offered room.
+    offered: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Answer {
+    /// What was written for this exchange while an earlier one was unfinished.
+    held: BytesMut,
+    stage: Stage,
+}
+
+/// Where an exchange's answer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The handler answers later, through [`Connection::responder`].
+    Waiting,
+    /// The handler writes parts when offered [`Event::Room`].
+    Streaming,
+    /// The deadline passed and the driver was told (or is about to be).
+    Expired,
+    /// Complete; the connection closes after it with `close`.
+    Finished { close: bool },
+}
+
+/// Why a request could not be decoded, handed to the driver with a [`Responder`] so that its
+/// failure hook can answer in order.
+#[derive(Debug)]
+pub enum Failure<E> {
+    /// The codec failed. When [`recoverable`](CodecError::recoverable), the connection goes on;
+    /// otherwise it closes once this answer and every earlier one are written.
+    Decode(E),
+    /// A request needed more than the input budget; the connection closes after the answer.
+    InputBudget {
+        /// The budget in force.
+        budget: usize,
+    },
+}
+
+/// What the server's machine asks of its driver next.
+pub enum Event<'c, C: Decode> {
+    /// A decoded request, lent where it lies, with the responder for its answer.
+    Request {
+        /// The request.
+        view: C::View<'c>,
+        /// Where its answer goes.
+        responder: Responder<'c, C>,
+    },
+    /// Bytes that are not a request; the responder answers for them, in order.
+    Failed {
+        /// What went wrong.
+        failure: Failure<C::Error>,
+        /// Where the answer goes.
+        responder: Responder<'c, C>,
+    },
+    /// An exchange ran out of time: drop its handler's work and answer it now (or just finish).
+    Expired(Responder<'c, C>),
+    /// A streaming answer at the head may write its next part.
+    Room(Responder<'c, C>),
+}
+
+/// Writes one exchange's answer, in order: straight into the owed bytes when every earlier
+/// exchange is finished, held behind them otherwise. Consume it with [`finish`](Self::finish),
+/// [`close`](Self::close), [`later`](Self::later) or [`stream`](Self::stream); dropped, the
+/// exchange stays as it was (a new one waits for a later answer).
+#[must_use = "an exchange is answered by finish, close, later or stream"]
+pub struct Responder<'c, C> {
+    core: &'c mut Core<C, Server>,
+    id: ExchangeId,
+}
+
+impl<C> std::fmt::Debug for Responder<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder").field("id", &self.id).finish()
+    }
+}
+
+impl<'c, C> Responder<'c, C> {
+    /// The exchange this answers.
+    pub fn id(&self) -> ExchangeId {
+        self.id
+    }
+
+    /// The machine's clock (the latest instant its driver gave).
+    pub fn now(&self) -> Instant {
+        self.core.now
+    }
+
+    /// Whether the owed bytes are below the high water mark: a long answer writes parts while
+    /// this holds, then [`stream`](Self::stream)s the rest.
+    pub fn has_room(&self) -> bool {
+        self.core.output.has_room()
+    }
+
+    /// Encodes `item` as (part of) the answer. A refused item leaves the owed bytes as they
+    /// were.
+    pub fn send<T>(&mut self, item: T) -> Result<(), <C as Encoder<T>>::Error>
+    where
+        C: Encoder<T>,
+    {
+        let core = &mut *self.core;
+        let head = core.role.exchanges.is_head(self.id);
+        let was_empty = core.output.is_empty();
+        let (dst, held) = if head {
+            (core.output.queue(), false)
+        } else {
+            match core.role.exchanges.get_mut(self.id) {
+                Some(entry) => (&mut entry.data.held, true),
+                None => return Ok(()),
+            }
+        };
+        let before = dst.len();
+        if let Err(error) = core.codec.encode(item, dst) {
+            dst.truncate(before);
+            return Err(error);
+        }
+        let added = dst.len() - before;
+        if held {
+            core.role.held = core.role.held.saturating_add(added);
+        }
+        core.owed_more(was_empty && head);
+        Ok(())
+    }
+
+    /// Writes raw bytes as (part of) the answer, bypassing the codec.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let core = &mut *self.core;
+        let was_empty = core.output.is_empty();
+        let head = core.role.exchanges.is_head(self.id);
+        if head {
+            core.output.queue().extend_from_slice(bytes);
+        } else if let Some(entry) = core.role.exchanges.get_mut(self.id) {
+            entry.data.held.extend_from_slice(bytes);
+            core.role.held = core.role.held.saturating_add(bytes.len());
+        }
+        core.owed_more(was_empty && head);
+    }
+
+    /// The answer is complete.
+    pub fn finish(self) {
+        self.complete(false);
+    }
+
+    /// The answer is complete and the connection closes after it: nothing read after this
+    /// request is handled.
+    pub fn close(self) {
+        self.complete(true);
+    }
+
+    /// The answer comes later, through [`Connection::responder`] with this id.
+    pub fn later(self) -> ExchangeId {
+        self.mark(Stage::Waiting)
+    }
+
+    /// The answer continues in parts: the machine offers [`Event::Room`] for this exchange
+    /// each time it is at the head and the owed bytes are below the low water mark.
+    pub fn stream(self) -> ExchangeId {
+        self.mark(Stage::Streaming)
+    }
+
+    fn mark(self, stage: Stage) -> ExchangeId {
+        if let Some(entry) = self.core.role.exchanges.get_mut(self.id) {
+            entry.data.stage = stage;
+        }
+        self.core.settle();
+        self.id
+    }
+
+    fn complete(self, close: bool) {
+        let Responder { core, id } = self;
+        if let Some(entry) = core.role.exchanges.get_mut(id) {
+            entry.data.stage = Stage::Finished { close };
+            entry.deadline = None;
+        }
+        if close && matches!(core.state, State::Open) {
+            // Nothing read after this request is handled; earlier exchanges still finish.
+            core.state = State::Closing(CloseReason::Local);
+        }
+        advance(core);
+    }
+}
+
+/// Pops the finished exchanges at the head, moving each new head's held answer into the owed
+/// bytes; a finished `close` drops every exchange after it (nothing read after it is handled).
+fn advance<C>(core: &mut Core<C, Server>) {
+    let was_empty = core.output.is_empty();
+    while let Some(head) = core.role.exchanges.front() {
+        let Stage::Finished { close } = head.data.stage else {
+            break;
+        };
+        core.role.exchanges.pop_front();
+        if close {
+            for entry in core.role.exchanges.drain() {
+                core.role.held = core.role.held.saturating_sub(entry.data.held.len());
+            }
+            core.role.expired.clear();
+            break;
+        }
+        if let Some(next) = core.role.exchanges.front_mut() {
+            let held = std::mem::take(&mut next.data.held);
+            core.role.held = core.role.held.saturating_sub(held.len());
+            core.output.queue().extend_from_slice(&held);
+        }
+    }
+    core.owed_more(was_empty);
+    core.settle();
+}
+
+impl sealed::Sealed for Server {}
+
+impl Role for Server {
+    fn in_flight(&self) -> usize {
+        self.exchanges.len()
+    }
+
+    fn held(&self) -> usize {
+        self.held
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.exchanges.next_deadline()
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let expired = &mut self.expired;
+        self.exchanges.expire(now, |entry| {
+            if matches!(entry.data.stage, Stage::Waiting | Stage::Streaming) {
+                entry.data.stage = Stage::Expired;
+                expired.push_back(entry.id);
+            }
+        });
+    }
+
+    fn abandon(&mut self, _written: u64, _reason: CloseReason) {
+        self.exchanges.drain().for_each(drop);
+        self.expired.clear();
+        self.held = 0;
+    }
+}
+
+impl<C: Decode> Connection<C, Server> {
+    /// A server connection with these settings, its clock starting at `now`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit::connection::{Connection, Event, Settings};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(FrameCodec::new(Delimited::newline()), Settings::default(), now);
+    /// conn.read_buf().unwrap().extend_from_slice(b"ping\n");
+    /// conn.handle_read(5, now);
+    /// match conn.poll_event(now) {
+    ///     Some(Event::Request { view, mut responder }) => {
+    ///         assert_eq!(view, b"ping");
+    ///         responder.send(&b"pong"[..]).unwrap();
+    ///         responder.finish();
+    ///     }
+    ///     _ => unreachable!(),
+    /// }
+    /// assert_eq!(conn.poll_transmit(), Some(&b"pong\n"[..]));
+    /// conn.handle_written(5, now);
+    /// assert!(conn.poll_event(now).is_none()); // nothing more: the driver waits
+    /// ```
+    pub fn server(codec: C, settings: Settings, now: Instant) -> Self {
+        Connection::with_role(codec, settings, Server::default(), now)
+    }
+
+    /// What the driver must do next for the role, or `None`: then it waits for bytes, room to
+    /// write, a later answer, or a deadline. Call it until it answers `None` after every other
+    /// call into the machine.
+    pub fn poll_event(&mut self, now: Instant) -> Option<Event<'_, C>> {
+        self.core.tick(now);
+        self.input.settle(&mut self.buf);
+        let core = &mut self.core;
+        while let Some(id) = core.role.expired.pop_front() {
+            if core.role.exchanges.get_mut(id).is_some() {
+                return Some(Event::Expired(Responder { core, id }));
+            }
+        }
+        if let Some(head) = core.role.exchanges.front() {
+            if head.data.stage == Stage::Streaming
+                && core.output.has_room()
+                && core.role.offered != Some(core.changes)
+            {
+                core.role.offered = Some(core.changes);
+                let id = head.id;
+                return Some(Event::Room(Responder { core, id }));
+            }
+        }
+        let takes = matches!(core.state, State::Open)
+            && core.output.has_room()
+            && core.role.exchanges.len() < core.settings.in_flight_limit()
+            && !self.input.settled();
+        if !takes {
+            return None;
+        }
+        let eof = self.input.eof();
+        match core.codec.decode(&mut self.buf, eof) {
+            Ok(Some(found)) => {
+                let (view, len) = core.codec.view(&self.buf, found);
+                self.input.lend(len);
+                let deadline = core.settings.timeouts().1.deadline(core.now);
+                let id = core.role.exchanges.push(
+                    Answer {
+                        held: BytesMut::new(),
+                        stage: Stage::Waiting,
+                    },
+                    deadline,
+                );
+                core.settle();
+                Some(Event::Request {
+                    view,
+                    responder: Responder { core, id },
+                })
+            }
+            Ok(None) => {
+                self.input.mark_settled();
+                let budget = core.settings.input_budget_bytes();
+                if !eof && self.input.full(&self.buf) {
+                    self.input.discard(&mut self.buf);
+                    let id = fail(core, CloseReason::InputBudget);
+                    return Some(Event::Failed {
+                        failure: Failure::InputBudget { budget },
+                        responder: Responder { core, id },
+                    });
+                }
+                if eof {
+                    core.end(CloseReason::PeerClosed);
+                }
+                None
+            }
+            Err(error) => {
+                let id = if error.recoverable() {
+                    let id = core.role.exchanges.push(
+                        Answer {
+                            held: BytesMut::new(),
+                            stage: Stage::Waiting,
+                        },
+                        None,
+                    );
+                    core.settle();
+                    id
+                } else {
+                    self.input.discard(&mut self.buf);
+                    fail(core, CloseReason::Decode(error.kind_name()))
+                };
+                Some(Event::Failed {
+                    failure: Failure::Decode(error),
+                    responder: Responder { core, id },
+                })
+            }
+        }
+    }
+
+    /// The responder of an exchange answered later, or `None` if it is finished or was
+    /// dropped (the connection closed, or an earlier exchange closed it).
+    pub fn responder(&mut self, id: ExchangeId, now: Instant) -> Option<Responder<'_, C>> {
+        self.core.tick(now);
+        let core = &mut self.core;
+        let entry = core.role.exchanges.get_mut(id)?;
+        if matches!(entry.data.stage, Stage::Finished { .. }) {
+            return None;
+        }
+        Some(Responder { core, id })
+    }
+}
+
+/// Opens the exchange that answers a fatal failure, and closes the connection after it.
+fn fail<C>(core: &mut Core<C, Server>, reason: CloseReason) -> ExchangeId {
+    let id = core.role.exchanges.push(
+        Answer {
+            held: BytesMut::new(),
+            stage: Stage::Waiting,
+        },
+        None,
+    );
+    core.end(reason);
+    id
+}
