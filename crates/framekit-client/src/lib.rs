@@ -1,0 +1,51 @@
+//! framekit-client: the other end of a framekit connection.
+//!
+//! The modules, one concept each:
+//!
+//! - [`endpoint`]: where a backend is ([`Endpoint`]: TCP, a Unix socket, TLS over TCP).
+//! - `connect`: opening a [`Transport`] to an endpoint within a connect timeout
+//!   ([`Connector`]), and again after failures under a [`Reconnect`] policy.
+//! - `transport`: the stream a connection reads and writes ([`Transport`]).
+//! - `tls` (feature `tls`): rustls settings: the server name, ALPN, the CA roots or a
+//!   verifier ([`TlsSettings`]).
+//! - [`backoff`]: exponential backoff with jitter, bounded, or none ([`Reconnect`]).
+//! - `error`: typed failures that say whether a request may have been applied ([`Error`]).
+//! - [`metrics`]: what a client reports to the `metrics` facade, and under which [names](metrics::names).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use framekit_client::{Connector, Endpoint, Reconnect};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! tokio::spawn(async move {
+//!     let (mut s, _) = listener.accept().await?;
+//!     s.write_all(b"+PONG\r\n").await
+//! });
+//! let connector = Connector::new(Endpoint::tcp(addr)).timeout(Duration::from_secs(1));
+//! let mut transport = connector.connect_with(&Reconnect::default()).await?;
+//! let mut answer = [0u8; 7];
+//! transport.read_exact(&mut answer).await?;
+//! assert_eq!(&answer, b"+PONG\r\n");
+//! # Ok(()) }
+//! ```
+
+pub mod backoff;
+mod connect;
+pub mod endpoint;
+mod error;
+pub mod metrics;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
+
+pub use crate::backoff::{Backoff, Jitter, Reconnect};
+pub use crate::connect::{Connector, DEFAULT_CONNECT_TIMEOUT};
+pub use crate::endpoint::Endpoint;
+pub use crate::error::{Cause, ConnectError, ConnectFailure, ConnectStage, Delivery, Error};
+#[cfg(feature = "tls")]
+pub use crate::tls::{rustls, TlsSettings, TlsSettingsError};
+pub use crate::transport::Transport;
