@@ -6,7 +6,9 @@
 //! responses come back in order) records the latency of the oldest outstanding request and
 //! sends another. Requests sent during `--warmup` are not counted. The last line printed is
 //! `key=value` pairs for scripts: `rps`, `p50_us`, `p99_us`, `requests` (counted), `total`
-//! (every response, warm-up included), ...
+//! (every response, warm-up included), ..., and what the generator itself spent over the whole
+//! run (`client_user_s`, `client_sys_s`, `client_vcsw` and `client_ivcsw`: its voluntary and
+//! involuntary context switches), so a script can add the client's CPU to the server's.
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:7001 --connections 32 --in-flight 16 --duration 5s
@@ -14,6 +16,7 @@
 //! ```
 
 mod histogram;
+mod usage;
 
 use std::collections::VecDeque;
 use std::io;
@@ -29,6 +32,7 @@ use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use histogram::Histogram;
+use usage::Usage;
 
 /// A response slower than this fails its connection: the server is stuck, not slow.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -201,8 +205,9 @@ async fn load(args: &Args) -> io::Result<()> {
     // Counted requests were all sent inside [measure_from, stop_at), or before the budget ran out.
     let window = plan.stop_at.min(Instant::now()) - plan.measure_from;
     let secs = window.as_secs_f64().max(1e-9);
+    let spent = Usage::of_this_process()?;
     println!(
-        "rps={:.0} p50_us={:.1} p99_us={:.1} requests={} total={} seconds={:.2} connections={} in_flight={} payload={} errors={}",
+        "rps={:.0} p50_us={:.1} p99_us={:.1} requests={} total={} seconds={:.2} connections={} in_flight={} payload={} errors={} client_user_s={:.3} client_sys_s={:.3} client_vcsw={} client_ivcsw={}",
         all.completed as f64 / secs,
         all.latencies.quantile(0.50).as_secs_f64() * 1e6,
         all.latencies.quantile(0.99).as_secs_f64() * 1e6,
@@ -213,6 +218,10 @@ async fn load(args: &Args) -> io::Result<()> {
         plan.in_flight,
         plan.line.len() - 1,
         errors,
+        spent.user.as_secs_f64(),
+        spent.system.as_secs_f64(),
+        spent.voluntary_switches,
+        spent.involuntary_switches,
     );
     if errors > 0 {
         return Err(io::Error::other(format!("{errors} connections failed")));
