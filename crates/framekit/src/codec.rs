@@ -9,6 +9,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::error::StrategyFault;
 pub use crate::framing::InPlace;
 use crate::framing::{Decision, Framing};
 use crate::payload::{PayloadDecoder, PayloadEncoder, Raw};
@@ -74,6 +75,9 @@ pub struct FrameCodec<F, C = Raw> {
     consumed: u64,
     /// Reused to serialise payloads whose length must be known before framing them.
     scratch: BytesMut,
+    /// The strategy's last answer that changed anything was a zero-byte discard: a second one
+    /// before a frame or a dropped byte is [`StrategyFault::RepeatedEmptyDiscard`].
+    empty_discard: bool,
 }
 
 impl<F: Framing> FrameCodec<F, Raw> {
@@ -106,6 +110,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
             want: 0,
             consumed: 0,
             scratch: BytesMut::new(),
+            empty_discard: false,
         }
     }
 
@@ -201,6 +206,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
         self.framing.reset();
         self.want = 0;
         self.consumed = 0;
+        self.empty_discard = false;
     }
 
     /// Cuts the next frame out of `src`, with its stream offset; `Ok(None)` means wait for
@@ -292,10 +298,11 @@ impl<F: Framing, C> FrameCodec<F, C> {
     #[inline(always)]
     fn found(&mut self, src: &BytesMut, found: InPlace) -> Result<Option<InPlace>, FrameError> {
         let InPlace { len, ref payload } = found;
-        if len > src.len() || payload.start > payload.end || payload.end > len {
+        if len == 0 || len > src.len() || payload.start > payload.end || payload.end > len {
             return Err(self.outside());
         }
         self.want = 0;
+        self.empty_discard = false;
         self.consumed += len as u64;
         Ok(Some(found))
     }
@@ -303,10 +310,10 @@ impl<F: Framing, C> FrameCodec<F, C> {
     #[cold]
     #[inline(never)]
     fn outside(&mut self) -> FrameError {
-        self.fail(FrameError::malformed(
-            0,
-            "framing strategy returned a frame outside the buffer",
-        ))
+        self.fail(FrameError::Strategy {
+            offset: 0,
+            fault: StrategyFault::FrameOutsideBuffer,
+        })
     }
 
     /// Everything the fast path leaves: asks [`Framing::decide`] (or `decide_eof`) until a
@@ -328,7 +335,8 @@ impl<F: Framing, C> FrameCodec<F, C> {
                     Err(e) => return Err(self.fail(e)),
                 }
             } else {
-                if src.len() < self.want {
+                // `decide` is never asked about nothing: a discard may have emptied `src`.
+                if src.len() < self.want || src.is_empty() {
                     return Ok(None);
                 }
                 if !self.framing.reports_work() {
@@ -344,7 +352,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
                     return self.found(src, InPlace { len, payload })
                 }
                 Decision::Discard { len, skipped_frame } => {
-                    let len = len.min(src.len());
+                    self.check_discard(len, src.len(), skipped_frame.is_some())?;
                     let piece_start = self.consumed;
                     src.advance(len);
                     self.want = 0;
@@ -375,9 +383,35 @@ impl<F: Framing, C> FrameCodec<F, C> {
         }
     }
 
+    /// Checks a discard of `len` bytes out of `buffered` against the contract: it lies inside
+    /// the buffer, and a zero-byte one reports a skipped frame (all of whose bytes are gone
+    /// already) and does not follow another one, or asking again would loop for ever.
+    fn check_discard(
+        &mut self,
+        len: usize,
+        buffered: usize,
+        reports: bool,
+    ) -> Result<(), FrameError> {
+        let fault = match (len, reports, self.empty_discard) {
+            (1.., _, _) if len <= buffered => {
+                self.empty_discard = false;
+                return Ok(());
+            }
+            (1.., _, _) => StrategyFault::DiscardOutsideBuffer,
+            (0, true, false) => {
+                self.empty_discard = true;
+                return Ok(());
+            }
+            (0, false, _) => StrategyFault::EmptyDiscard,
+            (0, true, true) => StrategyFault::RepeatedEmptyDiscard,
+        };
+        Err(self.fail(FrameError::Strategy { offset: 0, fault }))
+    }
+
     fn fail(&mut self, err: FrameError) -> FrameError {
         self.framing.reset();
         self.want = 0;
+        self.empty_discard = false;
         err.shifted(self.consumed)
     }
 
@@ -438,3 +472,6 @@ impl<F: Framing, C: PayloadEncoder<T>, T> Encoder<T> for FrameCodec<F, C> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod contract_tests;

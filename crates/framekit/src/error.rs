@@ -91,9 +91,63 @@ pub enum FrameError {
         /// Why it cannot be framed.
         reason: Cow<'static, str>,
     },
+    /// The framing strategy broke its contract with the caller (see
+    /// [the decoding contract](crate::framing::Framing#the-decoding-contract)): a bug in the
+    /// strategy, not in the peer's bytes. Reported at once instead of looping or panicking; the
+    /// stream position is unknown afterwards.
+    ///
+    /// ```
+    /// use framekit::{FrameError, error::StrategyFault};
+    /// let err = FrameError::Strategy { offset: 7, fault: StrategyFault::EmptyDiscard };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "framing strategy broke its contract at byte 7: it discarded zero bytes without \
+    ///      reporting a skipped frame"
+    /// );
+    /// ```
+    #[error("framing strategy broke its contract at byte {offset}: {fault}")]
+    Strategy {
+        /// The stream offset of the buffer's first byte when the strategy answered.
+        offset: u64,
+        /// Which rule it broke.
+        fault: StrategyFault,
+    },
     /// The underlying transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+}
+
+/// A rule of the [decoding contract](crate::framing::Framing#the-decoding-contract) that a
+/// strategy's answer broke, carried by [`FrameError::Strategy`].
+///
+/// ```
+/// use framekit::error::StrategyFault;
+/// assert_eq!(
+///     StrategyFault::RepeatedEmptyDiscard.to_string(),
+///     "it discarded zero bytes twice in a row"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StrategyFault {
+    /// A [`Decision::Frame`](crate::framing::Decision::Frame) longer than the buffer, empty, or
+    /// with its payload outside it.
+    #[error("it answered a frame outside the buffer")]
+    FrameOutsideBuffer,
+    /// A [`Decision::Discard`](crate::framing::Decision::Discard) of more bytes than the buffer
+    /// holds: a strategy never asks to drop bytes that have not arrived (it drops them as they
+    /// do, piece by piece).
+    #[error("it discarded more bytes than the buffer holds")]
+    DiscardOutsideBuffer,
+    /// A [`Decision::Discard`](crate::framing::Decision::Discard) of zero bytes that reports no
+    /// skipped frame: it changes nothing the caller can see, so asking again would loop.
+    #[error("it discarded zero bytes without reporting a skipped frame")]
+    EmptyDiscard,
+    /// A second zero-byte [`Decision::Discard`](crate::framing::Decision::Discard) with no frame
+    /// or dropped byte since the first: it would report a skipped frame of no bytes, and a
+    /// strategy that does this once does it for ever.
+    #[error("it discarded zero bytes twice in a row")]
+    RepeatedEmptyDiscard,
 }
 
 impl FrameError {
@@ -206,7 +260,8 @@ impl FrameError {
             FrameError::TooLong { offset, .. }
             | FrameError::Skipped { offset, .. }
             | FrameError::Malformed { offset, .. }
-            | FrameError::Payload { offset, .. } => Some(*offset),
+            | FrameError::Payload { offset, .. }
+            | FrameError::Strategy { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -224,6 +279,7 @@ impl FrameError {
             FrameError::UnexpectedEof { .. } => "unexpected_eof",
             FrameError::Payload { .. } => "payload",
             FrameError::Unencodable { .. } => "unencodable",
+            FrameError::Strategy { .. } => "strategy",
             FrameError::Io(_) => "io",
         }
     }
@@ -234,7 +290,8 @@ impl FrameError {
             FrameError::TooLong { offset, .. }
             | FrameError::Skipped { offset, .. }
             | FrameError::Malformed { offset, .. }
-            | FrameError::Payload { offset, .. } => *offset += base,
+            | FrameError::Payload { offset, .. }
+            | FrameError::Strategy { offset, .. } => *offset += base,
             _ => {}
         }
         self
@@ -244,7 +301,8 @@ impl FrameError {
 /// The peer's bad bytes are [`InvalidData`](io::ErrorKind::InvalidData); a stream cut short is
 /// [`UnexpectedEof`](io::ErrorKind::UnexpectedEof); a message this side asked to send that the
 /// framing cannot carry ([`FrameError::Unencodable`]) is the caller's mistake,
-/// [`InvalidInput`](io::ErrorKind::InvalidInput).
+/// [`InvalidInput`](io::ErrorKind::InvalidInput); a strategy that broke its contract
+/// ([`FrameError::Strategy`]) is a bug on this side, [`Other`](io::ErrorKind::Other).
 ///
 /// ```
 /// use std::io;
@@ -260,6 +318,7 @@ impl From<FrameError> for io::Error {
             FrameError::Io(e) => e,
             FrameError::UnexpectedEof { .. } => io::Error::new(io::ErrorKind::UnexpectedEof, err),
             FrameError::Unencodable { .. } => io::Error::new(io::ErrorKind::InvalidInput, err),
+            FrameError::Strategy { .. } => io::Error::other(err),
             other => io::Error::new(io::ErrorKind::InvalidData, other),
         }
     }

@@ -9,6 +9,7 @@ use std::iter::FusedIterator;
 use std::ops::Range;
 
 use super::{Decision, Framing, InPlace};
+use crate::error::StrategyFault;
 use crate::FrameError;
 
 /// An iterator over the whole frames at the front of a buffer, yielding payloads as slices of it.
@@ -55,6 +56,9 @@ pub struct Frames<'a, F: Framing + ?Sized> {
     base: u64,
     /// Set once an incomplete frame or an error ends the iteration.
     done: bool,
+    /// The last answer that changed anything was a zero-byte discard (see
+    /// [`StrategyFault::RepeatedEmptyDiscard`]).
+    empty_discard: bool,
 }
 
 impl<'a, F: Framing + ?Sized> Frames<'a, F> {
@@ -66,6 +70,7 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
             at: 0,
             base: 0,
             done: false,
+            empty_discard: false,
         }
     }
 
@@ -105,11 +110,30 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
     fn settle(&mut self) -> Option<Result<&'a [u8], FrameError>> {
         loop {
             let rest = &self.buf[self.at..];
+            // `decide` is never asked about nothing: a discard may have emptied the buffer.
+            if rest.is_empty() {
+                self.done = true;
+                return None;
+            }
             match self.framing.decide(rest) {
                 Ok(Decision::Frame { len, payload }) => return self.take(rest, len, payload),
                 Ok(Decision::Discard { len, skipped_frame }) => {
+                    let fault = match (len, skipped_frame.is_some(), self.empty_discard) {
+                        (1.., _, _) if len > rest.len() => {
+                            Some(StrategyFault::DiscardOutsideBuffer)
+                        }
+                        (1.., _, _) => None,
+                        (0, false, _) => Some(StrategyFault::EmptyDiscard),
+                        (0, true, repeated) => {
+                            repeated.then_some(StrategyFault::RepeatedEmptyDiscard)
+                        }
+                    };
+                    if let Some(fault) = fault {
+                        return self.fail(FrameError::Strategy { offset: 0, fault });
+                    }
+                    self.empty_discard = len == 0;
                     let piece_start = self.base + self.at as u64;
-                    self.at += len.min(rest.len());
+                    self.at += len;
                     if let Some(report) = skipped_frame {
                         return Some(Err(report.error(piece_start, self.framing.frame_limit())));
                     }
@@ -133,21 +157,22 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
         payload: Range<usize>,
     ) -> Option<Result<&'a [u8], FrameError>> {
         match rest.get(..len).and_then(|frame| frame.get(payload)) {
-            Some(frame) => {
+            Some(frame) if len > 0 => {
                 self.at += len;
+                self.empty_discard = false;
                 Some(Ok(frame))
             }
-            None => self.outside(),
+            _ => self.outside(),
         }
     }
 
     #[cold]
     #[inline(never)]
     fn outside(&mut self) -> Option<Result<&'a [u8], FrameError>> {
-        self.fail(FrameError::malformed(
-            0,
-            "framing strategy returned a frame outside the buffer",
-        ))
+        self.fail(FrameError::Strategy {
+            offset: 0,
+            fault: StrategyFault::FrameOutsideBuffer,
+        })
     }
 }
 
@@ -162,6 +187,11 @@ impl<'a, F: Framing + ?Sized> Iterator for Frames<'a, F> {
             return None;
         }
         let rest = &self.buf[self.at..];
+        if rest.is_empty() {
+            // Neither `decide_frame` nor `decide` is asked about nothing.
+            self.done = true;
+            return None;
+        }
         match self.framing.decide_frame(rest) {
             Some(InPlace { len, payload }) => self.take(rest, len, payload),
             None => self.settle(),

@@ -49,10 +49,37 @@ pub enum Decision {
         /// The least number of additional bytes that can change the answer.
         needed: usize,
     },
-    /// Drop the first `len` bytes without producing a frame: part of an over-long frame that the
-    /// strategy is configured to skip so it can resynchronise.
+    /// Drop the first `len` bytes without producing a frame, and ask again about what follows.
+    ///
+    /// For any bytes the protocol says to skip rather than deliver:
+    /// - the pieces of an over-long frame, skipped so the stream can resynchronise
+    ///   ([`Overlong::Discard`], [`Overlong::DiscardFailFast`]);
+    /// - protocol data the strategy has decided to drop: a memcached data block too large for
+    ///   the cache, a padding or keep-alive run, a preamble already handled;
+    /// - the end of such a skip at the end of the stream ([`Framing::decide_eof`]).
+    ///
+    /// Skipped bytes are dropped **as they arrive**: a strategy never answers
+    /// [`Decision::Incomplete`] to have a block it will drop buffered first (that would hold up
+    /// to the block's length in memory, which is what skipping avoids). It discards what the
+    /// buffer holds of the block now (at most `buf.len()` bytes), remembers how much is left,
+    /// and discards the rest in later answers.
+    ///
+    /// Set `skipped_frame` on exactly one piece of each skipped unit to have it reported once
+    /// as [`FrameError::Skipped`] (recoverable: decoding goes on); a skip the peer should not
+    /// hear about reports nothing. `len` is between 1 and `buf.len()`, except for a zero-byte
+    /// discard that only carries the report (see
+    /// [every answer makes progress](Framing#every-answer-makes-progress)).
+    ///
+    /// ```
+    /// use framekit::framing::{Decision, SkipReport};
+    /// // A 100-byte block the protocol refuses, of which 40 bytes have arrived: drop them now,
+    /// // and report the block with its last piece (60 bytes later).
+    /// let first = Decision::Discard { len: 40, skipped_frame: None };
+    /// let last = Decision::Discard { len: 60, skipped_frame: Some(SkipReport::new(100, 40)) };
+    /// # let _ = (first, last);
+    /// ```
     Discard {
-        /// How many bytes to drop.
+        /// How many bytes to drop: at most the bytes buffered.
         len: usize,
         /// Set on the piece that reports the skipped frame, which the codec turns into
         /// [`FrameError::Skipped`] and carries on: the last piece, or, when a strategy fails
@@ -159,9 +186,50 @@ impl Decision {
 /// [`reset`](Framing::reset) before reuse). This lets a strategy remember how far it has searched
 /// and never scan a byte twice.
 ///
-/// A frame takes at least one byte (a zero-byte frame would be an endless stream of them), so
-/// [`FrameCodec`](crate::FrameCodec) answers an empty buffer "wait for more" without asking;
-/// only at the end of the stream is [`decide_eof`](Framing::decide_eof) asked about nothing.
+/// ## Empty buffers
+///
+/// [`decide`](Framing::decide) and [`decide_frame`](Framing::decide_frame) are never asked
+/// about an empty buffer: a frame takes at least one byte (a zero-byte frame would be an
+/// endless stream of them), so [`FrameCodec`](crate::FrameCodec) and [`Frames`] answer an
+/// empty buffer "wait for more" themselves, also when a [`Decision::Discard`] has just emptied
+/// it. Only [`decide_eof`](Framing::decide_eof) sees an empty buffer: at the end of the stream
+/// it is asked about whatever is left, nothing included, and asked again after every
+/// `Discard` it answers, until it answers `Ok(None)` (nothing more), a frame, or an error.
+/// Callers may ask it again after that (`decode_eof` is called until it yields nothing), so
+/// an empty buffer with nothing left to report must keep answering `Ok(None)`.
+///
+/// ## Every answer makes progress
+///
+/// A [`Decision::Frame`] takes between 1 and `buf.len()` bytes. A [`Decision::Discard`] drops
+/// between 1 and `buf.len()` bytes, with one exception: a `Discard { len: 0 }` that carries a
+/// [`SkipReport`], to report a skipped frame whose bytes were all dropped by earlier answers
+/// (the stream ended right after them, say). It never comes twice in a row: a second zero-byte
+/// discard before a frame or a dropped byte would report a skipped frame of no bytes. Anything
+/// else would have the caller ask again about the same bytes for ever, so the codec and
+/// [`Frames`] stop at once with [`FrameError::Strategy`]
+/// ([`StrategyFault`](crate::error::StrategyFault) says which rule broke) instead of looping.
+/// The law kit's every run checks this (law `progress`).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use framekit::{FrameCodec, FrameError, error::StrategyFault};
+/// use framekit::framing::{Decision, Framing};
+///
+/// /// Answers a discard that changes nothing: asked again, it would answer it again.
+/// struct Stuck;
+/// impl Framing for Stuck {
+///     fn decide(&mut self, _: &[u8]) -> Result<Decision, FrameError> {
+///         Ok(Decision::Discard { len: 0, skipped_frame: None })
+///     }
+///     fn frame_limit(&self) -> usize { 16 }
+///     fn encode_head(&mut self, _: &[u8], _: &mut BytesMut) -> Result<(), FrameError> { Ok(()) }
+/// }
+///
+/// let mut buf = BytesMut::from(&b"abc"[..]);
+/// let err = FrameCodec::new(Stuck).decode(&mut buf).unwrap_err();
+/// assert!(matches!(err, FrameError::Strategy { fault: StrategyFault::EmptyDiscard, .. }));
+/// ```
 ///
 /// A strategy must never ask the caller to hold more than its maximum frame length plus its
 /// header: once that is reached without a frame it returns [`FrameError::TooLong`] (or discards).

@@ -204,6 +204,19 @@ where
                     return Ok(None);
                 }
                 Err(err) => {
+                    if let Some(FrameError::Strategy { fault, offset }) =
+                        (&err as &dyn Any).downcast_ref::<FrameError>()
+                    {
+                        return Err(LawViolation::new(
+                            Law::Progress,
+                            format!(
+                                "at stream byte {offset}, with {} bytes buffered, the strategy \
+                                 broke the decoding contract: {fault} (asked again, it would \
+                                 keep the caller looping or cut outside the buffer)",
+                                buf.len()
+                            ),
+                        ));
+                    }
                     // A framekit error that leaves the stream out of sync ends the run, whether
                     // or not the call consumed bytes first (a silent discard before it): what a
                     // caller does after it is not part of the framing, so no law may depend on it.

@@ -30,6 +30,12 @@ pub enum Law {
     LinearWork,
     /// A strategy's [`Framing::decide_frame`] answers exactly as [`Framing::decide`] would.
     FastPath,
+    /// Every answer of a strategy makes progress inside the buffer (see
+    /// [the contract](Framing#every-answer-makes-progress)): no zero-byte discard without a
+    /// report, never two in a row, no frame or discard outside the buffer. Checked in every
+    /// run of every law, through the [`FrameError::Strategy`](crate::FrameError::Strategy) the
+    /// codec answers instead of looping.
+    Progress,
 }
 
 impl Law {
@@ -48,6 +54,7 @@ impl Law {
             Law::Eof => "eof",
             Law::LinearWork => "linear_work",
             Law::FastPath => "fast_path",
+            Law::Progress => "progress",
         }
     }
 }

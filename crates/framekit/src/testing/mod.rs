@@ -10,6 +10,7 @@
 //! | [`eof`](Laws::eof) | a clean end is no error; a stream cut inside a frame ends with the documented error |
 //! | [`linear_work`](Laws::linear_work) | the bytes examined per frame stay within a constant times the frame's length, in every chunking (one byte at a time included) |
 //! | [`fast_path`](Laws::fast_path) | a strategy's [`decide_frame`](Framing::decide_frame), asked as [`FrameCodec`] asks it, answers exactly as [`decide`](Framing::decide) would, and leaves the strategy where `decide` would, in every chunking |
+//! | `progress` (every run of every law) | every answer of a strategy makes progress: no zero-byte discard that reports nothing, never two in a row, nothing outside the buffer ([the contract](Framing#every-answer-makes-progress)); [`FrameCodec`] answers such a strategy with [`FrameError::Strategy`](crate::FrameError::Strategy) instead of looping, and the kit names the law |
 //!
 //! ## The measure behind `linear_work`
 //!

@@ -333,11 +333,14 @@ impl Framing for Delimited {
             self.discarding = None;
             self.searched = 0;
             let reported = std::mem::take(&mut self.reported);
-            return Ok(Some(Decision::Discard {
-                len: buf.len(),
-                skipped_frame: (!reported)
-                    .then(|| SkipReport::new(skipped + buf.len() as u64, skipped)),
-            }));
+            let report = (!reported).then(|| SkipReport::new(skipped + buf.len() as u64, skipped));
+            // Nothing to drop and nothing to report is a clean end, not an empty discard.
+            return Ok(
+                (!buf.is_empty() || report.is_some()).then_some(Decision::Discard {
+                    len: buf.len(),
+                    skipped_frame: report,
+                }),
+            );
         }
         if buf.is_empty() {
             return Ok(None);

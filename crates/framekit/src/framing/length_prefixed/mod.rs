@@ -438,7 +438,7 @@ impl Framing for LengthPrefixed {
     fn decide_eof(&mut self, buf: &[u8]) -> Result<Option<Decision>, FrameError> {
         if let State::Skipping(skip) = self.state {
             self.state = State::Header;
-            return Ok(Some(skip.end_of_stream(buf.len())));
+            return Ok(skip.end_of_stream(buf.len()));
         }
         super::decide_eof_by_decide(self, buf)
     }

@@ -30,12 +30,15 @@ impl Skip {
     }
 
     /// The stream ended inside the skipped frame: drop what is left in the buffer, and report
-    /// the frame now unless that was done when its header was read.
-    pub(super) fn end_of_stream(&self, buffered: usize) -> Decision {
-        Decision::Discard {
+    /// the frame now unless that was done when its header was read. `None` when there is
+    /// neither a byte to drop nor a report to give: a zero-byte discard that reports nothing
+    /// breaks the decoding contract.
+    pub(super) fn end_of_stream(&self, buffered: usize) -> Option<Decision> {
+        let report = (!self.fail_fast).then(|| SkipReport::new(self.frame, self.dropped()));
+        (buffered > 0 || report.is_some()).then_some(Decision::Discard {
             len: buffered,
-            skipped_frame: (!self.fail_fast).then(|| SkipReport::new(self.frame, self.dropped())),
-        }
+            skipped_frame: report,
+        })
     }
 }
 

@@ -352,3 +352,52 @@ fn a_fast_path_that_leaves_another_state() {
     let laws = Laws::frame_codec(|| FrameCodec::new(FixedSize::new(2)), Just(vec![0, 0]));
     assert!(laws.check_fast_path(b"xxy", &[1]).is_ok());
 }
+
+/// Newline framing that means to drop `#` comment lines but computes the comment's length as
+/// zero: asked again, it would answer the same for ever.
+#[derive(Clone)]
+struct CommentsForever(Delimited);
+impl Framing for CommentsForever {
+    fn decide(&mut self, buf: &[u8]) -> Result<crate::framing::Decision, FrameError> {
+        if buf.first() == Some(&b'#') {
+            return Ok(crate::framing::Decision::Discard {
+                len: 0,
+                skipped_frame: None,
+            });
+        }
+        self.0.decide(buf)
+    }
+    fn frame_limit(&self) -> usize {
+        self.0.frame_limit()
+    }
+    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode_head(payload, dst)
+    }
+    fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode_tail(dst)
+    }
+}
+
+#[test]
+fn a_strategy_that_would_loop() {
+    let laws = Laws::frame_codec(
+        || FrameCodec::new(CommentsForever(Delimited::newline().max_frame_len(16))),
+        "[a-z]{0,8}",
+    );
+    let v = laws
+        .check_arbitrary_bytes(b"ok\n# note\nok\n", &[1])
+        .unwrap_err();
+    assert_eq!(v.law(), Law::Progress);
+    assert!(
+        v.detail().contains(
+            "at stream byte 3, with 1 bytes buffered, the strategy broke the decoding contract: \
+             it discarded zero bytes without reporting a skipped frame"
+        ),
+        "{v}"
+    );
+    // Any law's run catches it, whole or cut.
+    let v = laws.check_chunking(b"# note\n", &[]).unwrap_err();
+    assert_eq!(v.law(), Law::Progress);
+    assert!(v.detail().contains("at stream byte 0"), "{v}");
+    assert!(laws.check_chunking(b"ok\nno note\n", &[2]).is_ok());
+}
