@@ -116,9 +116,11 @@ mod outbound;
 mod pool;
 pub mod preamble;
 mod server;
+mod shared;
 mod shutdown;
 pub mod tcp;
 pub mod threads;
+mod timers;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tower")]

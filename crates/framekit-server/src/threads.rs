@@ -55,7 +55,6 @@ use crate::accept::{accept_loop, Limits, Loop, Order, Serve};
 use crate::config::ServerConfig;
 use crate::listener::{Acceptor, Addr};
 use crate::metrics::Metrics;
-use crate::server::Server;
 use crate::shutdown::{ServerHandle, ShutdownReport};
 use crate::tcp::{TcpAcceptor, TcpOptions};
 
@@ -66,7 +65,7 @@ pub(crate) type OpenAcceptor<A> = Box<dyn FnOnce() -> io::Result<A> + Send>;
 pub(crate) type MoreThread<A, S> = (OpenAcceptor<A>, Loop<<A as Acceptor>::Io, S>);
 
 /// A listener that can be opened again for another thread of the same server (see
-/// [`Server::threads`]).
+/// [`Server::threads`](crate::Server::threads)).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -109,51 +108,6 @@ fn another_tcp(listener: &TcpListener, options: &TcpOptions) -> io::Result<std::
     let copy = socket.try_clone()?;
     copy.set_nonblocking(true)?;
     Ok(copy.into())
-}
-
-impl<A: Spread, R> Server<A, R> {
-    /// Serves on `n` threads instead of one runtime (thread-per-core): this runtime serves
-    /// the connections of this listener, and `n - 1` new threads, each with a single-threaded
-    /// runtime and its own listener ([`Spread`]), serve theirs. A connection stays on the
-    /// thread that accepted it. One connection limit and one shutdown cover all the threads.
-    ///
-    /// Call it from a single-threaded runtime (`flavor = "current_thread"`) so that every
-    /// thread is one core's worth; from a multi-threaded one, this listener's connections are
-    /// served by that runtime's pool. `n` of 0 or 1 leaves the server on this runtime alone.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-    /// use framekit_server::{Ctx, Server};
-    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    ///
-    /// // Two threads, each with its own SO_REUSEPORT listener on one port.
-    /// let listener = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default().reuse_port(true))?;
-    /// let server = Server::new(listener)
-    ///     .threads(2)?
-    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
-    ///
-    /// let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
-    /// peer.write_all(b"hi\n").await?;
-    /// peer.shutdown().await?;
-    /// let mut answer = String::new();
-    /// peer.read_to_string(&mut answer).await?;
-    /// assert_eq!(answer, "hi\n");
-    /// server.shutdown(Duration::from_secs(1)).await;
-    /// # Ok(()) }
-    /// ```
-    pub fn threads(mut self, n: usize) -> io::Result<Self> {
-        self.more_threads.clear();
-        for _ in 1..n {
-            let open = self.acceptor().another()?;
-            self.more_threads.push(open);
-        }
-        Ok(self)
-    }
 }
 
 /// Starts a thread-per-core server: `first` on this runtime with `acceptor`, and one thread

@@ -12,9 +12,9 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::connection::Shared;
 use crate::context::Ctx;
 use crate::metrics::CloseReason;
+use crate::shared::Shared;
 
 /// A connection's transport after its setup stages.
 pub(crate) enum Transport<Io> {

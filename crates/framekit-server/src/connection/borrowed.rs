@@ -26,7 +26,9 @@ use crate::error::{FailureOrigin, HANDLER_ERROR};
 use crate::handler::{Handler, IntoReply};
 use crate::metrics::CloseReason;
 
-use super::dispatch::{Dispatch, HandlerKind, Intake, Refused, Signal, Status, Taken, Work};
+use super::dispatch::{Dispatch, Signal, Status, Work};
+use super::intake::{Intake, Refused, Taken};
+use super::kind::HandlerKind;
 use super::pipeline::Pipeline;
 use super::writing::Writing;
 use super::{Env, Shared};

@@ -15,12 +15,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::super::{serve, ErrorHook, PerView, Shared};
+use super::super::{serve, PerView, Shared};
 use crate::borrowed::{Answer, BorrowedHandler, Responder};
 use crate::config::ServerConfig;
 use crate::context::Ctx;
 use crate::listener::Addr;
 use crate::metrics::CloseReason;
+use crate::shared::ErrorHook;
 
 type Lines = FrameCodec<Delimited>;
 type Deferred = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;

@@ -26,12 +26,13 @@ use tokio::time::Instant;
 use crate::codec::ConnectionCodec;
 use crate::metrics::{CloseReason, IoFailure};
 
-use super::dispatch::{Dispatch, Intake, Signal};
+use super::dispatch::{Dispatch, Signal};
 use super::idle::{Clock, Wake};
+use super::intake::Intake;
 use super::reading::{self, Reading};
-use super::timers::{Timer, TimerTable};
 use super::writing::{Drive, Flow, OutputError, Step, Writing};
 use super::{parks, Ending, Env, Phase};
+use crate::timers::{Timer, TimerTable};
 
 /// What a turn of the busy loop waited for: the first of them that is ready, in this order.
 enum Event {

@@ -16,8 +16,8 @@ use tokio::time::{Instant, Sleep};
 use crate::config::ServerConfig;
 use crate::metrics::CloseReason;
 
-use super::timers::{Timer, TimerTable};
 use super::Ending;
+use crate::timers::{Timer, TimerTable};
 
 /// The least a closing connection reads and discards (when the input budget is smaller).
 const LINGER_DISCARD_MIN: usize = 64 * 1024;

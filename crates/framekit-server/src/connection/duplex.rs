@@ -21,9 +21,9 @@ use crate::codec::ConnectionCodec;
 use crate::context::Ctx;
 use crate::handler::{DuplexHandler, Inbox, Outbox};
 
-use super::dispatch::{
-    take_owned, Dispatch, HandlerKind, Intake, Refused, Signal, Status, Taken, Work,
-};
+use super::dispatch::{Dispatch, Signal, Status, Work};
+use super::intake::{take_owned, Intake, Refused, Taken};
+use super::kind::HandlerKind;
 use super::writing::Writing;
 use super::{Env, Shared};
 

@@ -24,7 +24,7 @@ use tokio::io::AsyncRead;
 use tokio::time::{Instant, Sleep};
 
 use super::reading::poll_read_lazy;
-use super::timers::poll_until;
+use crate::timers::poll_until;
 
 /// Why a connection enters its busy phase.
 #[derive(Debug)]

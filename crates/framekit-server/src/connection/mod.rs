@@ -3,13 +3,16 @@
 //! - [`reading`]: lazy reads into a stack buffer, decoding, the input budget, the end of input;
 //! - [`pipeline`]: the pipelining ring of request/response handlers;
 //! - [`duplex`]: duplex handlers and their two channels;
-//! - [`dispatch`]: the small traits every handler kind implements;
+//! - [`dispatch`]: what the loop sees of a handler kind (its status, work, signals, output);
+//! - [`intake`]: how requests get from the read buffer to the handler;
+//! - [`kind`]: what makes one dispatcher per connection;
 //! - [`borrowed`]: borrowed handlers, lent each request where it lies in the read buffer;
 //! - [`writing`]: gathering responses, vectored writes, water marks, flush;
-//! - [`timers`]: every timeout in one table;
 //! - [`close`]: the orderly close (FIN, then a linger);
 //! - [`preamble`]: the PROXY protocol header before anything else;
-//! - [`shared`]: what every connection of a server shares.
+//!
+//! Every timeout is one timer of [`crate::timers`]; what every connection of a server shares
+//! is [`crate::shared`].
 //!
 //! - [`idle`]: the parked connection, waiting with nothing but what outlives a burst;
 //! - [`busy`]: the busy phase's loop, which lends the transport to one side at a time.
@@ -47,14 +50,14 @@
 mod borrowed;
 mod busy;
 mod close;
-pub(crate) mod dispatch;
+mod dispatch;
 mod duplex;
 mod idle;
+mod intake;
+pub(crate) mod kind;
 mod pipeline;
 mod preamble;
 mod reading;
-mod shared;
-mod timers;
 mod writing;
 
 use std::future::Future;
@@ -69,15 +72,13 @@ use crate::metrics::CloseReason;
 use crate::transport::Transport;
 
 pub(crate) use self::borrowed::PerView;
-use self::dispatch::{Dispatch, HandlerKind};
+use self::dispatch::Dispatch;
 pub(crate) use self::duplex::PerConnection;
 use self::idle::{Clock, Wake};
+use self::kind::HandlerKind;
 pub(crate) use self::pipeline::PerRequest;
-pub(crate) use self::shared::{ErrorHook, Shared};
-#[cfg(feature = "tls")]
-pub(crate) use self::timers::within;
-pub(crate) use self::timers::Timer;
 pub(crate) use self::writing::encode_or_answer;
+pub(crate) use crate::shared::Shared;
 
 /// What a connection's rooms consult but never change: the server's shared state and this
 /// connection's context.

@@ -28,9 +28,9 @@ use crate::error::{CodecError, FailureOrigin, RequestTimeout, HANDLER_ERROR};
 use crate::handler::{Handler, IntoReply, Reply};
 use crate::metrics::CloseReason;
 
-use super::dispatch::{
-    take_owned, Dispatch, HandlerKind, Intake, Refused, Signal, Status, Taken, Work,
-};
+use super::dispatch::{Dispatch, Signal, Status, Work};
+use super::intake::{take_owned, Intake, Refused, Taken};
+use super::kind::HandlerKind;
 use super::writing::Writing;
 use super::{Env, Shared};
 

@@ -34,7 +34,7 @@ fn pipeline<H: Handler<u32>>(handler: H, config: ServerConfig) -> Pipeline<H, u3
 where
     H::Output: IntoReply<Response = u32>,
 {
-    let hook: super::super::ErrorHook<u32> = Arc::new(|f| match f.kind {
+    let hook: crate::shared::ErrorHook<u32> = Arc::new(|f| match f.kind {
         "request_timeout" => Some(999),
         "handler_error" => Some(500),
         _ => None,

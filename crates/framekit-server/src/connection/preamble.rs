@@ -14,11 +14,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 
-use super::timers::{Timer, TimerTable};
 use crate::context::Ctx;
 use crate::listener::Addr;
 use crate::metrics::CloseReason;
 use crate::preamble::Preamble;
+use crate::timers::{Timer, TimerTable};
 
 /// How much one read of the preamble asks for: a v1 line, or a v2 header with small TLVs.
 const PREAMBLE_READ: usize = 512;

@@ -23,7 +23,8 @@ use crate::error::{CodecError, FailureOrigin, InputBudgetExceeded};
 use crate::metrics::CloseReason;
 use crate::pool;
 
-use super::dispatch::{Dispatch, Intake, Refused, Signal, Taken, Work};
+use super::dispatch::{Dispatch, Signal, Work};
+use super::intake::{Intake, Refused, Taken};
 use super::writing::{Unencodable, Writing};
 use super::Env;
 

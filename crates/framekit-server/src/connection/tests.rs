@@ -16,6 +16,7 @@ use super::*;
 use crate::config::ServerConfig;
 use crate::handler::Handler;
 use crate::listener::Addr;
+use crate::shared::ErrorHook;
 
 /// Echoes lines; `never` is never answered, `big` is answered with 64 KiB.
 fn echo() -> impl Handler<Bytes, Output = Option<Bytes>> {

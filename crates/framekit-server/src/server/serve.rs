@@ -15,12 +15,13 @@ use super::Server;
 use crate::accept::{accept_loop, Limits, Loop, Order, RejectFn, Serve};
 use crate::borrowed::{BorrowedHandler, ViewDecoder};
 use crate::codec::ConnectionCodec;
-use crate::connection::dispatch::HandlerKind;
-use crate::connection::{self, PerConnection, PerRequest, PerView, Shared};
+use crate::connection::kind::HandlerKind;
+use crate::connection::{self, PerConnection, PerRequest, PerView};
 use crate::context::Ctx;
 use crate::handler::{DuplexHandler, Handler, IntoReply};
 use crate::listener::{Acceptor, Addr};
 use crate::outbound::Outbound;
+use crate::shared::Shared;
 use crate::shutdown::ServerHandle;
 use crate::threads;
 

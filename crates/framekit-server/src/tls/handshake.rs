@@ -8,9 +8,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server;
 
 use super::{rustls, TlsConfig, HANDSHAKE_FAILURES};
-use crate::connection::{self, Timer};
 use crate::context::Ctx;
 use crate::metrics::CloseReason;
+use crate::timers::{self, Timer};
 
 /// What a TLS handshake agreed on, for handlers ([`Ctx::tls`]).
 ///
@@ -94,7 +94,7 @@ impl TlsStage {
         // Bounded by the connection's `Timer::Handshake`, like every other timeout of it.
         // Boxed: rustls' handshake state is large and lives only for this stage, so the future
         // every connection carries for its whole life does not carry its size.
-        let accept = Box::pin(connection::within(
+        let accept = Box::pin(timers::within(
             Timer::Handshake,
             self.timeout,
             self.acceptor.accept(io),
