@@ -60,6 +60,13 @@ impl Output {
         !self.full
     }
 
+    /// Whether the answer at the head may write another part: its bytes are the next to
+    /// leave, so only what is queued to write counts (answers held behind it must not block
+    /// the very answer they wait for).
+    pub(crate) fn head_room(&self) -> bool {
+        self.buf.len() < self.high
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
     }

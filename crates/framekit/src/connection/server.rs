@@ -3,7 +3,7 @@
 //! [`Connection::poll_event`] lends each decoded request with a [`Responder`] for its answer.
 //! An answer is written at once, later (the exchange stays open and [`Connection::responder`]
 //! finds it again), or in parts (the machine offers [`Event::Room`] each time the owed bytes
-//! fall below the low water mark). Answers to later requests wait, held, behind an earlier one
+//! to write fall below the high water mark). Answers to later requests wait, held, behind an earlier one
 //! that is not finished, so many exchanges can be in flight and the peer still sees them in order.
 
 use std::collections::VecDeque;
@@ -116,7 +116,11 @@ impl<'c, C> Responder<'c, C> {
     /// Whether the owed bytes are below the high water mark: a long answer writes parts while
     /// this holds, then [`stream`](Self::stream)s the rest.
     pub fn has_room(&self) -> bool {
-        self.core.output.has_room()
+        if self.core.role.exchanges.is_head(self.id) {
+            self.core.output.head_room()
+        } else {
+            self.core.output.has_room()
+        }
     }
 
     /// Encodes `item` as (part of) the answer. A refused item leaves the owed bytes as they
@@ -180,7 +184,8 @@ impl<'c, C> Responder<'c, C> {
     }
 
     /// The answer continues in parts: the machine offers [`Event::Room`] for this exchange
-    /// each time it is at the head and the owed bytes are below the low water mark.
+    /// each time it is at the head, the bytes queued to write are below the high water mark,
+    /// and something changed since the last offer.
     pub fn stream(self) -> ExchangeId {
         self.mark(Stage::Streaming)
     }
@@ -307,7 +312,7 @@ impl<C: Decode> Connection<C, Server> {
         }
         if let Some(head) = core.role.exchanges.front() {
             if head.data.stage == Stage::Streaming
-                && core.output.has_room()
+                && core.output.head_room()
                 && core.role.offered != Some(core.changes)
             {
                 core.role.offered = Some(core.changes);

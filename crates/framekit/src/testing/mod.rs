@@ -69,6 +69,7 @@
 use crate::{framing::Framing, FrameCodec};
 
 mod checks;
+pub mod connection;
 mod drive;
 mod fast_path;
 mod inputs;
