@@ -24,8 +24,10 @@ it; only the profile notes at the end of a section are written by hand (`bench/*
 
 ```sh
 bench/run.sh       # codecs: criterion, about 7 minutes; a filter narrows it: bench/run.sh chunked4k
-bench/server.sh    # servers: builds the examples and bench/loadgen, about 6 minutes;
+bench/server.sh    # servers: builds the examples, bench/loadgen and the peers, about 20 minutes;
                    # needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)
+INSTALL=1 bench/peers/build.sh   # once: the Go, Netty (Java 17) and asyncio peers' toolchains
+STEPS="ack syscalls rss" FK_VARIANTS="mt tpc1" DURATION=3s bench/server.sh   # the peers only, 14 min
 bench/ack-callgrind.sh    # instructions per request (callgrind), ack_server vs plain_ack: load-independent
 bench/resp-callgrind.sh   # the same, resp_server vs redis-server
 ```

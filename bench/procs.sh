@@ -110,3 +110,32 @@ server_bins() {
   cp "$ROOT/target/release/examples/ack_server" "$ROOT/target/release/examples/resp_server" "$out/"
   git worktree remove --force "$tree"
 }
+
+# switches PID: the voluntary and involuntary context switches of every live thread of a process
+# (each /proc/PID/task/TID/status), as "VOLUNTARY INVOLUNTARY". A voluntary switch is a thread
+# going to sleep to wait, so each is paid again as a wake-up. Threads that exited are not counted
+# (none of the measured servers ends threads while it serves).
+switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '
+    /^voluntary_ctxt_switches:/ { v += $2 } /^nonvoluntary_ctxt_switches:/ { i += $2 }
+    END { print v + 0, i + 0 }'
+}
+
+# per_request_fields SW_BEFORE SW_AFTER REQUESTS LOADGEN_LINE: the server's context switches
+# between two `switches` readings and the load generator's own CPU and switches (its line's
+# client_* fields, over its whole run), per request, as key=value fields.
+per_request_fields() {
+  awk -v b="$1" -v a="$2" -v n="$3" -v line="$4" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    m = split(line, kv, " ")
+    for (i = 1; i <= m; i++) { split(kv[i], p, "="); f[p[1]] = p[2] }
+    if (n <= 0) { print "server_vcsw_per_req=nan"; exit }
+    printf "server_vcsw_per_req=%.3f server_ivcsw_per_req=%.3f", (y[1] - x[1]) / n, (y[2] - x[2]) / n
+    if ("client_user_s" in f) {
+      printf " client_user_us_per_req=%.3f client_sys_us_per_req=%.3f client_cpu_us_per_req=%.3f",
+        f["client_user_s"] * 1e6 / n, f["client_sys_s"] * 1e6 / n,
+        (f["client_user_s"] + f["client_sys_s"]) * 1e6 / n
+      printf " client_vcsw_per_req=%.3f", f["client_vcsw"] / n
+    }
+  }'
+}

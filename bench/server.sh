@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Server benchmarks, in one go, on loopback, each step bounded in time:
-#   1. (ack) ack_server vs plain_ack (plain tokio) under bench/loadgen, C connections x W in
-#      flight; ack_server also as thread-per-core with --threads 1 and --threads 2;
+#   1. (ack) ack_server vs the same protocol on the stacks a user would pick instead (issue 26):
+#      plain_ack (plain tokio), framed_ack (tokio-util Framed + LinesCodec), Go net + bufio,
+#      Netty 4.1 NIO and Python asyncio (bench/peers/build.sh builds the last three when their
+#      toolchains are there; a missing one is a `missing` row, not a failure), under
+#      bench/loadgen, C connections x W in flight; ack_server also as thread-per-core with
+#      --threads 1 and --threads 2. Every contender must first answer bench/peers/check.py
+#      exactly as ack_server does, and gets one unmeasured PREPASS run (JIT warm-up for the JVM,
+#      the same for all) before the measured ones. Besides the server's CPU each run records its
+#      voluntary context switches (wake-ups; every thread's /proc/PID/task/*/status) and the load
+#      generator's own CPU and switches (getrusage, printed by loadgen), all per request;
 #   2. (resp) resp_server vs redis-server under redis-benchmark -t set,get -c 50, -P 1 and -P 16;
 #      resp_server also with --threads 1 and --threads 2;
 #   3. (syscalls) system calls per request, strace -c -f attached for a bounded run, for each
-#      server of steps 1 and 2;
-#   4. (rss) RSS per idle connection with 10,000 connections open, for each of those servers;
+#      server of steps 1 and 2, in all and by call (`by_call=`, the calls of at least 0.01 per
+#      request);
+#   4. (rss) RSS per idle connection: the ack servers with IDLE_STEPS connections held (5,000,
+#      then 5,000 more: 10,000), the RESP servers with IDLE_CONNS;
 #   5. (drip) one 4.7 MB MSET written in 8 KiB pieces 4 ms apart (bench/drip.py), to
 #      resp_server and to redis-server: the server CPU seconds each spends on it.
 # Steps 1, 2 and 5 read each server's user and system CPU time (all threads) from
@@ -21,7 +31,9 @@
 # leaves the CPU rows of the last full run in place (the section says which run each part is
 # from). `bench/report.py server` alone regenerates the section from the file.
 #
-#   bench/server.sh                   everything (about 12 minutes)
+#   bench/server.sh                   everything (about 20 minutes)
+#   STEPS="ack syscalls rss" FK_VARIANTS="mt tpc1" DURATION=3s bench/server.sh
+#                                     the issue 26 comparison (about 14 minutes)
 #   REPEATS=1 DURATION=2s bench/server.sh   a quicker, noisier pass
 #   STEPS="ack syscalls" bench/server.sh    only some steps
 #   PREBUILT=../main/target/release bench/server.sh
@@ -31,6 +43,8 @@
 #                                     ack_server and resp_server built with
 #                                     --no-default-features, and are skipped without it
 #
+# The peers: INSTALL=1 bench/peers/build.sh installs their toolchains (golang-go, libnetty-java,
+# a JDK) once; this script then builds them (PEERS, default $CARGO_TARGET_DIR/peers).
 # Needs redis-server and redis-tools (apt-get install redis-server redis-tools) for step 2 and
 # the redis rows of steps 3-5, and strace for step 3; without them those rows are skipped and
 # say so.
@@ -42,6 +56,11 @@ REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+# The ack servers' idle counts: connections are added in stages, RSS read after each.
+IDLE_STEPS=${IDLE_STEPS:-5000 10000}
+# One unmeasured run per contender before a step's measured ones (and its load).
+PREPASS=${PREPASS:-3s}
+PREPASS_LOAD=${PREPASS_LOAD:-16x16}
 # Seconds between the last idle connection's answer and reading RSS (see step 3).
 IDLE_SETTLE=${IDLE_SETTLE:-15}
 STEPS=${STEPS:-ack resp syscalls rss drip}
@@ -73,7 +92,8 @@ STORE=${STORE:-$ROOT/bench/server-results.tsv}
 # The command of this run, as each step's block records it.
 COMMAND="STEPS='$STEPS' REPEATS=$REPEATS DURATION=$DURATION WARMUP=$WARMUP REDIS_N=$REDIS_N"
 COMMAND+=" REDIS_N_PIPELINED=$REDIS_N_PIPELINED SCENARIOS='$SCENARIOS' IDLE_CONNS=$IDLE_CONNS"
-COMMAND+=" IDLE_SETTLE=$IDLE_SETTLE STRACE_REQUESTS=$STRACE_REQUESTS${PREBUILT:+ PREBUILT=$PREBUILT}"
+COMMAND+=" IDLE_SETTLE=$IDLE_SETTLE IDLE_STEPS='$IDLE_STEPS' STRACE_REQUESTS=$STRACE_REQUESTS"
+COMMAND+=" FK_VARIANTS='$FK_VARIANTS' PREPASS=$PREPASS${PREBUILT:+ PREBUILT=$PREBUILT}"
 COMMAND+="${GLIBC_PREBUILT:+ GLIBC_PREBUILT=$GLIBC_PREBUILT} bench/server.sh"
 
 RUN_STARTED=$(date -u '+%Y-%m-%dT%H:%MZ')
@@ -81,6 +101,9 @@ WORK=$(mktemp -d /tmp/framekit-bench.XXXXXX)
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
 REDIS_MAXCLIENTS=$((IDLE_CONNS + 1000))
+# The largest count any step holds at once.
+MAX_IDLE=$IDLE_CONNS
+for n in $IDLE_STEPS; do ((n > MAX_IDLE)) && MAX_IDLE=$n; done
 # shellcheck source=bench/procs.sh
 source bench/procs.sh
 
@@ -119,7 +142,9 @@ fi
 if [[ -z ${PREBUILT:-} ]]; then
   nice -n 5 cargo build --release -q -p framekit-examples --example ack_server --example resp_server \
     -p loadgen --bins
+  OUT=${PEERS:-$BIN/../peers} bench/peers/build.sh
 fi
+PEERS=${PEERS:-$BIN/../peers}
 ACK=$BIN/examples/ack_server
 RESP=$BIN/examples/resp_server
 PLAIN=$BIN/plain_ack
@@ -151,7 +176,7 @@ stop() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # Limits generous enough for the idle test; idle timeout longer than any step.
-FK_FLAGS=(--max-connections $((IDLE_CONNS + 1000)) --idle-timeout 600s)
+FK_FLAGS=(--max-connections $((MAX_IDLE + 1000)) --idle-timeout 600s)
 
 threads_of() { ls "/proc/$1/task" | wc -l; }
 
@@ -171,6 +196,10 @@ declare -A RUNTIME=(
   [resp_server_t1]="--threads 1: one single-threaded runtime"
   [resp_server_t2]="--threads 2 --reuse-port: two single-threaded runtimes, a listener each"
   [plain_ack]="#[tokio::main]: one multi-threaded tokio runtime (a worker per CPU)"
+  [framed_ack]="#[tokio::main]: one multi-threaded tokio runtime (a worker per CPU); FramedRead/FramedWrite with LinesCodec"
+  [ack_server_go]="Go's runtime: a goroutine per connection on GOMAXPROCS=2 Ps, the netpoller"
+  [ack_server_netty]="Netty NIO: one boss event loop, a worker group of 2 per CPU; JVM defaults"
+  [ack_server_asyncio]="one asyncio event loop (selector), one thread"
   [redis-server]="redis-server's event loop: one main thread (io-threads 1), plus background threads"
 )
 variant_name() { # BASE VARIANT
@@ -217,24 +246,75 @@ rotated() { # RUN NAMES...
   for ((i = 0; i < n; i++)); do echo "${all[$(((i + run) % n))]}"; done
 }
 
-# ------------------------------------------------------------------------ 1. ack vs plain tokio
-if [[ " $STEPS " == *" ack "* ]]; then
-  begin_step ack
+# The peers' binaries (bench/peers/build.sh), by contender name; framed_ack is a cargo binary.
+declare -A PEER_BIN=(
+  [framed_ack]=$BIN/framed_ack
+  [ack_server_go]=$PEERS/ack_server_go
+  [ack_server_netty]=$PEERS/ack_server_netty
+  [ack_server_asyncio]=$PEERS/ack_server_asyncio
+)
+PEER_NAMES=(framed_ack ack_server_go ack_server_netty ack_server_asyncio)
+
+# Starts every ack contender: framekit's variants, plain_ack and the peers that are built. A
+# contender that does not answer as ack_server does (bench/peers/check.py) is stopped and left
+# out with a `missing` row, as is a peer that is not built.
+start_ack_contenders() {
+  local v name
   for v in $FK_VARIANTS; do
     # shellcheck disable=SC2046
     start_contender "$(variant_name ack_server "$v")" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
   done
   start_contender plain_ack "$PLAIN" --addr 127.0.0.1:0
+  for name in "${PEER_NAMES[@]}"; do
+    if [[ -x ${PEER_BIN[$name]} ]]; then
+      start_contender "$name" "${PEER_BIN[$name]}" --addr 127.0.0.1:0
+    else
+      log "$name not built (INSTALL=1 bench/peers/build.sh installs its toolchain): left out"
+      printf 'missing\t%s\t%s\tnot built: its toolchain is missing (INSTALL=1 bench/peers/build.sh)\n' \
+        "$STEP" "$name" >>"$RESULTS"
+    fi
+  done
+  local kept=()
+  for name in "${NAMES[@]}"; do
+    if python3 bench/peers/check.py "${ADDR_OF[$name]}" >"$WORK/check-$name" 2>&1; then
+      kept+=("$name")
+    else
+      log "$name answers unlike ack_server, left out: $(cat "$WORK/check-$name")"
+      printf 'missing\t%s\t%s\tanswers unlike ack_server (bench/peers/check.py)\n' "$STEP" "$name" >>"$RESULTS"
+      stop "${PID_OF[$name]}"
+    fi
+  done
+  NAMES=("${kept[@]}")
+}
+
+# One unmeasured run per contender (PREPASS at PREPASS_LOAD), so a JIT compiles before the
+# measured runs and every server has touched its connection and buffer pools.
+prepass() {
+  local name c=${PREPASS_LOAD%x*} w=${PREPASS_LOAD#*x}
+  for name in "${NAMES[@]}"; do
+    timeout 120 "$LOADGEN" --addr "${ADDR_OF[$name]}" --connections "$c" --in-flight "$w" \
+      --duration "$PREPASS" --warmup 0s >/dev/null || log "prepass $name failed"
+  done
+}
+
+# ------------------------------------------------------------------------ 1. ack vs the peers
+if [[ " $STEPS " == *" ack "* ]]; then
+  begin_step ack
+  start_ack_contenders
+  prepass
   for scenario in $SCENARIOS; do
     c=${scenario%x*} w=${scenario#*x}
     for run in $(seq "$REPEATS"); do
       for name in $(rotated "$run" "${NAMES[@]}"); do
         before=$(cpu_ticks "${PID_OF[$name]}")
+        sw_before=$(switches "${PID_OF[$name]}")
         line=$(timeout 120 "$LOADGEN" --addr "${ADDR_OF[$name]}" --connections "$c" --in-flight "$w" \
           --duration "$DURATION" --warmup "$WARMUP" | tail -1)
         after=$(cpu_ticks "${PID_OF[$name]}")
+        sw_after=$(switches "${PID_OF[$name]}")
         total=$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")
-        record ack "c=$c w=$w" "$name" "$before" "$after" "$total" "$line"
+        record ack "c=$c w=$w" "$name" "$before" "$after" "$total" \
+          "$line $(per_request_fields "$sw_before" "$sw_after" "$total" "$line")"
       done
     done
   done
@@ -302,29 +382,34 @@ strace_calls() { # PID OUT CMD...: runs CMD with strace attached to PID; prints 
   awk '$NF == "total" { print ($4 ~ /^[0-9]+$/) ? $4 : $3 }' "$out"
 }
 
-syscall_row() { # SECTION SCENARIO NAME CALLS REQUESTS
+# by_call OUT REQUESTS: the calls of an strace -c summary per request, `name:n,...`, most first,
+# those of at least 0.01 per request.
+by_call() {
+  awk -v n="$2" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" && n > 0 && $4 / n >= 0.01 {
+    printf "%s:%.3f\n", $NF, $4 / n }' "$1" | sort -t: -k2 -g -r | paste -sd, -
+}
+
+syscall_row() { # SECTION SCENARIO NAME CALLS REQUESTS [BY_CALL]
   local per
   per=$(awk -v c="$4" -v n="$5" 'BEGIN { if (n > 0) printf "%.3f", c / n; else print "nan" }')
-  printf 'syscalls\t%s %s\t%s\tcalls=%s requests=%s per_req=%s\n' "$1" "$2" "$3" "$4" "$5" "$per" >>"$RESULTS"
-  log "syscalls $1 $2 $3: $4 calls for $5 requests = $per per request"
+  printf 'syscalls\t%s %s\t%s\tcalls=%s requests=%s per_req=%s%s\n' "$1" "$2" "$3" "$4" "$5" "$per" \
+    "${6:+ by_call=$6}" >>"$RESULTS"
+  log "syscalls $1 $2 $3: $4 calls for $5 requests = $per per request${6:+ ($6)}"
 }
 
 if [[ " $STEPS " == *" syscalls "* ]]; then
   begin_step syscalls
   if command -v strace >/dev/null; then
-    for v in $FK_VARIANTS; do
-      # shellcheck disable=SC2046
-      start_contender "$(variant_name ack_server "$v")" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
-    done
-    start_contender plain_ack "$PLAIN" --addr 127.0.0.1:0
-    for scenario in 1x1 16x16; do
+    start_ack_contenders
+    for scenario in $SCENARIOS; do
       c=${scenario%x*} w=${scenario#*x}
       for name in "${NAMES[@]}"; do
         calls=$(strace_calls "${PID_OF[$name]}" "$WORK/strace-$name-$scenario" timeout 60 "$LOADGEN" \
           --addr "${ADDR_OF[$name]}" --connections "$c" --in-flight "$w" --duration 60s --warmup 0s \
           --max-requests "$STRACE_REQUESTS")
         total=$(sed -n 's/.*total=\([0-9]*\).*/\1/p' "$WORK/strace-$name-$scenario.load" | tail -1)
-        syscall_row ack "c=$c w=$w" "$name" "${calls:-0}" "${total:-0}"
+        syscall_row ack "c=$c w=$w" "$name" "${calls:-0}" "${total:-0}" \
+          "$(by_call "$WORK/strace-$name-$scenario" "${total:-0}")"
       done
     done
     stop_contenders
@@ -340,7 +425,8 @@ if [[ " $STEPS " == *" syscalls "* ]]; then
         for name in "${NAMES[@]}"; do
           calls=$(strace_calls "${PID_OF[$name]}" "$WORK/strace-$name-P$pipe" timeout 60 redis-benchmark \
             -h 127.0.0.1 -p "${ADDR_OF[$name]##*:}" -t set,get -c 50 -P "$pipe" -n "$STRACE_REQUESTS" -q --csv)
-          syscall_row resp "-P $pipe" "$name" "${calls:-0}" $((2 * STRACE_REQUESTS))
+          syscall_row resp "-P $pipe" "$name" "${calls:-0}" $((2 * STRACE_REQUESTS)) \
+            "$(by_call "$WORK/strace-$name-P$pipe" $((2 * STRACE_REQUESTS)))"
         done
       done
       stop_contenders
@@ -365,65 +451,96 @@ fi
 # of the connection. ack_server and resp_server run with jemalloc, their default (feature
 # `jemalloc`), and in the glibc rows with the system's malloc.
 RESP_PING=$'*1\r\n$4\r\nPING\r'
-idle_rss() { # NAME PID ADDR LINE [LABEL]
-  local name=$1 pid=$2 addr=$3 line=$4 label="idle $IDLE_CONNS${5:+, $5}" before after ready=0
+# idle_rss NAME PID ADDR LINE LABEL COUNT...: holds COUNT connections (ascending; each stage's
+# extra ones opened by one more loadgen, the earlier ones kept), and records a row per COUNT:
+# RSS before the first stage and IDLE_SETTLE seconds after the stage's last answer.
+idle_rss() {
+  local name=$1 pid=$2 addr=$3 line=$4 suffix=$5
+  shift 5
+  local before after held=0 count label gens=() gen ready stages=$#
   sleep 0.5
   before=$(rss_kib "$pid")
-  timeout 180 "$LOADGEN" --addr "$addr" --idle "$IDLE_CONNS" --hold $((IDLE_SETTLE + 30))s --threads 2 \
-    --line "$line" >"$WORK/idle-$name.out" 2>&1 &
-  local gen=$!
-  for _ in $(seq 1200); do
-    if grep -qs '^ready' "$WORK/idle-$name.out"; then
-      ready=1
+  for count in "$@"; do
+    label="idle $count${suffix:+, $suffix}"
+    ready=0
+    if ((count > held)); then
+      timeout $((180 * stages)) "$LOADGEN" --addr "$addr" --idle $((count - held)) \
+        --hold $(((IDLE_SETTLE + 30) * stages))s --threads 2 --line "$line" >"$WORK/idle-$name-$count.out" 2>&1 &
+      gen=$!
+      gens+=("$gen")
+      for _ in $(seq 1200); do
+        if grep -qs '^ready' "$WORK/idle-$name-$count.out"; then
+          ready=1
+          break
+        fi
+        kill -0 "$gen" 2>/dev/null || break
+        sleep 0.1
+      done
+    fi
+    if ((ready)); then
+      held=$count
+      sleep "$IDLE_SETTLE"
+      after=$(rss_kib "$pid")
+      log "rss $name: ${before} KiB -> ${after} KiB with $count idle connections (read ${IDLE_SETTLE}s after the last answer)"
+      printf 'rss\t%s\t%s\tbefore_kib=%s after_kib=%s per_conn_bytes=%s\n' "$label" \
+        "$name" "$before" "$after" $(((after - before) * 1024 / count)) >>"$RESULTS"
+    else
+      log "rss $name: the load generator failed at $count: $(tail -3 "$WORK/idle-$name-$count.out" 2>/dev/null)"
+      printf 'rss\t%s\t%s\tfailed\n' "$label" "$name" >>"$RESULTS"
       break
     fi
-    kill -0 "$gen" 2>/dev/null || break
-    sleep 0.1
   done
-  if ((ready)); then
-    sleep "$IDLE_SETTLE"
-    after=$(rss_kib "$pid")
-    log "rss $name: ${before} KiB -> ${after} KiB with $IDLE_CONNS idle connections (read ${IDLE_SETTLE}s after the last answer)"
-    printf 'rss\t%s\t%s\tbefore_kib=%s after_kib=%s per_conn_bytes=%s\n' "$label" \
-      "$name" "$before" "$after" $(((after - before) * 1024 / IDLE_CONNS)) >>"$RESULTS"
-  else
-    log "rss $name: the load generator failed: $(tail -3 "$WORK/idle-$name.out")"
-    printf 'rss\t%s\t%s\tfailed\n' "$label" "$name" >>"$RESULTS"
-  fi
-  kill "$gen" 2>/dev/null || true
-  wait "$gen" 2>/dev/null || true
+  for gen in "${gens[@]}"; do
+    kill "$gen" 2>/dev/null || true
+    wait "$gen" 2>/dev/null || true
+  done
 }
 
 if [[ " $STEPS " == *" rss "* ]]; then
   begin_step rss
-  start ack_server "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss ack_server "$PID" "$ADDR" hello
-  stop "$PID"
-  start plain_ack "$PLAIN" --addr 127.0.0.1:0
-  idle_rss plain_ack "$PID" "$ADDR" hello
-  stop "$PID"
+  # The ack servers, framekit's default and one-thread runtimes and the peers (one at a time, a
+  # fresh process each, so none holds another's memory), at every count of IDLE_STEPS.
+  for v in mt tpc1; do
+    name=$(variant_name ack_server "$v")
+    # shellcheck disable=SC2046
+    start "$name" "$ACK" --addr 127.0.0.1:0 "${FK_FLAGS[@]}" $(variant_flags "$v")
+    # shellcheck disable=SC2086
+    idle_rss "$name" "$PID" "$ADDR" hello "" $IDLE_STEPS
+    stop "$PID"
+  done
+  for name in plain_ack "${PEER_NAMES[@]}"; do
+    bin=${PEER_BIN[$name]:-$PLAIN}
+    if [[ ! -x $bin ]]; then
+      printf 'missing\trss\t%s\tnot built: its toolchain is missing (INSTALL=1 bench/peers/build.sh)\n' "$name" >>"$RESULTS"
+      continue
+    fi
+    start "$name" "$bin" --addr 127.0.0.1:0
+    # shellcheck disable=SC2086
+    idle_rss "$name" "$PID" "$ADDR" hello "" $IDLE_STEPS
+    stop "$PID"
+  done
   start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss resp_server "$PID" "$ADDR" "$RESP_PING"
+  idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "" "$IDLE_CONNS"
   stop "$PID"
   if ((HAVE_REDIS)); then
     start_redis
-    idle_rss redis-server "$PID" "$ADDR" "$RESP_PING"
+    idle_rss redis-server "$PID" "$ADDR" "$RESP_PING" "" "$IDLE_CONNS"
     stop "$PID"
   fi
   start resp_server "$RESP" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-  idle_rss resp_server "$PID" "$ADDR" PING "inline PING"
+  idle_rss resp_server "$PID" "$ADDR" PING "inline PING" "$IDLE_CONNS"
   stop "$PID"
   if ((HAVE_REDIS)); then
     start_redis
-    idle_rss redis-server "$PID" "$ADDR" PING "inline PING"
+    idle_rss redis-server "$PID" "$ADDR" PING "inline PING" "$IDLE_CONNS"
     stop "$PID"
   fi
   if [[ -x $GLIBC/ack_server && -x $GLIBC/resp_server ]]; then
     start ack_server "$GLIBC/ack_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-    idle_rss ack_server "$PID" "$ADDR" hello "glibc malloc"
+    idle_rss ack_server "$PID" "$ADDR" hello "glibc malloc" "$IDLE_CONNS"
     stop "$PID"
     start resp_server "$GLIBC/resp_server" --addr 127.0.0.1:0 "${FK_FLAGS[@]}"
-    idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "glibc malloc"
+    idle_rss resp_server "$PID" "$ADDR" "$RESP_PING" "glibc malloc" "$IDLE_CONNS"
     stop "$PID"
   else
     log "no glibc build (PREBUILT without GLIBC_PREBUILT): skipping the glibc malloc rows"

@@ -7,6 +7,7 @@ import os
 import pathlib
 
 from benchmarks_doc import ROOT, cpu_accounting, machine_facts, replace_section
+import peers_report
 import server_charts
 from server_charts import Bar
 from server_results import STEPS, merge, read_blocks, results_of, share, stats, write_blocks
@@ -15,9 +16,9 @@ STORE = ROOT / "bench" / "server-results.tsv"
 
 # What each step of bench/server.sh measures, as the provenance table names it.
 STEP_ROWS = {
-    "ack": "`ack_server` vs plain tokio: req/s, CPU",
+    "ack": "`ack_server` vs the peers: req/s, latency, CPU, wake-ups",
     "resp": "`resp_server` vs `redis-server`: req/s, CPU",
-    "syscalls": "system calls per request (both)",
+    "syscalls": "system calls per request (ack and resp)",
     "rss": "memory per idle connection",
     "drip": "a dripped request",
 }
@@ -129,13 +130,27 @@ def runtime_table(results, section, names):
     return out
 
 
+# Optional columns of the load table: heading, key of the run's values.
+LOAD_EXTRA = [("p50 latency, µs", "p50_us"), ("p99 latency, µs", "p99_us"),
+              ("load generator CPU per request, µs", "client_cpu_us_per_req"),
+              ("server + load generator, µs", "both_cpu_us_per_req")]
+
+
+def fmt_median(st):
+    return "–" if st is None else (f"{st[0]:,.0f}" if st[0] >= 100 else f"{st[0]:.2f}")
+
+
 def load_table(results, section):
     names = contenders(results, section)
     if not names:
         return "_not run_\n"
+    # Latency and the load generator's CPU, where the section's runs recorded them.
+    extra = [(head, key) for head, key in LOAD_EXTRA
+             if any(key in r for (sec, _sc, _n), runs in results.items() if sec == section for r in runs)]
     out = ("| load | server | runs | req/s, median (min–max) | server CPU per request, µs (min–max) "
-           "| of which user, µs | of which system, µs | system share | system calls per request |\n"
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+           "| of which user, µs | of which system, µs | system share | system calls per request |"
+           + "".join(f" {head} |" for head, _ in extra) + "\n"
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(extra) + "\n")
     for sc in loads(results, section):
         for name in names:
             runs = results.get((section, sc, name), [])
@@ -149,7 +164,8 @@ def load_table(results, section):
                     f"| {fmt_spread(stats(runs, 'user_us_per_req'), us)} "
                     f"| {fmt_spread(stats(runs, 'sys_us_per_req'), us)} "
                     f"| {f'{sys_share:.0%}' if sys_share is not None else '–'} "
-                    f"| {f'{per[0]:.2f}' if per else '–'} |\n")
+                    f"| {f'{per[0]:.2f}' if per else '–'} |"
+                    + "".join(f" {fmt_median(stats(runs, key))} |" for _, key in extra) + "\n")
     return out
 
 
@@ -205,7 +221,25 @@ def comparison(results, kind, title, baseline, target):
         + "Targets:\n\n" + target_rows(results, kind, baseline, target) + "\n"
     )
 
-def charts(results, section, label, base=None, cpu_target=None):
+
+def peers_comparison(results):
+    """The ack family against the peers: runtimes, charts (the dashed line at the cheapest peer),
+    the load table, issue 26's targets against the best peer, and wake-ups and system calls."""
+    names, groups = contenders(results, "ack"), loads(results, "ack")
+    left_out = peers_report.missing(results)
+    return (
+        runtime_table(results, "ack", names) + "\n"
+        + (f"Not measured:\n\n{left_out}\n" if left_out else "")
+        + charts(results, "ack", "ack_server vs the peers",
+                 marks=peers_report.marks(results, groups, names))
+        + load_table(results, "ack") + "\n"
+        + "Targets (issue 26):\n\n" + peers_report.target_rows(results, groups, names) + "\n"
+        + "Wake-ups and system calls (the wake-ups from each run's context switch counts, "
+          "medians; the system calls from the `syscalls` step's strace run):\n\n"
+        + peers_report.wakeups_table(results, groups, names) + "\n"
+    )
+
+def charts(results, section, label, base=None, cpu_target=None, marks=None):
     """The CPU and throughput charts of a section; with `base` and `cpu_target`, each CPU panel
     has a dashed line where framekit's total would meet the target (the target times the
     baseline's median), so a pale system part above it is a floor above the target."""
@@ -225,7 +259,7 @@ def charts(results, section, label, base=None, cpu_target=None):
             st = stats(runs, "rps")
             if st:
                 rps_bars[(sc, n)] = Bar(*st)
-    marks = {}
+    marks = dict(marks or {})
     for sc in groups:
         st = stats(results.get((section, sc, base), []), "cpu_us_per_req") if base else None
         if st and cpu_target:
@@ -252,10 +286,17 @@ def charts(results, section, label, base=None, cpu_target=None):
             f"![{label}: throughput]({rps.relative_to(ROOT)})\n\n")
 
 
+def idle_count(scenario):
+    """The connection count of an rss row's scenario ("idle 5000" or "idle 10000, glibc malloc")."""
+    words = scenario.replace(",", " ").split()
+    return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+
+
 def rss_table(results):
     rows = [(sc, name, runs[-1]) for (sec, sc, name), runs in results.items() if sec == "rss"]
     if not rows:
         return "_not run_\n"
+    rows.sort(key=lambda row: idle_count(row[0]))  # stable: servers keep their order per count
     out = "| server | RSS before | RSS with connections open | per idle connection | target (framekit) |\n"
     out += "|---|---:|---:|---:|---|\n"
     redis = [int(r["per_conn_bytes"]) for _, name, r in rows
@@ -266,14 +307,14 @@ def rss_table(results):
             out += f"| `{name}` ({sc}) | {why} | | | |\n"
             continue
         per = int(r["per_conn_bytes"])
-        target = ""
-        if name in ("ack_server", "resp_server"):
+        target = peers_report.rss_target(rows, sc, name, per)
+        if target is None and name == "resp_server":
             met = per <= 1536 and (not redis or per <= 1.1 * redis[0])
             vs = f", {per / redis[0]:.2f}x redis-server" if redis and redis[0] > 0 else ""
             target = f"≤ 1.5 KiB and ≤ 1.1x redis-server: {'yes' if met else '**no**'}{vs}"
         out += (
             f"| `{name}` ({sc}) | {int(r['before_kib']):,} KiB | {int(r['after_kib']):,} KiB "
-            f"| {per:,} B | {target} |\n"
+            f"| {per:,} B | {target or ''} |\n"
         )
     return out
 
@@ -310,6 +351,7 @@ def server(args):
     if run:
         write_blocks(args.store, blocks)
     results = results_of(blocks)
+    peers_report.add_server_plus_client(results)
     store = pathlib.Path(args.store).resolve()
     store = store.relative_to(ROOT) if store.is_relative_to(ROOT) else store
     body = "## Servers (`bench/server.sh`)\n\n" + machine_facts() + "\n"
@@ -320,14 +362,23 @@ def server(args):
     body += provenance_table(blocks) + "\n" + SERVER_TEXT + "\n"
     body += CPU_TEXT + cpu_accounting() + "\n\n"
     body += (
-        "### `ack_server` vs plain tokio\n\n"
+        "### `ack_server` vs the peers (issue 26)\n\n"
         "`bench/loadgen` (one runtime thread) keeps W newline requests of 16 B in flight on each "
-        "of C connections and times each response; `plain_ack` (bench/loadgen/src/bin) is the "
-        "same protocol written with nothing but tokio, a 4 KiB read buffer and one write per read. "
+        "of C connections and times each response. The peers are the same protocol written as a "
+        "user of each stack would, answering exactly as `ack_server` does (`bench/peers/check.py`): "
+        "`plain_ack` (nothing but tokio, a 4 KiB read buffer and one write per read) and "
+        "`framed_ack` (tokio-util `FramedRead`/`FramedWrite` with `LinesCodec`, forwarded), both in "
+        "bench/loadgen/src/bin; `ack_server_go` (Go's net and bufio, a goroutine per connection), "
+        "`ack_server_netty` (Netty 4.1 NIO, `LineBasedFrameDecoder`, a flush per read) and "
+        "`ack_server_asyncio` (asyncio streams), in bench/peers (`bench/peers/build.sh` builds "
+        "them; `INSTALL=1` installs their toolchains). Every contender gets one unmeasured run "
+        "first (`PREPASS`, for the JVM's JIT). Wake-ups are the server's voluntary context "
+        "switches (every thread's /proc/PID/task/*/status, before and after each run) per "
+        "request; the load generator's CPU and wake-ups are its own getrusage over its run. "
         "System calls per request: `strace -c -f` attached to the server for one bounded run "
-        "(20,000 requests, not timed).\n\n"
+        "(`STRACE_REQUESTS` requests, not timed).\n\n"
     )
-    body += comparison(results, "ack", "ack_server vs plain tokio", "plain_ack", 0.9)
+    body += peers_comparison(results)
     body += (
         "### `resp_server` vs `redis-server`\n\n"
         "`redis-benchmark -t set,get -c 50 -q --csv`, one run being N SETs then N GETs, with "
