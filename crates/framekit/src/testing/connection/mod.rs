@@ -9,7 +9,7 @@
 //! | `exactly_once_in_order` | every decoded request gets exactly one answer (all its parts), in request order, or the connection ends with a stated reason |
 //! | `close_after_written` | a close (from the handler, a fatal decode error, a deadline, shutdown) ends the connection once everything before it is written, whatever else is pending; nothing after it is answered |
 //! | `bounded` | buffered input stays within the input budget; owed bytes within the high water mark plus one part per exchange in flight |
-//! | `timers_exact` | a deadline never fires before it is due, and a timeout of [`Timeout::Never`](crate::connection::Timeout::Never) is never armed |
+//! | `timers_exact` | a deadline never fires before it is due, and a timeout of [`Timeout::Never`](crate::connection::Timeout) is never armed |
 //! | `no_busy_loop` | after the machine answers "nothing to do", asking again without an event changes nothing |
 //! | `linear_work` | events asked per run stay linear in the requests and the driver's steps |
 //! | `liveness` | while an answer is due and the output has room, the machine never waits for more input: once input, writes, later answers and deadlines are exhausted, every request is answered or the connection is closed |
