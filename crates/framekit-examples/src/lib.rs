@@ -9,6 +9,7 @@
 //! | `kv_server`, `kv_client` | u32 BE length prefix | [`kv_protocol`], [`store`] |
 //! | `records_server` | fixed 16-byte records | [`records`] |
 //! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`], [`glob`] |
+//! | `memcached_server` | memcached text: a line, then a block by length | [`memcached`] |
 #![warn(missing_docs)]
 
 pub mod chat;
@@ -18,6 +19,7 @@ pub mod glob;
 pub mod handlers;
 pub mod kv_protocol;
 pub mod launch;
+pub mod memcached;
 pub mod metrics_http;
 pub mod records;
 pub mod resp;

@@ -1,0 +1,22 @@
+//! memcached's text protocol: the request [`MemcacheFraming`] (a line, then a data block whose
+//! presence and length the line decides), the line's reading ([`mod@line`], [`number`]), a
+//! connection's request decoder ([`RequestDecoder`]), the item [`Store`] (memory limit, LRU,
+//! CAS, expiry) and the commands run against it ([`execute`]), classic and meta. All of it is
+//! sans-IO; `memcached_server` joins it to framekit-server in one small file ([`server`]).
+
+pub mod commands;
+mod framing;
+pub mod line;
+mod meta;
+pub mod number;
+pub mod request;
+pub mod server;
+mod store;
+
+pub use commands::{execute, Flow, VERSION};
+pub use framing::{
+    Block, Layout, MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MAX_LINE,
+    ITEM_MAX_CEILING,
+};
+pub use request::{Request, RequestDecoder};
+pub use store::{Clock, DeltaError, Item, Mode, Store, StoreStats, Stored, DEFAULT_MEMORY_LIMIT};

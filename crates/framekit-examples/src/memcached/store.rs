@@ -1,0 +1,483 @@
+//! The item store behind `memcached_server`: keys to items (value, client flags, expiry, CAS
+//! unique id), a memory limit enforced by evicting the least recently used items, and
+//! memcached's clock and flush rules.
+//!
+//! Time is a parameter of every call, in memcached's own unit: whole seconds since the store
+//! started (its `rel_time_t`), so expiry and delayed flushes are unit-tested without sleeping.
+//! The LRU order is a map from a use counter to the key: a use moves the key to the back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::line::ITEM_OVERHEAD;
+use super::number::strtoull;
+
+/// memcached's default memory limit (`-m 64`).
+pub const DEFAULT_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+/// memcached's `REALTIME_MAXDELTA`: an expiry up to 30 days is relative, above it a Unix time.
+const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
+/// memcached's `ITEM_UPDATE_INTERVAL`: an item's last-access time moves at most this often.
+const ITEM_UPDATE_INTERVAL: u32 = 60;
+
+/// memcached's clock: seconds since a start time set 62 s in the past (as memcached sets it),
+/// so that no live time is 0 and "expired at 1" is always in the past.
+///
+/// ```
+/// use framekit_examples::memcached::Clock;
+/// let clock = Clock::started_at(1_700_000_000);
+/// assert_eq!(clock.now(1_700_000_000), 62);
+/// assert_eq!(clock.expiry(10, 62), 72); // relative
+/// assert_eq!(clock.expiry(1_700_000_100, 62), 162); // a Unix time
+/// assert_eq!(clock.expiry(-1, 62), 1); // negative: already expired
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    started: i64,
+}
+
+impl Clock {
+    /// A clock for a server started at Unix time `unix`.
+    pub fn started_at(unix: i64) -> Self {
+        Clock {
+            started: unix.saturating_sub(i64::from(ITEM_UPDATE_INTERVAL) + 2),
+        }
+    }
+
+    /// A clock started now.
+    pub fn system() -> Self {
+        Clock::started_at(unix_now())
+    }
+
+    /// The store time at Unix time `unix`.
+    pub fn now(&self, unix: i64) -> u32 {
+        u32::try_from(unix.saturating_sub(self.started).max(1)).unwrap_or(u32::MAX)
+    }
+
+    /// The store time now.
+    pub fn now_system(&self) -> u32 {
+        self.now(unix_now())
+    }
+
+    /// The Unix time at store time `at` (for `stats time`).
+    pub fn unix(&self, at: u32) -> i64 {
+        self.started.saturating_add(i64::from(at))
+    }
+
+    /// memcached's `realtime(EXPTIME_TO_POSITIVE_TIME(exptime))`: 0 never expires, up to 30
+    /// days is relative to `now`, more is a Unix time (in the past: 1, expired), negative is
+    /// expired.
+    pub fn expiry(&self, exptime: i32, now: u32) -> u32 {
+        let exptime = if exptime < 0 {
+            REALTIME_MAXDELTA + 1
+        } else {
+            i64::from(exptime)
+        };
+        if exptime == 0 {
+            0
+        } else if exptime > REALTIME_MAXDELTA {
+            if exptime <= self.started {
+                1
+            } else {
+                u32::try_from(exptime - self.started).unwrap_or(u32::MAX)
+            }
+        } else {
+            u32::try_from(exptime + i64::from(now)).unwrap_or(u32::MAX)
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// One stored item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The value.
+    pub value: Vec<u8>,
+    /// Client flags.
+    pub flags: u32,
+    /// Store time of expiry, 0 for never.
+    pub exptime: u32,
+    /// The CAS unique id.
+    pub cas: u64,
+    /// Store time of the last store or (at most every minute) access.
+    pub time: u32,
+    /// Whether it was fetched since it was stored.
+    pub fetched: bool,
+    /// Its place in the LRU order.
+    used: u64,
+}
+
+impl Item {
+    /// What the item counts against the memory limit (as memcached sizes it).
+    fn cost(key: &[u8], value_len: usize, flags: u32) -> usize {
+        let suffix = if flags == 0 { 0 } else { 4 };
+        ITEM_OVERHEAD + key.len() + value_len + suffix
+    }
+}
+
+/// How a store command writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Always (`set`; `cas` when a CAS id is given).
+    Set,
+    /// Only if absent (`add`).
+    Add,
+    /// Only if present (`replace`).
+    Replace,
+    /// After the present value (`append`).
+    Append,
+    /// Before the present value (`prepend`).
+    Prepend,
+    /// Only over a present item whose CAS id matches (`cas`; 0 matches nothing).
+    Cas,
+}
+
+/// A store command's outcome, as memcached words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// `STORED`, with the new CAS id.
+    Stored(u64),
+    /// `EXISTS`: the CAS id did not match.
+    Exists,
+    /// `NOT_FOUND`: `cas` on a missing key.
+    NotFound,
+    /// `NOT_STORED`: the mode's condition failed.
+    NotStored,
+    /// The item could not be made to fit the memory limit.
+    NoMemory,
+}
+
+/// Why `incr`/`decr` did not change a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaError {
+    /// No such key.
+    NotFound,
+    /// The value is not a decimal number.
+    NonNumeric,
+    /// The CAS id did not match.
+    CasMismatch,
+}
+
+/// Counters for `stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Items stored since start.
+    pub total_items: u64,
+    /// Items evicted for memory.
+    pub evictions: u64,
+    /// Reads that found their key.
+    pub get_hits: u64,
+    /// Reads that did not.
+    pub get_misses: u64,
+    /// Items removed because they expired.
+    pub expired: u64,
+}
+
+/// memcached's item store.
+///
+/// ```
+/// use framekit_examples::memcached::Store;
+/// let mut store = Store::new(1 << 20, 1 << 20);
+/// let now = 100;
+/// store.set(b"k", b"v", 0, 0, now);
+/// assert_eq!(store.get(b"k", now).unwrap().value, b"v");
+/// ```
+#[derive(Debug)]
+pub struct Store {
+    items: HashMap<Box<[u8]>, Item>,
+    lru: BTreeMap<u64, Box<[u8]>>,
+    uses: u64,
+    used: usize,
+    limit: usize,
+    item_max: usize,
+    next_cas: u64,
+    oldest_live: u32,
+    oldest_cas: u64,
+    /// Counters for `stats`.
+    pub stats: StoreStats,
+}
+
+impl Store {
+    /// A store of at most `limit` bytes of items, each at most `item_max` bytes.
+    pub fn new(limit: usize, item_max: usize) -> Self {
+        Store {
+            items: HashMap::new(),
+            lru: BTreeMap::new(),
+            uses: 0,
+            used: 0,
+            limit,
+            item_max,
+            next_cas: 0,
+            oldest_live: 0,
+            oldest_cas: 0,
+            stats: StoreStats::default(),
+        }
+    }
+
+    /// Items stored.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no item is stored.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Bytes the items count against the limit.
+    pub fn bytes(&self) -> usize {
+        self.used
+    }
+
+    /// The memory limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn cas_id(&mut self) -> u64 {
+        self.next_cas = self.next_cas.wrapping_add(1);
+        self.next_cas
+    }
+
+    /// Whether an item is gone at `now`: expired, or flushed by `flush_all`.
+    fn dead(&self, item: &Item, now: u32) -> bool {
+        (item.exptime != 0 && item.exptime <= now)
+            || (self.oldest_live != 0 && self.oldest_live <= now && item.time <= self.oldest_live)
+            || (self.oldest_cas != 0 && item.cas < self.oldest_cas)
+    }
+
+    /// The live item under `key`, removing it if it is dead; no LRU move.
+    pub fn peek(&mut self, key: &[u8], now: u32) -> Option<&mut Item> {
+        let dead = self.dead(self.items.get(key)?, now);
+        if dead {
+            self.stats.expired += 1;
+            self.remove(key);
+            return None;
+        }
+        self.items.get_mut(key)
+    }
+
+    /// The live item under `key`, moved to the back of the LRU order and marked fetched
+    /// (counted as a hit or a miss).
+    pub fn get(&mut self, key: &[u8], now: u32) -> Option<&mut Item> {
+        if self.peek(key, now).is_none() {
+            self.stats.get_misses += 1;
+            return None;
+        }
+        self.stats.get_hits += 1;
+        self.bump(key, now);
+        let item = self.items.get_mut(key)?;
+        item.fetched = true;
+        Some(item)
+    }
+
+    /// Moves `key` to the back of the LRU order; refreshes its access time once a minute.
+    fn bump(&mut self, key: &[u8], now: u32) {
+        self.uses += 1;
+        let uses = self.uses;
+        let Some(item) = self.items.get_mut(key) else {
+            return;
+        };
+        if let Some(k) = self.lru.remove(&item.used) {
+            self.lru.insert(uses, k);
+        }
+        item.used = uses;
+        if item.time.saturating_add(ITEM_UPDATE_INTERVAL) <= now {
+            item.time = now;
+        }
+    }
+
+    /// Removes `key`; whether it was there (dead or alive).
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        let Some((k, item)) = self.items.remove_entry(key) else {
+            return false;
+        };
+        self.lru.remove(&item.used);
+        self.used = self
+            .used
+            .saturating_sub(Item::cost(&k, item.value.len(), item.flags));
+        true
+    }
+
+    /// Removes the live item under `key`: whether there was one.
+    pub fn delete(&mut self, key: &[u8], now: u32) -> bool {
+        self.peek(key, now).is_some() && self.remove(key)
+    }
+
+    /// Evicts from the front of the LRU order until `cost` more bytes fit; false if they
+    /// cannot.
+    fn make_room(&mut self, cost: usize) -> bool {
+        if cost > self.limit || cost > self.item_max {
+            return false;
+        }
+        while self.used.saturating_add(cost) > self.limit {
+            let Some((_, key)) = self.lru.pop_first() else {
+                return false;
+            };
+            if let Some(item) = self.items.remove(&key) {
+                self.used =
+                    self.used
+                        .saturating_sub(Item::cost(&key, item.value.len(), item.flags));
+                self.stats.evictions += 1;
+            }
+        }
+        true
+    }
+
+    /// Links a new item under `key` (replacing any), with a new CAS id.
+    fn link(&mut self, key: &[u8], value: Vec<u8>, flags: u32, exptime: u32, now: u32) -> Stored {
+        self.remove(key);
+        let cost = Item::cost(key, value.len(), flags);
+        if !self.make_room(cost) {
+            return Stored::NoMemory;
+        }
+        let cas = self.cas_id();
+        self.uses += 1;
+        self.used += cost;
+        self.lru.insert(self.uses, key.into());
+        self.items.insert(
+            key.into(),
+            Item {
+                value,
+                flags,
+                exptime,
+                cas,
+                time: now,
+                fetched: false,
+                used: self.uses,
+            },
+        );
+        self.stats.total_items += 1;
+        Stored::Stored(cas)
+    }
+
+    /// `set` without conditions.
+    pub fn set(&mut self, key: &[u8], value: &[u8], flags: u32, exptime: u32, now: u32) -> Stored {
+        self.store(Mode::Set, key, value, flags, exptime, 0, now)
+    }
+
+    /// A store command (memcached's `do_store_item`): `mode` decides when it writes; `cas` is
+    /// the id [`Mode::Cas`] must match, and one append or prepend must match when not 0. Append and prepend keep the present
+    /// item's flags and expiry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store(
+        &mut self,
+        mode: Mode,
+        key: &[u8],
+        value: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        now: u32,
+    ) -> Stored {
+        let present = self.peek(key, now).map(|i| (i.cas, i.flags, i.exptime));
+        match (mode, present) {
+            (Mode::Add, Some(_)) => {
+                // memcached moves the present item up the LRU on a failed add.
+                self.bump(key, now);
+                Stored::NotStored
+            }
+            (Mode::Cas, None) => Stored::NotFound,
+            (Mode::Cas, Some((old, _, _))) if cas != old => Stored::Exists,
+            (Mode::Replace | Mode::Append | Mode::Prepend, None) => Stored::NotStored,
+            (Mode::Append | Mode::Prepend, Some((old, _, _))) if cas != 0 && cas != old => {
+                Stored::Exists
+            }
+            (Mode::Append | Mode::Prepend, Some((_, flags, exptime))) => {
+                let Some(old) = self.items.get(key) else {
+                    return Stored::NotStored;
+                };
+                let mut joined = Vec::with_capacity(old.value.len() + value.len());
+                if mode == Mode::Append {
+                    joined.extend_from_slice(&old.value);
+                    joined.extend_from_slice(value);
+                } else {
+                    joined.extend_from_slice(value);
+                    joined.extend_from_slice(&old.value);
+                }
+                if Item::cost(key, joined.len(), flags) > self.item_max {
+                    return Stored::NotStored;
+                }
+                self.link(key, joined, flags, exptime, now)
+            }
+            _ => self.link(key, value.to_vec(), flags, exptime, now),
+        }
+    }
+
+    /// Sets the expiry of the live item under `key`: whether there was one.
+    pub fn touch(&mut self, key: &[u8], exptime: u32, now: u32) -> bool {
+        match self.get(key, now) {
+            Some(item) => {
+                item.exptime = exptime;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `incr`/`decr` by `delta` (memcached's `do_add_delta`): decrements stop at 0, increments
+    /// wrap at 2^64; a result no longer than the old value is written in place, padded with
+    /// spaces, as memcached does. Returns the new number and CAS id.
+    pub fn add_delta(
+        &mut self,
+        key: &[u8],
+        incr: bool,
+        delta: u64,
+        cas: u64,
+        now: u32,
+    ) -> Result<(u64, u64), DeltaError> {
+        let Some(item) = self.peek(key, now) else {
+            return Err(DeltaError::NotFound);
+        };
+        if item.value.is_empty() {
+            return Err(DeltaError::NonNumeric);
+        }
+        if cas != 0 && item.cas != cas {
+            return Err(DeltaError::CasMismatch);
+        }
+        let Some(value) = strtoull(&item.value) else {
+            return Err(DeltaError::NonNumeric);
+        };
+        let value = if incr {
+            value.wrapping_add(delta)
+        } else {
+            value.saturating_sub(delta)
+        };
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(value).as_bytes();
+        let (flags, exptime) = (item.flags, item.exptime);
+        if digits.len() <= item.value.len() {
+            let old_len = item.value.len();
+            item.value.clear();
+            item.value.extend_from_slice(digits);
+            item.value.resize(old_len, b' ');
+            let cas = self.cas_id();
+            if let Some(item) = self.items.get_mut(key) {
+                item.cas = cas;
+            }
+            self.bump(key, now);
+            return Ok((value, cas));
+        }
+        match self.link(key, digits.to_vec(), flags, exptime, now) {
+            Stored::Stored(cas) => Ok((value, cas)),
+            _ => Err(DeltaError::NotFound),
+        }
+    }
+
+    /// `flush_all [delay]` (memcached's rule): items last stored or used up to a second
+    /// before the flush time are gone once it is reached; without a delay, also every item
+    /// whose CAS id is older than the flush.
+    pub fn flush(&mut self, exptime: u32, now: u32) {
+        let new_oldest = if exptime > 0 { exptime } else { now };
+        self.oldest_live = new_oldest.saturating_sub(1);
+        if self.oldest_live <= now {
+            self.oldest_cas = self.cas_id();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
