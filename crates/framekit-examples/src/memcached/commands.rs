@@ -4,11 +4,12 @@
 
 use bytes::BytesMut;
 
+use super::answer::{Env, Out, BAD_CHUNK, BAD_EXPTIME, BAD_FORMAT, NO_MEMORY, TOO_LARGE};
 use super::line::{LineError, Storage, StorageLine, Words, MAX_KEY_LEN};
 use super::meta;
 use super::number::{strtol, strtoul, strtoull};
 use super::request::{Data, Request};
-use super::store::{Clock, DeltaError, Mode, Store, Stored};
+use super::store::{DeltaError, Mode, Store, Stored};
 
 /// The version `version` reports: memcached's series, marked as this server.
 pub const VERSION: &str = "1.6.18-framekit";
@@ -22,57 +23,12 @@ pub enum Flow {
     Close,
 }
 
-/// What a request runs with besides the store: the clock, the time, and the server's counters
-/// for `stats`.
-#[derive(Debug, Clone, Copy)]
-pub struct Env {
-    /// The store's clock.
-    pub clock: Clock,
-    /// The store time of this request.
-    pub now: u32,
-    /// The server's process id.
-    pub pid: u32,
-    /// Connections open now.
-    pub curr_connections: u64,
-    /// Connections accepted since start.
-    pub total_connections: u64,
-}
-
-/// Answers, or none under `noreply` (memcached's `out_string`).
-pub(super) struct Out<'a> {
-    pub buf: &'a mut BytesMut,
-    pub noreply: bool,
-}
-
-impl Out<'_> {
-    /// A whole answer line, unless `noreply`.
-    pub fn line(&mut self, text: &[u8]) {
-        if !self.noreply {
-            self.buf.extend_from_slice(text);
-            self.buf.extend_from_slice(b"\r\n");
-        }
-    }
-
-    /// An answer line even under `noreply` (memcached's `out_errstring`).
-    pub fn error(&mut self, text: &[u8]) {
-        self.buf.extend_from_slice(text);
-        self.buf.extend_from_slice(b"\r\n");
-    }
-}
-
-const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
-const BAD_EXPTIME: &[u8] = b"CLIENT_ERROR invalid exptime argument";
-pub(super) const TOO_LARGE: &[u8] = b"SERVER_ERROR object too large for cache";
-pub(super) const NO_MEMORY: &[u8] = b"SERVER_ERROR out of memory storing object";
-pub(super) const BAD_CHUNK: &[u8] = b"CLIENT_ERROR bad data chunk";
-
 /// Runs one request, appending its answer to `out`.
 ///
 /// ```
 /// use bytes::BytesMut;
 /// use framekit_examples::memcached::request::{Data, Request};
-/// use framekit_examples::memcached::{execute, Clock, Flow, Store};
-/// use framekit_examples::memcached::commands::Env;
+/// use framekit_examples::memcached::{execute, Clock, Env, Flow, Store};
 ///
 /// let mut store = Store::new(1 << 20, 1 << 20);
 /// let env = Env { clock: Clock::system(), now: 100, pid: 1, curr_connections: 1, total_connections: 1 };

@@ -2,7 +2,7 @@
 //! answered as memcached 1.6.18 answers them: two-letter codes (`HD`, `VA`, `EN`, `NF`, `NS`,
 //! `EX`), returned flags in request order, `q` hiding the nominal answer, errors always shown.
 
-use super::commands::{Env, Out, BAD_CHUNK, NO_MEMORY, TOO_LARGE};
+use super::answer::{Env, Out, BAD_CHUNK, BAD_FORMAT, NO_MEMORY, TOO_LARGE};
 use super::line::{Words, MAX_KEY_LEN, MAX_META_TOKENS};
 use super::number::{strtol, strtoul, strtoull};
 use super::request::Data;
@@ -10,7 +10,6 @@ use super::store::{DeltaError, Mode, Store, Stored};
 
 /// memcached's `MFLAG_MAX_OPAQUE_LENGTH`.
 const MAX_OPAQUE: usize = 32;
-const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
 const BAD_TOKEN: &str = "CLIENT_ERROR bad token in command line format";
 
 /// The flags of a meta command, read as memcached's `_meta_flag_preparse` reads them.

@@ -4,6 +4,7 @@
 //! CAS, expiry) and the commands run against it ([`execute`]), classic and meta. All of it is
 //! sans-IO; `memcached_server` joins it to framekit-server in one small file ([`server`]).
 
+mod answer;
 pub mod commands;
 mod framing;
 pub mod line;
@@ -13,6 +14,7 @@ pub mod request;
 pub mod server;
 mod store;
 
+pub use answer::Env;
 pub use commands::{execute, Flow, VERSION};
 pub use framing::{
     Block, Layout, MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MAX_LINE,

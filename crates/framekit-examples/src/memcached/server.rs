@@ -15,7 +15,8 @@ use framekit_server::{
 };
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::commands::{execute, Env, Flow};
+use super::answer::Env;
+use super::commands::{execute, Flow};
 use super::framing::MemcacheFraming;
 use super::request::{Request, RequestDecoder};
 use super::store::{Clock, Store};
