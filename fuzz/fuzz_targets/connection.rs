@@ -1,7 +1,8 @@
-//! Random event sequences through the connection machine (server role) under the connection
+//! Random event sequences through the connection machine, in both roles, under the connection
 //! laws: every request answered once and in order, closes after what is owed, bounded buffers,
-//! exact timers, no busy loop, liveness. The plan (handler behaviours, input chunking, the
-//! driver's choices, settings, shutdown) is drawn from the fuzzer's bytes.
+//! exact timers, no busy loop, liveness. The plan (handler behaviours or the peer's answers,
+//! input chunking, the driver's choices, settings, shutdown) is drawn from the fuzzer's bytes;
+//! the first byte picks the role.
 #![no_main]
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use arbitrary::Unstructured;
 use framekit::connection::{Settings, Timeout};
 use framekit::framing::delimited::Delimited;
-use framekit::testing::connection::{check_server, Behaviour, Plan};
+use framekit::testing::connection::{check_client, check_server, Behaviour, ClientPlan, Plan};
 use framekit::FrameCodec;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,16 +22,60 @@ fn timeout(u: &mut Unstructured<'_>) -> Timeout {
     }
 }
 
-fn plan(data: &[u8]) -> Plan {
-    let mut u = Unstructured::new(data);
-    let settings = Settings::default()
+fn settings(u: &mut Unstructured<'_>) -> Settings {
+    Settings::default()
         .input_budget(u.int_in_range(8..=4096usize).unwrap_or(64))
         .high_water(u.int_in_range(1..=256usize).unwrap_or(64))
         .low_water(u.int_in_range(0..=256usize).unwrap_or(0))
         .max_in_flight(u.int_in_range(1..=8usize).unwrap_or(1))
-        .idle(timeout(&mut u))
-        .exchange(timeout(&mut u))
-        .write(timeout(&mut u));
+        .idle(timeout(u))
+        .exchange(timeout(u))
+        .write(timeout(u))
+}
+
+fn choices(u: &mut Unstructured<'_>) -> Vec<u16> {
+    let mut choices: Vec<u16> = Vec::new();
+    while let Ok(choice) = u.arbitrary::<u16>() {
+        choices.push(choice);
+    }
+    if choices.is_empty() {
+        choices.push(0);
+    }
+    choices
+}
+
+fn chunks(u: &mut Unstructured<'_>) -> Vec<usize> {
+    (0..u.int_in_range(1..=6usize).unwrap_or(1))
+        .map(|_| u.int_in_range(1..=64usize).unwrap_or(1))
+        .collect()
+}
+
+fn step(u: &mut Unstructured<'_>) -> Option<usize> {
+    u.arbitrary::<bool>()
+        .unwrap_or(false)
+        .then(|| u.int_in_range(0..=96usize).unwrap_or(0))
+}
+
+fn client_plan(u: &mut Unstructured<'_>) -> ClientPlan {
+    let settings = settings(u);
+    let requests = u.int_in_range(0..=32usize).unwrap_or(0);
+    let tagged = u.arbitrary().unwrap_or(false);
+    let chunks = chunks(u);
+    let peer_closes_at = step(u);
+    let close_at = step(u);
+    ClientPlan {
+        requests,
+        tagged,
+        chunks,
+        choices: choices(u),
+        peer_closes_at,
+        close_at,
+        settings,
+    }
+}
+
+fn plan(u: &mut Unstructured<'_>) -> Plan {
+    let settings = settings(u);
     let behaviours = (0..u.int_in_range(1..=8usize).unwrap_or(1))
         .map(|_| match u.int_in_range(0..=5u8).unwrap_or(0) {
             0 => Behaviour::Now,
@@ -42,33 +87,30 @@ fn plan(data: &[u8]) -> Plan {
         })
         .collect();
     let requests = u.int_in_range(0..=32usize).unwrap_or(0);
-    let chunks = (0..u.int_in_range(1..=6usize).unwrap_or(1))
-        .map(|_| u.int_in_range(1..=64usize).unwrap_or(1))
-        .collect();
-    let shutdown_at = u
-        .arbitrary::<bool>()
-        .unwrap_or(false)
-        .then(|| u.int_in_range(0..=64usize).unwrap_or(0));
-    let mut choices: Vec<u16> = Vec::new();
-    while let Ok(choice) = u.arbitrary::<u16>() {
-        choices.push(choice);
-    }
-    if choices.is_empty() {
-        choices.push(0);
-    }
+    let chunks = chunks(u);
+    let shutdown_at = step(u);
     Plan {
         behaviours,
         requests,
         chunks,
-        choices,
+        choices: choices(u),
         shutdown_at,
         settings,
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let plan = plan(data);
-    if let Err(violation) = check_server(&|| FrameCodec::new(Delimited::newline()), &plan) {
-        panic!("{violation}\n{plan:#?}");
+    let make = || FrameCodec::new(Delimited::newline());
+    let mut u = Unstructured::new(data);
+    if u.arbitrary::<bool>().unwrap_or(false) {
+        let plan = client_plan(&mut u);
+        if let Err(violation) = check_client(&make, &plan) {
+            panic!("{violation}\n{plan:#?}");
+        }
+    } else {
+        let plan = plan(&mut u);
+        if let Err(violation) = check_server(&make, &plan) {
+            panic!("{violation}\n{plan:#?}");
+        }
     }
 });

@@ -136,6 +136,11 @@ impl<M> Role for Client<M> {
         self.exchanges.next_deadline()
     }
 
+    /// A closing client still waits for the answers in flight.
+    fn reads_while_closing(&self) -> bool {
+        !self.exchanges.is_empty()
+    }
+
     fn expire(&mut self, now: Instant) {
         let notices = &mut self.notices;
         self.exchanges.expire(now, |entry| {
@@ -145,7 +150,8 @@ impl<M> Role for Client<M> {
     }
 
     fn abandon(&mut self, written: u64, reason: CloseReason) {
-        for entry in self.exchanges.drain() {
+        // An expired exchange was reported already: it ends once.
+        for entry in self.exchanges.drain().filter(|e| !e.data.expired) {
             let delivery = if written > entry.data.start {
                 Delivery::MaybeApplied
             } else {

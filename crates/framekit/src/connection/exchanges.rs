@@ -94,6 +94,10 @@ impl<T> Exchanges<T> {
         self.queue.remove(at)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }

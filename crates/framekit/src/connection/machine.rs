@@ -25,6 +25,9 @@ pub trait Role: sealed::Sealed {
     fn held(&self) -> usize;
     #[doc(hidden)]
     fn next_deadline(&self) -> Option<Instant>;
+    /// Whether a closing connection still takes input (a client waits for its answers).
+    #[doc(hidden)]
+    fn reads_while_closing(&self) -> bool;
     #[doc(hidden)]
     fn expire(&mut self, now: Instant);
     /// The connection ended with exchanges unfinished, after `written` bytes left in all.
@@ -176,8 +179,9 @@ impl<C, R: Role> Connection<C, R> {
         }
     }
 
-    /// The buffer to read into, while the machine takes input: the connection is open, the
-    /// peer has not closed its side, and the input budget has room. Append to it (e.g. with
+    /// The buffer to read into, while the machine takes input: the connection is open (or a
+    /// closing client still waits for answers), the peer has not closed its side, and the input
+    /// budget has room. Append to it (e.g. with
     /// tokio's `AsyncReadExt::read_buf`), then call [`handle_read`](Self::handle_read).
     pub fn read_buf(&mut self) -> Option<&mut BytesMut> {
         if !self.wants_read() {
@@ -189,7 +193,12 @@ impl<C, R: Role> Connection<C, R> {
 
     /// Whether [`read_buf`](Self::read_buf) would offer a buffer.
     pub fn wants_read(&self) -> bool {
-        matches!(self.core.state, State::Open) && self.input.open(&self.buf)
+        let taking = match self.core.state {
+            State::Open => true,
+            State::Closing(_) => self.core.role.reads_while_closing(),
+            State::Closed(_) => false,
+        };
+        taking && self.input.open(&self.buf)
     }
 
     /// `n` bytes were appended to the buffer [`read_buf`](Self::read_buf) gave; 0 is the end

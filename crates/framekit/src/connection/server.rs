@@ -253,6 +253,11 @@ impl Role for Server {
         self.exchanges.next_deadline()
     }
 
+    /// Nothing read after a close is handled.
+    fn reads_while_closing(&self) -> bool {
+        false
+    }
+
     fn expire(&mut self, now: Instant) {
         let expired = &mut self.expired;
         self.exchanges.expire(now, |entry| {

@@ -1,8 +1,12 @@
 //! The connection laws: what a [`Connection`](crate::connection::Connection) in the server role
 //! must do in every order of events, checked by driving it with a model handler, random
 //! chunkings of the input, writes that accept any partial amount, timers at their deadlines and
-//! shutdown at any point. proptest draws the [`Plan`]s and shrinks a failure to a minimal one;
-//! [`check_server`] runs one plan, so a fuzz target can drive the machine too.
+//! shutdown at any point; in the client role ([`check_client`]) with a model peer that answers
+//! each request it reads, in order or (tagged) shuffled, and closes at any point. proptest draws
+//! the [`Plan`]s and shrinks a failure to a minimal one; [`check_server`] and [`check_client`]
+//! run one plan, so a fuzz target can drive the machine too. In the client role
+//! `exactly_once_in_order` reads: every exchange ends exactly once, answered with its own
+//! request's answer, expired (its late answer dropped at most once), undecodable, or failed.
 //!
 //! | law | what must hold |
 //! |---|---|
@@ -18,9 +22,9 @@
 //! use framekit::{FrameCodec, framing::delimited::Delimited};
 //! use framekit::testing::connection::ConnectionLaws;
 //!
-//! ConnectionLaws::new(|| FrameCodec::new(Delimited::newline()))
-//!     .cases(32)
-//!     .check_server();
+//! let laws = ConnectionLaws::new(|| FrameCodec::new(Delimited::newline())).cases(32);
+//! laws.check_server();
+//! laws.check_client();
 //! ```
 //!
 //! What the laws do not cover: the handler is the kit's model (it answers with the request's
@@ -28,6 +32,7 @@
 //! answering through the same [`Responder`](crate::connection::Responder) calls, which the
 //! model exercises in every combination (at once, later, never, in parts, close, fail).
 
+mod client_run;
 mod run;
 
 use std::time::Duration;
@@ -39,6 +44,7 @@ use tokio_util::codec::Encoder;
 
 use crate::connection::{Decode, Settings, Timeout};
 
+pub use client_run::{check_client, ClientPlan, IndexTag};
 pub use run::{check_server, ConnectionViolation};
 
 /// How the model handler answers one request.
@@ -99,20 +105,82 @@ where
         self
     }
 
+    /// Runs every law in the client role over `cases` random plans (pipelined and tagged);
+    /// panics with the law broken and the shrunk plan.
+    pub fn check_client(&self) {
+        self.run(client_plans(), |plan| check_client(&self.make, &plan));
+    }
+
     /// Runs every law over `cases` random plans; panics with the law broken and the shrunk plan.
     pub fn check_server(&self) {
+        self.run(plans(), |plan| check_server(&self.make, &plan));
+    }
+
+    fn run<S: Strategy>(
+        &self,
+        plans: S,
+        check: impl Fn(S::Value) -> Result<(), ConnectionViolation>,
+    ) where
+        S::Value: std::fmt::Debug,
+    {
         let mut runner = TestRunner::new(Config {
             cases: self.cases,
             failure_persistence: None,
             ..Config::default()
         });
-        let result = runner.run(&plans(), |plan| {
-            check_server(&self.make, &plan).map_err(|v| TestCaseError::fail(v.to_string()))
+        let result = runner.run(&plans, |plan| {
+            check(plan).map_err(|v| TestCaseError::fail(v.to_string()))
         });
         if let Err(failure) = result {
             panic!("connection law broken: {failure}");
         }
     }
+}
+
+fn settings() -> impl Strategy<Value = Settings> {
+    (
+        (32usize..4096),
+        (1usize..256),
+        (0usize..256),
+        (1usize..8),
+        timeout(),
+        timeout(),
+        timeout(),
+    )
+        .prop_map(|(budget, high, low, in_flight, idle, exchange, write)| {
+            Settings::default()
+                .input_budget(budget)
+                .high_water(high)
+                .low_water(low)
+                .max_in_flight(in_flight)
+                .idle(idle)
+                .exchange(exchange)
+                .write(write)
+        })
+}
+
+/// The client plans proptest draws.
+pub fn client_plans() -> impl Strategy<Value = ClientPlan> {
+    (
+        0usize..24,
+        any::<bool>(),
+        proptest::collection::vec(1usize..64, 1..6),
+        proptest::collection::vec(any::<u16>(), 1..32),
+        proptest::option::of(0usize..96),
+        proptest::option::of(0usize..96),
+        settings(),
+    )
+        .prop_map(
+            |(requests, tagged, chunks, choices, peer_closes_at, close_at, settings)| ClientPlan {
+                requests,
+                tagged,
+                chunks,
+                choices,
+                peer_closes_at,
+                close_at,
+                settings,
+            },
+        )
 }
 
 fn behaviour() -> impl Strategy<Value = Behaviour> {
@@ -136,32 +204,13 @@ fn timeout() -> impl Strategy<Value = Timeout> {
 
 /// The plans proptest draws.
 pub fn plans() -> impl Strategy<Value = Plan> {
-    let settings = (
-        (32usize..4096),
-        (1usize..256),
-        (0usize..256),
-        (1usize..8),
-        timeout(),
-        timeout(),
-        timeout(),
-    )
-        .prop_map(|(budget, high, low, in_flight, idle, exchange, write)| {
-            Settings::default()
-                .input_budget(budget)
-                .high_water(high)
-                .low_water(low)
-                .max_in_flight(in_flight)
-                .idle(idle)
-                .exchange(exchange)
-                .write(write)
-        });
     (
         proptest::collection::vec(behaviour(), 1..8),
         0usize..24,
         proptest::collection::vec(1usize..64, 1..6),
         proptest::collection::vec(any::<u16>(), 1..32),
         proptest::option::of(0usize..64),
-        settings,
+        settings(),
     )
         .prop_map(
             |(behaviours, requests, chunks, choices, shutdown_at, settings)| Plan {

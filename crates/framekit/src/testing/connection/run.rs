@@ -25,7 +25,7 @@ pub struct ConnectionViolation {
     pub detail: String,
 }
 
-fn broken(law: &'static str, detail: impl Into<String>) -> ConnectionViolation {
+pub(super) fn broken(law: &'static str, detail: impl Into<String>) -> ConnectionViolation {
     ConnectionViolation {
         law,
         detail: detail.into(),
@@ -33,7 +33,7 @@ fn broken(law: &'static str, detail: impl Into<String>) -> ConnectionViolation {
 }
 
 /// The most steps a run takes: far more than any plan needs, so hitting it is a busy loop.
-const MAX_STEPS: usize = 20_000;
+pub(super) const MAX_STEPS: usize = 20_000;
 
 /// What the model handler wrote for one exchange, and where it is.
 #[derive(Debug, Default)]
@@ -334,8 +334,8 @@ fn bounded<C>(
 }
 
 /// `timers_exact`: just before its deadline, a timeout changes nothing.
-fn exact_timers<C>(
-    conn: &mut Connection<C, Server>,
+pub(super) fn exact_timers<C, R: crate::connection::Role>(
+    conn: &mut Connection<C, R>,
     deadline: Instant,
 ) -> Result<(), ConnectionViolation> {
     let Some(early) = deadline.checked_sub(Duration::from_nanos(1)) else {

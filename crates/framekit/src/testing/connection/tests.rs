@@ -60,3 +60,17 @@ fn the_kit_catches_an_answer_written_twice() {
         .cases(64)
         .check_server();
 }
+
+#[test]
+fn newline_clients_keep_every_connection_law() {
+    ConnectionLaws::new(|| FrameCodec::new(Delimited::newline()))
+        .cases(512)
+        .check_client();
+}
+
+#[test]
+fn length_prefixed_clients_keep_every_connection_law() {
+    ConnectionLaws::new(|| FrameCodec::new(LengthPrefixed::u16_be()))
+        .cases(256)
+        .check_client();
+}
