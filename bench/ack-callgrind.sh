@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Instructions per request of ack_server and plain_ack under the same bounded loadgen run,
+# Instructions per request of ack_server (--threads 1 and its default runtime), plain_ack and
+# framed_ack (tokio-util, one of issue 26's peers) under the same bounded loadgen run,
 # counted by callgrind: a measure that does not depend on how loaded the machine is (unlike CPU
 # time), so changes can be judged while other work runs. The ack counterpart of
 # bench/resp-callgrind.sh.
@@ -7,10 +8,14 @@
 #   bench/ack-callgrind.sh                       1x1 (20,000 requests) and 16x16 (200,000)
 #   SCENARIOS='64x32:400000' bench/ack-callgrind.sh
 #   PREBUILT=target/release bench/ack-callgrind.sh   binaries built elsewhere (examples/ack_server,
-#                                                    plain_ack, loadgen under that directory)
+#                                                    plain_ack, framed_ack, loadgen under it)
 #
-# ack_server runs with --threads 1 (one single-threaded runtime), plain_ack as it is (its
-# #[tokio::main] runtime); each is started on its own free port, stopped by its pid, and its
+# ack_server runs with --threads 1 (one single-threaded runtime) and as `ack_server_mt` with its
+# default multi-threaded runtime (callgrind runs one thread at a time, so this counts the
+# instructions of the runtime's hand-offs, not their waits); plain_ack and framed_ack as they are
+# (their #[tokio::main] runtimes). The Go, Netty and asyncio peers are not counted: valgrind does
+# not run Go's runtime reliably, and a JIT's or an interpreter's instructions are not the
+# server's code. Each is started on its own free port, stopped by its pid, and its
 # whole run (start-up included, small beside the requests) is counted. A scenario is
 # CONNECTIONSxIN_FLIGHT:REQUESTS. Prints one line per server and scenario: Ir total and Ir per
 # request. Needs valgrind (apt-get install valgrind). The callgrind files stay in $OUT (read
@@ -32,6 +37,7 @@ if [ -z "${PREBUILT:-}" ]; then
 fi
 ACK_SERVER=$PREBUILT/examples/ack_server
 PLAIN_ACK=$PREBUILT/plain_ack
+FRAMED_ACK=$PREBUILT/framed_ack
 LOADGEN=$PREBUILT/loadgen
 
 
@@ -66,7 +72,7 @@ profile() {
   esac
   local ir
   ir=$(callgrind_ir "$file")
-  printf '%-11s %-6s Ir=%s per_request=%s\n' "$name" "$shape" "$ir" "$((ir / requests))"
+  printf '%-13s %-6s Ir=%s per_request=%s\n' "$name" "$shape" "$ir" "$((ir / requests))"
 }
 
 for s in $SCENARIOS; do
@@ -74,4 +80,8 @@ for s in $SCENARIOS; do
   profile ack_server "$s" "$port" -- "$ACK_SERVER" --threads 1 --addr "127.0.0.1:$port"
   port=$(free_port)
   profile plain_ack "$s" "$port" -- "$PLAIN_ACK" --addr "127.0.0.1:$port"
+  port=$(free_port)
+  profile framed_ack "$s" "$port" -- "$FRAMED_ACK" --addr "127.0.0.1:$port"
+  port=$(free_port)
+  profile ack_server_mt "$s" "$port" -- "$ACK_SERVER" --addr "127.0.0.1:$port"
 done
