@@ -213,6 +213,9 @@ def edge_cases():
     return [
         ("block over the item limit, skipped", b"set big 0 0 1\r\n1\r\n" + big + b"mn\r\n", False),
         ("ms over the item limit", b"ms big 1100000 T0\r\n" + b"y" * 1100000 + b"\r\nmg big v\r\nmn\r\n", False),
+        ("the item limit's exact edge (1 MiB: 59 bytes of header, the key, 4 for flags)",
+         b"".join(b"set k %s 0 %d\r\n" % (f, n) + b"e" * n + b"\r\n"
+                  for n in (1048516, 1048517) for f in (b"0", b"1")) + b"mn\r\n", False),
         ("bad data chunk", b"set a 0 0 3\r\nabcdef\r\nget a\r\nmn\r\n", False),
         ("long key", b"get " + b"k" * 251 + b"\r\nset " + b"k" * 251 + b" 0 0 1\r\nx\r\nmn\r\n", False),
         ("quit", b"set q 0 0 1\r\n1\r\nquit\r\nget q\r\n", True),
