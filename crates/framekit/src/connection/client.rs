@@ -15,7 +15,7 @@ use tokio_util::codec::Encoder;
 use super::decode::{CodecError, Decode};
 use super::exchanges::{ExchangeId, Exchanges};
 use super::machine::{sealed, Connection, Core, Role};
-use super::settings::Settings;
+use super::settings::{Settings, Timeout};
 use super::state::{CloseReason, State};
 
 /// How a client matches an answer to its request.
@@ -39,6 +39,8 @@ impl<C: Decode> Match<C> for Pipelined {
 #[derive(Debug, Default)]
 pub struct Client<M> {
     exchanges: Exchanges<Sent>,
+    /// How many of `exchanges` expired (in flight until their late answer, awaited by nobody).
+    expired: usize,
     notices: VecDeque<ClientEvent<()>>,
     matcher: M,
 }
@@ -74,6 +76,8 @@ pub enum ClientEvent<A> {
     Expired {
         /// The exchange.
         id: ExchangeId,
+        /// Whether the peer may have seen it.
+        delivery: Delivery,
     },
     /// The late answer of an expired exchange arrived and was dropped.
     Dropped {
@@ -128,6 +132,10 @@ impl<M> Role for Client<M> {
         self.exchanges.len()
     }
 
+    fn awaited(&self) -> usize {
+        self.exchanges.len().saturating_sub(self.expired)
+    }
+
     fn held(&self) -> usize {
         0
     }
@@ -141,28 +149,32 @@ impl<M> Role for Client<M> {
         !self.exchanges.is_empty()
     }
 
-    fn expire(&mut self, now: Instant) {
+    fn expire(&mut self, now: Instant, written: u64) {
         let notices = &mut self.notices;
+        let expired = &mut self.expired;
         self.exchanges.expire(now, |entry| {
-            entry.data.expired = true;
-            notices.push_back(ClientEvent::Expired { id: entry.id });
+            if !entry.data.expired {
+                entry.data.expired = true;
+                *expired += 1;
+                let delivery = delivery(written, entry.data.start);
+                notices.push_back(ClientEvent::Expired {
+                    id: entry.id,
+                    delivery,
+                });
+            }
         });
     }
 
     fn abandon(&mut self, written: u64, reason: CloseReason) {
         // An expired exchange was reported already: it ends once.
         for entry in self.exchanges.drain().filter(|e| !e.data.expired) {
-            let delivery = if written > entry.data.start {
-                Delivery::MaybeApplied
-            } else {
-                Delivery::NotSent
-            };
             self.notices.push_back(ClientEvent::Failed {
                 id: entry.id,
-                delivery,
+                delivery: delivery(written, entry.data.start),
                 reason,
             });
         }
+        self.expired = 0;
     }
 }
 
@@ -192,6 +204,7 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
     pub fn client(codec: C, matcher: M, settings: Settings, now: Instant) -> Self {
         let role = Client {
             exchanges: Exchanges::default(),
+            expired: 0,
             notices: VecDeque::new(),
             matcher,
         };
@@ -210,17 +223,42 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
     where
         C: Encoder<T>,
     {
+        let timeout = self.core.settings.timeouts().1;
+        self.submit_within(request, tag, timeout, now)
+    }
+
+    /// Whether [`submit`](Self::submit) would take a request now (the connection is open, and
+    /// the in-flight bound and the high water mark have room), so a driver can keep a request
+    /// until it would.
+    pub fn can_submit(&self) -> bool {
+        let core = &self.core;
+        matches!(core.state, State::Open)
+            && core.role.exchanges.len() < core.settings.in_flight_limit()
+            && core.output.has_room()
+    }
+
+    /// [`submit`](Self::submit) with this request's own deadline: `timeout` from `now`.
+    pub fn submit_within<T>(
+        &mut self,
+        request: T,
+        tag: Option<u64>,
+        timeout: Timeout,
+        now: Instant,
+    ) -> Result<ExchangeId, SubmitError<<C as Encoder<T>>::Error>>
+    where
+        C: Encoder<T>,
+    {
         self.core.tick(now);
-        let core = &mut self.core;
-        if !matches!(core.state, State::Open) {
+        if !matches!(self.core.state, State::Open) {
             return Err(SubmitError::Closing);
         }
-        if core.role.exchanges.len() >= core.settings.in_flight_limit() || !core.output.has_room() {
+        if !self.can_submit() {
             return Err(SubmitError::Busy {
-                in_flight: core.role.exchanges.len(),
-                owed: core.output.len(),
+                in_flight: self.core.role.exchanges.len(),
+                owed: self.core.output.len(),
             });
         }
+        let core = &mut self.core;
         if let Some(tag) = tag {
             if core.role.exchanges.iter().any(|e| e.data.tag == Some(tag)) {
                 return Err(SubmitError::TagInUse(tag));
@@ -234,7 +272,7 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
             dst.truncate(before);
             return Err(SubmitError::Encode(error));
         }
-        let deadline = core.settings.timeouts().1.deadline(core.now);
+        let deadline = timeout.deadline(core.now);
         let sent = Sent {
             start,
             tag,
@@ -271,6 +309,9 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
                         .exchanges
                         .remove_where(|e| e.data.tag == Some(tag)),
                 };
+                if found.as_ref().is_some_and(|e| e.data.expired) {
+                    core.role.expired -= 1;
+                }
                 let Some(entry) = found else {
                     drop(answer);
                     fail_all(core, CloseReason::Unsolicited);
@@ -305,6 +346,9 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
                     .is_some_and(|e| e.data.tag.is_none());
                 if error.recoverable() && pipelined {
                     let entry = core.role.exchanges.pop_front()?;
+                    if entry.data.expired {
+                        core.role.expired -= 1;
+                    }
                     core.settle();
                     return Some(ClientEvent::Undecodable { id: entry.id, kind });
                 }
@@ -328,12 +372,22 @@ fn fail_all<C, M>(core: &mut Core<C, Client<M>>, reason: CloseReason) {
     core.close_now(reason);
 }
 
+/// Whether a request whose first byte is at `start` may have reached the peer, after
+/// `written` bytes left.
+fn delivery(written: u64, start: u64) -> Delivery {
+    if written > start {
+        Delivery::MaybeApplied
+    } else {
+        Delivery::NotSent
+    }
+}
+
 fn without_answer<A>(notice: ClientEvent<()>) -> ClientEvent<A> {
     match notice {
         ClientEvent::Response { id, .. } | ClientEvent::Dropped { id } => {
             ClientEvent::Dropped { id }
         }
-        ClientEvent::Expired { id } => ClientEvent::Expired { id },
+        ClientEvent::Expired { id, delivery } => ClientEvent::Expired { id, delivery },
         ClientEvent::Undecodable { id, kind } => ClientEvent::Undecodable { id, kind },
         ClientEvent::Failed {
             id,

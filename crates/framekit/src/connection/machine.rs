@@ -20,6 +20,11 @@ use super::timers::{Timer, TimerTable};
 pub trait Role: sealed::Sealed {
     #[doc(hidden)]
     fn in_flight(&self) -> usize;
+    /// Exchanges someone still waits on (a client's expired exchanges are in flight until
+    /// their late answer, but nobody waits on them): a closing connection closes when none is
+    /// left, and the idle timer runs while none is.
+    #[doc(hidden)]
+    fn awaited(&self) -> usize;
     /// Answer bytes held behind an unfinished earlier exchange (count toward the water marks).
     #[doc(hidden)]
     fn held(&self) -> usize;
@@ -28,8 +33,9 @@ pub trait Role: sealed::Sealed {
     /// Whether a closing connection still takes input (a client waits for its answers).
     #[doc(hidden)]
     fn reads_while_closing(&self) -> bool;
+    /// Exchanges whose deadline is at or before `now` expire; `written` bytes left so far.
     #[doc(hidden)]
-    fn expire(&mut self, now: Instant);
+    fn expire(&mut self, now: Instant, written: u64);
     /// The connection ended with exchanges unfinished, after `written` bytes left in all.
     #[doc(hidden)]
     fn abandon(&mut self, written: u64, reason: CloseReason);
@@ -122,7 +128,7 @@ impl<C, R: Role> Core<C, R> {
     /// armed for what is left. Called after every change.
     pub(crate) fn settle(&mut self) {
         if let State::Closing(reason) = self.state {
-            if self.role.in_flight() == 0 && self.output.is_empty() && self.role.held() == 0 {
+            if self.role.awaited() == 0 && self.output.is_empty() && self.role.held() == 0 {
                 self.state = State::Closed(reason);
             }
         }
@@ -137,9 +143,8 @@ impl<C, R: Role> Core<C, R> {
         }
         let (idle, exchange, write) = self.settings.timeouts();
         let _ = exchange; // each exchange carries its own deadline, set when it starts
-        let quiet = matches!(self.state, State::Open)
-            && self.role.in_flight() == 0
-            && self.output.is_empty();
+        let quiet =
+            matches!(self.state, State::Open) && self.role.awaited() == 0 && self.output.is_empty();
         self.timers.set(
             Timer::Idle,
             quiet.then(|| idle.deadline(self.last_activity)).flatten(),
@@ -255,7 +260,8 @@ impl<C, R: Role> Connection<C, R> {
                 Timer::Idle => self.core.end(CloseReason::IdleTimeout),
                 Timer::Write => self.core.end(CloseReason::WriteTimeout),
                 Timer::Exchange => {
-                    self.core.role.expire(now);
+                    let written = self.core.written;
+                    self.core.role.expire(now, written);
                     self.core.settle();
                 }
             }

@@ -245,6 +245,10 @@ impl Role for Server {
         self.exchanges.len()
     }
 
+    fn awaited(&self) -> usize {
+        self.exchanges.len()
+    }
+
     fn held(&self) -> usize {
         self.held
     }
@@ -258,7 +262,7 @@ impl Role for Server {
         false
     }
 
-    fn expire(&mut self, now: Instant) {
+    fn expire(&mut self, now: Instant, _written: u64) {
         let expired = &mut self.expired;
         self.exchanges.expire(now, |entry| {
             if matches!(entry.data.stage, Stage::Waiting | Stage::Streaming) {

@@ -232,8 +232,10 @@ fn a_client_matches_pipelined_answers_and_drops_the_late_answer_of_an_expired_ex
     drain(&mut conn, 3, now);
     let later = now + Duration::from_secs(1);
     conn.handle_timeout(later);
-    assert!(matches!(conn.poll_event(later), Some(ClientEvent::Expired { id }) if id == first));
-    assert!(matches!(conn.poll_event(later), Some(ClientEvent::Expired { id }) if id == second));
+    assert!(matches!(conn.poll_event(later), Some(ClientEvent::Expired { id, .. }) if id == first));
+    assert!(
+        matches!(conn.poll_event(later), Some(ClientEvent::Expired { id, .. }) if id == second)
+    );
     let third = conn.submit(&b"three"[..], None, later).unwrap();
     feed(&mut conn, b"1\n2\n3\n", later);
     assert!(matches!(conn.poll_event(later), Some(ClientEvent::Dropped { id }) if id == first));
@@ -297,4 +299,61 @@ fn a_multiplexed_client_matches_answers_by_tag_in_any_order() {
     feed(&mut conn, b"b!\na!\n", now);
     assert!(matches!(conn.poll_event(now), Some(ClientEvent::Response { id, .. }) if id == b));
     assert!(matches!(conn.poll_event(now), Some(ClientEvent::Response { id, .. }) if id == a));
+}
+
+#[test]
+fn a_request_with_its_own_deadline_expires_then_and_says_whether_it_was_written() {
+    let now = Instant::now();
+    let codec = FrameCodec::new(Delimited::newline());
+    let mut conn = Connection::client(codec, Pipelined, Settings::default(), now);
+    let short = Timeout::After(Duration::from_millis(10));
+    let written = conn.submit_within(&b"one"[..], None, short, now).unwrap();
+    drain(&mut conn, usize::MAX, now);
+    let unwritten = conn.submit_within(&b"two"[..], None, short, now).unwrap();
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_millis(10)));
+    conn.handle_timeout(now + Duration::from_millis(10));
+    let mut expired = Vec::new();
+    while let Some(event) = conn.poll_event(now) {
+        expired.push(format!("{event:?}"));
+    }
+    assert_eq!(
+        expired,
+        [
+            format!("Expired {{ id: {written:?}, delivery: MaybeApplied }}"),
+            format!("Expired {{ id: {unwritten:?}, delivery: NotSent }}"),
+        ]
+    );
+}
+
+#[test]
+fn a_client_that_is_busy_says_so_before_taking_the_request() {
+    let now = Instant::now();
+    let codec = FrameCodec::new(Delimited::newline());
+    let settings = Settings::default().max_in_flight(1);
+    let mut conn = Connection::client(codec, Pipelined, settings, now);
+    assert!(conn.can_submit());
+    conn.submit(&b"one"[..], None, now).unwrap();
+    assert!(!conn.can_submit());
+    assert!(matches!(
+        conn.submit(&b"two"[..], None, now),
+        Err(SubmitError::Busy { in_flight: 1, .. })
+    ));
+}
+
+#[test]
+fn a_closing_client_with_only_expired_exchanges_left_closes() {
+    let now = Instant::now();
+    let codec = FrameCodec::new(Delimited::newline());
+    let settings = Settings::default().exchange(Duration::from_millis(5));
+    let mut conn = Connection::client(codec, Pipelined, settings, now);
+    conn.submit(&b"lost"[..], None, now).unwrap();
+    drain(&mut conn, usize::MAX, now);
+    conn.handle_timeout(now + Duration::from_millis(5));
+    assert!(matches!(
+        conn.poll_event(now),
+        Some(ClientEvent::Expired { .. })
+    ));
+    assert_eq!(conn.state(), State::Open);
+    conn.close(now);
+    assert_eq!(conn.state(), State::Closed(CloseReason::Local));
 }

@@ -246,7 +246,7 @@ where
             }
             b't' => {
                 let deadline = conn.poll_timeout().expect("enabled");
-                exact_timers(&mut conn, deadline)?;
+                exact_timers(&mut conn, deadline, now)?;
                 now = now.max(deadline);
                 conn.handle_timeout(now);
             }
@@ -313,7 +313,7 @@ where
                 }
                 (id, End::Answered)
             }
-            ClientEvent::Expired { id } => (id, End::Expired { dropped: false }),
+            ClientEvent::Expired { id, .. } => (id, End::Expired { dropped: false }),
             ClientEvent::Undecodable { id, .. } => (id, End::Undecodable),
             ClientEvent::Failed { id, .. } => (id, End::Failed),
             ClientEvent::Dropped { id } => {

@@ -294,7 +294,7 @@ where
             }
             b't' => {
                 let deadline = conn.poll_timeout().expect("enabled");
-                exact_timers(&mut conn, deadline)?;
+                exact_timers(&mut conn, deadline, now)?;
                 now = now.max(deadline);
                 conn.handle_timeout(now);
             }
@@ -333,14 +333,19 @@ fn bounded<C>(
     Ok(())
 }
 
-/// `timers_exact`: just before its deadline, a timeout changes nothing.
+/// `timers_exact`: just before its deadline, a timeout changes nothing (checked when the
+/// clock has not passed the deadline already).
 pub(super) fn exact_timers<C, R: crate::connection::Role>(
     conn: &mut Connection<C, R>,
     deadline: Instant,
+    now: Instant,
 ) -> Result<(), ConnectionViolation> {
     let Some(early) = deadline.checked_sub(Duration::from_nanos(1)) else {
         return Ok(());
     };
+    if early < now {
+        return Ok(());
+    }
     let before = (conn.state(), conn.in_flight(), conn.owed());
     conn.handle_timeout(early);
     if before != (conn.state(), conn.in_flight(), conn.owed()) {
