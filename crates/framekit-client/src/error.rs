@@ -7,21 +7,14 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Whether a failed request may have reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// None of its bytes were written: sending it again cannot apply it twice.
-    NotSent,
-    /// Some or all of it was written: the server may have applied it.
-    MaybeApplied,
-}
+pub use framekit::connection::Delivery;
 
-impl fmt::Display for Delivery {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Delivery::NotSent => "was not sent",
-            Delivery::MaybeApplied => "may have been applied",
-        })
+/// Whether a failed request may have reached the server (the machine's own [`Delivery`]), as
+/// error messages say it.
+fn delivered(delivery: &Delivery) -> &'static str {
+    match delivery {
+        Delivery::NotSent => "was not sent",
+        Delivery::MaybeApplied => "may have been applied",
     }
 }
 
@@ -32,8 +25,10 @@ pub enum Cause {
     Io(io::ErrorKind),
     /// The server closed the connection before answering (EOF, possibly mid-answer).
     PeerClosed,
-    /// The client ended the connection; the machine's close reason names why (`"idle"`,
-    /// `"write_stalled"`, `"input_budget"`, `"unsolicited"`, ...).
+    /// An answer could not be decoded and the stream could not go on; the codec's error kind.
+    Decode(&'static str),
+    /// The connection ended for another reason; the machine's close reason names it
+    /// (`"idle_timeout"`, `"write_timeout"`, `"input_budget"`, `"unsolicited"`, `"shutdown"`, ...).
     Ended(&'static str),
 }
 
@@ -42,6 +37,7 @@ impl fmt::Display for Cause {
         match self {
             Cause::Io(kind) => write!(f, "I/O error: {kind}"),
             Cause::PeerClosed => f.write_str("the server closed the connection"),
+            Cause::Decode(kind) => write!(f, "an answer could not be decoded: {kind}"),
             Cause::Ended(reason) => write!(f, "the connection ended: {reason}"),
         }
     }
@@ -128,7 +124,7 @@ pub enum Error {
     #[error(transparent)]
     Connect(#[from] ConnectError),
     /// The connection carrying the request ended before its answer.
-    #[error("request to {endpoint} {delivery}: {cause}")]
+    #[error("request to {endpoint} {}: {cause}", delivered(delivery))]
     Failed {
         /// Where the request was going.
         endpoint: Arc<str>,
@@ -138,7 +134,10 @@ pub enum Error {
         cause: Cause,
     },
     /// The request's deadline passed; its answer, if it comes, is dropped.
-    #[error("no answer from {endpoint} within {after:?} (the request {delivery})")]
+    #[error(
+        "no answer from {endpoint} within {after:?} (the request {})",
+        delivered(delivery)
+    )]
     Timeout {
         /// Where the request was going.
         endpoint: Arc<str>,

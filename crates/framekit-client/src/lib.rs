@@ -2,6 +2,13 @@
 //!
 //! The modules, one concept each:
 //!
+//! - `pool`: the client of one backend ([`Client`], set up by a [`Builder`]): a pool of
+//!   connections made on demand, requests spread over them, ended connections replaced.
+//! - [`connection`]: one connection as its callers see it ([`ClientConnection`]): calls,
+//!   deadlines, its load, graceful close; `driver`: the task that runs the connection machine
+//!   (`framekit::connection`) over the transport; `call`: what passes between them.
+//! - `codec`: what a client needs from a codec ([`ClientCodec`]).
+//! - [`tower`]: `tower::Service` for the client and its connections, `Load` for a balancer.
 //! - [`endpoint`]: where a backend is ([`Endpoint`]: TCP, a Unix socket, TLS over TCP).
 //! - `connect`: opening a [`Transport`] to an endpoint within a connect timeout
 //!   ([`Connector`]), and again after failures under a [`Reconnect`] policy.
@@ -34,18 +41,27 @@
 //! ```
 
 pub mod backoff;
+mod call;
+mod codec;
 mod connect;
+pub mod connection;
+mod driver;
 pub mod endpoint;
 mod error;
 pub mod metrics;
+mod pool;
 #[cfg(feature = "tls")]
 mod tls;
+pub mod tower;
 mod transport;
 
 pub use crate::backoff::{Backoff, Jitter, Reconnect};
+pub use crate::codec::ClientCodec;
 pub use crate::connect::{Connector, DEFAULT_CONNECT_TIMEOUT};
+pub use crate::connection::{ClientConnection, Options};
 pub use crate::endpoint::Endpoint;
 pub use crate::error::{Cause, ConnectError, ConnectFailure, ConnectStage, Delivery, Error};
+pub use crate::pool::{Builder, Client, DEFAULT_POOL_SIZE};
 #[cfg(feature = "tls")]
 pub use crate::tls::{rustls, TlsSettings, TlsSettingsError};
 pub use crate::transport::Transport;

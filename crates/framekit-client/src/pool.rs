@@ -1,0 +1,252 @@
+//! A client of one backend ([`Client`]): a pool of connections made on demand through a
+//! [`Connector`] under a [`Reconnect`] policy, requests spread over them in turn, a connection
+//! that ended replaced by the next request that needs it, and requests a closing connection
+//! never took sent again on another. [`Builder`] sets it up.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use framekit::connection::{Delivery, Match};
+
+use crate::backoff::Reconnect;
+use crate::call::Outcome;
+use crate::codec::ClientCodec;
+use crate::connect::Connector;
+use crate::connection::{ClientConnection, Options};
+use crate::endpoint::Endpoint;
+use crate::error::{Cause, Error};
+use crate::transport::Transport;
+
+/// Default connections per backend.
+///
+/// ```
+/// assert_eq!(framekit_client::DEFAULT_POOL_SIZE, 2);
+/// ```
+pub const DEFAULT_POOL_SIZE: usize = 2;
+
+type Open<Req, Ans> =
+    Arc<dyn Fn(Transport, &Connector) -> ClientConnection<Req, Ans> + Send + Sync>;
+
+/// Sets up a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_client::{Builder, Endpoint, Reconnect};
+///
+/// let builder = Builder::new(Endpoint::tcp("127.0.0.1:6379"))
+///     .pool_size(4)
+///     .connect_timeout(Duration::from_millis(500))
+///     .reconnect(Reconnect::Never);
+/// assert_eq!(builder.connections(), 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    connector: Connector,
+    reconnect: Reconnect,
+    pool_size: usize,
+}
+
+impl Builder {
+    /// A client of `endpoint`, with the default pool size, connect timeout and reconnect
+    /// policy.
+    pub fn new(endpoint: Endpoint) -> Builder {
+        Builder {
+            connector: Connector::new(endpoint),
+            reconnect: Reconnect::default(),
+            pool_size: DEFAULT_POOL_SIZE,
+        }
+    }
+
+    /// Connections to keep (at least 1); requests go to them in turn.
+    pub fn pool_size(mut self, connections: usize) -> Builder {
+        self.pool_size = connections.max(1);
+        self
+    }
+
+    /// How long one connect may take, TLS handshake included.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
+        self.connector = self.connector.timeout(timeout);
+        self
+    }
+
+    /// How connects are tried again after a failure.
+    pub fn reconnect(mut self, reconnect: Reconnect) -> Builder {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Connections the pool keeps.
+    pub fn connections(&self) -> usize {
+        self.pool_size
+    }
+
+    /// The client: each connection runs a codec from `codec`, matches answers with a matcher
+    /// from `matcher` ([`Pipelined`](framekit::connection::Pipelined), or a tag reader with
+    /// [`Options::tagged`]), and is set up by `options`. Nothing connects until the first
+    /// request.
+    pub fn build<Req, C, M>(
+        self,
+        codec: impl Fn() -> C + Send + Sync + 'static,
+        matcher: impl Fn() -> M + Send + Sync + 'static,
+        options: Options<Req>,
+    ) -> Client<Req, C::Answer>
+    where
+        Req: Send + 'static,
+        C: ClientCodec<Req>,
+        <C as tokio_util::codec::Encoder<Req>>::Error: std::error::Error + Send + Sync + 'static,
+        M: Match<C> + Send + 'static,
+    {
+        let open: Open<Req, C::Answer> = Arc::new(move |transport, connector| {
+            ClientConnection::spawn(transport, codec(), matcher(), options.clone(), connector)
+        });
+        let slots = (0..self.pool_size)
+            .map(|_| tokio::sync::Mutex::new(None))
+            .collect();
+        Client {
+            pool: Arc::new(Pool {
+                connector: self.connector,
+                reconnect: self.reconnect,
+                slots,
+                next: AtomicUsize::new(0),
+                open,
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+struct Pool<Req, Ans> {
+    connector: Connector,
+    reconnect: Reconnect,
+    slots: Vec<tokio::sync::Mutex<Option<ClientConnection<Req, Ans>>>>,
+    next: AtomicUsize,
+    open: Open<Req, Ans>,
+    closed: AtomicBool,
+}
+
+/// A client of one backend: a pool of connections. Clones share the pool.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use framekit::connection::Pipelined;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_client::connection::Options;
+/// use framekit_client::{Builder, Endpoint};
+/// use framekit_server::{Ctx, Server};
+///
+/// let server = Server::bind("127.0.0.1:0").await?.serve(
+///     FrameCodec::new(Delimited::newline()),
+///     |req: Bytes, _ctx: Ctx| async move { Some(req) },
+/// );
+/// let client = Builder::new(Endpoint::tcp(server.local_addr().as_tcp().unwrap()))
+///     .build(|| FrameCodec::new(Delimited::newline()), || Pipelined, Options::default());
+/// assert_eq!(client.call(Bytes::from("ping")).await?, "ping");
+/// client.close().await;
+/// server.shutdown(Duration::from_secs(1)).await;
+/// # Ok(()) }
+/// ```
+pub struct Client<Req, Ans> {
+    pool: Arc<Pool<Req, Ans>>,
+}
+
+impl<Req, Ans> Clone for Client<Req, Ans> {
+    fn clone(&self) -> Self {
+        Client {
+            pool: Arc::clone(&self.pool),
+        }
+    }
+}
+
+impl<Req, Ans> fmt::Debug for Client<Req, Ans> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", self.pool.connector.name())
+            .field("pool_size", &self.pool.slots.len())
+            .finish()
+    }
+}
+
+impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
+    /// Sends `request` on one of the pool's connections and waits for its answer or its
+    /// typed failure. A request a closing connection never took is sent on another.
+    pub async fn call(&self, request: Req) -> Result<Ans, Error> {
+        let mut request = request;
+        // Each pass either answers or finds a connection closing; one pass per slot, and one
+        // more, bounds the retries of a request that was never sent.
+        for _ in 0..=self.pool.slots.len() {
+            let connection = self.connection().await?;
+            match connection.send(request).await {
+                Outcome::Answer(answer) => return Ok(answer),
+                Outcome::Failed(error) => return Err(error),
+                Outcome::NotTaken(back) => request = back,
+            }
+        }
+        Err(Error::Failed {
+            endpoint: Arc::clone(self.pool.connector.name()),
+            delivery: Delivery::NotSent,
+            cause: Cause::Ended("no_connection_took_it"),
+        })
+    }
+
+    /// [`call`](Self::call) with a deadline of its own, counted from now (connecting and
+    /// waiting for room included); see [`ClientConnection::call_within`].
+    pub async fn call_within(&self, request: Req, deadline: Duration) -> Result<Ans, Error> {
+        match tokio::time::timeout(deadline, self.call(request)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let error = Error::Timeout {
+                    endpoint: Arc::clone(self.pool.connector.name()),
+                    after: deadline,
+                    delivery: Delivery::MaybeApplied,
+                };
+                self.pool.connector.metrics().failed(&error);
+                Err(error)
+            }
+        }
+    }
+
+    /// The next connection in turn, connecting (under the reconnect policy) if its slot is
+    /// empty or its connection has ended.
+    pub async fn connection(&self) -> Result<ClientConnection<Req, Ans>, Error> {
+        if self.pool.closed.load(Relaxed) {
+            return Err(Error::Closed);
+        }
+        let turn = self.pool.next.fetch_add(1, Relaxed) % self.pool.slots.len();
+        let mut slot = self.pool.slots[turn].lock().await;
+        if let Some(connection) = slot.as_ref().filter(|c| c.is_accepting()) {
+            return Ok(connection.clone());
+        }
+        let transport = self.pool.connector.connect_with(&self.pool.reconnect).await;
+        let transport = match transport {
+            Ok(transport) => transport,
+            Err(error) => {
+                let error = Error::Connect(error);
+                self.pool.connector.metrics().failed(&error);
+                return Err(error);
+            }
+        };
+        if self.pool.closed.load(Relaxed) {
+            return Err(Error::Closed);
+        }
+        let connection = (self.pool.open)(transport, &self.pool.connector);
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Graceful close: no new requests; those in flight get their answers; returns when every
+    /// connection is closed.
+    pub async fn close(&self) {
+        self.pool.closed.store(true, Relaxed);
+        for slot in &self.pool.slots {
+            let connection = slot.lock().await.take();
+            if let Some(connection) = connection {
+                connection.close().await;
+            }
+        }
+    }
+}
