@@ -31,6 +31,7 @@ fn settings(u: &mut Unstructured<'_>) -> Settings {
         .idle(timeout(u))
         .exchange(timeout(u))
         .write(timeout(u))
+        .frame(timeout(u))
 }
 
 fn choices(u: &mut Unstructured<'_>) -> Vec<u16> {

@@ -144,6 +144,12 @@ impl<M> Role for Client<M> {
         self.exchanges.next_deadline()
     }
 
+    /// Only the owner's close and shutdown wait for the answers in flight: any other end
+    /// leaves them no way to arrive.
+    fn ends_at_once(&self, reason: CloseReason) -> bool {
+        !matches!(reason, CloseReason::Local | CloseReason::Shutdown)
+    }
+
     /// A closing client still waits for the answers in flight.
     fn reads_while_closing(&self) -> bool {
         !self.exchanges.is_empty()
@@ -301,6 +307,8 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
             Ok(Some(found)) => {
                 let (answer, len) = core.codec.view(&self.buf, found);
                 self.input.lend(len);
+                self.input.took(core.now);
+                core.partial_since = None;
                 let tag = core.role.matcher.tag(&answer);
                 let found = match tag {
                     None => core.role.exchanges.pop_front(),
@@ -329,6 +337,7 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
             }
             Ok(None) => {
                 self.input.mark_settled();
+                core.partial_since = self.input.partial_since(&self.buf);
                 if eof {
                     fail_all(core, CloseReason::PeerClosed);
                 } else if self.input.full(&self.buf) {

@@ -5,6 +5,8 @@
 //! borrow it while this bookkeeping is updated: the bytes a view took are dropped by
 //! [`Input::settle`] at the start of the machine's next call.
 
+use std::time::Instant;
+
 use bytes::{Buf, BytesMut};
 
 /// How much spare room a read is offered at most, so one read never reserves the whole budget.
@@ -19,6 +21,8 @@ pub(crate) struct Input {
     /// The codec answered "wait for more bytes" and nothing arrived since: asking again would
     /// change nothing (see the no-busy-loop law).
     settled: bool,
+    /// When the first byte of the message at the front arrived (at the latest).
+    started: Option<Instant>,
 }
 
 impl Input {
@@ -28,6 +32,7 @@ impl Input {
             budget,
             eof: false,
             settled: false,
+            started: None,
         }
     }
 
@@ -56,9 +61,25 @@ impl Input {
         buf.reserve(room);
     }
 
-    /// Bytes arrived.
-    pub(crate) fn arrived(&mut self) {
+    /// Bytes arrived at `now`, after `before` were buffered.
+    pub(crate) fn arrived(&mut self, before: usize, now: Instant) {
         self.settled = false;
+        if before == 0 {
+            self.started = Some(now);
+        }
+    }
+
+    /// A message was taken at `now`: the next one's first byte arrived by then.
+    pub(crate) fn took(&mut self, now: Instant) {
+        self.started = Some(now);
+    }
+
+    /// While the codec waits for the rest of a message whose first bytes are buffered: since
+    /// when they arrived.
+    pub(crate) fn partial_since(&self, buf: &BytesMut) -> Option<Instant> {
+        (self.settled && !self.eof && buf.len() > self.lent)
+            .then_some(self.started)
+            .flatten()
     }
 
     pub(crate) fn end(&mut self) {

@@ -30,6 +30,9 @@ pub trait Role: sealed::Sealed {
     fn held(&self) -> usize;
     #[doc(hidden)]
     fn next_deadline(&self) -> Option<Instant>;
+    /// Whether an end for `reason` closes at once, abandoning what is unfinished.
+    #[doc(hidden)]
+    fn ends_at_once(&self, reason: CloseReason) -> bool;
     /// Whether a closing connection still takes input (a client waits for its answers).
     #[doc(hidden)]
     fn reads_while_closing(&self) -> bool;
@@ -60,6 +63,8 @@ pub(crate) struct Core<C, R> {
     last_activity: Instant,
     /// When the owed bytes last made progress (or became owed).
     write_since: Instant,
+    /// When the first byte of a message the codec waits to complete arrived.
+    pub(crate) partial_since: Option<Instant>,
     written: u64,
     /// Counts changes to the owed bytes, so a streaming answer is offered room again only after
     /// something changed (see the no-busy-loop law).
@@ -92,18 +97,18 @@ impl<C, R: Role> Core<C, R> {
         self.output.update(self.role.held());
     }
 
-    /// The one place that ends a connection: abrupt reasons drop what is owed and abandon every
-    /// unfinished exchange; orderly ones close now only if nothing is owed or unfinished.
+    /// The one place that ends a connection: an end the role cannot finish in order drops
+    /// what is owed and abandons every unfinished exchange; otherwise the connection closes
+    /// once nothing is owed or awaited.
     pub(crate) fn end(&mut self, reason: CloseReason) {
         if self.state.is_closed() {
             return;
         }
-        if reason.orderly() {
-            if matches!(self.state, State::Open) {
-                self.state = State::Closing(reason);
-            }
-        } else {
+        if self.role.ends_at_once(reason) {
             return self.close_now(reason);
+        }
+        if matches!(self.state, State::Open) {
+            self.state = State::Closing(reason);
         }
         self.settle();
     }
@@ -141,8 +146,16 @@ impl<C, R: Role> Core<C, R> {
             self.timers = TimerTable::default();
             return;
         }
-        let (idle, exchange, write) = self.settings.timeouts();
-        let _ = exchange; // each exchange carries its own deadline, set when it starts
+        // Each exchange carries its own deadline, set when it starts.
+        let (idle, _, write) = self.settings.timeouts();
+        let frame = self.settings.frame_timeout();
+        let reading = matches!(self.state, State::Open);
+        self.timers.set(
+            Timer::Frame,
+            self.partial_since
+                .filter(|_| reading)
+                .and_then(|since| frame.deadline(since)),
+        );
         let quiet =
             matches!(self.state, State::Open) && self.role.awaited() == 0 && self.output.is_empty();
         self.timers.set(
@@ -173,6 +186,7 @@ impl<C, R: Role> Connection<C, R> {
             now,
             last_activity: now,
             write_since: now,
+            partial_since: None,
             written: 0,
             changes: 0,
         };
@@ -213,7 +227,8 @@ impl<C, R: Role> Connection<C, R> {
         if n == 0 {
             return self.handle_eof(now);
         }
-        self.input.arrived();
+        let before = self.buf.len().saturating_sub(n);
+        self.input.arrived(before, self.core.now);
         self.core.last_activity = self.core.now;
         self.core.settle();
     }
@@ -259,6 +274,7 @@ impl<C, R: Role> Connection<C, R> {
             match timer {
                 Timer::Idle => self.core.end(CloseReason::IdleTimeout),
                 Timer::Write => self.core.end(CloseReason::WriteTimeout),
+                Timer::Frame => self.core.end(CloseReason::FrameTimeout),
                 Timer::Exchange => {
                     let written = self.core.written;
                     self.core.role.expire(now, written);

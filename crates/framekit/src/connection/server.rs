@@ -262,6 +262,11 @@ impl Role for Server {
         false
     }
 
+    /// What is owed is written first unless the transport is gone.
+    fn ends_at_once(&self, reason: CloseReason) -> bool {
+        !reason.orderly()
+    }
+
     fn expire(&mut self, now: Instant, _written: u64) {
         let expired = &mut self.expired;
         self.exchanges.expire(now, |entry| {
@@ -341,6 +346,8 @@ impl<C: Decode> Connection<C, Server> {
             Ok(Some(found)) => {
                 let (view, len) = core.codec.view(&self.buf, found);
                 self.input.lend(len);
+                self.input.took(core.now);
+                core.partial_since = None;
                 let deadline = core.settings.timeouts().1.deadline(core.now);
                 let id = core.role.exchanges.push(
                     Answer {
@@ -357,6 +364,7 @@ impl<C: Decode> Connection<C, Server> {
             }
             Ok(None) => {
                 self.input.mark_settled();
+                core.partial_since = self.input.partial_since(&self.buf);
                 let budget = core.settings.input_budget_bytes();
                 if !eof && self.input.full(&self.buf) {
                     self.input.discard(&mut self.buf);
@@ -369,6 +377,7 @@ impl<C: Decode> Connection<C, Server> {
                 if eof {
                     core.end(CloseReason::PeerClosed);
                 }
+                core.settle();
                 None
             }
             Err(error) => {

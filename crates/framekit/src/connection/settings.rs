@@ -63,6 +63,7 @@ impl From<Option<Duration>> for Timeout {
 /// | [`idle`](Settings::idle) | 60 s | time with nothing in flight, owed or arriving |
 /// | [`exchange`](Settings::exchange) | never | time from an exchange's start to its answer |
 /// | [`write`](Settings::write) | 30 s | time with bytes owed and none written |
+/// | [`frame`](Settings::frame) | 10 s | time from a message's first byte to its last (slowloris) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,6 +85,7 @@ pub struct Settings {
     pub(crate) idle: Timeout,
     pub(crate) exchange: Timeout,
     pub(crate) write: Timeout,
+    pub(crate) frame: Timeout,
 }
 
 impl Default for Settings {
@@ -96,6 +98,7 @@ impl Default for Settings {
             idle: Timeout::After(Duration::from_secs(60)),
             exchange: Timeout::Never,
             write: Timeout::After(Duration::from_secs(30)),
+            frame: Timeout::After(Duration::from_secs(10)),
         }
     }
 }
@@ -142,6 +145,18 @@ impl Settings {
     pub fn write(mut self, timeout: impl Into<Timeout>) -> Self {
         self.write = timeout.into();
         self
+    }
+
+    /// How long a message may take to arrive whole once its first byte has: the guard against
+    /// a peer that sends a request a byte at a time (slowloris).
+    pub fn frame(mut self, timeout: impl Into<Timeout>) -> Self {
+        self.frame = timeout.into();
+        self
+    }
+
+    /// The frame timeout in force.
+    pub fn frame_timeout(&self) -> Timeout {
+        self.frame
     }
 
     /// The input budget in force.

@@ -19,6 +19,8 @@ pub enum CloseReason {
     IdleTimeout,
     /// Bytes were owed and none could be written for the write timeout.
     WriteTimeout,
+    /// A message's first byte arrived and the rest did not within the frame timeout.
+    FrameTimeout,
     /// The transport failed (reported by the driver).
     Transport,
     /// The peer sent a message no exchange was waiting for (client).
@@ -41,6 +43,7 @@ impl CloseReason {
             CloseReason::InputBudget => "input_budget",
             CloseReason::IdleTimeout => "idle_timeout",
             CloseReason::WriteTimeout => "write_timeout",
+            CloseReason::FrameTimeout => "frame_timeout",
             CloseReason::Transport => "transport",
             CloseReason::Unsolicited => "unsolicited",
         }

@@ -357,3 +357,23 @@ fn a_closing_client_with_only_expired_exchanges_left_closes() {
     conn.close(now);
     assert_eq!(conn.state(), State::Closed(CloseReason::Local));
 }
+
+#[test]
+fn a_request_dripped_slower_than_the_frame_timeout_closes_the_connection_after_earlier_answers() {
+    let settings = Settings::default()
+        .frame(Duration::from_secs(2))
+        .idle(Timeout::Never);
+    let (mut conn, now) = server(settings);
+    feed(&mut conn, b"whole\npart", now);
+    answer_all(&mut conn, now, |r| r.to_vec());
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(2)));
+    let later = now + Duration::from_secs(1);
+    feed(&mut conn, b"ial", later);
+    answer_all(&mut conn, later, |r| r.to_vec());
+    // More bytes of the same request do not move its deadline.
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(2)));
+    conn.handle_timeout(now + Duration::from_secs(2));
+    assert_eq!(conn.state(), State::Closing(CloseReason::FrameTimeout));
+    assert_eq!(drain(&mut conn, usize::MAX, later), b"whole\n");
+    assert_eq!(conn.state(), State::Closed(CloseReason::FrameTimeout));
+}

@@ -12,10 +12,13 @@ pub enum Timer {
     Exchange,
     /// Bytes owed and none written for the write timeout.
     Write,
+    /// Part of a message buffered and the rest not arrived for the frame timeout (the
+    /// slowloris guard).
+    Frame,
 }
 
 impl Timer {
-    const ALL: [Timer; 3] = [Timer::Idle, Timer::Exchange, Timer::Write];
+    const ALL: [Timer; 4] = [Timer::Idle, Timer::Exchange, Timer::Write, Timer::Frame];
 
     fn slot(self) -> usize {
         self as usize
@@ -25,7 +28,7 @@ impl Timer {
 /// The armed deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TimerTable {
-    deadlines: [Option<Instant>; 3],
+    deadlines: [Option<Instant>; 4],
 }
 
 impl TimerTable {

@@ -143,20 +143,21 @@ fn settings() -> impl Strategy<Value = Settings> {
         (1usize..256),
         (0usize..256),
         (1usize..8),
-        timeout(),
-        timeout(),
-        timeout(),
+        (timeout(), timeout(), timeout(), timeout()),
     )
-        .prop_map(|(budget, high, low, in_flight, idle, exchange, write)| {
-            Settings::default()
-                .input_budget(budget)
-                .high_water(high)
-                .low_water(low)
-                .max_in_flight(in_flight)
-                .idle(idle)
-                .exchange(exchange)
-                .write(write)
-        })
+        .prop_map(
+            |(budget, high, low, in_flight, (idle, exchange, write, frame))| {
+                Settings::default()
+                    .input_budget(budget)
+                    .high_water(high)
+                    .low_water(low)
+                    .max_in_flight(in_flight)
+                    .idle(idle)
+                    .exchange(exchange)
+                    .write(write)
+                    .frame(frame)
+            },
+        )
 }
 
 /// The client plans proptest draws.

@@ -185,7 +185,10 @@ where
     }
     let settings = plan.settings;
     let (idle, exchange, write) = settings.timeouts();
-    let never = [idle, exchange, write].iter().all(|t| *t == Timeout::Never);
+    let frame = settings.frame_timeout();
+    let never = [idle, exchange, write, frame]
+        .iter()
+        .all(|t| *t == Timeout::Never);
     let start = Instant::now();
     let mut now = start;
     let mut conn = Connection::server(make(), settings, now);
