@@ -242,7 +242,8 @@ async fn a_hostile_length_is_refused_on_the_header_and_costs_no_memory() {
                     len: 0xffff_ffff,
                     max: 0x80_0000,
                     offset: 0,
-                    exact: true
+                    exact: true,
+                    reason: None
                 }
             ),
             "{err:?}"

@@ -359,7 +359,7 @@ impl<F: Framing, C> FrameCodec<F, C> {
                     self.consumed += len as u64;
                     self.release_if_oversized(src);
                     if let Some(report) = skipped_frame {
-                        return Err(report.error(piece_start, self.framing.frame_limit()));
+                        return Err(report.error(piece_start));
                     }
                 }
                 Decision::Incomplete { needed } if eof => {

@@ -15,7 +15,7 @@ use std::io;
 /// ```
 /// use framekit::FrameError;
 ///
-/// let err = FrameError::TooLong { len: 70_000, max: 65_536, offset: 12, exact: false };
+/// let err = FrameError::TooLong { len: 70_000, max: 65_536, offset: 12, exact: false, reason: None };
 /// assert_eq!(
 ///     err.to_string(),
 ///     "frame at byte 12 is at least 70000 bytes, over the maximum of 65536"
@@ -30,8 +30,9 @@ pub enum FrameError {
     /// `exact` is `true` when `len` is the length the frame declared (a length prefix), and
     /// `false` when it is only how far the decoder looked without finding the end (a delimiter).
     #[error(
-        "frame at byte {offset} is {}{len} bytes, over the maximum of {max}",
-        if *exact { "" } else { "at least " }
+        "frame at byte {offset} is {}{len} bytes, over the maximum of {max}{}",
+        if *exact { "" } else { "at least " },
+        Because(*reason)
     )]
     TooLong {
         /// The frame's length, or a lower bound of it when `exact` is false.
@@ -42,12 +43,19 @@ pub enum FrameError {
         offset: u64,
         /// Whether `len` is exact.
         exact: bool,
+        /// The protocol's reason for the limit, in its own words, for the answer to the peer
+        /// (see [`too_long`](FrameError::too_long)); `None` for the built-in strategies.
+        reason: Option<&'static str>,
     },
     /// An over-long frame is skipped whole, because the strategy is configured to discard such
     /// frames ([`Overlong`](crate::framing::Overlong)): up to the next delimiter, or by the
     /// length its prefix declares. Reported once, after the skip or (fail fast) as soon as it is
     /// known. The stream is still in sync: decoding can go on with the next frame.
-    #[error("skipped an over-long frame of {len} bytes at byte {offset} (maximum {max})")]
+    ///
+    /// A strategy produces it through a [`SkipReport`](crate::framing::SkipReport) on a
+    /// [`Decision::Discard`](crate::framing::Decision::Discard), with the protocol's reason if
+    /// it has one ([`SkipReport::because`](crate::framing::SkipReport::because)).
+    #[error("skipped an over-long frame of {len} bytes at byte {offset} (maximum {max}){}", Because(*reason))]
     Skipped {
         /// The skipped frame's length: as its prefix declared it (header included), or up to
         /// and including its delimiter (`max + 1` when a delimiter search fails fast).
@@ -56,6 +64,9 @@ pub enum FrameError {
         max: usize,
         /// Where the skipped frame started in the stream.
         offset: u64,
+        /// The protocol's reason for the limit, in its own words; `None` for the built-in
+        /// strategies.
+        reason: Option<&'static str>,
     },
     /// The bytes do not follow the framing's rules (a bare LF under strict CRLF, a length field
     /// shorter than its own header, a parser rejection, ...).
@@ -150,7 +161,60 @@ pub enum StrategyFault {
     RepeatedEmptyDiscard,
 }
 
+/// Prints a too-long error's reason after a colon, or nothing.
+struct Because(Option<&'static str>);
+
+impl std::fmt::Display for Because {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(reason) => write!(f, ": {reason}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl FrameError {
+    /// A frame of exactly `len` bytes (as its header declared it) at `offset`, over the
+    /// maximum `max`, refused for the protocol's `reason`: what a hand-written strategy
+    /// returns when it cannot skip the frame and the connection must end. To skip the frame
+    /// instead and carry on, discard it with a [`SkipReport`](crate::framing::SkipReport)
+    /// [`because`](crate::framing::SkipReport::because) of the same reason.
+    ///
+    /// ```
+    /// let e = framekit::FrameError::too_long(0, 2_000_000, 1 << 20, "object too large for cache");
+    /// assert!(e.is_too_long());
+    /// assert_eq!(e.reason(), Some("object too large for cache"));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "frame at byte 0 is 2000000 bytes, over the maximum of 1048576: object too large for cache"
+    /// );
+    /// ```
+    pub fn too_long(offset: usize, len: u64, max: usize, reason: &'static str) -> Self {
+        FrameError::TooLong {
+            len,
+            max,
+            offset: offset as u64,
+            exact: true,
+            reason: Some(reason),
+        }
+    }
+
+    /// The protocol's reason for refusing an over-long frame ([`FrameError::TooLong`] or
+    /// [`FrameError::Skipped`]), when the strategy gave one.
+    ///
+    /// ```
+    /// use framekit::{FrameError, framing::SkipReport};
+    /// let skipped = SkipReport::new(9, 0, 8).because("line too long").error(0);
+    /// assert_eq!(skipped.reason(), Some("line too long"));
+    /// assert_eq!(FrameError::malformed(0, "x").reason(), None);
+    /// ```
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            FrameError::TooLong { reason, .. } | FrameError::Skipped { reason, .. } => *reason,
+            _ => None,
+        }
+    }
+
     /// A malformed-frame error at `offset`.
     ///
     /// ```
@@ -194,7 +258,7 @@ impl FrameError {
     /// [`FrameError::Skipped`] when the strategy discards such frames.
     ///
     /// ```
-    /// let e = framekit::FrameError::TooLong { len: 9, max: 8, offset: 0, exact: true };
+    /// let e = framekit::FrameError::too_long(0, 9, 8, "over 8 bytes");
     /// assert!(e.is_too_long() && !e.is_malformed());
     /// ```
     pub fn is_too_long(&self) -> bool {
@@ -211,7 +275,7 @@ impl FrameError {
     /// ```
     /// use framekit::FrameError;
     /// assert!(FrameError::payload(0, "bad utf-8").is_recoverable());
-    /// assert!(FrameError::Skipped { len: 70_000, max: 65_536, offset: 0 }.is_recoverable());
+    /// assert!(FrameError::Skipped { len: 70_000, max: 65_536, offset: 0, reason: None }.is_recoverable());
     /// assert!(!FrameError::malformed(0, "bare LF").is_recoverable());
     /// ```
     pub fn is_recoverable(&self) -> bool {

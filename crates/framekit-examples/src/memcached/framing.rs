@@ -248,6 +248,7 @@ impl MemcacheFraming {
             max,
             offset: 0,
             exact: false,
+            reason: None,
         }
     }
 }

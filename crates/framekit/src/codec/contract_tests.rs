@@ -60,7 +60,7 @@ fn fault(err: FrameError) -> StrategyFault {
 fn empty(report: bool) -> Decision {
     Decision::Discard {
         len: 0,
-        skipped_frame: report.then(|| SkipReport::new(3, 3)),
+        skipped_frame: report.then(|| SkipReport::new(3, 3, 2)),
     }
 }
 

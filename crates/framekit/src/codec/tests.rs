@@ -110,7 +110,8 @@ fn a_discarded_overlong_line_is_reported_once_and_decoding_goes_on() {
             FrameError::Skipped {
                 len: 15,
                 max: 4,
-                offset: 3
+                offset: 3,
+                reason: None
             }
         ),
         "{err:?}"
@@ -231,4 +232,47 @@ proptest::proptest! {
         proptest::prop_assert_eq!(frames_of(&strict, &input, chunk, true), frames_of(&strict, &input, chunk, false));
         proptest::prop_assert_eq!(frames_of(&prefixed, &input, chunk, true), frames_of(&prefixed, &input, chunk, false));
     }
+}
+
+#[test]
+fn a_skipped_frame_reports_the_configured_maximum_not_the_frame_limit() {
+    // Payloads that keep their delimiter or header have a larger frame limit (18 and 16 here),
+    // but the maximum the user set, and the frame broke, is 16 and 12.
+    let lines = Delimited::crlf()
+        .max_frame_len(16)
+        .keep_delimiter(true)
+        .on_overlong(Overlong::Discard);
+    assert_eq!(lines.frame_limit(), 18);
+    let mut codec = FrameCodec::new(lines);
+    let mut buf = BytesMut::from(&b"0123456789abcdefXY\r\nok\r\n"[..]);
+    assert!(matches!(
+        codec.decode(&mut buf),
+        Err(FrameError::Skipped {
+            len: 20,
+            max: 16,
+            offset: 0,
+            reason: None
+        })
+    ));
+    assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok\r\n");
+
+    let prefixed = LengthPrefixed::builder()
+        .length_field(4, crate::framing::length_prefixed::Endian::Big)
+        .keep_header(true)
+        .max_frame_len(12)
+        .on_overlong(Overlong::DiscardFailFast)
+        .build()
+        .unwrap();
+    assert_eq!(prefixed.frame_limit(), 16);
+    let mut codec = FrameCodec::new(prefixed);
+    let mut buf = BytesMut::from(&b"\0\0\0\x0d0123456789abc"[..]);
+    assert!(matches!(
+        codec.decode(&mut buf),
+        Err(FrameError::Skipped {
+            len: 17,
+            max: 12,
+            offset: 0,
+            reason: None
+        })
+    ));
 }

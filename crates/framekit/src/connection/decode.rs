@@ -65,7 +65,7 @@ pub trait Decode {
 /// ```
 /// use framekit::{FrameError, connection::CodecError};
 ///
-/// let skipped = FrameError::Skipped { len: 70_000, max: 65_536, offset: 0 };
+/// let skipped = FrameError::Skipped { len: 70_000, max: 65_536, offset: 0, reason: None };
 /// assert!(CodecError::recoverable(&skipped));
 /// assert_eq!(CodecError::kind_name(&skipped), "skipped");
 /// ```

@@ -135,7 +135,7 @@ impl<'a, F: Framing + ?Sized> Frames<'a, F> {
                     let piece_start = self.base + self.at as u64;
                     self.at += len;
                     if let Some(report) = skipped_frame {
-                        return Some(Err(report.error(piece_start, self.framing.frame_limit())));
+                        return Some(Err(report.error(piece_start)));
                     }
                 }
                 Ok(Decision::Incomplete { .. }) => {

@@ -18,10 +18,12 @@ pub mod length_prefixed;
 pub mod nom;
 mod overlong;
 pub mod proxy;
+mod skip_report;
 pub mod work;
 
 pub use borrowed::Frames;
 pub use overlong::Overlong;
+pub use skip_report::SkipReport;
 
 /// The answer of a [`Framing`] about the bytes at the front of a buffer.
 ///
@@ -72,10 +74,11 @@ pub enum Decision {
     ///
     /// ```
     /// use framekit::framing::{Decision, SkipReport};
-    /// // A 100-byte block the protocol refuses, of which 40 bytes have arrived: drop them now,
-    /// // and report the block with its last piece (60 bytes later).
+    /// // A 100-byte block over a 64-byte limit, of which 40 bytes have arrived: drop them now,
+    /// // and report the block, in the protocol's words, with its last piece (60 bytes later).
     /// let first = Decision::Discard { len: 40, skipped_frame: None };
-    /// let last = Decision::Discard { len: 60, skipped_frame: Some(SkipReport::new(100, 40)) };
+    /// let report = SkipReport::new(100, 40, 64).because("object too large for cache");
+    /// let last = Decision::Discard { len: 60, skipped_frame: Some(report) };
     /// # let _ = (first, last);
     /// ```
     Discard {
@@ -108,45 +111,6 @@ pub struct InPlace {
     pub len: usize,
     /// Where its payload lies in the buffer.
     pub payload: Range<usize>,
-}
-
-/// What a [`Decision::Discard`] reports about the over-long frame it belongs to.
-///
-/// ```
-/// use framekit::framing::SkipReport;
-/// // The last 10 bytes of a 70,000-byte frame, whose first 69,990 were dropped before.
-/// let report = SkipReport::new(70_000, 69_990);
-/// let err = report.error(100_000, 65_536);
-/// assert_eq!(err.to_string(), "skipped an over-long frame of 70000 bytes at byte 30010 (maximum 65536)");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SkipReport {
-    /// The frame's length: as declared by a length prefix (header included), as found for a
-    /// delimiter (delimiter included), or what is known when a strategy fails fast.
-    pub frame_len: u64,
-    /// Bytes of the frame dropped before the piece that carries the report: the frame started
-    /// that many bytes before the piece's first byte.
-    pub dropped_before: u64,
-}
-
-impl SkipReport {
-    /// A report for a frame of `frame_len` bytes, `dropped_before` of them dropped already.
-    pub fn new(frame_len: u64, dropped_before: u64) -> Self {
-        SkipReport {
-            frame_len,
-            dropped_before,
-        }
-    }
-
-    /// The [`FrameError::Skipped`] for this report, given the stream offset of the reporting
-    /// piece's first byte and the framing's maximum.
-    pub fn error(&self, piece_start: u64, max: usize) -> FrameError {
-        FrameError::Skipped {
-            len: self.frame_len,
-            max,
-            offset: piece_start.saturating_sub(self.dropped_before),
-        }
-    }
 }
 
 impl Decision {
@@ -234,6 +198,70 @@ impl Decision {
 /// A strategy must never ask the caller to hold more than its maximum frame length plus its
 /// header: once that is reached without a frame it returns [`FrameError::TooLong`] (or discards).
 ///
+/// # Request-only framings
+///
+/// When a protocol's answers have another shape than its requests (memcached: requests are a
+/// command line and maybe a data block, answers are `VALUE` / `STORED` / `END` lines; RESP;
+/// HTTP), the framing decodes the requests only: implement the decoding methods and leave
+/// [`encode_head`](Framing::encode_head) and [`encode_tail`](Framing::encode_tail) out (their
+/// defaults refuse to encode). Pair it with the answers' own encoder: read with a
+/// [`FrameCodec`](crate::FrameCodec) of the framing and write with the encoder, each on its
+/// half of the connection, or join the two in one codec that decodes with one and encodes with
+/// the other (the examples crate's `SplitCodec`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), framekit::FrameError> {
+/// use bytes::{BufMut, BytesMut};
+/// use futures::{SinkExt, StreamExt};
+/// use tokio::io::AsyncWriteExt;
+/// use tokio_util::codec::{Encoder, FramedRead, FramedWrite};
+/// use framekit::{FrameCodec, FrameError, framing::{Decision, Framing, delimited::Delimited}};
+///
+/// /// Requests are lines; nothing here writes them.
+/// struct Commands(Delimited);
+/// impl Framing for Commands {
+///     fn decide(&mut self, buf: &[u8]) -> Result<Decision, FrameError> { self.0.decide(buf) }
+///     fn frame_limit(&self) -> usize { self.0.frame_limit() }
+///     fn reset(&mut self) { self.0.reset() }
+/// }
+///
+/// /// Answers are `+` and a word, or a length-prefixed value: another shape than a request.
+/// enum Answer { Ok, Value(&'static str) }
+/// struct Answers;
+/// impl Encoder<Answer> for Answers {
+///     type Error = FrameError;
+///     fn encode(&mut self, answer: Answer, dst: &mut BytesMut) -> Result<(), FrameError> {
+///         match answer {
+///             Answer::Ok => dst.put_slice(b"+OK\r\n"),
+///             Answer::Value(v) => {
+///                 dst.put_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes())
+///             }
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let (server, mut client) = tokio::io::duplex(256);
+/// let (read, write) = tokio::io::split(server);
+/// let mut requests = FramedRead::new(read, FrameCodec::new(Commands(Delimited::newline())));
+/// let mut answers = FramedWrite::new(write, Answers);
+///
+/// client.write_all(b"set k v\nget k\n").await?;
+/// assert_eq!(requests.next().await.unwrap()?, "set k v");
+/// answers.send(Answer::Ok).await?;
+/// assert_eq!(requests.next().await.unwrap()?, "get k");
+/// answers.send(Answer::Value("v")).await?;
+///
+/// // The framing says it does not encode requests, with a typed error rather than a panic.
+/// let refused = Commands(Delimited::newline()).encode(b"set k v", &mut BytesMut::new());
+/// assert!(matches!(refused, Err(FrameError::Unencodable { .. })));
+/// # let mut seen = vec![0; 12];
+/// # tokio::io::AsyncReadExt::read_exact(&mut client, &mut seen).await?;
+/// # assert_eq!(seen, b"+OK\r\n$1\r\nv\r\n");
+/// # Ok(()) }
+/// ```
+///
 /// # Example: a strategy by hand
 ///
 /// ```
@@ -312,7 +340,19 @@ pub trait Framing {
 
     /// Writes what precedes `payload` on the wire (a length prefix, nothing for delimiters), after
     /// checking that `payload` can be framed at all.
-    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError>;
+    ///
+    /// The default refuses every payload with [`FrameError::Unencodable`]: a
+    /// [request-only framing](Framing#request-only-framings) does not write the messages it
+    /// reads, and says so by leaving this (and [`encode_tail`](Framing::encode_tail)) out. A
+    /// framing that encodes must override it; the law kit's `round_trip` law catches one that
+    /// forgot.
+    fn encode_head(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        let _ = dst;
+        Err(FrameError::unencodable(
+            payload.len(),
+            "this framing only decodes: its answers are written by their own encoder",
+        ))
+    }
 
     /// Writes what follows the payload on the wire (a delimiter, nothing for length prefixes).
     fn encode_tail(&mut self, dst: &mut BytesMut) -> Result<(), FrameError> {

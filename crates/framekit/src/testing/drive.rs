@@ -132,8 +132,13 @@ impl Meter {
 /// starts and which limit it broke do not.
 pub(crate) fn error_key<E: Display + 'static>(err: &E) -> String {
     match (err as &dyn Any).downcast_ref::<FrameError>() {
-        Some(FrameError::TooLong { max, offset, .. }) => {
-            format!("frame at byte {offset} over the maximum of {max}")
+        Some(FrameError::TooLong {
+            max,
+            offset,
+            reason,
+            ..
+        }) => {
+            format!("frame at byte {offset} over the maximum of {max} ({reason:?})")
         }
         _ => err.to_string(),
     }
@@ -328,24 +333,28 @@ mod tests {
             max: 4,
             offset: 3,
             exact: false,
+            reason: None,
         };
         let b = FrameError::TooLong {
             len: 99,
             max: 4,
             offset: 3,
             exact: false,
+            reason: None,
         };
         let exact = FrameError::TooLong {
             len: 10,
             max: 4,
             offset: 3,
             exact: true,
+            reason: None,
         };
         let elsewhere = FrameError::TooLong {
             len: 10,
             max: 4,
             offset: 4,
             exact: false,
+            reason: None,
         };
         assert_eq!(error_key(&a), error_key(&b));
         assert_eq!(error_key(&a), error_key(&exact));

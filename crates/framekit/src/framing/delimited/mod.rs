@@ -169,8 +169,9 @@ impl Delimited {
                 let reported = std::mem::take(&mut self.reported);
                 Ok(Decision::Discard {
                     len: end,
-                    skipped_frame: (!reported)
-                        .then(|| SkipReport::new(skipped + end as u64, skipped)),
+                    skipped_frame: (!reported).then(|| {
+                        SkipReport::new(skipped + end as u64, skipped, self.max_frame_len)
+                    }),
                 })
             }
             None => {
@@ -199,6 +200,7 @@ impl Delimited {
                 max: self.max_frame_len,
                 offset: 0,
                 exact,
+                reason: None,
             }),
             Overlong::Discard => {
                 self.searched = 0;
@@ -213,7 +215,7 @@ impl Delimited {
                 self.reported = true;
                 Ok(Decision::Discard {
                     len,
-                    skipped_frame: Some(SkipReport::new(len as u64, 0)),
+                    skipped_frame: Some(SkipReport::new(len as u64, 0, self.max_frame_len)),
                 })
             }
         }
@@ -333,7 +335,8 @@ impl Framing for Delimited {
             self.discarding = None;
             self.searched = 0;
             let reported = std::mem::take(&mut self.reported);
-            let report = (!reported).then(|| SkipReport::new(skipped + buf.len() as u64, skipped));
+            let report = (!reported)
+                .then(|| SkipReport::new(skipped + buf.len() as u64, skipped, self.max_frame_len));
             // Nothing to drop and nothing to report is a clean end, not an empty discard.
             return Ok(
                 (!buf.is_empty() || report.is_some()).then_some(Decision::Discard {

@@ -66,7 +66,7 @@ fn strict_crlf_bad_byte_past_the_maximum_is_too_long_in_any_chunking() {
         d.decide(b"abcde\nx\r\nok\r\n").unwrap(),
         Decision::Discard {
             len: 9,
-            skipped_frame: Some(SkipReport::new(9, 0))
+            skipped_frame: Some(SkipReport::new(9, 0, 4))
         }
     );
 }
@@ -185,7 +185,7 @@ fn discard_resyncs_at_the_next_delimiter() {
         d.decide(b"fgh\nok\n").unwrap(),
         Decision::Discard {
             len: 4,
-            skipped_frame: Some(SkipReport::new(9, 5))
+            skipped_frame: Some(SkipReport::new(9, 5, 3))
         }
     );
     assert_eq!(d.decide(b"ok\n").unwrap(), Decision::frame(3, 0..2));
@@ -200,7 +200,7 @@ fn discard_of_a_found_overlong_frame_is_one_step() {
         d.decide(b"abc\nx\n").unwrap(),
         Decision::Discard {
             len: 4,
-            skipped_frame: Some(SkipReport::new(4, 0))
+            skipped_frame: Some(SkipReport::new(4, 0, 1))
         }
     );
     assert_eq!(d.decide(b"x\n").unwrap(), Decision::frame(2, 0..1));
@@ -290,7 +290,8 @@ fn fail_fast_reports_at_max_plus_one_in_any_chunking() {
                 Err(FrameError::Skipped {
                     len: 5,
                     max: 4,
-                    offset: 3
+                    offset: 3,
+                    reason: None
                 })
             ),
             "chunks of {size}: {:?}",

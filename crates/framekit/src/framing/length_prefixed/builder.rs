@@ -196,7 +196,7 @@ impl LengthPrefixedBuilder {
     /// let mut buf = BytesMut::from(&b"\x00\x05he"[..]); // 5 > 3: reported on the header alone
     /// assert!(matches!(
     ///     codec.decode(&mut buf),
-    ///     Err(FrameError::Skipped { len: 7, max: 3, offset: 0 })
+    ///     Err(FrameError::Skipped { len: 7, max: 3, offset: 0, .. })
     /// ));
     /// buf.extend_from_slice(b"llo\x00\x02ok"); // the rest of it is dropped as it arrives
     /// assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), "ok");

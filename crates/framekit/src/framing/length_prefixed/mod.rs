@@ -376,10 +376,15 @@ impl Framing for LengthPrefixed {
                     max: self.max_frame_len,
                     offset: 0,
                     exact: true,
+                    reason: None,
                 }),
                 policy => {
                     let frame = declared.saturating_add(header as u64);
-                    let skip = Skip::new(frame, policy == Overlong::DiscardFailFast);
+                    let skip = Skip::new(
+                        frame,
+                        policy == Overlong::DiscardFailFast,
+                        self.max_frame_len,
+                    );
                     Ok(self.skip(skip, buf))
                 }
             };

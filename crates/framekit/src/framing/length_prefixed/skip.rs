@@ -13,15 +13,19 @@ pub(super) struct Skip {
     left: u64,
     /// Report when the header is read (fail fast) rather than once the frame is gone.
     fail_fast: bool,
+    /// The configured maximum the frame broke, for the report.
+    max: usize,
 }
 
 impl Skip {
-    /// A frame of `frame` bytes (header included) to skip, from its first byte.
-    pub(super) fn new(frame: u64, fail_fast: bool) -> Self {
+    /// A frame of `frame` bytes (header included) over the maximum `max`, to skip from its
+    /// first byte.
+    pub(super) fn new(frame: u64, fail_fast: bool, max: usize) -> Self {
         Skip {
             frame,
             left: frame,
             fail_fast,
+            max,
         }
     }
 
@@ -34,7 +38,8 @@ impl Skip {
     /// neither a byte to drop nor a report to give: a zero-byte discard that reports nothing
     /// breaks the decoding contract.
     pub(super) fn end_of_stream(&self, buffered: usize) -> Option<Decision> {
-        let report = (!self.fail_fast).then(|| SkipReport::new(self.frame, self.dropped()));
+        let report =
+            (!self.fail_fast).then(|| SkipReport::new(self.frame, self.dropped(), self.max));
         (buffered > 0 || report.is_some()).then_some(Decision::Discard {
             len: buffered,
             skipped_frame: report,
@@ -66,7 +71,7 @@ impl LengthPrefixed {
         Decision::Discard {
             // piece <= buf.len(): it fits a usize.
             len: piece as usize,
-            skipped_frame: report.then(|| SkipReport::new(skip.frame, before)),
+            skipped_frame: report.then(|| SkipReport::new(skip.frame, before, skip.max)),
         }
     }
 }

@@ -293,7 +293,9 @@ fn decode_in_pieces(lp: LengthPrefixed, wire: &[u8], size: usize) -> (Vec<String
             true
         }
         Ok(None) => false,
-        Err(FrameError::Skipped { len, max, offset }) => {
+        Err(FrameError::Skipped {
+            len, max, offset, ..
+        }) => {
             seen.push(format!("skipped {len} (max {max}) at {offset}"));
             true
         }
@@ -349,7 +351,7 @@ fn fail_fast_reports_on_the_header_alone() {
         lp.decide(b"\x02\x58").unwrap(),
         Decision::Discard {
             len: 2,
-            skipped_frame: Some(SkipReport::new(602, 0))
+            skipped_frame: Some(SkipReport::new(602, 0, 4))
         }
     );
     // The body is dropped as it arrives, silently.
@@ -392,7 +394,7 @@ fn after_skip_the_report_comes_with_the_last_piece() {
         lp.decide(b"def\x00").unwrap(),
         Decision::Discard {
             len: 3,
-            skipped_frame: Some(SkipReport::new(8, 5))
+            skipped_frame: Some(SkipReport::new(8, 5, 4))
         }
     );
 }

@@ -161,6 +161,7 @@ impl<P: StreamParser, B: Boundary, E> NomCodec<P, B, E> {
                             max: self.max_frame_len,
                             offset: self.consumed,
                             exact: false,
+                            reason: None,
                         });
                     } else if !eof {
                         self.guessing = true;
@@ -205,6 +206,7 @@ impl<P: StreamParser, B: Boundary, E> NomCodec<P, B, E> {
                 max: self.max_frame_len,
                 offset: self.consumed,
                 exact: true,
+                reason: None,
             });
         }
         Ok(())

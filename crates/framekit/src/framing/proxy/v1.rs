@@ -81,6 +81,7 @@ pub(super) fn scan(buf: &[u8], from: usize) -> Result<Scan, FrameError> {
                 max: MAX_LINE,
                 offset: 0,
                 exact: false,
+                reason: None,
             });
         }
     }

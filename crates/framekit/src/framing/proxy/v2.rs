@@ -88,6 +88,7 @@ pub(super) fn check_head(buf: &[u8], max: usize) -> Result<Head, FrameError> {
             max,
             offset: 0,
             exact: true,
+            reason: None,
         });
     }
     if len < block {
@@ -327,6 +328,7 @@ mod tests {
                 len: 1016,
                 max: 500,
                 exact: true,
+                reason: None,
                 ..
             }
         ));
