@@ -152,13 +152,11 @@ where
             moved = true;
             let (id, outcome) = match event {
                 ClientEvent::Response { id, answer } => (id, Ok(C::own(answer))),
-                ClientEvent::Expired { id } => {
-                    // MARKED (client-needs.md): the machine does not say whether an expired
-                    // request was written; until it does, assume it may have been applied.
+                ClientEvent::Expired { id, delivery } => {
                     let error = Error::Timeout {
                         endpoint: Arc::clone(&self.shared.endpoint),
                         after: self.expiry,
-                        delivery: Delivery::MaybeApplied,
+                        delivery,
                     };
                     (id, Err(error))
                 }
