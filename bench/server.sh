@@ -38,7 +38,8 @@
 #   STEPS="ack syscalls" bench/server.sh    only some steps
 #   PREBUILT=../main/target/release bench/server.sh
 #                                     binaries already built (DIR/examples/{ack,resp}_server,
-#                                     DIR/plain_ack, DIR/loadgen): nothing is compiled; the rss
+#                                     DIR/plain_ack, DIR/framed_ack, DIR/loadgen, the peers in
+#                                     DIR/peers or PEERS): nothing is compiled; the rss
 #                                     step's glibc rows then need GLIBC_PREBUILT=DIR holding
 #                                     ack_server and resp_server built with
 #                                     --no-default-features, and are skipped without it
@@ -116,7 +117,8 @@ STEP=
 # changes beyond the files this script writes.
 if [[ -n ${PREBUILT:-} ]]; then
   BIN=$PREBUILT
-  BUILT_FROM="prebuilt:$BIN@$(date -u -r "$BIN/examples/ack_server" '+%Y-%m-%dT%H:%MZ')"
+  # BUILT_FROM=COMMIT names what the binaries were built from; otherwise the directory and when.
+  BUILT_FROM=${BUILT_FROM:-"prebuilt:$BIN@$(date -u -r "$BIN/examples/ack_server" '+%Y-%m-%dT%H:%MZ')"}
 else
   BUILT_FROM=$(git rev-parse --short HEAD)
   if [[ -n $(git status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' ':!bench/charts' \
@@ -144,7 +146,7 @@ if [[ -z ${PREBUILT:-} ]]; then
     -p loadgen --bins
   OUT=${PEERS:-$BIN/../peers} bench/peers/build.sh
 fi
-PEERS=${PEERS:-$BIN/../peers}
+if [[ -n ${PREBUILT:-} ]]; then PEERS=${PEERS:-$PREBUILT/peers}; else PEERS=${PEERS:-$BIN/../peers}; fi
 ACK=$BIN/examples/ack_server
 RESP=$BIN/examples/resp_server
 PLAIN=$BIN/plain_ack

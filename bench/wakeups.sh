@@ -11,7 +11,8 @@
 #
 #   bench/wakeups.sh                                  every built ack server, 1x1, 16x16, 64x32
 #   SERVERS="ack_server plain_ack" SCENARIOS="1x1:20000" ROUNDS=1 bench/wakeups.sh
-#   PREBUILT=DIR bench/wakeups.sh                     nothing built (DIR as in bench/server.sh)
+#   PREBUILT=DIR bench/wakeups.sh                     nothing built (DIR as in bench/server.sh,
+#                                                     the peers in DIR/peers or PEERS)
 #
 # A scenario is CONNECTIONSxIN_FLIGHT:REQUESTS. Needs perf with the sched, timer and syscalls
 # tracepoints (root, or perf_event_paranoid <= -1). Raw counts stay in $OUT/wakeups.tsv.
@@ -37,9 +38,10 @@ perf stat -e "$EVENTS" -- true >/dev/null 2>&1 || {
 if [[ -z ${PREBUILT:-} ]]; then
   nice -n 5 cargo build --release -q -p framekit-examples --example ack_server -p loadgen --bins
   PREBUILT=${CARGO_TARGET_DIR:-target}/release
-  OUT=${PEERS:-$PREBUILT/../peers} bench/peers/build.sh
+  PEERS=${PEERS:-$PREBUILT/../peers}
+  OUT=$PEERS bench/peers/build.sh
 fi
-PEERS=${PEERS:-$PREBUILT/../peers}
+PEERS=${PEERS:-$PREBUILT/peers}  # bench/peers/build.sh's OUT
 LOADGEN=$PREBUILT/loadgen
 declare -A CMD=(
   [ack_server]="$PREBUILT/examples/ack_server"
