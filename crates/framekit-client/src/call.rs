@@ -4,7 +4,7 @@
 //! `Waiting` keeps the calls the machine has in flight, by exchange id.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use framekit::connection::ExchangeId;
 use tokio::sync::oneshot;
@@ -23,6 +23,8 @@ pub(crate) enum Message<Req, Ans> {
 pub(crate) struct Call<Req, Ans> {
     pub(crate) request: Req,
     pub(crate) reply: oneshot::Sender<Outcome<Req, Ans>>,
+    /// The request's own deadline and the timeout it came from; the settings' otherwise.
+    pub(crate) deadline: Option<(Instant, Duration)>,
 }
 
 /// How a call ended.
@@ -39,6 +41,8 @@ pub(crate) enum Outcome<Req, Ans> {
 pub(crate) struct Pending<Req, Ans> {
     pub(crate) reply: oneshot::Sender<Outcome<Req, Ans>>,
     pub(crate) started: Instant,
+    /// The timeout an expiry reports.
+    pub(crate) timeout: Duration,
 }
 
 /// The calls in flight by exchange id. The machine numbers exchanges consecutively, so a slot
@@ -81,18 +85,6 @@ impl<Req, Ans> Waiting<Req, Ans> {
             self.first = self.first.saturating_add(1);
         }
         found
-    }
-
-    /// Whether any caller still waits for its answer (callers that gave up dropped their
-    /// receivers); registers `cx` to be woken when one gives up.
-    pub(crate) fn poll_any_caller(&mut self, cx: &mut std::task::Context<'_>) -> bool {
-        let mut any = false;
-        for pending in self.slots.iter_mut().flatten() {
-            if pending.reply.poll_closed(cx).is_pending() {
-                any = true;
-            }
-        }
-        any
     }
 
     /// Every call still waiting (the connection is gone).

@@ -201,41 +201,62 @@ impl<Req: Send + 'static, Ans: Send + 'static> ClientConnection<Req, Ans> {
     }
 
     /// Sends `request` and waits for its answer, or its typed failure. Waits first while the
-    /// connection carries its bound of requests.
+    /// connection carries its bound of requests. The deadline is the settings'
+    /// ([`Settings::exchange`]).
     pub async fn call(&self, request: Req) -> Result<Ans, Error> {
-        match self.send(request).await {
+        self.finish(self.send(request, None).await)
+    }
+
+    /// [`call`](Self::call) with a deadline of its own, `timeout` from now, waiting for room
+    /// included. On expiry the caller gets [`Error::Timeout`] saying whether the request was
+    /// written; a late answer is consumed and dropped by the connection.
+    pub async fn call_within(&self, request: Req, timeout: Duration) -> Result<Ans, Error> {
+        let deadline = Instant::now().checked_add(timeout).map(|at| (at, timeout));
+        self.finish(self.send(request, deadline).await)
+    }
+
+    fn finish(&self, outcome: Outcome<Req, Ans>) -> Result<Ans, Error> {
+        match outcome {
             Outcome::Answer(answer) => Ok(answer),
             Outcome::Failed(error) => Err(error),
             Outcome::NotTaken(_) => Err(self.not_taken()),
         }
     }
 
-    /// [`call`](Self::call) with a deadline of its own, counted from now (waiting for room
-    /// included). On expiry the caller gets [`Error::Timeout`]; a request not yet sent is then
-    /// never sent, and a late answer is consumed and dropped by the connection.
-    pub async fn call_within(&self, request: Req, deadline: Duration) -> Result<Ans, Error> {
-        match tokio::time::timeout(deadline, self.call(request)).await {
-            Ok(result) => result,
-            Err(_) => {
-                // MARKED (client-needs.md): the machine takes no per-request deadline, so the
-                // caller keeps its own and cannot know whether the request left.
-                let error = Error::Timeout {
-                    endpoint: Arc::clone(&self.shared.endpoint),
-                    after: deadline,
-                    delivery: Delivery::MaybeApplied,
-                };
-                self.shared.metrics.failed(&error);
-                Err(error)
-            }
-        }
-    }
-
-    /// Sends `request`; a request the connection never took comes back in the outcome.
-    pub(crate) async fn send(&self, request: Req) -> Outcome<Req, Ans> {
+    /// Sends `request` with its own deadline, if any (the instant, and the timeout it came
+    /// from); a request the connection never took comes back in the outcome.
+    pub(crate) async fn send(
+        &self,
+        request: Req,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Outcome<Req, Ans> {
         let (reply, answer) = oneshot::channel();
         let _carried = Carried::new(&self.shared);
-        let call = Call { request, reply };
-        if let Err(mpsc::error::SendError(message)) = self.calls.send(Message::Call(call)).await {
+        let call = Call {
+            request,
+            reply,
+            deadline,
+        };
+        let sent = match deadline {
+            // Waiting for room counts against the deadline; past it, nothing was sent.
+            Some((at, timeout)) => {
+                match tokio::time::timeout_at(at.into(), self.calls.send(Message::Call(call))).await
+                {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        let error = Error::Timeout {
+                            endpoint: Arc::clone(&self.shared.endpoint),
+                            after: timeout,
+                            delivery: Delivery::NotSent,
+                        };
+                        self.shared.metrics.failed(&error);
+                        return Outcome::Failed(error);
+                    }
+                }
+            }
+            None => self.calls.send(Message::Call(call)).await,
+        };
+        if let Err(mpsc::error::SendError(message)) = sent {
             return match message {
                 Message::Call(call) => Outcome::NotTaken(call.request),
                 Message::Close => Outcome::Failed(Error::Closed),

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use framekit::connection::{
-    ClientEvent, CloseReason, Connection, Delivery, Match, State, SubmitError, Timeout,
+    ClientEvent, CloseReason, Connection, Delivery, Match, SubmitError, Timeout,
 };
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
@@ -37,8 +37,6 @@ pub(crate) struct Driver<C: ClientCodec<Req>, M, Req> {
     io: Transport,
     calls: mpsc::Receiver<Message<Req, C::Answer>>,
     taking: bool,
-    /// Graceful close asked for: no new calls; the machine is closed once no caller waits.
-    closing: bool,
     waiting: Waiting<Req, C::Answer>,
     tagger: Option<Tagger<Req>>,
     next_tag: u64,
@@ -46,7 +44,8 @@ pub(crate) struct Driver<C: ClientCodec<Req>, M, Req> {
     armed: Option<Instant>,
     io_error: Option<io::ErrorKind>,
     flush: bool,
-    /// The machine's exchange timeout, as expired requests report it.
+    /// The settings' exchange timeout, and as expired requests report it.
+    timeout: Timeout,
     expiry: Duration,
     shared: Arc<Shared>,
     done: watch::Sender<bool>,
@@ -69,7 +68,8 @@ where
         done: watch::Sender<bool>,
     ) -> Self {
         let open = shared.metrics.opened();
-        let expiry = match conn.settings().timeouts().1 {
+        let timeout = conn.settings().timeouts().1;
+        let expiry = match timeout {
             Timeout::After(after) => after,
             Timeout::Never => Duration::MAX,
         };
@@ -78,7 +78,6 @@ where
             io,
             calls,
             taking: true,
-            closing: false,
             waiting: Waiting::new(),
             tagger,
             next_tag: 0,
@@ -86,6 +85,7 @@ where
             armed: None,
             io_error: None,
             flush: false,
+            timeout,
             expiry,
             shared,
             done,
@@ -134,7 +134,6 @@ where
             moved |= self.write(cx, now);
             moved |= self.read(cx, now);
             moved |= self.deadline(cx);
-            moved |= self.close_when_done(cx, now);
             if self.conn.is_closed() {
                 self.events(now);
                 return Poll::Ready(());
@@ -152,21 +151,14 @@ where
             moved = true;
             let (id, outcome) = match event {
                 ClientEvent::Response { id, answer } => (id, Ok(C::own(answer))),
-                ClientEvent::Expired { id, delivery } => {
-                    let error = Error::Timeout {
-                        endpoint: Arc::clone(&self.shared.endpoint),
-                        after: self.expiry,
-                        delivery,
-                    };
-                    (id, Err(error))
-                }
+                ClientEvent::Expired { id, delivery } => (id, Err(Expired(delivery))),
                 ClientEvent::Dropped { .. } => continue,
                 ClientEvent::Undecodable { id, kind } => {
                     let error = Error::Decode {
                         endpoint: Arc::clone(&self.shared.endpoint),
                         kind,
                     };
-                    (id, Err(error))
+                    (id, Err(Ended(error)))
                 }
                 ClientEvent::Failed {
                     id,
@@ -174,7 +166,7 @@ where
                     reason,
                 } => {
                     let error = failure(&self.shared.endpoint, self.io_error, delivery, reason);
-                    (id, Err(error))
+                    (id, Err(Ended(error)))
                 }
             };
             let Some(pending) = self.waiting.remove(id) else {
@@ -187,13 +179,21 @@ where
                         .answered(now.saturating_duration_since(pending.started));
                     Outcome::Answer(answer)
                 }
-                Err(error) => {
+                Err(end) => {
+                    let error = match end {
+                        Ended(error) => error,
+                        Expired(delivery) => Error::Timeout {
+                            endpoint: Arc::clone(&self.shared.endpoint),
+                            after: pending.timeout,
+                            delivery,
+                        },
+                    };
                     self.shared.metrics.failed(&error);
                     Outcome::Failed(error)
                 }
             };
-            // A caller that gave up (its own deadline) dropped its receiver: the answer is
-            // consumed here and dropped, and the stream stays in sync.
+            // A caller that went away dropped its receiver: the answer is consumed here and
+            // dropped, and the stream stays in sync.
             let _ = pending.reply.send(outcome);
         }
         moved
@@ -202,13 +202,14 @@ where
     /// Takes calls from the channel while the machine has room, and encodes each.
     fn take_calls(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut moved = false;
-        while self.taking && self.conn.state() == State::Open && self.has_room() {
+        while self.taking && self.conn.can_submit() {
             let call = match self.calls.poll_recv(cx) {
                 Poll::Ready(Some(Message::Call(call))) => call,
                 Poll::Ready(Some(Message::Close)) | Poll::Ready(None) => {
+                    // Graceful: the machine reads the answers in flight, then closes.
                     self.taking = false;
-                    self.closing = true;
                     self.shared.accepting.store(false, Relaxed);
+                    self.conn.close(now);
                     return true;
                 }
                 Poll::Pending => break,
@@ -219,48 +220,49 @@ where
         moved
     }
 
-    /// Ends a gracefully closing connection once no caller waits. MARKED (client-needs.md):
-    /// the machine stops reading when it is closing, so the answers in flight could not
-    /// arrive after `close`; the driver waits for them itself, then closes the machine, at
-    /// once (nothing in flight) or, when only answers no caller waits for are left (callers
-    /// that gave up), abruptly.
-    fn close_when_done(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        if !self.closing || self.conn.state() != State::Open || self.waiting.poll_any_caller(cx) {
-            return false;
-        }
-        if self.conn.in_flight() == 0 {
-            self.conn.close(now);
-        } else {
-            self.conn.handle_transport_error(now);
-        }
-        true
-    }
-
-    /// Whether a submit now is sure not to be refused as busy. MARKED (client-needs.md): the
-    /// machine drops a request it refuses, so the driver asks first, with the low water mark
-    /// (below it the machine's output always has room, whatever its hysteresis state).
-    fn has_room(&self) -> bool {
-        let settings = self.conn.settings();
-        self.conn.in_flight() < settings.in_flight_limit()
-            && self.conn.owed() <= settings.low_water_mark()
-    }
-
     fn submit(&mut self, call: Call<Req, C::Answer>, now: Instant) {
-        let Call { mut request, reply } = call;
+        let Call {
+            mut request,
+            reply,
+            deadline,
+        } = call;
         if reply.is_closed() {
-            // Its caller gave up before it was sent: send nothing.
+            // Its caller went away before it was sent: send nothing.
             return;
         }
+        // The request's own deadline, less the time it waited for room; the settings' one
+        // otherwise.
+        let (timeout, after) = match deadline {
+            Some((at, after)) => match at.checked_duration_since(now) {
+                Some(left) if !left.is_zero() => (Timeout::After(left), after),
+                _ => {
+                    let error = Error::Timeout {
+                        endpoint: Arc::clone(&self.shared.endpoint),
+                        after,
+                        delivery: Delivery::NotSent,
+                    };
+                    self.shared.metrics.failed(&error);
+                    let _ = reply.send(Outcome::Failed(error));
+                    return;
+                }
+            },
+            None => (self.timeout, self.expiry),
+        };
         let tag = self.tagger.as_ref().map(|set| {
             let tag = self.next_tag;
             self.next_tag = self.next_tag.wrapping_add(1);
             set(&mut request, tag);
             tag
         });
-        let error = match self.conn.submit(request, tag, now) {
+        let error = match self.conn.submit_within(request, tag, timeout, now) {
             Ok(id) => {
                 let started = now;
-                self.waiting.insert(id, Pending { reply, started });
+                let pending = Pending {
+                    reply,
+                    started,
+                    timeout: after,
+                };
+                self.waiting.insert(id, pending);
                 self.flush = true;
                 return;
             }
@@ -351,6 +353,16 @@ where
         self.conn.handle_transport_error(now);
     }
 }
+
+/// How an exchange ended without an answer.
+enum End {
+    /// With this error.
+    Ended(Error),
+    /// Its deadline passed; whether it was written.
+    Expired(Delivery),
+}
+
+use End::{Ended, Expired};
 
 /// The error of a request the connection to `endpoint` could not finish.
 fn failure(

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use framekit::connection::{Delivery, Match};
 
@@ -32,7 +32,7 @@ type Open<Req, Ans> =
 /// Sets up a [`Client`].
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use framekit_client::{Builder, Endpoint, Reconnect};
 ///
 /// let builder = Builder::new(Endpoint::tcp("127.0.0.1:6379"))
@@ -131,7 +131,7 @@ struct Pool<Req, Ans> {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use bytes::Bytes;
 /// use framekit::connection::Pipelined;
 /// use framekit::{FrameCodec, framing::delimited::Delimited};
@@ -175,12 +175,32 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
     /// Sends `request` on one of the pool's connections and waits for its answer or its
     /// typed failure. A request a closing connection never took is sent on another.
     pub async fn call(&self, request: Req) -> Result<Ans, Error> {
+        self.call_until(request, None).await
+    }
+
+    /// [`call`](Self::call) with a deadline of its own, `timeout` from now (connecting and
+    /// waiting for room included); see [`ClientConnection::call_within`].
+    pub async fn call_within(&self, request: Req, timeout: Duration) -> Result<Ans, Error> {
+        let deadline = Instant::now().checked_add(timeout).map(|at| (at, timeout));
+        self.call_until(request, deadline).await
+    }
+
+    async fn call_until(
+        &self,
+        request: Req,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Ans, Error> {
         let mut request = request;
         // Each pass either answers or finds a connection closing; one pass per slot, and one
         // more, bounds the retries of a request that was never sent.
         for _ in 0..=self.pool.slots.len() {
-            let connection = self.connection().await?;
-            match connection.send(request).await {
+            let connection = match deadline {
+                Some((at, after)) => tokio::time::timeout_at(at.into(), self.connection())
+                    .await
+                    .unwrap_or_else(|_| Err(self.timed_out(after))),
+                None => self.connection().await,
+            }?;
+            match connection.send(request, deadline).await {
                 Outcome::Answer(answer) => return Ok(answer),
                 Outcome::Failed(error) => return Err(error),
                 Outcome::NotTaken(back) => request = back,
@@ -193,21 +213,15 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
         })
     }
 
-    /// [`call`](Self::call) with a deadline of its own, counted from now (connecting and
-    /// waiting for room included); see [`ClientConnection::call_within`].
-    pub async fn call_within(&self, request: Req, deadline: Duration) -> Result<Ans, Error> {
-        match tokio::time::timeout(deadline, self.call(request)).await {
-            Ok(result) => result,
-            Err(_) => {
-                let error = Error::Timeout {
-                    endpoint: Arc::clone(self.pool.connector.name()),
-                    after: deadline,
-                    delivery: Delivery::MaybeApplied,
-                };
-                self.pool.connector.metrics().failed(&error);
-                Err(error)
-            }
-        }
+    /// A deadline passed before any connection took the request.
+    fn timed_out(&self, after: Duration) -> Error {
+        let error = Error::Timeout {
+            endpoint: Arc::clone(self.pool.connector.name()),
+            after,
+            delivery: Delivery::NotSent,
+        };
+        self.pool.connector.metrics().failed(&error);
+        error
     }
 
     /// The next connection in turn, connecting (under the reconnect policy) if its slot is

@@ -107,7 +107,11 @@ impl<Req: Send + 'static, Ans: Send + 'static> tower::Service<Req> for Connectio
         let not_taken = self.connection.not_taken();
         let sent = self
             .sender
-            .send_item(Message::Call(Call { request, reply }))
+            .send_item(Message::Call(Call {
+                request,
+                reply,
+                deadline: None,
+            }))
             .is_ok();
         Box::pin(async move {
             let _carried = carried;

@@ -8,7 +8,15 @@ use super::*;
 fn pending() -> (Pending<(), u32>, oneshot::Receiver<Outcome<(), u32>>) {
     let (reply, rx) = oneshot::channel();
     let started = Instant::now();
-    (Pending { reply, started }, rx)
+    let timeout = std::time::Duration::ZERO;
+    (
+        Pending {
+            reply,
+            started,
+            timeout,
+        },
+        rx,
+    )
 }
 
 #[test]
