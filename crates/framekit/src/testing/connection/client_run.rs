@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Encoder;
 
-use super::run::{broken, exact_timers, ConnectionViolation, MAX_STEPS};
+use super::steps::{broken, deliver, fire, linear, pick, write_some, ConnectionViolation};
 use crate::connection::{
     Client, ClientEvent, Connection, Decode, ExchangeId, Match, Role, Settings, SubmitError,
 };
@@ -195,18 +195,10 @@ where
         if plan.close_at == Some(steps) && !conn.is_closed() {
             enabled.push(b'c');
         }
-        if enabled.is_empty() {
+        let Some((event, choice)) = pick(&enabled, &plan.choices, &mut steps)? else {
             break;
-        }
-        steps += 1;
-        if steps > MAX_STEPS {
-            return Err(broken(
-                "no_busy_loop",
-                format!("no quiescence in {MAX_STEPS} steps"),
-            ));
-        }
-        let choice = usize::from(plan.choices[steps % plan.choices.len()]);
-        match enabled[choice % enabled.len()] {
+        };
+        match event {
             b's' => {
                 let index = submitted as u64;
                 let tag = plan.tagged.then_some(index);
@@ -224,32 +216,13 @@ where
                     }
                 }
             }
-            b'w' => {
-                let owed = conn.poll_transmit().map_or(&[][..], |b| b);
-                let n = choice % owed.len() + 1;
-                peer.take(&owed[..n])?;
-                conn.handle_written(n, now);
-            }
+            b'w' => write_some(&mut conn, choice, now, |bytes| peer.take(bytes))?,
             b'a' => peer.answer(choice, plan.tagged),
             b'r' => {
                 let chunk = plan.chunks[steps % plan.chunks.len()];
-                let room = settings
-                    .input_budget_bytes()
-                    .saturating_sub(conn.buffered());
-                let n = chunk.min(peer.sent.len() - delivered).min(room).max(1);
-                let buf = conn
-                    .read_buf()
-                    .ok_or_else(|| broken("bounded", "no buffer"))?;
-                buf.extend_from_slice(&peer.sent[delivered..delivered + n]);
-                delivered += n;
-                conn.handle_read(n, now);
+                deliver(&mut conn, &peer.sent, &mut delivered, chunk, now)?;
             }
-            b't' => {
-                let deadline = conn.poll_timeout().expect("enabled");
-                exact_timers(&mut conn, deadline, now)?;
-                now = now.max(deadline);
-                conn.handle_timeout(now);
-            }
+            b't' => fire(&mut conn, &mut now)?,
             b'e' => {
                 peer.closed = true;
                 conn.handle_eof(now);
@@ -259,12 +232,7 @@ where
         now += Duration::from_micros(1);
     }
     events(&mut conn, now, &index_of, &mut ends, &mut calls)?;
-    if calls > 4 * (plan.requests as u64 + steps as u64) + 16 {
-        return Err(broken(
-            "linear_work",
-            format!("{calls} event calls for {steps} steps"),
-        ));
-    }
+    linear(calls, plan.requests, steps)?;
     for id in index_of.keys() {
         if !ends.contains_key(id) {
             return Err(broken(

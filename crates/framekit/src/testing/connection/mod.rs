@@ -33,7 +33,8 @@
 //! model exercises in every combination (at once, later, never, in parts, close, fail).
 
 mod client_run;
-mod run;
+mod server_run;
+mod steps;
 
 use std::time::Duration;
 
@@ -45,7 +46,8 @@ use tokio_util::codec::Encoder;
 use crate::connection::{Decode, Settings, Timeout};
 
 pub use client_run::{check_client, ClientPlan, IndexTag};
-pub use run::{check_server, ConnectionViolation};
+pub use server_run::check_server;
+pub use steps::ConnectionViolation;
 
 /// How the model handler answers one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

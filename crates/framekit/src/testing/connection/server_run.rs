@@ -12,28 +12,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Encoder;
 
+use super::steps::{broken, deliver, fire, linear, pick, write_some, ConnectionViolation};
 use super::{Behaviour, Plan};
 use crate::connection::{Connection, Decode, Event, ExchangeId, Responder, Server, State, Timeout};
-
-/// A connection law a run broke, with what was seen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("law {law} broken: {detail}")]
-pub struct ConnectionViolation {
-    /// The law's name, as in the [module table](super).
-    pub law: &'static str,
-    /// What was seen.
-    pub detail: String,
-}
-
-pub(super) fn broken(law: &'static str, detail: impl Into<String>) -> ConnectionViolation {
-    ConnectionViolation {
-        law,
-        detail: detail.into(),
-    }
-}
-
-/// The most steps a run takes: far more than any plan needs, so hitting it is a busy loop.
-pub(super) const MAX_STEPS: usize = 20_000;
 
 /// What the model handler wrote for one exchange, and where it is.
 #[derive(Debug, Default)]
@@ -253,41 +234,22 @@ where
         if plan.shutdown_at == Some(steps) && !conn.is_closed() {
             enabled.push(b's');
         }
-        if enabled.is_empty() {
+        let Some((event, choice)) = pick(&enabled, &plan.choices, &mut steps)? else {
             break;
-        }
-        steps += 1;
-        if steps > MAX_STEPS {
-            return Err(broken(
-                "no_busy_loop",
-                format!("no quiescence in {MAX_STEPS} steps"),
-            ));
-        }
-        let choice = usize::from(plan.choices[steps % plan.choices.len()]);
-        match enabled[choice % enabled.len()] {
+        };
+        match event {
             b'r' => {
                 let chunk = plan.chunks[steps % plan.chunks.len()];
-                let room = settings
-                    .input_budget_bytes()
-                    .saturating_sub(conn.buffered());
-                let n = chunk.min(wire.len() - sent).min(room).max(1);
-                let buf = conn
-                    .read_buf()
-                    .ok_or_else(|| broken("bounded", "no buffer"))?;
-                buf.extend_from_slice(&wire[sent..sent + n]);
-                sent += n;
-                conn.handle_read(n, now);
+                deliver(&mut conn, &wire, &mut sent, chunk, now)?;
             }
             b'e' => {
                 eof = true;
                 conn.handle_eof(now);
             }
-            b'w' => {
-                let owed = conn.poll_transmit().map_or(&[][..], |b| b);
-                let n = choice % owed.len() + 1;
-                out.extend_from_slice(&owed[..n]);
-                conn.handle_written(n, now);
-            }
+            b'w' => write_some(&mut conn, choice, now, |bytes| {
+                out.extend_from_slice(bytes);
+                Ok::<(), ConnectionViolation>(())
+            })?,
             b'l' => {
                 let (id, token) = model.later.pop_front().expect("enabled");
                 if let Some(mut r) = conn.responder(id, now) {
@@ -295,22 +257,12 @@ where
                     model.finish(r, false);
                 }
             }
-            b't' => {
-                let deadline = conn.poll_timeout().expect("enabled");
-                exact_timers(&mut conn, deadline, now)?;
-                now = now.max(deadline);
-                conn.handle_timeout(now);
-            }
+            b't' => fire(&mut conn, &mut now)?,
             _ => conn.shutdown(now),
         }
         now += Duration::from_micros(1);
     }
-    if calls > 4 * (plan.requests as u64 + steps as u64) + 16 {
-        return Err(broken(
-            "linear_work",
-            format!("{calls} event calls for {steps} steps"),
-        ));
-    }
+    linear(calls, plan.requests, steps)?;
     finished(make, &model, &conn, &out, eof)
 }
 
@@ -332,27 +284,6 @@ fn bounded<C>(
             "bounded",
             format!("{} bytes owed, over {limit}", conn.owed()),
         ));
-    }
-    Ok(())
-}
-
-/// `timers_exact`: just before its deadline, a timeout changes nothing (checked when the
-/// clock has not passed the deadline already).
-pub(super) fn exact_timers<C, R: crate::connection::Role>(
-    conn: &mut Connection<C, R>,
-    deadline: Instant,
-    now: Instant,
-) -> Result<(), ConnectionViolation> {
-    let Some(early) = deadline.checked_sub(Duration::from_nanos(1)) else {
-        return Ok(());
-    };
-    if early < now {
-        return Ok(());
-    }
-    let before = (conn.state(), conn.in_flight(), conn.owed());
-    conn.handle_timeout(early);
-    if before != (conn.state(), conn.in_flight(), conn.owed()) {
-        return Err(broken("timers_exact", "a timer fired before its deadline"));
     }
     Ok(())
 }
