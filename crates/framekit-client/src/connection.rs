@@ -16,23 +16,9 @@ use crate::call::{Call, Message, Outcome};
 use crate::codec::ClientCodec;
 use crate::driver::Driver;
 use crate::error::{Cause, Error};
-use crate::metrics::ClientMetrics;
+use crate::shared::Shared;
+pub use crate::shared::Tagger;
 use crate::transport::Transport;
-
-/// Sets a request's tag, for a multiplexed protocol: the connection picks a tag no request in
-/// flight has and calls this before encoding; the connection's [`Match`] reads it back from
-/// the answer.
-pub type Tagger<Req> = Arc<dyn Fn(&mut Req, u64) + Send + Sync>;
-
-/// What the driver and the handles share.
-pub(crate) struct Shared {
-    pub(crate) endpoint: Arc<str>,
-    pub(crate) metrics: ClientMetrics,
-    /// False once the connection stopped taking requests (closing or closed).
-    pub(crate) accepting: AtomicBool,
-    /// Requests sent through a handle and not yet answered (the balancer's load).
-    pub(crate) carried: AtomicUsize,
-}
 
 /// How client connections are set up.
 ///

@@ -24,9 +24,9 @@ use tokio::time::Sleep;
 
 use crate::call::{Call, Message, Outcome, Pending, Waiting};
 use crate::codec::ClientCodec;
-use crate::connection::{Shared, Tagger};
 use crate::error::{Cause, Error};
 use crate::metrics::OpenConnection;
+use crate::shared::{Shared, Tagger};
 use crate::transport::Transport;
 
 /// How long a closed connection's orderly FIN may take before the transport is dropped.

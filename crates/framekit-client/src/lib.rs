@@ -50,6 +50,7 @@ pub mod endpoint;
 mod error;
 pub mod metrics;
 mod pool;
+mod shared;
 #[cfg(feature = "tls")]
 mod tls;
 pub mod tower;
