@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::metrics::ClientMetrics;
 
 /// Sets a request's tag, for a multiplexed protocol: the connection picks a tag no request in
-/// flight has and calls this before encoding; the connection's [`Match`] reads it back from
+/// flight has and calls this before encoding; the connection's [`Match`](framekit::connection::Match) reads it back from
 /// the answer.
 pub type Tagger<Req> = Arc<dyn Fn(&mut Req, u64) + Send + Sync>;
 
