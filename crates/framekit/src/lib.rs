@@ -72,3 +72,8 @@ pub mod testing;
 
 pub use codec::{FrameCodec, InPlace};
 pub use error::FrameError;
+
+/// The crate README's example, compiled with the doc tests so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
