@@ -4,6 +4,12 @@
 //! FixedSize::new(4)     [a b c d][e f g h][i j]   -> "abcd", "efgh", then at EOF:
 //!                                                    UnexpectedEof { buffered: 2 }
 //! ```
+//!
+//! # Knobs and defaults
+//!
+//! The record size is the only knob ([`FixedSize::new`]); it is also the maximum frame length. A
+//! partial record at the end of the stream is [`FrameError::UnexpectedEof`]
+//! with the bytes it had; the encoder refuses a payload of any other size.
 
 use bytes::BytesMut;
 

@@ -37,6 +37,25 @@
 //!                                 [00 05] h e l l o [00 02] o k
 //!                                     -> Skipped { len: 7, offset: 0 }, then "ok"
 //! ```
+//!
+//! # Knobs and defaults
+//!
+//! Shortcuts ([`u8`](LengthPrefixed::u8), [`u16_be`](LengthPrefixed::u16_be),
+//! [`u24_be`](LengthPrefixed::u24_be), [`u32_be`](LengthPrefixed::u32_be),
+//! [`u64_be`](LengthPrefixed::u64_be), the `_le` ones, [`varint`](LengthPrefixed::varint)) cover
+//! the plain layouts; [`builder`](LengthPrefixed::builder) the others, validated at
+//! [`build`](LengthPrefixedBuilder::build):
+//!
+//! | knob | default | what it does |
+//! |---|---|---|
+//! | [`length_field`](LengthPrefixedBuilder::length_field), [`varint`](LengthPrefixedBuilder::varint) | 4 bytes, big endian | the field: 1, 2, 3, 4 or 8 bytes in either order, or LEB128 |
+//! | [`header_offset`](LengthPrefixedBuilder::header_offset) | 0 | bytes before the field |
+//! | [`length_adjustment`](LengthPrefixedBuilder::length_adjustment) | 0 | added to the field's value to get the body length |
+//! | [`length_includes_header`](LengthPrefixedBuilder::length_includes_header) | off | the field counts the header too |
+//! | [`keep_header`](LengthPrefixedBuilder::keep_header), [`strip`](LengthPrefixedBuilder::strip) | header stripped | keep the header in the payload, or strip exactly n header bytes (tokio-util's `num_skip`) |
+//! | [`max_frame_len`](LengthPrefixedBuilder::max_frame_len) | [`DEFAULT_MAX_FRAME_LEN`] (8 MiB) | the largest body, checked as soon as the field is read; [`frame_limit`](crate::framing::Framing::frame_limit) is what the field can carry when that is less |
+//! | [`on_overlong`](LengthPrefixedBuilder::on_overlong) | [`Overlong::Error`] | skip an over-long frame by its declared length instead (Netty's discarding mode), reported once |
+//! | [`encode_prefix`](LengthPrefixedBuilder::encode_prefix) | zeros | the header bytes before the field when encoding |
 
 use bytes::BytesMut;
 

@@ -43,6 +43,15 @@
 //! items can hold zero-copy slices of the frame (`buf.slice_ref(sub)`). To make that possible
 //! the codec parses every whole frame buffered in one pass and keeps the items in a small queue;
 //! [`NomCodec::give_back`] returns the bytes of items not yet delivered, for a protocol switch.
+//!
+//! # Knobs and defaults
+//!
+//! | knob | default | what it does |
+//! |---|---|---|
+//! | [`NomCodec::with_boundary`] | none ([`NomCodec::new`]) | a [`Boundary`] that finds frame ends, so the parser runs once per frame |
+//! | [`max_frame_len`](NomCodec::max_frame_len) | [`DEFAULT_MAX_FRAME_LEN`] (64 KiB) | a frame not decided within this many bytes is [`FrameError::TooLong`](crate::FrameError::TooLong) |
+//! | [`encoder`](NomCodec::encoder) | none | pairs the decoder with any `Encoder`, for `Framed` |
+//! | [`GUESS_BUDGET`] | 3 | without a boundary, the bytes handed to short tries stay within this many times the frame's buffered length |
 
 use std::fmt;
 

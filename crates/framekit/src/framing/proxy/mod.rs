@@ -24,6 +24,14 @@
 //! assert_eq!(header.source(), Some("[2001:db8::1]:56324".parse().unwrap()));
 //! assert_eq!(&buf[..], b"*1\r\n$4\r\nPING\r\n"); // the client's bytes, untouched
 //! ```
+//!
+//! # Knobs and defaults
+//!
+//! [`ProxyProtocol::v1`], [`v2`](ProxyProtocol::v2) or [`any`](ProxyProtocol::any) (the first
+//! byte picks). A v1 line is at most 107 bytes, as the specification says; a v2 header at most
+//! [`max_header_len`](ProxyProtocol::max_header_len), [`DEFAULT_MAX_HEADER_LEN`] (4 KiB) by
+//! default. Which peers may send a header, and how long they have, is the server's preamble stage
+//! (`framekit_server::preamble`).
 
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
