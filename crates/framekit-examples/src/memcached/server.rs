@@ -114,6 +114,8 @@ pub struct Memcache {
     store: Mutex<Store>,
     clock: Clock,
     connections: Arc<Connections>,
+    /// The process id for `stats`, read once (`getpid` is a system call).
+    pid: u32,
 }
 
 impl BorrowedHandler<MemcacheCodec, Bytes> for Memcache {
@@ -137,7 +139,7 @@ impl BorrowedHandler<MemcacheCodec, Bytes> for Memcache {
         let env = Env {
             clock: self.clock,
             now: self.clock.now_system(),
-            pid: std::process::id(),
+            pid: self.pid,
             curr_connections: self.connections.open.load(Ordering::Relaxed),
             total_connections: self.connections.total.load(Ordering::Relaxed),
         };
@@ -175,6 +177,7 @@ pub fn serve<A: Acceptor>(
         store: Mutex::new(Store::new(memory, framing.item_limit())),
         clock: Clock::system(),
         connections: Arc::default(),
+        pid: std::process::id(),
     };
     server
         .on_failure(|_| None)

@@ -6,7 +6,10 @@
 //! started (its `rel_time_t`), so expiry and delayed flushes are unit-tested without sleeping.
 //! The LRU order is a map from a use counter to the key: a use moves the key to the back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::RandomState;
+
+use hashbrown::HashMap;
 
 use super::line::ITEM_OVERHEAD;
 use super::number::strtoull;
@@ -83,6 +86,14 @@ impl Clock {
             u32::try_from(exptime + i64::from(now)).unwrap_or(u32::MAX)
         }
     }
+}
+
+/// Whether `item` is gone at `now`: expired, or flushed by a `flush_all` whose time
+/// (`oldest_live`) has come or whose CAS mark (`oldest_cas`) is newer than the item's.
+fn dead(item: &Item, now: u32, oldest_live: u32, oldest_cas: u64) -> bool {
+    (item.exptime != 0 && item.exptime <= now)
+        || (oldest_live != 0 && oldest_live <= now && item.time <= oldest_live)
+        || (oldest_cas != 0 && item.cas < oldest_cas)
 }
 
 fn unix_now() -> i64 {
@@ -187,7 +198,7 @@ pub struct StoreStats {
 /// ```
 #[derive(Debug)]
 pub struct Store {
-    items: HashMap<Box<[u8]>, Item>,
+    items: HashMap<Box<[u8]>, Item, RandomState>,
     lru: BTreeMap<u64, Box<[u8]>>,
     uses: u64,
     used: usize,
@@ -204,7 +215,7 @@ impl Store {
     /// A store of at most `limit` bytes of items, each at most `item_max` bytes.
     pub fn new(limit: usize, item_max: usize) -> Self {
         Store {
-            items: HashMap::new(),
+            items: HashMap::with_hasher(RandomState::new()),
             lru: BTreeMap::new(),
             uses: 0,
             used: 0,
@@ -244,9 +255,7 @@ impl Store {
 
     /// Whether an item is gone at `now`: expired, or flushed by `flush_all`.
     fn dead(&self, item: &Item, now: u32) -> bool {
-        (item.exptime != 0 && item.exptime <= now)
-            || (self.oldest_live != 0 && self.oldest_live <= now && item.time <= self.oldest_live)
-            || (self.oldest_cas != 0 && item.cas < self.oldest_cas)
+        dead(item, now, self.oldest_live, self.oldest_cas)
     }
 
     /// The live item under `key`, removing it if it is dead; no LRU move.
@@ -261,15 +270,33 @@ impl Store {
     }
 
     /// The live item under `key`, moved to the back of the LRU order and marked fetched
-    /// (counted as a hit or a miss).
+    /// (counted as a hit or a miss). One hash lookup for a live item.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<&mut Item> {
-        if self.peek(key, now).is_none() {
+        let (oldest_live, oldest_cas) = (self.oldest_live, self.oldest_cas);
+        let hashbrown::hash_map::EntryRef::Occupied(entry) = self.items.entry_ref(key) else {
             self.stats.get_misses += 1;
             return None;
+        };
+        if dead(entry.get(), now, oldest_live, oldest_cas) {
+            let (k, item) = entry.remove_entry();
+            self.lru.remove(&item.used);
+            self.used = self
+                .used
+                .saturating_sub(Item::cost(&k, item.value.len(), item.flags));
+            self.stats.get_misses += 1;
+            self.stats.expired += 1;
+            return None;
         }
+        let item = entry.into_mut();
         self.stats.get_hits += 1;
-        self.bump(key, now);
-        let item = self.items.get_mut(key)?;
+        self.uses += 1;
+        if let Some(k) = self.lru.remove(&item.used) {
+            self.lru.insert(self.uses, k);
+        }
+        item.used = self.uses;
+        if item.time.saturating_add(ITEM_UPDATE_INTERVAL) <= now {
+            item.time = now;
+        }
         item.fetched = true;
         Some(item)
     }
