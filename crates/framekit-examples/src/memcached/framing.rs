@@ -242,13 +242,16 @@ impl MemcacheFraming {
         }
     }
 
+    /// A line with no LF within its limit: memcached closes such a connection without an
+    /// answer. `len` is how far the search got (a lower bound, so not `FrameError::too_long`,
+    /// which states an exact length).
     fn too_long(len: usize, max: usize) -> FrameError {
         FrameError::TooLong {
             len: len as u64,
             max,
             offset: 0,
             exact: false,
-            reason: None,
+            reason: Some("command line too long"),
         }
     }
 }
@@ -263,6 +266,9 @@ impl Framing for MemcacheFraming {
             }
             let len = self.skip.min(buf.len());
             self.skip -= len;
+            // No skip report: the line went out as a frame and its command answers the skip
+            // (`SERVER_ERROR object too large for cache`, or an `ms` flag error); a report
+            // would surface as a decode error and be answered a second time.
             return Ok(Decision::Discard {
                 len,
                 skipped_frame: None,

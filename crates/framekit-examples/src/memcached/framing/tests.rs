@@ -129,13 +129,16 @@ fn the_item_limit_counts_key_flags_and_header_as_memcached_does() {
 fn a_line_over_the_limit_fails_unless_it_is_a_get() {
     let mut f = MemcacheFraming::new();
     let long = vec![b'a'; DEFAULT_MAX_LINE + 1];
+    let err = f.decide(&long).unwrap_err();
     assert!(matches!(
-        f.decide(&long),
-        Err(FrameError::TooLong {
+        err,
+        FrameError::TooLong {
             max: DEFAULT_MAX_LINE,
+            exact: false,
             ..
-        })
+        }
     ));
+    assert_eq!(err.reason(), Some("command line too long"));
     let mut f = MemcacheFraming::new();
     let mut get = b"  get ".to_vec();
     get.resize(DEFAULT_MAX_LINE + 10, b'k');
