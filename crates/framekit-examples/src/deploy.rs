@@ -7,11 +7,12 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use framekit_server::config::Timeout;
 use framekit_server::tcp::{TcpAcceptor, TcpOptions, DEFAULT_BACKLOG};
 use framekit_server::tls::TlsConfig;
 use framekit_server::Server;
 
-use crate::launch::parse_duration;
+use crate::launch::{parse_duration, parse_timeout};
 
 /// The listener and TLS flags every example accepts.
 #[derive(Debug, Clone, clap::Args)]
@@ -22,9 +23,10 @@ pub struct DeployArgs {
     /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "PATH", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Close a TLS connection whose handshake is not done within this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub tls_handshake_timeout: Duration,
+    /// Close a TLS connection whose handshake is not done within this long (none or 0: no
+    /// limit).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub tls_handshake_timeout: Timeout,
     /// ALPN protocols offered, most preferred first (comma-separated; none by default).
     #[arg(long, value_name = "PROTO,...", value_delimiter = ',')]
     pub tls_alpn: Vec<String>,

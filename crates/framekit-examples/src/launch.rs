@@ -6,9 +6,10 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use framekit_server::config::{self, Timeout};
 use framekit_server::preamble::{self, IpNet, Preamble, ProxyMode};
 use framekit_server::threads::Spread;
-use framekit_server::{config, Server, ServerConfig, ServerHandle, ShutdownReport};
+use framekit_server::{Server, ServerConfig, ServerHandle, ShutdownReport};
 
 /// How long connections get to finish after SIGINT or SIGTERM before they are aborted; well
 /// inside the 5 s a supervisor waits.
@@ -32,19 +33,21 @@ pub struct LimitArgs {
     /// Most requests of one connection handled at once (pipelining depth).
     #[arg(long, default_value_t = config::DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
-    /// Close a connection idle this long (e.g. 60s, 500ms).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub idle_timeout: Duration,
-    /// Close a connection whose frame takes longer than this to arrive once started.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub frame_timeout: Duration,
-    /// Close a connection that leaves queued output unread this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub write_timeout: Duration,
+    /// Close a connection idle this long (e.g. 60s, 500ms; none or 0: never, as memcached).
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    pub idle_timeout: Timeout,
+    /// Close a connection whose frame takes longer than this to arrive once started (none or
+    /// 0: no slowloris guard).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub frame_timeout: Timeout,
+    /// Close a connection that leaves queued output unread this long (none or 0: wait as
+    /// long as the peer takes).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub write_timeout: Timeout,
     /// Answer a request whose handler has not answered this long with an error and cancel
-    /// the handler (0: no request deadline).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    /// the handler (none or 0: no request deadline).
+    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
+    pub request_timeout: Timeout,
     /// How long connections get to finish on SIGINT/SIGTERM before they are aborted.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -128,18 +131,14 @@ impl LimitArgs {
     /// The server configuration these flags describe; the connection limit goes through
     /// [`connection_limit`] (which raises the process's file descriptor limit).
     pub fn config(&self) -> ServerConfig {
-        let config = ServerConfig::default()
+        ServerConfig::default()
             .max_connections(connection_limit(self.max_connections))
             .max_in_flight(self.max_in_flight)
             .idle_timeout(self.idle_timeout)
             .frame_timeout(self.frame_timeout)
             .write_timeout(self.write_timeout)
-            .preamble(Preamble::new(self.proxy_protocol).trusted(self.proxy_trusted.0.clone()));
-        if self.request_timeout.is_zero() {
-            config
-        } else {
-            config.request_timeout(self.request_timeout)
-        }
+            .request_timeout(self.request_timeout)
+            .preamble(Preamble::new(self.proxy_protocol).trusted(self.proxy_trusted.0.clone()))
     }
 }
 
@@ -204,6 +203,32 @@ fn raise_nofile_limit() -> Option<u64> {
         }
     }
     Some(limit.rlim_cur)
+}
+
+/// Parses a timeout flag: `none`, or a duration as [`parse_duration`] reads it, where a zero
+/// duration also means none (a timeout of zero would close every connection at once, which
+/// no flag means).
+///
+/// ```
+/// use std::time::Duration;
+/// use framekit_examples::launch::parse_timeout;
+/// use framekit_server::config::Timeout;
+/// assert_eq!(parse_timeout("none"), Ok(Timeout::Never));
+/// assert_eq!(parse_timeout("0"), Ok(Timeout::Never));
+/// assert_eq!(parse_timeout("0ms"), Ok(Timeout::Never));
+/// assert_eq!(parse_timeout("250ms"), Ok(Timeout::After(Duration::from_millis(250))));
+/// assert!(parse_timeout("soon").is_err());
+/// ```
+pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(Timeout::Never);
+    }
+    let after = parse_duration(text)?;
+    Ok(if after.is_zero() {
+        Timeout::Never
+    } else {
+        Timeout::After(after)
+    })
 }
 
 /// Parses `250ms`, `10s`, `2m`, or a bare number of seconds.

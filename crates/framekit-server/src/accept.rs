@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::config::expiry_or_far;
 use crate::config::ServerConfig;
 use crate::context::{Ctx, Shutdown};
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
@@ -188,7 +189,7 @@ pub(crate) async fn accept_loop<A: Acceptor, S: Serve<A::Io>>(
                         } else {
                             let pause = backoff.pause();
                             tracing::warn!(error = %e, ?pause, "accept failed, backing off");
-                            resume_at = Some(Instant::now() + pause);
+                            resume_at = Some(expiry_or_far(pause.into(), Instant::now()));
                         }
                     }
                     Some(Ok(accepted)) => {
@@ -244,7 +245,8 @@ pub(crate) async fn accept_loop<A: Acceptor, S: Serve<A::Io>>(
     let open = tasks.len();
     tracing::info!(open, ?deadline, "shutting down");
     shutdown.begin();
-    let until = Instant::now() + deadline;
+    // `Duration::MAX` waits for every connection, with no panic.
+    let until = expiry_or_far(deadline.into(), Instant::now());
     let mut closed = 0;
     while let Ok(Some(joined)) = tokio::time::timeout_at(until, tasks.join_next()).await {
         report_join(joined);

@@ -22,13 +22,15 @@
 //!         .timeout(Duration::from_secs(3)),
 //! );
 //! assert_eq!(config.proxy_preamble().mode(), ProxyMode::V2);
-//! assert_eq!(config.proxy_preamble().header_timeout(), Duration::from_secs(3));
+//! assert_eq!(config.proxy_preamble().header_timeout(), Duration::from_secs(3).into());
 //! ```
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
+
+use framekit::connection::Timeout;
 
 pub use framekit::framing::proxy::{ProxyHeader, Tlv, Versions};
 pub use ipnet::IpNet;
@@ -37,7 +39,7 @@ pub use ipnet::IpNet;
 ///
 /// ```
 /// use framekit_server::preamble::{Preamble, ProxyMode, DEFAULT_PREAMBLE_TIMEOUT};
-/// assert_eq!(Preamble::new(ProxyMode::V1).header_timeout(), DEFAULT_PREAMBLE_TIMEOUT);
+/// assert_eq!(Preamble::new(ProxyMode::V1).header_timeout(), DEFAULT_PREAMBLE_TIMEOUT.into());
 /// ```
 pub const DEFAULT_PREAMBLE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -129,7 +131,7 @@ impl fmt::Display for ProxyMode {
 pub struct Preamble {
     mode: ProxyMode,
     trusted: Vec<IpNet>,
-    timeout: Duration,
+    timeout: Timeout,
     max_header_len: usize,
 }
 
@@ -156,7 +158,7 @@ impl Preamble {
                 IpNet::from_str("127.0.0.0/8").expect("a valid network"),
                 IpNet::from_str("::1/128").expect("a valid network"),
             ],
-            timeout: DEFAULT_PREAMBLE_TIMEOUT,
+            timeout: Timeout::After(DEFAULT_PREAMBLE_TIMEOUT),
             max_header_len: framekit::framing::proxy::DEFAULT_MAX_HEADER_LEN,
         }
     }
@@ -172,7 +174,7 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
@@ -191,12 +193,12 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    pub fn timeout(mut self, timeout: impl Into<Timeout>) -> Self {
+        self.timeout = timeout.into();
         self
     }
 
@@ -210,7 +212,7 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
@@ -239,7 +241,7 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
@@ -257,11 +259,11 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
-    pub fn header_timeout(&self) -> Duration {
+    pub fn header_timeout(&self) -> Timeout {
         self.timeout
     }
 
@@ -275,7 +277,7 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```
@@ -293,7 +295,7 @@ impl Preamble {
     ///     .timeout(Duration::from_secs(2))
     ///     .max_header_len(512);
     /// assert_eq!(p.trusted_networks().len(), 1);
-    /// assert_eq!(p.header_timeout(), Duration::from_secs(2));
+    /// assert_eq!(p.header_timeout(), Duration::from_secs(2).into());
     /// assert_eq!(p.header_limit(), 512);
     /// assert!(p.trusts("10.9.9.9".parse().unwrap()) && !p.trusts("127.0.0.1".parse().unwrap()));
     /// ```

@@ -13,9 +13,10 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+use crate::config::{expiry, expiry_or_far, Timeout};
 
 /// One of the connection's timeouts. When several expire at once, the first in this order is
 /// the one reported.
@@ -116,13 +117,14 @@ impl TimerTable {
 #[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) async fn within<F: Future>(
     timer: Timer,
-    after: Duration,
+    after: Timeout,
     work: F,
 ) -> Result<F::Output, Timer> {
-    let at = Instant::now() + after;
+    let now = Instant::now();
     let mut table = TimerTable::default();
-    table.set(timer, Some(at));
-    let sleep = tokio::time::sleep_until(at);
+    // With no timeout the table stays empty and only `work` ends the stage.
+    table.set(timer, expiry(after, now));
+    let sleep = tokio::time::sleep_until(expiry_or_far(after, now));
     tokio::pin!(sleep);
     tokio::pin!(work);
     poll_fn(|cx| {
@@ -159,6 +161,8 @@ pub(crate) fn poll_until(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -166,7 +170,7 @@ mod tests {
         let start = Instant::now();
         let never = within(
             Timer::Handshake,
-            Duration::from_secs(10),
+            Duration::from_secs(10).into(),
             std::future::pending::<()>(),
         );
         assert_eq!(never.await, Err(Timer::Handshake));
@@ -174,12 +178,26 @@ mod tests {
 
         let start = Instant::now();
         let work = tokio::time::sleep(Duration::from_secs(4));
-        let done = within(Timer::Handshake, Duration::from_secs(10), async {
+        let done = within(Timer::Handshake, Duration::from_secs(10).into(), async {
             work.await;
             7
         });
         assert_eq!(done.await, Ok(7));
         assert_eq!(Instant::now() - start, Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stage_with_no_timeout_ends_only_when_done() {
+        for after in [Timeout::Never, Timeout::After(Duration::MAX)] {
+            let never = within(Timer::Handshake, after, std::future::pending::<()>());
+            let year = Duration::from_secs(365 * 24 * 3600);
+            assert!(
+                tokio::time::timeout(year, never).await.is_err(),
+                "{after:?}"
+            );
+            let done = within(Timer::Handshake, after, async { 7 });
+            assert_eq!(done.await, Ok(7));
+        }
     }
 
     #[tokio::test(start_paused = true)]

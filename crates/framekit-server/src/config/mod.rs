@@ -15,7 +15,7 @@
 //!     .max_connections(10_000)
 //!     .request_timeout(Duration::from_secs(30));
 //! assert_eq!(config.limits().max_in_flight, config::DEFAULT_MAX_IN_FLIGHT);
-//! assert_eq!(config.timeouts().request, Some(Duration::from_secs(30)));
+//! assert_eq!(config.timeouts().request, Duration::from_secs(30).into());
 //! ```
 
 use std::time::Duration;
@@ -23,12 +23,15 @@ use std::time::Duration;
 use crate::preamble::Preamble;
 
 mod limits;
+mod timeout;
 mod timeouts;
 
 pub use self::limits::{
     Limits, WaterMarks, DEFAULT_HIGH_WATER, DEFAULT_INPUT_BUDGET, DEFAULT_LOW_WATER,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_VECTORED_MIN,
 };
+pub use self::timeout::Timeout;
+pub(crate) use self::timeout::{deadline, expiry, expiry_or_far, limit};
 pub use self::timeouts::{
     Timeouts, DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LINGER, DEFAULT_WRITE_TIMEOUT,
     MAX_ACCEPT_BACKOFF, MIN_ACCEPT_BACKOFF,
@@ -47,7 +50,7 @@ pub use self::timeouts::{
 ///     .water_marks(16 * 1024, 64 * 1024);
 /// assert_eq!(config.limits().max_connections, 100);
 /// assert_eq!(config.limits().water_marks.high, 64 * 1024);
-/// assert_eq!(config.timeouts().request, None); // off unless set
+/// assert_eq!(config.timeouts().request, framekit_server::config::Timeout::Never); // off unless set
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -57,10 +60,10 @@ pub struct ServerConfig {
     pub(crate) low_water: usize,
     pub(crate) high_water: usize,
     pub(crate) vectored_min: usize,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) frame_timeout: Duration,
-    pub(crate) write_timeout: Duration,
-    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Timeout,
+    pub(crate) frame_timeout: Timeout,
+    pub(crate) write_timeout: Timeout,
+    pub(crate) request_timeout: Timeout,
     pub(crate) close_on_request_timeout: bool,
     pub(crate) linger: Duration,
     pub(crate) tcp_nodelay: bool,
@@ -77,10 +80,10 @@ impl Default for ServerConfig {
             low_water: DEFAULT_LOW_WATER,
             high_water: DEFAULT_HIGH_WATER,
             vectored_min: DEFAULT_VECTORED_MIN,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            frame_timeout: DEFAULT_FRAME_TIMEOUT,
-            write_timeout: DEFAULT_WRITE_TIMEOUT,
-            request_timeout: None,
+            idle_timeout: Timeout::After(DEFAULT_IDLE_TIMEOUT),
+            frame_timeout: Timeout::After(DEFAULT_FRAME_TIMEOUT),
+            write_timeout: Timeout::After(DEFAULT_WRITE_TIMEOUT),
+            request_timeout: Timeout::Never,
             close_on_request_timeout: false,
             linger: DEFAULT_LINGER,
             tcp_nodelay: true,

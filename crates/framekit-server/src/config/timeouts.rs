@@ -1,30 +1,33 @@
 //! Timeouts of a server: idle, frame (slowloris), write, the per-request deadline and the
 //! linger of a closing connection, plus the accept loop's back-off after errors. Each has a
-//! bounded default (the request deadline is off unless set), named here.
+//! bounded default (the request deadline is off unless set), named here. Every one that can
+//! mean "none" takes a [`Timeout`] (a `Duration`, an `Option<Duration>`, or
+//! [`Timeout::Never`]); a "never" is never armed, and neither is a duration too large for the
+//! clock (`Duration::MAX`).
 
 use std::time::Duration;
 
-use super::ServerConfig;
+use super::{ServerConfig, Timeout};
 
 /// Default time a connection may sit with nothing to read, handle or write.
 ///
 /// ```
 /// use framekit_server::{config, ServerConfig};
-/// assert_eq!(ServerConfig::default().timeouts().idle, config::DEFAULT_IDLE_TIMEOUT);
+/// assert_eq!(ServerConfig::default().timeouts().idle, config::DEFAULT_IDLE_TIMEOUT.into());
 /// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time to receive a whole frame once its first byte arrived (slowloris guard).
 ///
 /// ```
 /// use framekit_server::{config, ServerConfig};
-/// assert_eq!(ServerConfig::default().timeouts().frame, config::DEFAULT_FRAME_TIMEOUT);
+/// assert_eq!(ServerConfig::default().timeouts().frame, config::DEFAULT_FRAME_TIMEOUT.into());
 /// ```
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a peer may leave queued output unread before the connection is closed.
 ///
 /// ```
 /// use framekit_server::{config, ServerConfig};
-/// assert_eq!(ServerConfig::default().timeouts().write, config::DEFAULT_WRITE_TIMEOUT);
+/// assert_eq!(ServerConfig::default().timeouts().write, config::DEFAULT_WRITE_TIMEOUT.into());
 /// ```
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a closing connection reads and discards what the peer still sends, so the
@@ -51,40 +54,46 @@ pub const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(5);
 pub const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 impl ServerConfig {
-    /// How long a connection may have nothing to read, handle or write before it is closed.
+    /// How long a connection may have nothing to read, handle or write before it is closed
+    /// ([`Timeout::Never`] or `None`: never, as memcached).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use framekit_server::ServerConfig;
-    /// assert_eq!(ServerConfig::default().idle_timeout(Duration::from_secs(5)).timeouts().idle, Duration::from_secs(5));
+    /// use framekit_server::{config::Timeout, ServerConfig};
+    /// let five = ServerConfig::default().idle_timeout(Duration::from_secs(5));
+    /// assert_eq!(five.timeouts().idle, Timeout::After(Duration::from_secs(5)));
+    /// assert_eq!(ServerConfig::default().idle_timeout(None).timeouts().idle, Timeout::Never);
     /// ```
-    pub fn idle_timeout(mut self, t: Duration) -> Self {
-        self.idle_timeout = t;
+    pub fn idle_timeout(mut self, t: impl Into<Timeout>) -> Self {
+        self.idle_timeout = t.into();
         self
     }
 
-    /// How long a frame may take to arrive once its first byte did (slowloris guard).
+    /// How long a frame may take to arrive once its first byte did (slowloris guard;
+    /// [`Timeout::Never`]: no guard).
     ///
     /// ```
     /// use std::time::Duration;
     /// use framekit_server::ServerConfig;
-    /// assert_eq!(ServerConfig::default().frame_timeout(Duration::from_secs(2)).timeouts().frame, Duration::from_secs(2));
+    /// let two = ServerConfig::default().frame_timeout(Duration::from_secs(2));
+    /// assert_eq!(two.timeouts().frame, Duration::from_secs(2).into());
     /// ```
-    pub fn frame_timeout(mut self, t: Duration) -> Self {
-        self.frame_timeout = t;
+    pub fn frame_timeout(mut self, t: impl Into<Timeout>) -> Self {
+        self.frame_timeout = t.into();
         self
     }
 
     /// How long queued output may wait for the peer to read any of it, and how long the final
-    /// write-side shutdown may take.
+    /// write-side shutdown may take ([`Timeout::Never`]: as long as the peer takes).
     ///
     /// ```
     /// use std::time::Duration;
     /// use framekit_server::ServerConfig;
-    /// assert_eq!(ServerConfig::default().write_timeout(Duration::from_secs(3)).timeouts().write, Duration::from_secs(3));
+    /// let three = ServerConfig::default().write_timeout(Duration::from_secs(3));
+    /// assert_eq!(three.timeouts().write, Duration::from_secs(3).into());
     /// ```
-    pub fn write_timeout(mut self, t: Duration) -> Self {
-        self.write_timeout = t;
+    pub fn write_timeout(mut self, t: impl Into<Timeout>) -> Self {
+        self.write_timeout = t.into();
         self
     }
 
@@ -101,10 +110,11 @@ impl ServerConfig {
     /// use framekit_server::ServerConfig;
     ///
     /// let config = ServerConfig::default().request_timeout(Duration::from_secs(5));
-    /// assert_eq!(config.timeouts().request, Some(Duration::from_secs(5)));
+    /// assert_eq!(config.timeouts().request, Duration::from_secs(5).into());
+    /// assert_eq!(config.request_timeout(None).timeouts().request, None.into()); // off again
     /// ```
-    pub fn request_timeout(mut self, t: Duration) -> Self {
-        self.request_timeout = Some(t);
+    pub fn request_timeout(mut self, t: impl Into<Timeout>) -> Self {
+        self.request_timeout = t.into();
         self
     }
 
@@ -145,8 +155,8 @@ impl ServerConfig {
     /// use std::time::Duration;
     /// use framekit_server::{config::DEFAULT_IDLE_TIMEOUT, ServerConfig};
     /// let timeouts = ServerConfig::default().frame_timeout(Duration::from_secs(2)).timeouts();
-    /// assert_eq!(timeouts.frame, Duration::from_secs(2));
-    /// assert_eq!(timeouts.idle, DEFAULT_IDLE_TIMEOUT);
+    /// assert_eq!(timeouts.frame, Duration::from_secs(2).into());
+    /// assert_eq!(timeouts.idle, DEFAULT_IDLE_TIMEOUT.into());
     /// ```
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {
@@ -175,19 +185,19 @@ impl ServerConfig {
 /// use std::time::Duration;
 /// use framekit_server::ServerConfig;
 /// let timeouts = ServerConfig::default().request_timeout(Duration::from_secs(1)).timeouts();
-/// assert_eq!(timeouts.request, Some(Duration::from_secs(1)));
+/// assert_eq!(timeouts.request, Duration::from_secs(1).into());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
     /// Nothing to read, handle or write.
-    pub idle: Duration,
+    pub idle: Timeout,
     /// A frame started and not finished.
-    pub frame: Duration,
+    pub frame: Timeout,
     /// Queued output the peer does not read.
-    pub write: Duration,
-    /// A request not answered (off when `None`).
-    pub request: Option<Duration>,
+    pub write: Timeout,
+    /// A request not answered (off unless set).
+    pub request: Timeout,
     /// How long a closing connection discards what the peer still sends.
     pub linger: Duration,
 }

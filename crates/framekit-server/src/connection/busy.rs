@@ -24,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
+use crate::config::expiry;
 use crate::metrics::{CloseReason, IoFailure};
 
 use super::dispatch::{Dispatch, Signal};
@@ -211,18 +212,21 @@ where
         // The one place the timers are armed.
         timers.set(
             Timer::Write,
-            busy.then(|| writing.since + cfg.write_timeout),
+            busy.then(|| expiry(cfg.write_timeout, writing.since))
+                .flatten(),
         );
         timers.set(
             Timer::Frame,
             read.then_some(reading.frame_started)
                 .flatten()
-                .map(|started| started + cfg.frame_timeout),
+                .and_then(|started| expiry(cfg.frame_timeout, started)),
         );
         let quiet = reading.buf.is_empty() && !busy && status.quiet && reading.is_open();
         timers.set(
             Timer::Idle,
-            quiet.then(|| *last_activity + cfg.idle_timeout),
+            quiet
+                .then(|| expiry(cfg.idle_timeout, *last_activity))
+                .flatten(),
         );
         timers.set(Timer::Request, status.request_deadline);
         if quiet

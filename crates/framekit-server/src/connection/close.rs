@@ -17,6 +17,7 @@ use crate::config::ServerConfig;
 use crate::metrics::CloseReason;
 
 use super::Ending;
+use crate::config::{deadline, expiry};
 use crate::timers::{Timer, TimerTable};
 
 /// The least a closing connection reads and discards (when the input budget is smaller).
@@ -40,7 +41,7 @@ where
         Ending::Orderly(reason) => reason,
     };
     timers.clear();
-    timers.set(Timer::Write, Some(Instant::now() + cfg.write_timeout));
+    timers.set(Timer::Write, expiry(cfg.write_timeout, Instant::now()));
     let fin = poll_fn(|cx| {
         if let Poll::Ready(done) = Pin::new(&mut *io).poll_shutdown(cx) {
             return Poll::Ready(Some(done));
@@ -60,7 +61,7 @@ where
         return reason;
     }
     timers.clear();
-    timers.set(Timer::Linger, Some(Instant::now() + cfg.linger));
+    timers.set(Timer::Linger, deadline(Instant::now(), cfg.linger));
     // On the heap, and only now: the connection's future stays small while it runs.
     let mut discard = vec![0u8; 1024];
     let mut budget = cfg.input_budget.max(LINGER_DISCARD_MIN);

@@ -17,7 +17,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::Poll;
 
-use crate::config::ServerConfig;
+use crate::config::{expiry, ServerConfig};
 use crate::context::Watch;
 use bytes::BytesMut;
 use tokio::io::AsyncRead;
@@ -75,7 +75,10 @@ pub(super) fn park<'a, 'c, Io: AsyncRead + Unpin>(
         if let Poll::Ready(got) = poll_read_lazy(io, &mut buf, cfg.input_budget, cx) {
             return Poll::Ready(Wake::Read(got.map(|_| buf)));
         }
-        poll_until(sleep.as_mut(), *last_activity + cfg.idle_timeout, cx)
-            .map(|()| Wake::IdleTimeout)
+        // No idle timeout (or one past the clock's end): only input or shutdown wakes it.
+        match expiry(cfg.idle_timeout, *last_activity) {
+            Some(at) => poll_until(sleep.as_mut(), at, cx).map(|()| Wake::IdleTimeout),
+            None => Poll::Pending,
+        }
     })
 }

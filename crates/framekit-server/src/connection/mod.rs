@@ -24,9 +24,9 @@
 //! inside it: they are concurrent, not parallel. Work that needs a core of its own goes through
 //! [`Ctx::blocking`](crate::Ctx::blocking).
 //!
-//! What an idle connection costs. Its task's future is what a parked connection holds: 616
+//! What an idle connection costs. Its task's future is what a parked connection holds: 624
 //! bytes with a line codec and a request/response handler (guarded by a size test), namely
-//! the transport (48 for a TCP stream), the codec (136 for `FrameCodec<Delimited>`), the
+//! the transport (48 for a TCP stream), the codec (144 for `FrameCodec<Delimited>`), the
 //! dispatcher (112: no ring, no future boxes while quiet), the one `Sleep` (112), the shutdown
 //! watch (96: a flag read on every turn, a waiter registered once; see
 //! [`Watch`](crate::context::Watch)), the idle clock, and pointers to the server's shared state
@@ -147,7 +147,11 @@ where
             ctx: &ctx,
         };
         let mut last_activity = Instant::now();
-        let sleep = tokio::time::sleep_until(last_activity + cfg.idle_timeout);
+        // Armed for the idle deadline, or far ahead with none (it is moved, never read, then).
+        let sleep = tokio::time::sleep_until(crate::config::expiry_or_far(
+            cfg.idle_timeout,
+            last_activity,
+        ));
         tokio::pin!(sleep);
         // Created once and kept: it registers with the shutdown once, then reads a flag.
         let closing = Watch::new(&ctx);

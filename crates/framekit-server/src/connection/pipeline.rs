@@ -23,6 +23,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::codec::ConnectionCodec;
+use crate::config::{expiry, limit};
 use crate::context::Ctx;
 use crate::error::{CodecError, FailureOrigin, RequestTimeout, HANDLER_ERROR};
 use crate::handler::{Handler, IntoReply, Reply};
@@ -193,7 +194,7 @@ impl<H: Handler<Req>, Req> Pipeline<H, Req> {
     /// Answers every request whose deadline passed at `now` through the error hook, in its
     /// place in the order; its handler future is dropped (cancelled).
     fn expire(&mut self, now: Instant) {
-        let Some(after) = self.shared.config.request_timeout else {
+        let Some(after) = limit(self.shared.config.request_timeout) else {
             return;
         };
         let close = self.shared.config.close_on_request_timeout;
@@ -341,7 +342,7 @@ impl<H: Handler<Req>, Req: Send> Dispatch<Req> for Pipeline<H, Req> {
                 // One clock reading per pending request (a handler that did not answer at
                 // once costs a wake-up anyway).
                 let since = Instant::now();
-                let deadline = self.shared.config.request_timeout.map(|t| since + t);
+                let deadline = expiry(self.shared.config.request_timeout, since);
                 self.order.push_back(Slot::Waiting {
                     fut,
                     since,

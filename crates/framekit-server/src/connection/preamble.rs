@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 
+use crate::config::{expiry, expiry_or_far};
 use crate::context::Ctx;
 use crate::listener::Addr;
 use crate::metrics::CloseReason;
@@ -47,11 +48,10 @@ where
         ProxyCodec::new(ProxyProtocol::new(versions).max_header_len(preamble.header_limit()));
     let mut buf = BytesMut::new();
     let mut timers = TimerTable::default();
-    timers.set(
-        Timer::Preamble,
-        Some(Instant::now() + preamble.header_timeout()),
-    );
-    let sleep = tokio::time::sleep(preamble.header_timeout());
+    let now = Instant::now();
+    let timeout = preamble.header_timeout();
+    timers.set(Timer::Preamble, expiry(timeout, now));
+    let sleep = tokio::time::sleep_until(expiry_or_far(timeout, now));
     tokio::pin!(sleep);
     let header = loop {
         match codec.decode(&mut buf) {

@@ -11,6 +11,7 @@ use super::{rustls, TlsConfig, HANDSHAKE_FAILURES};
 use crate::context::Ctx;
 use crate::metrics::CloseReason;
 use crate::timers::{self, Timer};
+use framekit::connection::Timeout;
 
 /// What a TLS handshake agreed on, for handlers ([`Ctx::tls`]).
 ///
@@ -70,7 +71,7 @@ impl TlsInfo {
 #[derive(Clone)]
 pub(crate) struct TlsStage {
     acceptor: tokio_rustls::TlsAcceptor,
-    timeout: Duration,
+    timeout: Timeout,
 }
 
 impl TlsStage {

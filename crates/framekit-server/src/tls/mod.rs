@@ -60,6 +60,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use framekit::connection::Timeout;
+
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -148,7 +150,7 @@ pub enum TlsConfigError {
 #[derive(Clone)]
 pub struct TlsConfig {
     rustls: Arc<ServerConfig>,
-    handshake_timeout: Duration,
+    handshake_timeout: Timeout,
 }
 
 impl fmt::Debug for TlsConfig {
@@ -270,7 +272,7 @@ impl TlsConfig {
     pub fn from_rustls(config: Arc<ServerConfig>) -> Self {
         TlsConfig {
             rustls: config,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            handshake_timeout: Timeout::After(DEFAULT_HANDSHAKE_TIMEOUT),
         }
     }
 
@@ -303,11 +305,11 @@ impl TlsConfig {
     /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
     /// let tls = TlsConfig::from_pem(cert.cert.pem().as_bytes(), cert.signing_key.serialize_pem().as_bytes())?
     ///     .handshake_timeout(Duration::from_secs(3));
-    /// assert!(format!("{tls:?}").contains("handshake_timeout: 3s"));
+    /// assert!(format!("{tls:?}").contains("handshake_timeout: After(3s)"));
     /// # Ok(()) }
     /// ```
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+    pub fn handshake_timeout(mut self, timeout: impl Into<Timeout>) -> Self {
+        self.handshake_timeout = timeout.into();
         self
     }
 
