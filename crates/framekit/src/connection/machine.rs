@@ -5,6 +5,7 @@
 //! The role ([`Server`](super::Server) or [`Client`](super::Client)) owns the exchange queue
 //! and says what a decoded message means; everything here is role-blind.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -57,7 +58,11 @@ pub(crate) struct Core<C, R> {
     pub(crate) settings: Settings,
     pub(crate) state: State,
     pub(crate) role: R,
-    timers: TimerTable,
+    /// The armed deadlines, computed from the state when asked after a change (most changes
+    /// come in runs, one request after another, and only the last state's deadlines matter).
+    timers: Cell<TimerTable>,
+    /// The state changed since `timers` was computed.
+    stale: Cell<bool>,
     /// The latest instant the driver gave: time never runs backwards inside the machine.
     pub(crate) now: Instant,
     last_activity: Instant,
@@ -129,48 +134,53 @@ impl<C, R: Role> Core<C, R> {
         self.written
     }
 
-    /// A closing connection with nothing unfinished or owed is closed; then the timers are
-    /// armed for what is left. Called after every change.
+    /// A closing connection with nothing unfinished or owed is closed; the timers are marked
+    /// for re-arming. Called after every change.
     pub(crate) fn settle(&mut self) {
         if let State::Closing(reason) = self.state {
             if self.role.awaited() == 0 && self.output.is_empty() && self.role.held() == 0 {
                 self.state = State::Closed(reason);
             }
         }
-        self.rearm();
+        self.stale.set(true);
     }
 
-    /// The one place timers are armed.
-    fn rearm(&mut self) {
+    /// The armed deadlines, re-armed first if the state changed since they were.
+    pub(crate) fn timers(&self) -> TimerTable {
+        if self.stale.replace(false) {
+            self.timers.set(self.arm());
+        }
+        self.timers.get()
+    }
+
+    /// The one place timers are armed: each deadline as the state says it.
+    fn arm(&self) -> TimerTable {
+        let mut timers = TimerTable::default();
         if self.state.is_closed() {
-            self.timers = TimerTable::default();
-            return;
+            return timers;
         }
         // Each exchange carries its own deadline, set when it starts.
         let (idle, _, write) = self.settings.timeouts();
         let frame = self.settings.frame_timeout();
-        let reading = matches!(self.state, State::Open);
-        self.timers.set(
+        let open = matches!(self.state, State::Open);
+        timers.set(
             Timer::Frame,
             self.partial_since
-                .filter(|_| reading)
+                .filter(|_| open)
                 .and_then(|since| frame.deadline(since)),
         );
-        let quiet =
-            matches!(self.state, State::Open) && self.role.awaited() == 0 && self.output.is_empty();
-        self.timers.set(
+        let quiet = open && self.role.awaited() == 0 && self.output.is_empty();
+        timers.set(
             Timer::Idle,
             quiet.then(|| idle.deadline(self.last_activity)).flatten(),
         );
-        self.timers.set(Timer::Exchange, self.role.next_deadline());
+        timers.set(Timer::Exchange, self.role.next_deadline());
         let owed = !self.output.is_empty();
-        self.timers.set(
+        timers.set(
             Timer::Write,
             owed.then(|| write.deadline(self.write_since)).flatten(),
         );
-        if !owed && self.role.in_flight() == 0 {
-            self.output.release();
-        }
+        timers
     }
 }
 
@@ -182,7 +192,8 @@ impl<C, R: Role> Connection<C, R> {
             settings,
             state: State::Open,
             role,
-            timers: TimerTable::default(),
+            timers: Cell::new(TimerTable::default()),
+            stale: Cell::new(true),
             now,
             last_activity: now,
             write_since: now,
@@ -262,7 +273,7 @@ impl<C, R: Role> Connection<C, R> {
 
     /// The earliest deadline the driver must wake for, if any.
     pub fn poll_timeout(&self) -> Option<std::time::Instant> {
-        self.core.timers.next()
+        self.core.timers().next()
     }
 
     /// A deadline passed: fires every timer due at `now`. A timer never fires before its
@@ -270,7 +281,7 @@ impl<C, R: Role> Connection<C, R> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.tick(now);
         let now = self.core.now;
-        while let Some(timer) = self.core.timers.expired(now) {
+        while let Some(timer) = self.core.timers().expired(now) {
             match timer {
                 Timer::Idle => self.core.end(CloseReason::IdleTimeout),
                 Timer::Write => self.core.end(CloseReason::WriteTimeout),
@@ -281,7 +292,6 @@ impl<C, R: Role> Connection<C, R> {
                     self.core.settle();
                 }
             }
-            self.core.timers.set(timer, None);
             self.core.settle();
         }
     }
@@ -297,6 +307,17 @@ impl<C, R: Role> Connection<C, R> {
     pub fn handle_transport_error(&mut self, now: Instant) {
         self.core.tick(now);
         self.core.end(CloseReason::Transport);
+    }
+
+    /// Lets go of the read and write buffers' memory while they are empty, for a driver about
+    /// to park an idle connection (the machine keeps them between requests otherwise, so a
+    /// busy connection does not allocate per burst).
+    pub fn release_buffers(&mut self) {
+        self.input.settle(&mut self.buf);
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+        }
+        self.core.output.release();
     }
 
     /// Where the connection is in its life.

@@ -71,7 +71,7 @@ impl Output {
         self.buf.len()
     }
 
-    /// Lets go of the buffer's memory while nothing is owed (an idle connection keeps none).
+    /// Lets go of the buffer's memory while nothing is owed.
     pub(crate) fn release(&mut self) {
         if self.buf.is_empty() && self.buf.capacity() > 0 {
             self.buf = BytesMut::new();
