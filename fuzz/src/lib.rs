@@ -157,7 +157,9 @@ pub fn delimited(config: u8) -> Delimited {
     let knobs = config / DELIMITER_KINDS;
     let keep = (knobs / 9) % 2 == 1;
     let d = match (kind, (knobs / 18) % 2) {
-        (5, 1) => d.encode_with(b"\r\n"),
+        (5, 1) => d
+            .encode_with(b"\r\n")
+            .expect("CRLF is one of kind 5's delimiters"),
         _ => d,
     };
     d.on_overlong(overlong(knobs))

@@ -120,5 +120,6 @@ mod asyncio_stream_reader;
 mod go_scan_lines;
 mod netty_length_field;
 mod netty_lines_and_delimiters;
+mod overlong_reads;
 mod tokio_length_delimited;
 mod tokio_lines;

@@ -78,6 +78,7 @@ fn encoding_appends_lf() {
 fn any_delimiter() -> Delimited {
     Delimited::any_of([&b","[..], b";", b"\r", b"\n"])
         .encode_with(b";")
+        .expect("';' is one of the delimiters")
         .on_trailing(Trailing::Deliver)
 }
 

@@ -28,9 +28,13 @@ pub enum Overlong {
     /// it), and go on with the next frame. Memory stays bounded while discarding.
     Discard,
     /// Like [`Discard`](Overlong::Discard), but report first (Netty's `failFast`): for a
-    /// delimiter, as soon as `max + 1` bytes hold no delimiter, with a length of `max + 1` (what
-    /// is known then); for a length prefix, as soon as the header is read, with the declared
-    /// length. The rest of the frame is then dropped silently.
+    /// delimiter, on the call that brings byte `max + 1` with no delimiter, with a length of
+    /// `max + 1` (what is known then), unless the bytes from `max + 1` on may still begin a
+    /// delimiter that ends a frame of the maximum (the CR of a CRLF after a line of the
+    /// maximum): then on the byte that decides, so the answer never depends on how the bytes
+    /// arrived. For a length prefix, as soon as the header is read, with the declared length.
+    /// The rest of the frame is then dropped silently. [`Overlong::Error`] reports at the same
+    /// point.
     ///
     /// ```
     /// use bytes::BytesMut;

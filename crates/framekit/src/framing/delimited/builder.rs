@@ -1,6 +1,26 @@
-//! Building a [`Delimited`]: the constructors for each kind of delimiter and the knobs.
+//! Building a [`Delimited`]: the constructors for each kind of delimiter and the knobs, and
+//! [`InvalidDelimiter`], the refusal of an encoding delimiter that would not decode back.
 
 use super::*;
+
+/// An encoding delimiter [`Delimited::encode_with`] refused: what it was, and why.
+///
+/// ```
+/// use framekit::framing::delimited::Delimited;
+/// let err = Delimited::newline().encode_with(b"\r").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "cannot encode with \"\\r\": it does not decode as one delimiter of this framing"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode with \"{}\": {reason}", delimiter.escape_ascii())]
+pub struct InvalidDelimiter {
+    /// The delimiter that was refused.
+    pub delimiter: Vec<u8>,
+    /// Why.
+    pub reason: &'static str,
+}
 
 impl Delimited {
     fn with_matcher(matcher: Matcher, encode_with: &[u8], longest: usize) -> Self {
@@ -174,37 +194,49 @@ impl Delimited {
     }
 
     /// Encodes with `delimiter` instead of the default one (for [`any_of`](Self::any_of): the
-    /// first of the set that decodes as itself). It must end a frame by itself under the
-    /// decoding rules, or encoded frames would not decode back.
+    /// first of the set that decodes as itself).
     ///
-    /// # Panics
-    /// If `delimiter`, decoded alone, is not exactly one empty frame: a framing is configured
-    /// once, by code, so this is a programming error.
+    /// Refused with [`InvalidDelimiter`] unless `delimiter`, decoded alone by this framing, is
+    /// exactly one empty frame: otherwise the frames this framing writes would not decode back
+    /// under its own rules (the round-trip law). tokio-util's `AnyDelimiterCodec` writes any
+    /// sequence, because its encoder and decoder are independent; to write answers in another
+    /// shape than the requests read, pair a request-only framing with the answers' encoder
+    /// (see [request-only framings](crate::framing::Framing#request-only-framings)).
     ///
     /// ```
     /// use bytes::BytesMut;
     /// use framekit::framing::{Framing, delimited::Delimited};
     /// // Read LF or CRLF; write CRLF.
-    /// let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]).encode_with(b"\r\n");
+    /// let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]).encode_with(b"\r\n")?;
     /// let mut wire = BytesMut::new();
     /// d.encode(b"hi", &mut wire).unwrap();
     /// assert_eq!(&wire[..], b"hi\r\n");
+    /// // Read ',' but write ";--;": what it writes would not decode back.
+    /// let refused = Delimited::byte(b',').encode_with(b";--;").unwrap_err();
+    /// assert_eq!(refused.delimiter, b";--;");
+    /// # Ok::<(), framekit::framing::delimited::InvalidDelimiter>(())
     /// ```
-    pub fn encode_with(mut self, delimiter: &[u8]) -> Self {
-        check_delimiter(delimiter);
+    pub fn encode_with(mut self, delimiter: &[u8]) -> Result<Self, InvalidDelimiter> {
+        let refuse = |reason| {
+            Err(InvalidDelimiter {
+                delimiter: delimiter.to_vec(),
+                reason,
+            })
+        };
+        if delimiter.is_empty() || delimiter.len() > MAX_DELIMITER_LEN {
+            return refuse("a delimiter is 1 to MAX_DELIMITER_LEN (64) bytes long");
+        }
         let mut probe = self.clone();
         probe.reset();
         probe.keep_delimiter = false;
-        assert!(
-            matches!(
-                probe.search_unmetered(delimiter),
-                Ok(Search::Found(Found { payload_end: 0, end })) if end == delimiter.len()
-            ),
-            "{:?} does not decode as one delimiter of this framing",
-            delimiter.escape_ascii().to_string()
-        );
+        if !matches!(
+            probe.search_unmetered(delimiter),
+            Ok(Search::Found(Found { payload_end: 0, end })) if end == delimiter.len()
+        ) {
+            return refuse("it does not decode as one delimiter of this framing");
+        }
         self.encode_with = delimiter.into();
-        self
+        Ok(self)
     }
 
     /// With [`newline`](Self::newline): whether a CR before the LF is stripped (default true).

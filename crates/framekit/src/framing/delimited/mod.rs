@@ -30,6 +30,7 @@
 use bytes::{BufMut, BytesMut};
 use memchr::memmem;
 
+pub use self::builder::InvalidDelimiter;
 pub use super::overlong::Overlong;
 use super::{Decision, Framing, InPlace, SkipReport};
 use crate::FrameError;
@@ -319,7 +320,10 @@ impl Delimited {
             }
             Search::NotYet { resume } => {
                 self.searched = resume;
-                if buf.len() >= self.buffer_limit() {
+                // Over-long as soon as no frame within the maximum can end any more: on the
+                // read that brings byte max + 1, unless it may be the start of a delimiter
+                // (a CR before LF), as Netty's failFast and tokio-util's LinesCodec report.
+                if buf.len() > self.max_frame_len && !self.may_still_end(buf) {
                     return self.overlong(buf, buf.len(), false);
                 }
                 Ok(Decision::incomplete(1))

@@ -84,6 +84,30 @@ impl Delimited {
     }
 }
 
+impl Delimited {
+    /// Whether a frame within the maximum may still end in `buf` (which holds more than the
+    /// maximum and no whole delimiter): only if a delimiter starting at or before byte `max`
+    /// has begun in the last bytes and runs past the buffer's end. A newline that strips CR
+    /// counts CR LF as its delimiter here: a CR at byte `max` may be the CR of a line of the
+    /// maximum. Reads at most a delimiter's length squared bytes, and only near the limit.
+    pub(super) fn may_still_end(&self, buf: &[u8]) -> bool {
+        let first = buf.len().saturating_sub(self.longest() - 1);
+        let last = self.max_frame_len.min(buf.len().saturating_sub(1));
+        let begun = |at: usize| {
+            let tail = &buf[at..];
+            crate::framing::work::examined(tail.len());
+            let starts = |d: &[u8]| d.len() > tail.len() && d.starts_with(tail);
+            match &self.matcher {
+                Matcher::Byte(_) | Matcher::Newline { strip_cr: false } => false,
+                Matcher::Newline { strip_cr: true } | Matcher::StrictCrlf => starts(b"\r\n"),
+                Matcher::Sequence(finder) => starts(finder.needle()),
+                Matcher::AnyOf(delimiters) => delimiters.iter().any(|d| starts(d)),
+            }
+        };
+        (first..=last).any(begun)
+    }
+}
+
 /// Below this length a payload is checked with memchr's SSE2 searcher, inline (SSE2 is part of
 /// every x86_64 CPU, so nothing is dispatched at run time); from it on, `memchr`'s runtime
 /// choice (AVX2 where there is one) pays off its call.

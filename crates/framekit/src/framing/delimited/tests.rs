@@ -127,15 +127,19 @@ fn any_of_waits_on_a_prefix_at_the_end() {
 }
 
 #[test]
-fn too_long_without_delimiter_is_reported_at_the_limit() {
+fn too_long_without_delimiter_is_reported_on_the_byte_that_proves_it() {
+    // Byte max + 1 may be the CR of a line of the maximum: wait for the next one.
     let mut d = Delimited::newline().max_frame_len(4);
-    assert_eq!(d.decide(b"abcde").unwrap(), Decision::incomplete(1));
-    let err = d.decide(b"abcdef").unwrap_err();
+    assert_eq!(d.decide(b"abcd\r").unwrap(), Decision::incomplete(1));
+    assert_eq!(d.decide(b"abcd\r\n").unwrap(), Decision::frame(6, 0..4));
+    // Any other byte max + 1 proves the line over-long at once.
+    let mut d = Delimited::newline().max_frame_len(4);
+    let err = d.decide(b"abcde").unwrap_err();
     assert!(
         matches!(
             err,
             FrameError::TooLong {
-                len: 6,
+                len: 5,
                 max: 4,
                 exact: false,
                 ..
@@ -319,7 +323,9 @@ fn kept_delimiters_stay_in_the_payload() {
 
 #[test]
 fn any_of_encodes_with_the_chosen_delimiter() {
-    let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"]).encode_with(b"\r\n");
+    let mut d = Delimited::any_of([&b"\n"[..], b"\r\n"])
+        .encode_with(b"\r\n")
+        .unwrap();
     let mut wire = BytesMut::new();
     d.encode(b"x", &mut wire).unwrap();
     assert_eq!(&wire[..], b"x\r\n");
@@ -329,13 +335,26 @@ fn any_of_encodes_with_the_chosen_delimiter() {
     let mut wire = BytesMut::new();
     d.encode(b"x\r", &mut wire).unwrap();
     assert_eq!(d.decide(&wire).unwrap(), Decision::frame(4, 0..2));
-    let blank = std::panic::catch_unwind(|| {
-        Delimited::any_of([&b"\r\n\r\n"[..], b"\r\n"]).encode_with(b"\r\n\r\n")
-    });
-    assert!(
-        blank.is_err(),
-        "a blank line decodes as an empty line first"
-    );
+    // A blank line decodes as an empty line first: refused with a typed error, not a panic.
+    let blank = Delimited::any_of([&b"\r\n\r\n"[..], b"\r\n"]).encode_with(b"\r\n\r\n");
+    assert_eq!(blank.unwrap_err().delimiter, b"\r\n\r\n");
+}
+
+#[test]
+fn an_encode_delimiter_that_does_not_decode_back_is_refused() {
+    // Issue 24: `byte(b',').encode_with(b";--;")` panicked.
+    for (framing, delimiter) in [
+        (Delimited::byte(b','), &b";--;"[..]),
+        (Delimited::newline(), b"\r"),
+        (Delimited::crlf(), b"\n"),
+        (Delimited::sequence(b"--"), b"-"),
+        (Delimited::byte(b','), b""),
+        (Delimited::byte(b','), &[b','; MAX_DELIMITER_LEN + 1]),
+    ] {
+        let err = framing.encode_with(delimiter).unwrap_err();
+        assert_eq!(err.delimiter, delimiter);
+    }
+    assert!(Delimited::newline().encode_with(b"\r\n").is_ok());
 }
 
 #[test]

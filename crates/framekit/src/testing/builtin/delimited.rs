@@ -163,6 +163,7 @@ laws!(
     lines_laws(
         Delimited::any_of([&b"\n"[..], b"\r\n"])
             .encode_with(b"\r\n")
+            .unwrap()
             .max_frame_len(24),
         LINE_BYTES,
         24,
