@@ -18,7 +18,7 @@
 //! | knob | default | what it does |
 //! |---|---|---|
 //! | [`max_frame_len`](Delimited::max_frame_len) | [`DEFAULT_MAX_FRAME_LEN`] (64 KiB) | the largest payload; the search gives up at it plus the delimiter, before buffering more |
-//! | [`on_overlong`](Delimited::on_overlong) | [`Overlong::Error`] | `Discard`: resynchronise at the next delimiter and report the skipped frame once it is skipped; `DiscardFailFast`: report as soon as max + 1 bytes hold no delimiter, then skip silently |
+//! | [`on_overlong`](Delimited::on_overlong) | [`Overlong::Error`] | `Discard`: resynchronise at the next delimiter and report the skipped frame once it is skipped; `DiscardFailFast`: report on the read that brings byte max + 1 with no delimiter (or, when it may begin one ending a frame of the maximum, on the byte that decides), then skip silently |
 //! | [`on_trailing`](Delimited::on_trailing) | [`Trailing::Error`] | unterminated bytes at the end of the stream: an error, a last frame (`Deliver`), or a last frame without a final CR (`DeliverWithoutCr`, as Go's `ScanLines`) |
 //! | [`strip_cr`](Delimited::strip_cr) | on for [`newline`](Delimited::newline) | strip a CR right before the LF |
 //! | [`keep_delimiter`](Delimited::keep_delimiter) | off | keep the delimiter in the payload (Netty's `stripDelimiter = false`) |
