@@ -5,15 +5,19 @@
 //! kv_client get KEY                                  # prints the value, or exits 1 if missing
 //! kv_client del KEY                                  # prints OK, or exits 1 if missing
 //! ```
+//!
+//! Built on framekit-client: one connection (connect timeout, no reconnect), the request's
+//! deadline kept by the connection machine, and a failure that says whether the request may
+//! have been applied.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use framekit::connection::{Owned, Pipelined};
+use framekit_client::{ClientConnection, Connector, Endpoint, Options, Reconnect};
 use framekit_examples::kv_protocol::{client_codec, KvRequest, Status, DEFAULT_MAX_FRAME_LEN};
-use futures::{SinkExt, StreamExt};
-use tokio_util::codec::Framed;
 
 #[derive(Debug, Parser)]
 #[command(about = "Client of kv_server")]
@@ -51,29 +55,29 @@ async fn main() -> ExitCode {
     };
     let is_get = matches!(request, KvRequest::Get { .. });
     let deadline = Duration::from_secs(args.timeout_secs);
-    let exchange = async {
-        let socket = tokio::net::TcpStream::connect(&args.addr).await?;
-        let mut conn = Framed::new(socket, client_codec(DEFAULT_MAX_FRAME_LEN));
-        conn.send(request).await?;
-        match conn.next().await {
-            Some(resp) => Ok(resp?),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "server closed the connection",
-            )),
-        }
-    };
-    let response = match tokio::time::timeout(deadline, exchange).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => {
+    let connector = Connector::new(Endpoint::tcp(&args.addr)).timeout(deadline);
+    let transport = match connector.connect_with(&Reconnect::Never).await {
+        Ok(transport) => transport,
+        Err(e) => {
             eprintln!("kv_client: {e}");
             return ExitCode::from(2);
         }
-        Err(_) => {
-            eprintln!("kv_client: no answer within {deadline:?}");
+    };
+    let codec = Owned(client_codec(DEFAULT_MAX_FRAME_LEN));
+    let conn = ClientConnection::spawn(transport, codec, Pipelined, Options::default(), &connector);
+    let response = match conn.call_within(request, deadline).await {
+        Ok(response) => response,
+        Err(e) => {
+            let applied = if e.may_have_been_applied() {
+                "may have been"
+            } else {
+                "was not"
+            };
+            eprintln!("kv_client: {e} (the request {applied} applied)");
             return ExitCode::from(2);
         }
     };
+    conn.close().await;
     let mut out = std::io::stdout().lock();
     match response.status {
         Status::Ok if is_get => {

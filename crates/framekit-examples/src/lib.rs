@@ -9,6 +9,7 @@
 //! | `kv_server`, `kv_client` | u32 BE length prefix | [`kv_protocol`], [`store`] |
 //! | `records_server` | fixed 16-byte records | [`records`] |
 //! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`], [`glob`] |
+//! | `resp_client` | RESP2 replies, pipelined on framekit-client | [`resp_client`] |
 //! | `memcached_server` | memcached text: a line, then a block by length | [`memcached`] |
 #![warn(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod memcached;
 pub mod metrics_http;
 pub mod records;
 pub mod resp;
+pub mod resp_client;
 pub mod servers;
 pub mod split_codec;
 pub mod store;
