@@ -21,7 +21,7 @@ use bytes::BytesMut;
 use framekit::framing::{work, Decision, Framing};
 use framekit::FrameError;
 
-use super::line::{fits, MetaSetLine, StorageLine, Words};
+use super::line::{fits, MetaSetLine, Storage, StorageLine, Words};
 
 /// memcached's limit on a command line without LF: it closes a connection that has sent more
 /// than 2048 bytes of one line (a `get`/`gets` line excepted).
@@ -224,6 +224,17 @@ impl MemcacheFraming {
 
     /// The layout of `line` (line ending excluded), whose line ending makes it `line_len` bytes.
     fn shape(&self, line: &[u8], line_len: usize) -> Layout {
+        // Only a storage command has a block: other lines are not split into words here.
+        let start = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
+        let name_end = memchr::memchr(b' ', &line[start..]).map_or(line.len(), |i| start + i);
+        let name = &line[start..name_end];
+        if Storage::named(name).is_none() && name != b"ms" {
+            return Layout {
+                line: line.len(),
+                line_len,
+                block: Block::None,
+            };
+        }
         let words = Words::split(line);
         let block = match (StorageLine::parse(&words), MetaSetLine::parse(&words)) {
             (Ok(Some(s)), _) => Some((s.bytes, s.key.len(), s.flags)),

@@ -355,28 +355,58 @@ impl Store {
     }
 
     /// Links a new item under `key` (replacing any), with a new CAS id.
-    fn link(&mut self, key: &[u8], value: Vec<u8>, flags: u32, exptime: u32, now: u32) -> Stored {
-        self.remove(key);
+    fn link(&mut self, key: &[u8], value: &[u8], flags: u32, exptime: u32, now: u32) -> Stored {
+        // An item already under `key` leaves the LRU order and the count first, so making room
+        // cannot evict it; its key and value buffers are then reused (no allocation when the
+        // new value fits the old one's capacity).
+        let mut kept = None;
+        let mut existed = false;
+        if let Some(item) = self.items.get_mut(key) {
+            existed = true;
+            kept = self.lru.remove(&item.used);
+            self.used = self
+                .used
+                .saturating_sub(Item::cost(key, item.value.len(), item.flags));
+        }
         let cost = Item::cost(key, value.len(), flags);
         if !self.make_room(cost) {
+            if existed {
+                self.items.remove(key);
+            }
             return Stored::NoMemory;
         }
         let cas = self.cas_id();
         self.uses += 1;
         self.used += cost;
-        self.lru.insert(self.uses, key.into());
-        self.items.insert(
-            key.into(),
-            Item {
-                value,
-                flags,
-                exptime,
-                cas,
-                time: now,
-                fetched: false,
-                used: self.uses,
-            },
-        );
+        let uses = self.uses;
+        match self.items.get_mut(key) {
+            Some(item) => {
+                self.lru.insert(uses, kept.unwrap_or_else(|| key.into()));
+                item.value.clear();
+                item.value.extend_from_slice(value);
+                item.flags = flags;
+                item.exptime = exptime;
+                item.cas = cas;
+                item.time = now;
+                item.fetched = false;
+                item.used = uses;
+            }
+            None => {
+                self.lru.insert(uses, key.into());
+                self.items.insert(
+                    key.into(),
+                    Item {
+                        value: value.to_vec(),
+                        flags,
+                        exptime,
+                        cas,
+                        time: now,
+                        fetched: false,
+                        used: uses,
+                    },
+                );
+            }
+        }
         self.stats.total_items += 1;
         Stored::Stored(cas)
     }
@@ -400,6 +430,10 @@ impl Store {
         cas: u64,
         now: u32,
     ) -> Stored {
+        if mode == Mode::Set {
+            // Set writes whatever is there, live, dead or missing: no lookup before it.
+            return self.link(key, value, flags, exptime, now);
+        }
         let present = self.peek(key, now).map(|i| (i.cas, i.flags, i.exptime));
         match (mode, present) {
             (Mode::Add, Some(_)) => {
@@ -428,9 +462,9 @@ impl Store {
                 if Item::cost(key, joined.len(), flags) > self.item_max {
                     return Stored::NotStored;
                 }
-                self.link(key, joined, flags, exptime, now)
+                self.link(key, &joined, flags, exptime, now)
             }
-            _ => self.link(key, value.to_vec(), flags, exptime, now),
+            _ => self.link(key, value, flags, exptime, now),
         }
     }
 
@@ -488,7 +522,7 @@ impl Store {
             self.bump(key, now);
             return Ok((value, cas));
         }
-        match self.link(key, digits.to_vec(), flags, exptime, now) {
+        match self.link(key, digits, flags, exptime, now) {
             Stored::Stored(cas) => Ok((value, cas)),
             _ => Err(DeltaError::NotFound),
         }
