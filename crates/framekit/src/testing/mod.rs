@@ -28,6 +28,27 @@
 //! reports nothing (a third-party codec) passes trivially: the law is about framekit's own
 //! counting.
 //!
+//! ### What `linear_work` can and cannot catch
+//!
+//! The count is the strategies' own: the kit hands `decide` a slice and cannot see which of its
+//! bytes are read, or how often. So the law catches what the counting sees, and no more:
+//! - it catches a built-in strategy, or one that reports honestly, whose search grows with the
+//!   frame on every call (a rescan from the frame's start at each read: quadratic work on
+//!   dripped input), and a nom parser run again on a growing prefix, since the kit itself
+//!   counts every byte handed to a parser;
+//! - it holds a strategy that does not report ([`reports_work`](Framing::reports_work) false)
+//!   to the worst case: the whole buffer on every call, which an incremental strategy fed one
+//!   byte at a time fails, so such a strategy must report to pass;
+//! - it cannot catch a strategy that reports less than it reads (a rescan left out of its
+//!   report passes), nor work done outside `decide` and the parser.
+//!
+//! The built-in strategies' work is also measured without their reports: the repository's
+//! `tests/tests/linear_work_instructions.rs` (run by `.ci/linear-work-callgrind.sh`) drips a
+//! frame of n, 2n and 4n bytes one byte per `decode` call through each of them (newline, strict
+//! CRLF, byte, sequence, several delimiters, a skipped over-long line, u32 and varint prefixes)
+//! under callgrind, and requires the instructions to double with the bytes (2.00 for each;
+//! a strategy that rescans and reports nothing of it passes this law and grows 3.95 there).
+//!
 //! The kit's rooms: [`Law`] and [`LawViolation`] (the verdicts, `law.rs`), [`Laws`] and its
 //! knobs (`laws.rs`), the inputs and the strategies that draw them (`inputs.rs`), one property
 //! runner per law (`properties.rs`), the single checks a fuzzer calls (`checks.rs`), the
