@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 
-use super::store::Clock;
+use super::clock::Clock;
 
 /// What a request runs with besides the store: the clock, the time, and the server's counters
 /// for `stats`.

@@ -5,6 +5,7 @@
 //! sans-IO; `memcached_server` joins it to framekit-server in one small file ([`server`]).
 
 mod answer;
+mod clock;
 pub mod commands;
 mod framing;
 pub mod line;
@@ -15,10 +16,11 @@ pub mod server;
 mod store;
 
 pub use answer::Env;
+pub use clock::Clock;
 pub use commands::{execute, Flow, VERSION};
 pub use framing::{
     Block, Layout, MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MAX_LINE,
     ITEM_MAX_CEILING,
 };
 pub use request::{Request, RequestDecoder};
-pub use store::{Clock, DeltaError, Item, Mode, Store, StoreStats, Stored, DEFAULT_MEMORY_LIMIT};
+pub use store::{DeltaError, Item, Mode, Store, StoreStats, Stored, DEFAULT_MEMORY_LIMIT};

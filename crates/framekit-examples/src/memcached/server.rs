@@ -16,10 +16,11 @@ use framekit_server::{
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::answer::Env;
+use super::clock::Clock;
 use super::commands::{execute, Flow};
 use super::framing::MemcacheFraming;
 use super::request::{Request, RequestDecoder};
-use super::store::{Clock, Store};
+use super::store::Store;
 
 /// What memcached tells a client past its connection limit before closing.
 pub const SERVER_FULL: &[u8] = b"ERROR Too many open connections\r\n";

@@ -1,6 +1,7 @@
 //! The memcached store's cases: modes, CAS, expiry, flush, LRU eviction, incr/decr quirks.
 
-use super::{Clock, DeltaError, Mode, Store, Stored};
+use super::super::Clock;
+use super::{DeltaError, Mode, Store, Stored};
 
 fn store() -> Store {
     Store::new(1 << 20, 1 << 20)
