@@ -21,7 +21,7 @@ HANDOVER.bind(("127.0.0.1", 0))
 HANDOVER.listen(512)
 
 BIN = sys.argv[1]
-HOST = "127.0.0.1"
+from loopback import HOST, free_port
 # HAProxy connects from here; the backends trust only this address.
 BALANCER_SOURCE = "127.0.0.2"
 WORK = tempfile.mkdtemp(prefix="haproxy-ci-")
@@ -37,12 +37,6 @@ def fail(message):
         if tail:
             print(f"--- {name}\n{tail}", file=sys.stderr)
     sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(proc, log, limit=20):

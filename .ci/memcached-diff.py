@@ -24,28 +24,10 @@ import subprocess
 import sys
 import time
 
-HOST = "127.0.0.1"
+from loopback import HOST, free_port, wait_port
 CI_SEED = 23
 DEADLINE = time.monotonic() + 100  # the whole run stays under two minutes
 KEYS = [b"a", b"b", b"num", b"k" * 250, b"\xff\x01x"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    for _ in range(100):
-        if proc.poll() is not None:
-            sys.exit(f"FAIL: {what} exited before listening")
-        try:
-            socket.create_connection((HOST, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"FAIL: {what} did not listen within 10 s")
 
 
 def start_servers(binary, procs):

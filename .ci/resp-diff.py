@@ -27,30 +27,12 @@ import time
 
 import redis
 
-HOST = "127.0.0.1"
+from loopback import HOST, free_port, wait_port
 CI_SEED = 6  # the seed CI uses unless --seed is given
 DEADLINE = time.monotonic() + 150  # the whole run stays within a couple of minutes
 
 
 # --- processes ------------------------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    for _ in range(100):
-        if proc.poll() is not None:
-            sys.exit(f"FAIL: {what} exited before listening")
-        try:
-            socket.create_connection((HOST, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"FAIL: {what} did not listen within 10 s")
-
 
 def start_servers(binary, work, procs):
     """Starts both servers; every process started is appended to `procs` at once, so the
