@@ -14,6 +14,9 @@ use framekit::testing::connection::{check_client, check_server, Behaviour, Clien
 use framekit::FrameCodec;
 use libfuzzer_sys::fuzz_target;
 
+/// More choices than any plan's steps need (the run cycles through them).
+const MAX_CHOICES: usize = 4096;
+
 fn timeout(u: &mut Unstructured<'_>) -> Timeout {
     match u.int_in_range(0..=2u8).unwrap_or(0) {
         0 => Timeout::Never,
@@ -34,10 +37,12 @@ fn settings(u: &mut Unstructured<'_>) -> Settings {
         .frame(timeout(u))
 }
 
+/// The driver's choices: the rest of the input, two bytes each. An `Unstructured` that has run
+/// out answers zeros for ever rather than an error, so the loop stops at the input's end.
 fn choices(u: &mut Unstructured<'_>) -> Vec<u16> {
     let mut choices: Vec<u16> = Vec::new();
-    while let Ok(choice) = u.arbitrary::<u16>() {
-        choices.push(choice);
+    while !u.is_empty() && choices.len() < MAX_CHOICES {
+        choices.push(u.arbitrary::<u16>().unwrap_or(0));
     }
     if choices.is_empty() {
         choices.push(0);
