@@ -238,6 +238,17 @@ fn advance<C>(core: &mut Core<C, Server>) {
     core.settle();
 }
 
+impl Server {
+    /// Starts an exchange that waits for its answer, with `deadline` if it has one.
+    fn open(&mut self, deadline: Option<Instant>) -> ExchangeId {
+        let answer = Answer {
+            held: BytesMut::new(),
+            stage: Stage::Waiting,
+        };
+        self.exchanges.push(answer, deadline)
+    }
+}
+
 impl sealed::Sealed for Server {}
 
 impl Role for Server {
@@ -349,13 +360,7 @@ impl<C: Decode> Connection<C, Server> {
                 self.input.took(core.now);
                 core.partial_since = None;
                 let deadline = core.settings.timeouts().1.deadline(core.now);
-                let id = core.role.exchanges.push(
-                    Answer {
-                        held: BytesMut::new(),
-                        stage: Stage::Waiting,
-                    },
-                    deadline,
-                );
+                let id = core.role.open(deadline);
                 core.settle();
                 Some(Event::Request {
                     view,
@@ -382,13 +387,7 @@ impl<C: Decode> Connection<C, Server> {
             }
             Err(error) => {
                 let id = if error.recoverable() {
-                    let id = core.role.exchanges.push(
-                        Answer {
-                            held: BytesMut::new(),
-                            stage: Stage::Waiting,
-                        },
-                        None,
-                    );
+                    let id = core.role.open(None);
                     core.settle();
                     id
                 } else {
@@ -418,13 +417,7 @@ impl<C: Decode> Connection<C, Server> {
 
 /// Opens the exchange that answers a fatal failure, and closes the connection after it.
 fn fail<C>(core: &mut Core<C, Server>, reason: CloseReason) -> ExchangeId {
-    let id = core.role.exchanges.push(
-        Answer {
-            held: BytesMut::new(),
-            stage: Stage::Waiting,
-        },
-        None,
-    );
+    let id = core.role.open(None);
     core.end(reason);
     id
 }
