@@ -1,118 +1,102 @@
-//! What a connection needs from its codec: requests decoded from the read buffer, responses
-//! encoded into the outbound queue. [`ConnectionCodec`] is that contract.
-//!
-//! Every `tokio_util` codec that decodes requests and encodes responses is a
-//! `ConnectionCodec`, through [`ResponseEncoder`] (which every `Encoder` is), so the simple path
-//! stays simple. [`WithEncoder`] pairs a decoder with an encoder of your own, for a codec that
-//! is an `Encoder` but should queue large payloads without copying them.
+//! What a connection needs from its codec: requests lent from the read buffer
+//! ([`framekit::connection::Decode`]) and answers encoded into the output (`tokio_util`'s
+//! `Encoder`). [`ServerCodec`] names that pair; [`WithEncoder`] builds one from a request-only
+//! decoder and an encoder of your own, for a protocol whose answers have another shape than its
+//! requests; [`Codecs`] is how a server gets one codec per connection (a clone, or a factory).
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
+use framekit::connection::{CodecError, Decode};
+use tokio_util::codec::{Decoder, Encoder};
 
-use crate::error::CodecError;
-use crate::outbound::{Outbound, ResponseEncoder};
-
-/// One connection's codec, as the server uses it: decode requests, encode `Resp`onses.
+/// A codec a server can run: it lends requests out of the read buffer and encodes `R`, with
+/// errors that say their kind ([`CodecError`]).
 ///
-/// Implemented for every `tokio_util` [`Decoder`] that is also a [`ResponseEncoder<Resp>`]
-/// (any `Encoder<Resp>`, or [`Vectored`](crate::Vectored)), and for [`WithEncoder`]. Each
-/// connection has its own value: [`Server::serve`](crate::Server::serve) clones one,
-/// [`Server::serve_with`](crate::Server::serve_with) calls a function for it.
+/// Implemented for every type that is both; [`framekit::FrameCodec`] lends each frame's payload
+/// as `&[u8]`, [`framekit::connection::Owned`] turns any `tokio_util` decoder into one that
+/// lends owned items.
 ///
 /// ```
-/// use bytes::{Bytes, BytesMut};
+/// use bytes::Bytes;
 /// use framekit::{FrameCodec, framing::delimited::Delimited};
-/// use framekit_server::{ConnectionCodec, Outbound};
+/// use framekit_server::codec::ServerCodec;
 ///
-/// let mut codec = FrameCodec::new(Delimited::newline());
-/// let mut input = BytesMut::from(&b"ping\n"[..]);
-/// let req = ConnectionCodec::<Bytes>::decode_request(&mut codec, &mut input, false).unwrap();
-/// assert_eq!(req.as_deref(), Some(&b"ping"[..]));
-/// let mut out = Outbound::new(1024);
-/// codec.queue_response(Bytes::from_static(b"pong"), &mut out).unwrap();
-/// assert_eq!(out.len(), 5);
+/// fn runs<C: ServerCodec<Bytes>>(_: &C) {}
+/// runs(&FrameCodec::new(Delimited::newline()));
 /// ```
-pub trait ConnectionCodec<Resp>: Send + 'static {
-    /// The decoded request.
-    type Request: Send + 'static;
-    /// The decoder's error.
-    type DecodeError: CodecError;
-    /// The encoder's error.
-    type EncodeError: CodecError;
-
-    /// Decodes the next request from `buf` (`Decoder::decode`, or `Decoder::decode_eof` once
-    /// the peer has closed its side).
-    fn decode_request(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<Self::Request>, Self::DecodeError>;
-
-    /// Appends the wire form of `resp` to `out`.
-    fn queue_response(&mut self, resp: Resp, out: &mut Outbound) -> Result<(), Self::EncodeError>;
-}
-
-impl<C, Resp> ConnectionCodec<Resp> for C
-where
-    C: Decoder + ResponseEncoder<Resp> + Send + 'static,
-    C::Item: Send + 'static,
-    <C as Decoder>::Error: CodecError,
+pub trait ServerCodec<R>:
+    Decode<Error: CodecError> + Encoder<R, Error: CodecError> + Send + 'static
 {
-    type Request = C::Item;
-    type DecodeError = <C as Decoder>::Error;
-    type EncodeError = <C as ResponseEncoder<Resp>>::Error;
+}
 
-    fn decode_request(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<C::Item>, Self::DecodeError> {
-        if eof {
-            self.decode_eof(buf)
-        } else {
-            self.decode(buf)
-        }
-    }
+impl<C, R> ServerCodec<R> for C where
+    C: Decode<Error: CodecError> + Encoder<R, Error: CodecError> + Send + 'static
+{
+}
 
-    fn queue_response(&mut self, resp: Resp, out: &mut Outbound) -> Result<(), Self::EncodeError> {
-        self.encode_response(resp, out)
+/// Where a server gets each connection's codec: a codec that is `Clone` is cloned; a
+/// function of no arguments is called (for a codec that is not `Clone`, or that must start
+/// fresh). `How` is inferred: [`Cloned`] or [`Made`]; `R` is what the codec encodes.
+///
+/// ```
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::codec::{Cloned, Codecs, Made};
+///
+/// let cloned = FrameCodec::new(Delimited::newline());
+/// let made = || FrameCodec::new(Delimited::crlf().max_frame_len(1024));
+/// let _ = Codecs::<Cloned, Bytes>::make(&cloned);
+/// let _ = Codecs::<Made, Bytes>::make(&made);
+/// ```
+pub trait Codecs<How, R>: Send + Sync + 'static {
+    /// The codec each connection gets.
+    type Codec: Send + 'static;
+    /// The codec of a new connection.
+    fn make(&self) -> Self::Codec;
+}
+
+/// [`Codecs`] of a codec that is cloned for every connection.
+#[derive(Debug)]
+pub enum Cloned {}
+
+/// [`Codecs`] of a function that makes every connection's codec.
+#[derive(Debug)]
+pub enum Made {}
+
+impl<C: Encoder<R> + Clone + Send + Sync + 'static, R> Codecs<Cloned, R> for C {
+    type Codec = C;
+    fn make(&self) -> C {
+        self.clone()
     }
 }
 
-/// A decoder with a [`ResponseEncoder`] of your own: requests are decoded by `decoder`,
-/// responses encoded by `encoder`.
-///
-/// For a codec that is a `tokio_util` `Encoder` (so clients can use it with `Framed`) and should
-/// still write large payloads with vectored I/O on the server: every `Encoder` is a
-/// `ResponseEncoder` that copies, so the vectored encoding is a second type, paired here.
+impl<F, C, R> Codecs<Made, R> for F
+where
+    F: Fn() -> C + Send + Sync + 'static,
+    C: Encoder<R> + Send + 'static,
+{
+    type Codec = C;
+    fn make(&self) -> C {
+        self()
+    }
+}
+
+/// A request decoder paired with an encoder of your own: requests are decoded by `decoder`,
+/// answers encoded by `encoder`. For a framing that only describes requests (memcached's
+/// command lines and data blocks), so its answers need no fake request encoding.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use bytes::{Bytes, BytesMut};
-/// use framekit::framing::{Framing, length_prefixed::LengthPrefixed};
-/// use framekit::{FrameCodec, FrameError};
-/// use framekit_server::{Ctx, Outbound, ResponseEncoder, Server, WithEncoder};
+/// use bytes::Bytes;
+/// use framekit::{FrameCodec, framing::delimited::Delimited};
+/// use framekit_server::{Ctx, Server, codec::WithEncoder};
+/// use tokio_util::codec::BytesCodec;
 ///
-/// /// Large values go to the socket as their own buffer, next to their length prefix.
-/// #[derive(Clone)]
-/// struct BigValues(LengthPrefixed);
-///
-/// impl ResponseEncoder<Bytes> for BigValues {
-///     type Error = FrameError;
-///     fn encode_response(&mut self, value: Bytes, out: &mut Outbound) -> Result<(), FrameError> {
-///         self.0.encode_head(&value, out.buf_mut())?;
-///         out.push_bytes(value); // not copied when large
-///         Ok(())
-///     }
-/// }
-///
-/// let codec = FrameCodec::new(LengthPrefixed::u32_be()); // also an Encoder, for clients
-/// let server = Server::bind("127.0.0.1:0").await?.serve(
-///     WithEncoder::new(codec, BigValues(LengthPrefixed::u32_be())),
-///     |_key: Bytes, _ctx: Ctx| async move { Some(Bytes::from(vec![b'v'; 64 * 1024])) },
-/// );
+/// // Requests are lines; answers are raw bytes, written as they are.
+/// let codec = WithEncoder::new(FrameCodec::new(Delimited::newline()), BytesCodec::new());
+/// let server = Server::bind("127.0.0.1:0").await?
+///     .serve(codec, |line: Bytes, _ctx: Ctx| async move { Some(Bytes::from(format!("{}\r\n", line.len()))) });
 /// server.shutdown(Duration::from_secs(1)).await;
 /// # Ok(()) }
 /// ```
@@ -123,14 +107,15 @@ pub struct WithEncoder<D, E> {
 }
 
 impl<D, E> WithEncoder<D, E> {
-    /// Decodes with `decoder`, encodes responses with `encoder`.
+    /// Decodes with `decoder`, encodes answers with `encoder`.
     ///
     /// ```
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Vectored, WithEncoder};
+    /// use framekit_server::codec::WithEncoder;
+    /// use tokio_util::codec::BytesCodec;
     ///
-    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
-    /// let _ = (pair.decoder(), pair.encoder());
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), BytesCodec::new());
+    /// let (_decoder, _encoder) = (pair.decoder(), pair.encoder());
     /// ```
     pub fn new(decoder: D, encoder: E) -> Self {
         WithEncoder { decoder, encoder }
@@ -140,9 +125,8 @@ impl<D, E> WithEncoder<D, E> {
     ///
     /// ```
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Vectored, WithEncoder};
-    ///
-    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
+    /// use framekit_server::codec::WithEncoder;
+    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), ());
     /// let _decoder: &FrameCodec<Delimited> = pair.decoder();
     /// ```
     pub fn decoder(&self) -> &D {
@@ -152,59 +136,60 @@ impl<D, E> WithEncoder<D, E> {
     /// The encoder.
     ///
     /// ```
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Vectored, WithEncoder};
-    ///
-    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
-    /// let _encoder: &Vectored<Delimited> = pair.encoder();
+    /// use framekit_server::codec::WithEncoder;
+    /// let pair = WithEncoder::new((), 7u8);
+    /// assert_eq!(*pair.encoder(), 7);
     /// ```
     pub fn encoder(&self) -> &E {
         &self.encoder
     }
 
-    /// The decoder, to decode with.
-    pub(crate) fn decoder_mut(&mut self) -> &mut D {
-        &mut self.decoder
-    }
-
     /// The decoder and the encoder.
     ///
     /// ```
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Vectored, WithEncoder};
-    ///
-    /// let pair = WithEncoder::new(FrameCodec::new(Delimited::newline()), Vectored::new(Delimited::newline()));
-    /// let (_decoder, _encoder) = pair.into_parts();
+    /// use framekit_server::codec::WithEncoder;
+    /// assert_eq!(WithEncoder::new(1u8, 2u8).into_parts(), (1, 2));
     /// ```
     pub fn into_parts(self) -> (D, E) {
         (self.decoder, self.encoder)
     }
 }
 
-impl<D, E, Resp> ConnectionCodec<Resp> for WithEncoder<D, E>
-where
-    D: Decoder + Send + 'static,
-    D::Item: Send + 'static,
-    D::Error: CodecError,
-    E: ResponseEncoder<Resp> + Send + 'static,
-{
-    type Request = D::Item;
-    type DecodeError = D::Error;
-    type EncodeError = E::Error;
+impl<D: Decode, E> Decode for WithEncoder<D, E> {
+    type Found = D::Found;
+    type View<'b> = D::View<'b>;
+    type Error = D::Error;
 
-    fn decode_request(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<D::Item>, D::Error> {
-        if eof {
-            self.decoder.decode_eof(buf)
-        } else {
-            self.decoder.decode(buf)
-        }
+    #[inline]
+    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<D::Found>, D::Error> {
+        self.decoder.decode(buf, eof)
     }
 
-    fn queue_response(&mut self, resp: Resp, out: &mut Outbound) -> Result<(), E::Error> {
-        self.encoder.encode_response(resp, out)
+    #[inline]
+    fn view<'b>(&self, buf: &'b BytesMut, found: D::Found) -> (D::View<'b>, usize) {
+        self.decoder.view(buf, found)
+    }
+}
+
+/// For the owned style ([`framekit::connection::Owned`] over the pair).
+impl<D: Decoder, E> Decoder for WithEncoder<D, E> {
+    type Item = D::Item;
+    type Error = D::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<D::Item>, D::Error> {
+        self.decoder.decode(buf)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<D::Item>, D::Error> {
+        self.decoder.decode_eof(buf)
+    }
+}
+
+impl<D, E: Encoder<T>, T> Encoder<T> for WithEncoder<D, E> {
+    type Error = E::Error;
+
+    #[inline]
+    fn encode(&mut self, item: T, dst: &mut BytesMut) -> Result<(), E::Error> {
+        self.encoder.encode(item, dst)
     }
 }

@@ -7,56 +7,11 @@
 //! are here too.
 
 use std::error::Error as StdError;
-use std::io;
 use std::time::Duration;
 
 use crate::context::Ctx;
 
-/// An error a codec's decoder or encoder may return, with a stable kind name for metrics.
-///
-/// Implemented for [`framekit::FrameError`] (its own `kind_name`), [`std::io::Error`] and the
-/// codec errors of `tokio_util`. Implement it for your own codec's error type:
-///
-/// ```
-/// use framekit_server::CodecError;
-///
-/// #[derive(Debug, thiserror::Error)]
-/// #[error("bad command")]
-/// struct BadCommand;
-///
-/// impl CodecError for BadCommand {
-///     fn kind_name(&self) -> &'static str { "bad_command" }
-/// }
-/// assert_eq!(BadCommand.kind_name(), "bad_command");
-/// ```
-pub trait CodecError: StdError + Send + Sync + 'static {
-    /// A short, stable name for the kind of error (`"too_long"`, `"malformed"`, ...).
-    fn kind_name(&self) -> &'static str {
-        "codec"
-    }
-
-    /// Whether the codec is still in sync with the stream after this error: the offending
-    /// frame was consumed (or will be skipped by the codec itself), so decoding can go on with
-    /// the next frame. The server then keeps the connection (see
-    /// [`ServerConfig::recover_decode_errors`](crate::ServerConfig::recover_decode_errors)).
-    ///
-    /// The default is `false`: the stream position is unknown and the connection is closed.
-    fn recoverable(&self) -> bool {
-        false
-    }
-}
-
-impl CodecError for framekit::FrameError {
-    fn kind_name(&self) -> &'static str {
-        framekit::FrameError::kind_name(self)
-    }
-
-    /// [`FrameError::is_recoverable`](framekit::FrameError::is_recoverable): a rejected
-    /// payload (`Payload`) or a skipped over-long frame (`Skipped`).
-    fn recoverable(&self) -> bool {
-        self.is_recoverable()
-    }
-}
+pub use framekit::connection::CodecError;
 
 /// The input budget ran out while the codec still wanted more input: a frame (or a codec's
 /// look-ahead) is larger than [`ServerConfig::input_budget`](crate::ServerConfig::input_budget)
@@ -64,7 +19,7 @@ impl CodecError for framekit::FrameError {
 /// [`Failure::error`](crate::Failure::error) to it), then the connection closes.
 ///
 /// ```
-/// use framekit_server::{CodecError, InputBudgetExceeded};
+/// use framekit_server::{CodecError, error::InputBudgetExceeded};
 ///
 /// let e = InputBudgetExceeded { budget: 1024, buffered: 1024 };
 /// assert_eq!(e.kind_name(), "input_budget");
@@ -96,7 +51,7 @@ impl CodecError for InputBudgetExceeded {
 ///
 /// ```
 /// use std::time::Duration;
-/// use framekit_server::{CodecError, RequestTimeout};
+/// use framekit_server::{CodecError, error::RequestTimeout};
 ///
 /// let e = RequestTimeout { after: Duration::from_secs(2) };
 /// assert_eq!(e.kind_name(), "request_timeout");
@@ -165,9 +120,18 @@ impl FailureOrigin {
     }
 }
 
-/// The kind name of a handler's error ([`FailureOrigin::Handler`]): a handler's error type is
-/// the user's, so it has no [`CodecError::kind_name`] of its own.
-pub(crate) const HANDLER_ERROR: &str = "handler_error";
+/// A handler's error ([`FailureOrigin::Handler`]), named `"handler_error"`: its type is the
+/// user's, so it has no [`CodecError::kind_name`] of its own.
+pub(crate) struct HandlerFailure<'a>(pub(crate) &'a crate::handler::BoxError);
+
+impl crate::handler::CodecErrorDyn for HandlerFailure<'_> {
+    fn kind(&self) -> &'static str {
+        "handler_error"
+    }
+    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        &**self.0
+    }
+}
 
 /// A request that failed, as the error reply hook
 /// ([`Server::on_failure`](crate::Server::on_failure)) is told about it: where it failed
@@ -225,49 +189,5 @@ impl Failure<'_> {
     /// ```
     pub fn is_input_budget(&self) -> bool {
         self.error.is::<InputBudgetExceeded>()
-    }
-}
-
-impl CodecError for io::Error {
-    fn kind_name(&self) -> &'static str {
-        match self.kind() {
-            io::ErrorKind::InvalidData => "invalid_data",
-            io::ErrorKind::UnexpectedEof => "unexpected_eof",
-            _ => "io",
-        }
-    }
-}
-
-impl CodecError for tokio_util::codec::LinesCodecError {
-    fn kind_name(&self) -> &'static str {
-        match self {
-            tokio_util::codec::LinesCodecError::MaxLineLengthExceeded => "too_long",
-            _ => "io",
-        }
-    }
-
-    /// An over-long line is discarded by the codec up to its newline; the next line decodes.
-    fn recoverable(&self) -> bool {
-        matches!(
-            self,
-            tokio_util::codec::LinesCodecError::MaxLineLengthExceeded
-        )
-    }
-}
-
-impl CodecError for tokio_util::codec::AnyDelimiterCodecError {
-    fn kind_name(&self) -> &'static str {
-        match self {
-            tokio_util::codec::AnyDelimiterCodecError::MaxChunkLengthExceeded => "too_long",
-            _ => "io",
-        }
-    }
-
-    /// An over-long chunk is discarded by the codec up to its delimiter; the next one decodes.
-    fn recoverable(&self) -> bool {
-        matches!(
-            self,
-            tokio_util::codec::AnyDelimiterCodecError::MaxChunkLengthExceeded
-        )
     }
 }

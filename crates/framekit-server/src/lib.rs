@@ -2,32 +2,25 @@
 //! discipline of a production server: backpressure, bounded buffers, timeouts, limits and
 //! graceful shutdown.
 //!
-//! Everything is re-exported here. The modules, one concept each:
+//! Each connection is the core's sans-IO connection machine
+//! ([`framekit::connection::Connection`], held to the connection laws of
+//! `framekit::testing::connection`) driven by one task; this crate is that driver, the
+//! listeners and the deployment stages around it. The modules, one concept each:
 //!
-//! - [`listener`]: where connections come from (TCP v4/v6, any stream of
-//!   `AsyncRead + AsyncWrite`, several at once), and accept-error backoff; `unix_socket`: a Unix socket that
-//!   owns its file ([`UnixSocket`]).
-//! - [`tcp`]: TCP listeners with socket options (`SO_REUSEPORT`, backlog, keepalive).
-//! - `tls` (feature `tls`): TLS on rustls, the handshake bounded and run in the connection's
-//!   task; `transport`: what the framing loop reads and writes after the setup stages.
-//! - `server`: setting a server up ([`Server`]); `accept`: the accept loop, the connection
-//!   limit (taken before `accept`), the reject slots, the connection tasks, the drain.
-//! - [`threads`]: thread-per-core, one single-threaded runtime and listener per thread
-//!   ([`Server::threads`]), one limit and one shutdown over them.
-//! - `codec`: what a connection needs from its codec ([`ConnectionCodec`], [`WithEncoder`]).
-//! - `connection`: one connection as rooms: reading, the pipelining ring, duplex handling,
-//!   writing, timers (one table), the orderly close.
-//! - `outbound`: the outbound queue and vectored writes ([`Outbound`], [`Vectored`]).
-//! - `handler`: request/response and duplex handlers ([`Handler`], [`DuplexHandler`]).
-//! - [`borrowed`]: the borrowed request style ([`BorrowedHandler`], [`ViewDecoder`],
-//!   [`Responder`], [`Answer`]): requests lent from the read buffer, answers written straight
-//!   into the output queue.
-//! - [`preamble`]: the PROXY protocol header a balancer sends first, and whom to trust.
-//! - `context`: what a handler knows about its connection ([`Ctx`]).
-//! - `shutdown`: the running server's handle and graceful shutdown ([`ServerHandle`]).
-//! - `error`: failures and their kinds ([`CodecError`], [`Failure`], [`FailureOrigin`]).
-//! - [`config`] and [`metrics`]: limits with bounded defaults, and live counters.
-//! - `tower` (feature `tower`): any `tower::Service` as a handler.
+//! - [`handler`]: the one request/response model ([`Handler`], [`Answer`], [`Responder`]; later
+//!   answers as [`Reply`]), and the owned style (an async closure) as an adapter over it.
+//! - [`duplex`]: handlers that own a connection's two directions ([`DuplexHandler`], [`Inbox`],
+//!   [`Outbox`]), for push and broadcast.
+//! - [`codec`]: what a connection needs of its codec, and a codec per connection.
+//! - `server`: setting a server up ([`Server`]) and its two entry points,
+//!   [`serve`](Server::serve) and [`serve_duplex`](Server::serve_duplex); `accept`: the
+//!   accept loop, the connection limit, the drain; `driver`: each connection's task.
+//! - [`listener`] and [`tcp`]: where connections come from (TCP, Unix sockets, any stream);
+//!   [`threads`]: thread-per-core; `tls` (feature `tls`) and [`preamble`] (PROXY protocol): the
+//!   setup stages.
+//! - [`error`]: failures as the error reply hook sees them ([`Failure`]); [`config`] and
+//!   [`metrics`]: limits with bounded defaults, and live counters; `tower` (feature `tower`):
+//!   any `tower::Service` as a handler.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -56,9 +49,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The same server in the borrowed style ([`Server::serve_borrowed`]): the handler reads each
-//! frame where it lies in the read buffer and writes the answer straight into the output queue,
-//! with nothing allocated or reference-counted per request.
+//! The same server as a [`Handler`]: each frame is lent where it lies in the read buffer and the
+//! answer is encoded straight into the output, with nothing allocated or reference-counted per
+//! request.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -66,7 +59,7 @@
 //! use std::time::Duration;
 //! use bytes::Bytes;
 //! use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
-//! use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
+//! use framekit_server::{Answer, Ctx, Handler, Responder, Server};
 //! use futures::{SinkExt, StreamExt};
 //! use tokio_util::codec::Framed;
 //!
@@ -74,9 +67,9 @@
 //!
 //! struct Upper;
 //!
-//! impl BorrowedHandler<Frames, Bytes> for Upper {
+//! impl Handler<Frames, Bytes> for Upper {
 //!     type State = Vec<u8>; // the connection's scratch buffer, reused for every request
-//!     type Later = std::future::Ready<Option<Bytes>>; // never deferred
+//!     type Later = std::future::Ready<Option<Bytes>>; // never later
 //!     fn open(&self, _ctx: &Ctx) -> Vec<u8> {
 //!         Vec::new()
 //!     }
@@ -90,7 +83,7 @@
 //! }
 //!
 //! let server = Server::bind("127.0.0.1:0").await?
-//!     .serve_borrowed(FrameCodec::new(LengthPrefixed::u32_be()), Upper);
+//!     .serve(FrameCodec::new(LengthPrefixed::u32_be()), Upper);
 //! let socket = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
 //! let mut client = Framed::new(socket, FrameCodec::new(LengthPrefixed::u32_be()));
 //! client.send(&b"hello"[..]).await?;
@@ -103,17 +96,15 @@
 #![warn(missing_docs)]
 
 mod accept;
-pub mod borrowed;
-mod codec;
+pub mod codec;
 pub mod config;
-mod connection;
 mod context;
-mod error;
-mod handler;
+mod driver;
+pub mod duplex;
+pub mod error;
+pub mod handler;
 pub mod listener;
 pub mod metrics;
-mod outbound;
-mod pool;
 pub mod preamble;
 mod server;
 mod shared;
@@ -129,17 +120,12 @@ mod transport;
 #[cfg(unix)]
 mod unix_socket;
 
-pub use borrowed::{Answer, BorrowedHandler, Responder, ViewDecoder};
-pub use codec::{ConnectionCodec, WithEncoder};
 pub use config::ServerConfig;
 pub use context::Ctx;
-pub use error::{CodecError, Failure, FailureOrigin, InputBudgetExceeded, RequestTimeout};
-pub use handler::{
-    BoxError, ConnectionClosed, DuplexHandler, Handler, Inbox, IntoReply, Outbox, Reply,
-};
-pub use listener::{Accepted, Acceptor, Addr, Both, StreamAcceptor};
-pub use metrics::{CloseReason, Metrics, MetricsSnapshot};
-pub use outbound::{Outbound, ResponseEncoder, Vectored};
+pub use duplex::{DuplexHandler, Inbox, Outbox};
+pub use error::{CodecError, Failure, FailureOrigin};
+pub use handler::{Answer, BoxError, Handler, Reply, Responder};
+pub use listener::Addr;
 pub use server::Server;
 pub use shutdown::{shutdown_signal, ServerHandle, ShutdownReport};
 #[cfg(unix)]

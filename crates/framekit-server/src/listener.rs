@@ -14,7 +14,7 @@
 //! use std::time::Duration;
 //! use bytes::Bytes;
 //! use framekit::{FrameCodec, framing::delimited::Delimited};
-//! use framekit_server::{Acceptor, Ctx, Server};
+//! use framekit_server::{listener::Acceptor, Ctx, Server};
 //!
 //! // Two TCP listeners (say, two interfaces) behind one server.
 //! let a = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -123,7 +123,7 @@ pub type Accepted<Io> = io::Result<(Io, Addr)>;
 /// use std::collections::VecDeque;
 /// use std::io;
 /// use std::task::{Context, Poll};
-/// use framekit_server::{listener::Accepted, Acceptor, Addr};
+/// use framekit_server::{listener::Accepted, listener::Acceptor, Addr};
 /// use tokio::io::DuplexStream;
 ///
 /// /// Hands out a fixed set of in-memory connections, then is exhausted.
@@ -169,7 +169,7 @@ pub trait Acceptor: Send + 'static {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// use framekit_server::Acceptor;
+    /// use framekit_server::listener::Acceptor;
     /// let dir = std::env::temp_dir().join(format!("framekit-and-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir)?;
     /// let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -197,7 +197,7 @@ pub trait Acceptor: Send + 'static {
 /// starve the other: they take turns being asked first. Exhausted when both are.
 ///
 /// ```
-/// use framekit_server::{Acceptor, Addr, StreamAcceptor};
+/// use framekit_server::{listener::Acceptor, Addr, listener::StreamAcceptor};
 ///
 /// let none = || futures::stream::iter(Vec::<tokio::io::DuplexStream>::new());
 /// let both = StreamAcceptor::new(none(), "a").and(StreamAcceptor::new(none(), "b"));
@@ -309,7 +309,7 @@ impl Acceptor for tokio::net::UnixListener {
 /// elsewhere, `tokio::io::duplex` pipes in tests, ...
 ///
 /// ```
-/// use framekit_server::{Acceptor, StreamAcceptor};
+/// use framekit_server::{listener::Acceptor, listener::StreamAcceptor};
 /// let (_client, server_side) = tokio::io::duplex(1024);
 /// let acceptor = StreamAcceptor::new(futures::stream::iter(vec![server_side]), "in-memory");
 /// assert_eq!(acceptor.local_addr().unwrap().to_string(), "in-memory");
@@ -328,7 +328,7 @@ impl<St> StreamAcceptor<St> {
     /// use std::time::Duration;
     /// use bytes::Bytes;
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Ctx, Server, StreamAcceptor};
+    /// use framekit_server::{Ctx, Server, listener::StreamAcceptor};
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     ///
     /// let (mut client, server_side) = tokio::io::duplex(1024);

@@ -2,7 +2,6 @@
 //! hook, which every failure that has an answer goes through.
 
 use std::error::Error as StdError;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::config::ServerConfig;
@@ -16,10 +15,10 @@ pub(crate) type ErrorHook<R> = Arc<dyn Fn(&Failure<'_>) -> Option<R> + Send + Sy
 /// What every connection of one server shares.
 pub(crate) struct Shared<R> {
     pub(crate) config: ServerConfig,
+    /// The connection machine's settings, from `config`.
+    pub(crate) settings: framekit::connection::Settings,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) on_error: Option<ErrorHook<R>>,
-    /// Whether the "input budget below the codec's needs" warning was logged already.
-    pub(crate) budget_warned: AtomicBool,
     /// The TLS handshake stage, when the server serves TLS.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsStage>,
@@ -28,10 +27,10 @@ pub(crate) struct Shared<R> {
 impl<R> Shared<R> {
     pub(crate) fn new(config: ServerConfig, on_error: Option<ErrorHook<R>>) -> Self {
         Shared {
+            settings: crate::driver::settings(&config),
             config,
             metrics: Arc::new(Metrics::default()),
             on_error,
-            budget_warned: AtomicBool::new(false),
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -95,7 +95,7 @@ impl ServerHandle {
     /// use std::time::Duration;
     /// use bytes::Bytes;
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Acceptor, Ctx, Server};
+    /// use framekit_server::{listener::Acceptor, Ctx, Server};
     /// use tokio::net::TcpListener;
     ///
     /// let v4 = TcpListener::bind("127.0.0.1:0").await?;

@@ -81,7 +81,7 @@ impl TcpOptions {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-    /// use framekit_server::Acceptor;
+    /// use framekit_server::listener::Acceptor;
     ///
     /// let shared = TcpOptions::default().reuse_port(true);
     /// let first = TcpAcceptor::bind("127.0.0.1:0", &shared)?;
@@ -199,7 +199,7 @@ impl TcpOptions {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-/// use framekit_server::Acceptor;
+/// use framekit_server::listener::Acceptor;
 ///
 /// // Two listeners on one port: both serve, the kernel spreads the connections.
 /// let first = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default().reuse_port(true))?;
@@ -224,7 +224,7 @@ impl TcpAcceptor {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-    /// use framekit_server::Acceptor;
+    /// use framekit_server::listener::Acceptor;
     ///
     /// let acceptor = TcpAcceptor::bind("127.0.0.1:0", &TcpOptions::default())?;
     /// assert_ne!(acceptor.local_addr()?.as_tcp().unwrap().port(), 0);
@@ -263,7 +263,7 @@ impl TcpAcceptor {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-    /// use framekit_server::Acceptor;
+    /// use framekit_server::listener::Acceptor;
     ///
     /// let bound = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// let addr = bound.local_addr()?;

@@ -1,14 +1,9 @@
-//! The connection's clocks: every timeout is one [`Timer`] in one [`TimerTable`], and one
+//! The clocks of a connection's setup stages and its close (the machine keeps the timers of
+//! everything in between): every timeout is one [`Timer`] in one [`TimerTable`], and one
 //! `tokio` sleep waits for the earliest.
 //!
-//! The connection loop arms the table in one place each turn (a deadline, or none), and the
-//! table says which timer expired. The sleep is moved earlier when a deadline comes closer, but
-//! never later: a deadline that moved later is found when the sleep fires early, and only then
-//! is the sleep re-armed, so a busy connection does not touch the runtime's timer wheel for
-//! every event. The table is 7 deadlines (16 bytes each) in the busy phase's state (boxed, and
-//! only while busy) and in the close's; the one sleep is pinned in the connection's own future,
-//! never boxed, and shared by the parked phase (which waits for its one deadline with
-//! [`poll_until`]), the busy phase and the close.
+//! The sleep is moved earlier when a deadline comes closer, but never later: a deadline that
+//! moved later is found when the sleep fires early, and only then is the sleep re-armed.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -28,18 +23,12 @@ pub(crate) enum Timer {
     Handshake,
     /// Queued output the peer does not read; also bounds the final write-side shutdown.
     Write,
-    /// A frame started but did not finish (slowloris).
-    Frame,
-    /// The oldest request still being handled has not been answered (the request deadline).
-    Request,
-    /// Nothing to read, handle or write.
-    Idle,
     /// A closing connection reads and discards what the peer still sends.
     Linger,
 }
 
 /// How many timers there are.
-const TIMERS: usize = 7;
+const TIMERS: usize = 4;
 
 impl Timer {
     /// Every timer, in the order expiries are reported.
@@ -47,9 +36,6 @@ impl Timer {
         Timer::Preamble,
         Timer::Handshake,
         Timer::Write,
-        Timer::Frame,
-        Timer::Request,
-        Timer::Idle,
         Timer::Linger,
     ];
 
@@ -78,11 +64,6 @@ impl TimerTable {
     /// The earliest deadline, if any timer is armed.
     pub(crate) fn next(&self) -> Option<Instant> {
         self.deadlines.iter().flatten().min().copied()
-    }
-
-    /// Whether any timer is armed.
-    pub(crate) fn is_armed(&self) -> bool {
-        self.deadlines.iter().any(Option::is_some)
     }
 
     /// The timer that has expired at `now`, if any (the first in [`Timer::ALL`] order).
@@ -139,7 +120,6 @@ pub(crate) async fn within<F: Future>(
 
 /// Waits on `sleep` until `at`, moving it earlier but never later (see the module doc): a
 /// sleep armed for an earlier deadline fires early, and is re-armed for `at` only then.
-/// Also how a parked connection, whose one timer is [`Timer::Idle`], waits without a table.
 pub(crate) fn poll_until(
     mut sleep: Pin<&mut Sleep>,
     at: Instant,
@@ -204,13 +184,13 @@ mod tests {
     async fn the_earliest_armed_timer_is_the_one_that_expires() {
         let start = Instant::now();
         let mut table = TimerTable::default();
-        table.set(Timer::Idle, Some(start + Duration::from_secs(60)));
-        table.set(Timer::Frame, Some(start + Duration::from_secs(10)));
-        table.set(Timer::Write, Some(start + Duration::from_secs(30)));
+        table.set(Timer::Linger, Some(start + Duration::from_secs(60)));
+        table.set(Timer::Write, Some(start + Duration::from_secs(10)));
+        table.set(Timer::Preamble, Some(start + Duration::from_secs(30)));
         let sleep = tokio::time::sleep_until(start + Duration::from_secs(60));
         tokio::pin!(sleep);
         let fired = poll_fn(|cx| table.poll_expired(sleep.as_mut(), cx)).await;
-        assert_eq!(fired, Timer::Frame);
+        assert_eq!(fired, Timer::Write);
         assert_eq!(Instant::now() - start, Duration::from_secs(10));
     }
 
@@ -218,14 +198,14 @@ mod tests {
     async fn a_deadline_moved_later_is_honoured_after_an_early_wake() {
         let start = Instant::now();
         let mut table = TimerTable::default();
-        table.set(Timer::Idle, Some(start + Duration::from_secs(1)));
+        table.set(Timer::Linger, Some(start + Duration::from_secs(1)));
         let sleep = tokio::time::sleep_until(start + Duration::from_secs(1));
         tokio::pin!(sleep);
         // Activity moved the idle deadline later; the sleep still fires at 1 s, finds nothing
         // expired, and waits on.
-        table.set(Timer::Idle, Some(start + Duration::from_secs(5)));
+        table.set(Timer::Linger, Some(start + Duration::from_secs(5)));
         let fired = poll_fn(|cx| table.poll_expired(sleep.as_mut(), cx)).await;
-        assert_eq!(fired, Timer::Idle);
+        assert_eq!(fired, Timer::Linger);
         assert_eq!(Instant::now() - start, Duration::from_secs(5));
     }
 
@@ -233,7 +213,7 @@ mod tests {
     async fn nothing_armed_never_fires_and_ties_go_in_table_order() {
         let start = Instant::now();
         let mut table = TimerTable::default();
-        assert!(!table.is_armed());
+        assert_eq!(table.next(), None);
         let sleep = tokio::time::sleep_until(start + Duration::from_secs(1));
         tokio::pin!(sleep);
         let waited = tokio::time::timeout(

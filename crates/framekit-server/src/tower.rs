@@ -2,8 +2,10 @@
 //!
 //! Each request goes to a clone of the service (the usual pattern for shared services: wrap
 //! stateful middleware such as a concurrency limit in `tower::buffer` so clones share it), after
-//! waiting for `poll_ready`. The service's response is anything that is [`IntoReply`]
-//! (`Option<Resp>` or [`Reply<Resp>`]).
+//! waiting for `poll_ready`. The service takes owned requests, decoded by the codec's
+//! `tokio_util` decoder, so [`ServiceHandler`] is an adapter over the one handler model, as an
+//! async closure is; its response is anything that is [`IntoReply`] (`Option<Resp>` or
+//! [`Reply<Resp>`]).
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -31,20 +33,22 @@
 //! let mut len = Len;
 //! let answer = futures::executor::block_on(len.call(Bytes::from_static(b"four")));
 //! assert_eq!(answer, Ok(Some(Bytes::from_static(b"4"))));
-//! // Served with `Server::serve(codec, handler)` like any handler.
+//! // Served with `Server::serve(codec, ServiceHandler::new(len))` like any handler.
 //! let _handler = ServiceHandler::new(len);
 //! ```
 
 use std::future::poll_fn;
 
+use framekit::connection::{CodecError, Owned};
 use futures::future::BoxFuture;
+use tokio_util::codec::{Decoder, Encoder};
 pub use tower_service;
 use tower_service::Service;
 
 use crate::context::Ctx;
-use crate::handler::{BoxError, Handler, IntoReply, Reply};
+use crate::handler::{Answer, BoxError, Handler, IntoHandler, IntoReply, Reply, Responder};
 
-/// A `tower::Service` as a [`Handler`].
+/// A `tower::Service` as a [`Handler`] over [`Owned`] codecs.
 ///
 /// A service error (from `poll_ready` or the call) is answered through the error reply hook
 /// ([`Reply::Failed`], kind `"handler_error"`), in the request's place; without a hook the
@@ -109,20 +113,54 @@ impl<S> ServiceHandler<S> {
     }
 }
 
-impl<S, Req> Handler<Req> for ServiceHandler<S>
-where
-    S: Service<Req> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    S::Response: IntoReply,
-    S::Error: Into<BoxError>,
-    Req: Send + 'static,
-{
-    type Output = Reply<<S::Response as IntoReply>::Response>;
-    type Future = BoxFuture<'static, Self::Output>;
+/// [`IntoHandler`] of a [`ServiceHandler`].
+#[derive(Debug)]
+pub enum Served {}
 
-    fn call(&self, req: Req, _ctx: Ctx) -> Self::Future {
+impl<C, R, S> IntoHandler<C, R, Served> for ServiceHandler<S>
+where
+    C: Decoder<Item: Send, Error: CodecError> + Encoder<R, Error: CodecError> + Send + 'static,
+    R: Send + 'static,
+    S: Service<C::Item> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Response: IntoReply<Response = R> + Send,
+    S::Error: Into<BoxError>,
+{
+    type Codec = Owned<C>;
+    type Handler = Self;
+
+    fn into_handler(self) -> Self {
+        self
+    }
+
+    fn codec(codec: C) -> Owned<C> {
+        Owned(codec)
+    }
+}
+
+impl<C, R, S> Handler<Owned<C>, R> for ServiceHandler<S>
+where
+    C: Decoder<Item: Send, Error: CodecError> + Send + 'static,
+    R: Send + 'static,
+    S: Service<C::Item> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Response: IntoReply<Response = R> + Send,
+    S::Error: Into<BoxError>,
+{
+    type State = ();
+    type Later = BoxFuture<'static, Reply<R>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        req: C::Item,
+        _: &mut (),
+        _ctx: &Ctx,
+        _out: &mut Responder<'_, Owned<C>, R>,
+    ) -> Answer<Self::Later> {
         let mut service = self.service.clone();
-        Box::pin(async move {
+        Answer::Later(Box::pin(async move {
             if let Err(e) = poll_fn(|cx| service.poll_ready(cx)).await {
                 return Reply::Failed(e.into());
             }
@@ -130,6 +168,6 @@ where
                 Ok(response) => response.into_reply(),
                 Err(e) => Reply::Failed(e.into()),
             }
-        })
+        }))
     }
 }

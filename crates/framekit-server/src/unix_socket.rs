@@ -16,7 +16,7 @@ use crate::listener::{Accepted, Acceptor, Addr};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
-/// use framekit_server::{Acceptor, UnixSocket};
+/// use framekit_server::{listener::Acceptor, UnixSocket};
 ///
 /// let path = std::env::temp_dir().join(format!("framekit-doc-{}.sock", std::process::id()));
 /// # let _ = std::fs::remove_file(&path);

@@ -6,7 +6,7 @@ use std::fmt;
 /// Why a connection closed.
 ///
 /// ```
-/// use framekit_server::CloseReason;
+/// use framekit_server::metrics::CloseReason;
 ///
 /// // Each reason is one label value of `framekit_connections_closed_total{reason}`.
 /// assert_eq!(CloseReason::FrameTimeout.to_string(), "frame_timeout");
@@ -61,7 +61,7 @@ impl CloseReason {
     ///
     /// ```
     /// use std::collections::BTreeSet;
-    /// use framekit_server::CloseReason;
+    /// use framekit_server::metrics::CloseReason;
     /// let labels: BTreeSet<_> = CloseReason::ALL.iter().map(|r| r.as_str()).collect();
     /// assert_eq!(labels.len(), CloseReason::ALL.len(), "every label is distinct");
     /// ```
@@ -89,7 +89,7 @@ impl CloseReason {
     /// A short, stable name (`"write_timeout"`, ...), for metric labels and logs.
     ///
     /// ```
-    /// use framekit_server::CloseReason;
+    /// use framekit_server::metrics::CloseReason;
     /// assert_eq!(CloseReason::WriteTimeout.as_str(), "write_timeout");
     /// assert_eq!(CloseReason::PeerClosed.as_str(), "peer_closed");
     /// ```

@@ -14,7 +14,7 @@
 //! use std::time::Duration;
 //! use bytes::Bytes;
 //! use framekit::{FrameCodec, framing::delimited::Delimited};
-//! use framekit_server::{CloseReason, Ctx, Server};
+//! use framekit_server::{metrics::CloseReason, Ctx, Server};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! let server = Server::bind("127.0.0.1:0").await?
@@ -115,7 +115,7 @@ impl fmt::Debug for Facade {
 /// ([`ServerHandle::metrics_source`](crate::ServerHandle::metrics_source)).
 ///
 /// ```
-/// use framekit_server::Metrics;
+/// use framekit_server::metrics::Metrics;
 /// let metrics = Metrics::default();
 /// assert_eq!(metrics.active(), 0);
 /// assert_eq!(metrics.snapshot().accepted, 0);
@@ -252,8 +252,9 @@ impl Metrics {
     pub(crate) fn outbound(&self, queued: usize) {
         self.outbound_peak.fetch_max(queued, Relaxed);
     }
-    /// A decoded frame of `len` bytes.
-    pub(crate) fn frame(&self, len: usize) {
+    /// A decoded request that took `len` bytes of the stream.
+    pub(crate) fn request(&self, len: u64) {
+        self.frames_in(1);
         self.facade.frame_size.record(len as f64);
     }
     /// `n` requests answered just now, in the turn that decoded them: timed from `read_at`,
@@ -301,7 +302,7 @@ impl Metrics {
 /// A copy of a server's counters at one moment.
 ///
 /// ```
-/// use framekit_server::{CloseReason, Metrics};
+/// use framekit_server::{metrics::CloseReason, metrics::Metrics};
 /// let snap = Metrics::default().snapshot();
 /// assert_eq!(snap.active, 0);
 /// assert_eq!(snap.closed(CloseReason::WriteTimeout), 0);
@@ -358,7 +359,7 @@ impl MetricsSnapshot {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    /// use framekit_server::{metrics::CloseReason, metrics::MetricsSnapshot};
     ///
     /// let snap = MetricsSnapshot {
     ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),
@@ -377,7 +378,7 @@ impl MetricsSnapshot {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    /// use framekit_server::{metrics::CloseReason, metrics::MetricsSnapshot};
     ///
     /// let snap = MetricsSnapshot {
     ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),
@@ -396,7 +397,7 @@ impl MetricsSnapshot {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use framekit_server::{CloseReason, MetricsSnapshot};
+    /// use framekit_server::{metrics::CloseReason, metrics::MetricsSnapshot};
     ///
     /// let snap = MetricsSnapshot {
     ///     closes: BTreeMap::from([(CloseReason::PeerClosed, 3), (CloseReason::IdleTimeout, 1)]),

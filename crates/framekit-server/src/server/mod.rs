@@ -118,7 +118,7 @@ impl<A, R> Server<A, R> {
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
     /// use framekit_server::{Ctx, Server};
     /// let (_client, server_side) = tokio::io::duplex(1024);
-    /// let acceptor = framekit_server::StreamAcceptor::new(futures::stream::iter(vec![server_side]), "pipe");
+    /// let acceptor = framekit_server::listener::StreamAcceptor::new(futures::stream::iter(vec![server_side]), "pipe");
     /// let server = Server::new(acceptor)
     ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
     /// server.shutdown(Duration::from_secs(1)).await;

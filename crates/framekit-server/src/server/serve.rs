@@ -1,26 +1,28 @@
-//! Starting a server: the `serve*` entry points, one per handler kind (request/response,
-//! duplex, borrowed) and codec style (cloned, or made per connection), all through one serve
+//! Starting a server: the two entry points, [`Server::serve`] (request/response) and
+//! [`Server::serve_duplex`], each taking a codec or a factory of codecs, through one serve
 //! path, `serve_kind`. It builds each thread's shared state, the reject reply at the limit and
 //! the accept loop, and returns the [`ServerHandle`].
 
-use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
+use framekit::connection::CodecError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
+use tokio_util::codec::{Decoder, Encoder};
 
 use super::Server;
 use crate::accept::{accept_loop, Limits, Loop, Order, RejectFn, Serve};
-use crate::borrowed::{BorrowedHandler, ViewDecoder};
-use crate::codec::ConnectionCodec;
-use crate::connection::kind::HandlerKind;
-use crate::connection::{self, PerConnection, PerRequest, PerView};
+use crate::codec::Codecs;
 use crate::context::Ctx;
-use crate::handler::{DuplexHandler, Handler, IntoReply};
+use crate::driver;
+use crate::duplex::DuplexHandler;
+use crate::handler::IntoHandler;
 use crate::listener::{Acceptor, Addr};
-use crate::outbound::Outbound;
+use crate::metrics::CloseReason;
 use crate::shared::Shared;
 use crate::shutdown::ServerHandle;
 use crate::threads;
@@ -49,35 +51,10 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     }
 
     /// Starts serving request/response: `handler` is called for every decoded request and
-    /// its answers are encoded with `codec` (cloned for every connection), in request order.
-    ///
-    /// `codec` is any `tokio_util` codec that decodes requests and encodes `R` (see
-    /// [`ConnectionCodec`]), or a [`WithEncoder`](crate::WithEncoder) pairing a decoder with an
-    /// encoder of your own. Must be called within a tokio runtime.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Ctx, Server};
-    /// let server = Server::bind("127.0.0.1:0").await?
-    ///     .serve(FrameCodec::new(Delimited::newline()), |req: Bytes, _ctx: Ctx| async move { Some(req) });
-    /// server.shutdown(Duration::from_secs(1)).await;
-    /// # Ok(()) }
-    /// ```
-    pub fn serve<C, H>(self, codec: C, handler: H) -> ServerHandle
-    where
-        C: ConnectionCodec<R> + Clone + Sync,
-        H: Handler<C::Request>,
-        H::Output: IntoReply<Response = R>,
-    {
-        self.serve_with(move || codec.clone(), handler)
-    }
-
-    /// Like [`serve`](Server::serve), with a codec made by `make_codec` for every connection,
-    /// so it need not be `Clone` (and starts from a fresh state).
+    /// answers in request order. `codecs` is a codec (cloned for every connection) or a
+    /// function that makes each connection's codec; `handler` is a [`Handler`](crate::Handler) of that codec
+    /// (lent each request where it lies) or an async closure of owned requests
+    /// ([`owned`](crate::handler::owned)). Must be called within a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -86,26 +63,34 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     /// use bytes::Bytes;
     /// use framekit::{FrameCodec, framing::delimited::Delimited};
     /// use framekit_server::{Ctx, Server};
+    /// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     ///
-    /// let server = Server::bind("127.0.0.1:0").await?.serve_with(
-    ///     || FrameCodec::new(Delimited::crlf().max_frame_len(1024)),
+    /// let server = Server::bind("127.0.0.1:0").await?.serve(
+    ///     || FrameCodec::new(Delimited::newline().max_frame_len(1024)), // one per connection
     ///     |req: Bytes, _ctx: Ctx| async move { Some(req) },
     /// );
+    /// let mut peer = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
+    /// peer.write_all(b"echo\n").await?;
+    /// let mut lines = BufReader::new(peer).lines();
+    /// assert_eq!(lines.next_line().await?.as_deref(), Some("echo"));
     /// server.shutdown(Duration::from_secs(1)).await;
     /// # Ok(()) }
     /// ```
-    pub fn serve_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
+    pub fn serve<K, How, H, Via>(self, codecs: K, handler: H) -> ServerHandle
     where
-        F: Fn() -> C + Send + Sync + 'static,
-        C: ConnectionCodec<R>,
-        H: Handler<C::Request>,
-        H::Output: IntoReply<Response = R>,
+        K: Codecs<How, R>,
+        H: IntoHandler<K::Codec, R, Via>,
     {
-        self.serve_kind(make_codec, PerRequest(Arc::new(handler)))
+        let handler = Arc::new(handler.into_handler());
+        let make = Arc::new(move || H::codec(codecs.make()));
+        self.serve_kind(make, move |io, codec, shared, ctx| {
+            driver::serve(io, codec, handler.clone(), shared, ctx)
+        })
     }
 
     /// Starts serving duplex: `handler` is called once per connection with the connection's
-    /// requests and a sink for its responses.
+    /// requests and a sink for whatever it sends. `codecs` is a `tokio_util` codec (cloned for
+    /// every connection) or a function that makes each connection's codec.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -138,134 +123,28 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
     /// server.shutdown(Duration::from_secs(1)).await;
     /// # Ok(()) }
     /// ```
-    pub fn serve_duplex<C, H>(self, codec: C, handler: H) -> ServerHandle
+    pub fn serve_duplex<K, How, H>(self, codecs: K, handler: H) -> ServerHandle
     where
-        C: ConnectionCodec<R> + Clone + Sync,
-        H: DuplexHandler<C::Request, R>,
+        K: Codecs<How, R>,
+        K::Codec: Decoder<Item: Send, Error: CodecError> + Encoder<R, Error: CodecError>,
+        H: DuplexHandler<<K::Codec as Decoder>::Item, R>,
     {
-        self.serve_duplex_with(move || codec.clone(), handler)
+        let handler = Arc::new(handler);
+        let make = Arc::new(move || codecs.make());
+        self.serve_kind(make, move |io, codec, shared, ctx| {
+            crate::duplex::driver::serve(io, codec, handler.clone(), shared, ctx)
+        })
     }
 
-    /// Like [`serve_duplex`](Server::serve_duplex), with a codec made by `make_codec` for every
-    /// connection, so it need not be `Clone`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Ctx, Server};
-    /// let server = Server::bind("127.0.0.1:0").await?.serve_duplex_with(
-    ///     || FrameCodec::new(Delimited::newline()),
-    ///     |_inbox: framekit_server::Inbox<Bytes>, _outbox: framekit_server::Outbox<Bytes>, _ctx: Ctx| async move {},
-    /// );
-    /// server.shutdown(Duration::from_secs(1)).await;
-    /// # Ok(()) }
-    /// ```
-    pub fn serve_duplex_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
+    /// The one serve path: every connection gets a codec from `make_codec` and runs in
+    /// `connection`'s future.
+    fn serve_kind<F, C, S, Fut>(self, make_codec: Arc<F>, connection: S) -> ServerHandle
     where
         F: Fn() -> C + Send + Sync + 'static,
-        C: ConnectionCodec<R>,
-        H: DuplexHandler<C::Request, R>,
+        C: Encoder<R> + Send + 'static,
+        S: Fn(A::Io, C, Arc<Shared<R>>, Ctx) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = CloseReason> + Send + 'static,
     {
-        self.serve_kind(make_codec, PerConnection(handler))
-    }
-
-    /// Starts serving in the borrowed style: `handler` is lent every request where it lies in
-    /// the read buffer (as `codec`'s [`ViewDecoder::View`](crate::ViewDecoder::View)) and
-    /// writes its answer straight into the output queue; `codec` is cloned for every
-    /// connection. See [`BorrowedHandler`] for an example and [`borrowed`](crate::borrowed)
-    /// for the ordering contract.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use framekit::{FrameCodec, framing::length_prefixed::LengthPrefixed};
-    /// use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
-    /// use futures::{SinkExt, StreamExt};
-    /// use tokio_util::codec::Framed;
-    ///
-    /// type Frames = FrameCodec<LengthPrefixed>;
-    /// struct Len;
-    /// impl BorrowedHandler<Frames, Bytes> for Len {
-    ///     type State = ();
-    ///     type Later = std::future::Ready<Option<Bytes>>;
-    ///     fn open(&self, _ctx: &Ctx) {}
-    ///     fn call(&self, frame: &[u8], _: &mut (), _ctx: &Ctx, out: &mut Responder<'_, Frames, Bytes>)
-    ///         -> Answer<Self::Later>
-    ///     {
-    ///         out.send(&(frame.len() as u32).to_be_bytes()[..]);
-    ///         Answer::Done
-    ///     }
-    /// }
-    ///
-    /// let server = Server::bind("127.0.0.1:0").await?
-    ///     .serve_borrowed(FrameCodec::new(LengthPrefixed::u32_be()), Len);
-    /// let socket = tokio::net::TcpStream::connect(server.local_addr().as_tcp().unwrap()).await?;
-    /// let mut client = Framed::new(socket, FrameCodec::new(LengthPrefixed::u32_be()));
-    /// client.send(&b"hello"[..]).await?;
-    /// assert_eq!(client.next().await.unwrap()?, &[0u8, 0, 0, 5][..]);
-    /// server.shutdown(Duration::from_secs(1)).await;
-    /// # Ok(()) }
-    /// ```
-    pub fn serve_borrowed<C, H>(self, codec: C, handler: H) -> ServerHandle
-    where
-        C: ConnectionCodec<R> + ViewDecoder + Clone + Sync,
-        H: BorrowedHandler<C, R>,
-    {
-        self.serve_borrowed_with(move || codec.clone(), handler)
-    }
-
-    /// Like [`serve_borrowed`](Server::serve_borrowed), with a codec made by `make_codec` for
-    /// every connection, so it need not be `Clone`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> std::io::Result<()> {
-    /// use std::time::Duration;
-    /// use bytes::Bytes;
-    /// use framekit::{FrameCodec, framing::delimited::Delimited};
-    /// use framekit_server::{Answer, BorrowedHandler, Ctx, Responder, Server};
-    ///
-    /// type Lines = FrameCodec<Delimited>;
-    /// struct Quiet;
-    /// impl BorrowedHandler<Lines, Bytes> for Quiet {
-    ///     type State = ();
-    ///     type Later = std::future::Ready<Option<Bytes>>;
-    ///     fn open(&self, _ctx: &Ctx) {}
-    ///     fn call(&self, _line: &[u8], _: &mut (), _ctx: &Ctx, _out: &mut Responder<'_, Lines, Bytes>)
-    ///         -> Answer<Self::Later>
-    ///     {
-    ///         Answer::Done // no response
-    ///     }
-    /// }
-    /// let server = Server::bind("127.0.0.1:0").await?
-    ///     .serve_borrowed_with(|| FrameCodec::new(Delimited::crlf()), Quiet);
-    /// server.shutdown(Duration::from_secs(1)).await;
-    /// # Ok(()) }
-    /// ```
-    pub fn serve_borrowed_with<F, C, H>(self, make_codec: F, handler: H) -> ServerHandle
-    where
-        F: Fn() -> C + Send + Sync + 'static,
-        C: ConnectionCodec<R> + ViewDecoder,
-        H: BorrowedHandler<C, R>,
-    {
-        self.serve_kind(make_codec, PerView::new(handler))
-    }
-
-    /// The one serve path: every connection gets a codec from `make_codec` and a dispatcher
-    /// from `kind`.
-    fn serve_kind<F, C, K>(self, make_codec: F, kind: K) -> ServerHandle
-    where
-        F: Fn() -> C + Send + Sync + 'static,
-        C: ConnectionCodec<R>,
-        K: HandlerKind<C, R>,
-    {
-        let make_codec = Arc::new(make_codec);
-        let kind = Arc::new(kind);
         let threads = 1 + self.more_threads.len() as u64;
         // Each thread gets its own shared state, so its counters are its own.
         let make_loop = |thread: u64| {
@@ -276,12 +155,11 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
                 shared.tls = self.tls.clone();
             }
             let shared = Arc::new(shared);
-            let reject = self.reject_fn(make_codec.clone(), &shared);
-            let (make_codec, kind) = (make_codec.clone(), kind.clone());
+            let reject = self.reject_fn(make_codec.clone());
+            let (make_codec, connection) = (make_codec.clone(), connection.clone());
             let metrics = shared.metrics.clone();
-            let serve = move |io: A::Io, ctx: Ctx| {
-                connection::serve(io, make_codec(), kind.clone(), shared.clone(), ctx)
-            };
+            let serve =
+                move |io: A::Io, ctx: Ctx| connection(io, make_codec(), shared.clone(), ctx);
             Loop {
                 metrics,
                 serve,
@@ -305,24 +183,20 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
         threads::start(acceptor, first, more, config, limits)
     }
 
-    fn reject_fn<F, C>(
-        &self,
-        make_codec: Arc<F>,
-        shared: &Arc<Shared<R>>,
-    ) -> Option<RejectFn<A::Io>>
+    fn reject_fn<F, C>(&self, make_codec: Arc<F>) -> Option<RejectFn<A::Io>>
     where
         F: Fn() -> C + Send + Sync + 'static,
-        C: ConnectionCodec<R>,
+        C: Encoder<R> + Send + 'static,
     {
         let hook = self.on_reject.clone()?;
-        let vectored_min = shared.config.vectored_min;
         #[cfg(feature = "tls")]
         let tls = self.tls.clone();
         Some(Arc::new(move |io, peer| {
-            let mut out = Outbound::new(vectored_min);
+            let mut out = BytesMut::new();
             if let Some(reply) = hook(&peer) {
-                if let Err(e) = make_codec().queue_response(reply, &mut out) {
-                    tracing::warn!(error = %e, "reject reply could not be encoded");
+                if make_codec().encode(reply, &mut out).is_err() {
+                    tracing::warn!("reject reply could not be encoded");
+                    out.clear();
                 }
             }
             #[cfg(feature = "tls")]
@@ -365,11 +239,9 @@ impl<A: Acceptor, R: Send + 'static> Server<A, R> {
 }
 
 /// Writes the reject reply, half-closes, and briefly drains the peer.
-async fn reject_connection<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, mut out: Outbound) {
+async fn reject_connection<Io: AsyncRead + AsyncWrite + Unpin>(mut io: Io, out: BytesMut) {
     let _ = tokio::time::timeout(REJECT_WRITE_TIMEOUT, async {
-        while !out.is_empty() {
-            poll_fn(|cx| out.poll_write(&mut io, cx)).await?;
-        }
+        io.write_all(&out).await?;
         io.shutdown().await?;
         let mut discard = [0u8; 512];
         while io.read(&mut discard).await? > 0 {}

@@ -94,7 +94,11 @@ impl CodecError for FrameError {
 
 impl CodecError for io::Error {
     fn kind_name(&self) -> &'static str {
-        "io"
+        match self.kind() {
+            io::ErrorKind::InvalidData => "invalid_data",
+            io::ErrorKind::UnexpectedEof => "unexpected_eof",
+            _ => "io",
+        }
     }
 }
 
@@ -105,6 +109,14 @@ impl CodecError for tokio_util::codec::LinesCodecError {
             tokio_util::codec::LinesCodecError::Io(_) => "io",
         }
     }
+
+    /// An over-long line is discarded by the codec up to its newline; the next line decodes.
+    fn recoverable(&self) -> bool {
+        matches!(
+            self,
+            tokio_util::codec::LinesCodecError::MaxLineLengthExceeded
+        )
+    }
 }
 
 impl CodecError for tokio_util::codec::AnyDelimiterCodecError {
@@ -113,6 +125,14 @@ impl CodecError for tokio_util::codec::AnyDelimiterCodecError {
             tokio_util::codec::AnyDelimiterCodecError::MaxChunkLengthExceeded => "too_long",
             tokio_util::codec::AnyDelimiterCodecError::Io(_) => "io",
         }
+    }
+
+    /// An over-long chunk is discarded by the codec up to its delimiter; the next one decodes.
+    fn recoverable(&self) -> bool {
+        matches!(
+            self,
+            tokio_util::codec::AnyDelimiterCodecError::MaxChunkLengthExceeded
+        )
     }
 }
 

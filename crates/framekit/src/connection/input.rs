@@ -21,6 +21,8 @@ pub(crate) struct Input {
     /// The codec answered "wait for more bytes" and nothing arrived since: asking again would
     /// change nothing (see the no-busy-loop law).
     settled: bool,
+    /// Bytes decoded messages took from the stream so far (skipped bytes included).
+    consumed: u64,
     /// When the first byte of the message at the front arrived (at the latest).
     started: Option<Instant>,
 }
@@ -32,6 +34,7 @@ impl Input {
             budget,
             eof: false,
             settled: false,
+            consumed: 0,
             started: None,
         }
     }
@@ -43,6 +46,16 @@ impl Input {
             let lent = std::mem::take(&mut self.lent).min(buf.len());
             buf.advance(lent);
         }
+    }
+
+    /// A decoded message took `n` bytes of the stream.
+    pub(crate) fn consumed(&mut self, n: usize) {
+        self.consumed = self.consumed.saturating_add(n as u64);
+    }
+
+    /// Bytes decoded messages took so far.
+    pub(crate) fn consumed_total(&self) -> u64 {
+        self.consumed
     }
 
     pub(crate) fn eof(&self) -> bool {

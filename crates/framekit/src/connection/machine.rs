@@ -345,6 +345,13 @@ impl<C, R: Role> Connection<C, R> {
         self.buf.len()
     }
 
+    /// Bytes of the peer's stream that decoded messages took so far (bytes a codec skipped on
+    /// the way included): the difference across one request is that request's size on the
+    /// wire.
+    pub fn consumed(&self) -> u64 {
+        self.input.consumed_total()
+    }
+
     /// The codec.
     pub fn codec(&self) -> &C {
         &self.core.codec

@@ -353,10 +353,14 @@ impl<C: Decode> Connection<C, Server> {
             return None;
         }
         let eof = self.input.eof();
+        let before = self.buf.len();
         match core.codec.decode(&mut self.buf, eof) {
             Ok(Some(found)) => {
+                // A codec that cannot lend consumes the message itself.
+                let taken = before.saturating_sub(self.buf.len());
                 let (view, len) = core.codec.view(&self.buf, found);
                 self.input.lend(len);
+                self.input.consumed(taken.saturating_add(len));
                 self.input.took(core.now);
                 core.partial_since = None;
                 let deadline = core.settings.timeouts().1.deadline(core.now);

@@ -1,195 +1,19 @@
-//! What a server does with messages, in two styles.
-//!
-//! - [`Handler`]: request/response. An async function of `(request, Ctx)` answering with
-//!   `Option<Response>` (zero or one response) or a [`Reply`] (which may also be a stream of
-//!   responses). Requests are read ahead and handled concurrently up to the in-flight limit; the
-//!   responses go out in request order.
-//! - [`DuplexHandler`]: the handler owns the connection's [`Inbox`] of requests and an
-//!   [`Outbox`] for whatever it wants to send, whenever it wants (chat, pub/sub, push).
-//!
-//! Plain async closures are handlers of both kinds.
+//! The duplex model: a handler that owns one connection's stream of requests ([`Inbox`]) and a
+//! sink for whatever it sends, whenever it sends it ([`Outbox`]): chat, pub/sub, push. Its output
+//! is not answers to requests, so it is not held to the request/response machine's exchange
+//! laws; its connection is driven by [`driver`] over `tokio_util`'s `Framed`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::stream::BoxStream;
-use futures::task::AtomicWaker;
 use futures::{Sink, Stream};
 use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
 use crate::context::Ctx;
 
-/// What a request/response handler answers with.
-///
-/// ```
-/// use framekit_server::Reply;
-/// use futures::stream;
-///
-/// let none: Reply<&str> = Reply::None;
-/// let one = Reply::One("pong");
-/// let many = Reply::stream(stream::iter(["a", "b", "c"]));
-/// let bye = Reply::last("+OK bye"); // then close the connection
-/// let failed: Reply<&str> = Reply::failed("disk full"); // answered by the error reply hook
-/// # let _ = (none, one, many, bye, failed);
-/// ```
-pub enum Reply<R> {
-    /// No response to this request.
-    None,
-    /// One response.
-    One(R),
-    /// Several responses, written in order before any response to a later request.
-    Stream(BoxStream<'static, R>),
-    /// The connection's last response (or none), for `QUIT` or a protocol error: the responses
-    /// to every earlier request go out first, in order, then this one; then the connection is
-    /// flushed and closed (write side first, like any orderly close).
-    ///
-    /// Nothing after this request is handled: no later request is decoded, and requests already
-    /// read ahead and being handled concurrently (see
-    /// [`max_in_flight`](crate::ServerConfig::max_in_flight)) are dropped unanswered, their
-    /// futures cancelled. A handler with side effects that must not run after a close should
-    /// use `max_in_flight(1)`.
-    Close(Option<R>),
-    /// The handler failed: the error reply hook is asked for the answer (kind
-    /// `"handler_error"`, with this error), which goes out in the request's place; the
-    /// connection goes on. A [`tower`](crate::tower) service's error arrives this way.
-    Failed(BoxError),
-}
-
-/// Any error a handler may fail with ([`Reply::Failed`]).
-///
-/// ```
-/// use framekit_server::{BoxError, Reply};
-/// let error: BoxError = "backend unavailable".into();
-/// let _reply: Reply<&str> = Reply::Failed(error);
-/// ```
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-impl<R> Reply<R> {
-    /// Responds with every item of `stream`, in order.
-    ///
-    /// ```
-    /// use framekit_server::Reply;
-    /// let _many = Reply::stream(futures::stream::iter(["a", "b"]));
-    /// ```
-    pub fn stream(stream: impl Stream<Item = R> + Send + 'static) -> Self {
-        Reply::Stream(Box::pin(stream))
-    }
-
-    /// Responds with `resp`, then closes the connection ([`Reply::Close`]).
-    ///
-    /// ```
-    /// use framekit_server::Reply;
-    /// assert!(matches!(Reply::last("+OK"), Reply::Close(Some("+OK"))));
-    /// ```
-    pub fn last(resp: R) -> Self {
-        Reply::Close(Some(resp))
-    }
-
-    /// Closes the connection without a response, after the responses to earlier requests
-    /// ([`Reply::Close`]).
-    ///
-    /// ```
-    /// use framekit_server::Reply;
-    /// assert!(matches!(Reply::<&str>::close(), Reply::Close(None)));
-    /// ```
-    pub fn close() -> Self {
-        Reply::Close(None)
-    }
-
-    /// Fails with `error`, answered by the error reply hook ([`Reply::Failed`]).
-    ///
-    /// ```
-    /// use framekit_server::Reply;
-    /// assert!(matches!(Reply::<&str>::failed("no such key"), Reply::Failed(_)));
-    /// ```
-    pub fn failed(error: impl Into<BoxError>) -> Self {
-        Reply::Failed(error.into())
-    }
-}
-
-impl<R> std::fmt::Debug for Reply<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reply::None => f.write_str("Reply::None"),
-            Reply::One(_) => f.write_str("Reply::One(..)"),
-            Reply::Stream(_) => f.write_str("Reply::Stream(..)"),
-            Reply::Close(Some(_)) => f.write_str("Reply::Close(Some(..))"),
-            Reply::Close(None) => f.write_str("Reply::Close(None)"),
-            Reply::Failed(e) => write!(f, "Reply::Failed({e})"),
-        }
-    }
-}
-
-/// A handler's output that the server can turn into responses: `Option<R>` or [`Reply<R>`].
-///
-/// ```
-/// use framekit_server::{IntoReply, Reply};
-/// assert!(matches!(Some("pong").into_reply(), Reply::One("pong")));
-/// assert!(matches!(None::<&str>.into_reply(), Reply::None));
-/// ```
-pub trait IntoReply {
-    /// The response type.
-    type Response: Send + 'static;
-    /// Converts into a [`Reply`].
-    fn into_reply(self) -> Reply<Self::Response>;
-}
-
-impl<R: Send + 'static> IntoReply for Option<R> {
-    type Response = R;
-    fn into_reply(self) -> Reply<R> {
-        match self {
-            Some(r) => Reply::One(r),
-            None => Reply::None,
-        }
-    }
-}
-
-impl<R: Send + 'static> IntoReply for Reply<R> {
-    type Response = R;
-    fn into_reply(self) -> Reply<R> {
-        self
-    }
-}
-
-/// A request/response handler: called once per request, with the connection's [`Ctx`].
-///
-/// Any `Fn(Req, Ctx) -> impl Future<Output = Option<Resp>>` (or `Reply<Resp>`) that is `Send +
-/// Sync + 'static` is one. The returned future must own what it uses (`async move`), since it
-/// runs while the next requests are read.
-///
-/// ```
-/// use bytes::Bytes;
-/// use framekit_server::{Ctx, Handler};
-///
-/// fn is_handler<H: Handler<Bytes>>(_: &H) {}
-///
-/// let echo = |req: Bytes, _ctx: Ctx| async move { Some(req) };
-/// is_handler(&echo);
-/// ```
-pub trait Handler<Req>: Send + Sync + 'static {
-    /// What the handler answers with.
-    type Output: IntoReply + Send;
-    /// The handling future.
-    type Future: Future<Output = Self::Output> + Send + 'static;
-    /// Handles one request.
-    fn call(&self, req: Req, ctx: Ctx) -> Self::Future;
-}
-
-impl<F, Fut, Req> Handler<Req> for F
-where
-    F: Fn(Req, Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoReply + Send,
-{
-    type Output = Fut::Output;
-    type Future = Fut;
-    fn call(&self, req: Req, ctx: Ctx) -> Fut {
-        self(req, ctx)
-    }
-}
+pub(crate) mod driver;
 
 /// A duplex handler: owns one connection's stream of requests and a sink of responses.
 ///
@@ -278,13 +102,11 @@ where
 #[derive(Debug)]
 pub struct Inbox<Req> {
     rx: mpsc::Receiver<Req>,
-    /// The connection's task, registered while it waits for a free slot in this inbox.
-    slot_freed: Arc<AtomicWaker>,
 }
 
 impl<Req> Inbox<Req> {
-    pub(crate) fn new(rx: mpsc::Receiver<Req>, slot_freed: Arc<AtomicWaker>) -> Self {
-        Inbox { rx, slot_freed }
+    pub(crate) fn new(rx: mpsc::Receiver<Req>) -> Self {
+        Inbox { rx }
     }
 
     /// The next request, or `None` once the peer is done (or the connection is closing).
@@ -304,38 +126,21 @@ impl<Req> Inbox<Req> {
     /// # let _ = echo;
     /// ```
     pub async fn recv(&mut self) -> Option<Req> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
-    }
-
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Req>> {
-        let next = self.rx.poll_recv(cx);
-        if let Poll::Ready(Some(_)) = next {
-            // A slot freed up: a connection waiting for a slot may decode the next request.
-            self.slot_freed.wake();
-        }
-        next
+        self.rx.recv().await
     }
 }
 
 impl<Req> Stream for Inbox<Req> {
     type Item = Req;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Req>> {
-        self.poll_recv(cx)
-    }
-}
-
-impl<Req> Drop for Inbox<Req> {
-    fn drop(&mut self) {
-        // Nobody listens any more: the connection stops waiting for a slot.
-        self.rx.close();
-        self.slot_freed.wake();
+        self.rx.poll_recv(cx)
     }
 }
 
 /// The connection is gone: the response could not be queued for writing.
 ///
 /// ```
-/// use framekit_server::ConnectionClosed;
+/// use framekit_server::duplex::ConnectionClosed;
 /// assert_eq!(ConnectionClosed.to_string(), "connection closed");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -25,7 +25,7 @@ const LINGER_DISCARD_MIN: usize = 64 * 1024;
 
 /// Closes the connection as `ending` says, and returns why it closed (`eof`: the peer closed
 /// its side already).
-pub(super) async fn close<Io>(
+pub(crate) async fn close<Io>(
     io: &mut Io,
     eof: bool,
     ending: Ending,

@@ -1,0 +1,453 @@
+//! The driver of one request/response connection: polled by hand, as quinn drives quinn-proto.
+//! Each turn does, in order: the server's shutdown, the machine's events (each request handed
+//! to the handler, answered through the machine's responder), the later answers that resolved,
+//! the streamed answer at the front, the writes, one read, and the deadline; it turns again
+//! while any of them moved and waits (every source registered for a wake-up) when none did.
+//!
+//! A read's answers are written before the next read, so a pipelined burst is answered in one
+//! write where the peer allows it, and a due answer never waits for more input.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use framekit::connection::{
+    self, CloseReason as MachineReason, Connection, Event, ExchangeId, Failure, State,
+};
+use futures::stream::{BoxStream, FuturesUnordered};
+use futures::{Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use super::{close_reason, Ending};
+use crate::codec::ServerCodec;
+use crate::context::Watch;
+use crate::error::{FailureOrigin, HandlerFailure, InputBudgetExceeded, RequestTimeout};
+use crate::handler::{Answer, Env, Handler, IntoReply, Reply, Responder};
+use crate::metrics::{CloseReason, IoFailure};
+use crate::shared::Shared;
+
+pin_project_lite::pin_project! {
+    /// A later answer's future, with the exchange it answers; emptied (and so dropped where
+    /// it waits) when the exchange's deadline passes.
+    struct Later<F> {
+        id: ExchangeId,
+        started: Instant,
+        #[pin]
+        future: Option<F>,
+    }
+}
+
+impl<F: Future> Future for Later<F> {
+    /// The exchange, when it started, and the answer (`None`: dropped on its deadline).
+    type Output = (ExchangeId, Instant, Option<F::Output>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = match this.future.as_pin_mut() {
+            Some(future) => Some(std::task::ready!(future.poll(cx))),
+            None => None,
+        };
+        Poll::Ready((*this.id, *this.started, answer))
+    }
+}
+
+/// One connection's driver: the machine, the transport, and the handler's work in flight.
+pub(crate) struct Driver<Io, C, H: Handler<C, R>, R>
+where
+    C: ServerCodec<R>,
+{
+    conn: Connection<C, connection::Server>,
+    io: Io,
+    state: H::State,
+    laters: FuturesUnordered<Later<H::Later>>,
+    /// Answers given as streams, in exchange order: only the front one is written from.
+    streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
+    /// The sleep's deadline, while armed.
+    armed: Option<Instant>,
+    /// Whether the shutdown was passed to the machine.
+    shutting: bool,
+    /// TLS keeps written records until flushed.
+    flush: bool,
+    /// When the read that brought the current requests completed.
+    read_at: tokio::time::Instant,
+    /// The transport's error, when it failed.
+    io_error: Option<io::ErrorKind>,
+    /// A reason the server gives in the machine's place (it only knows "local").
+    ended_by: Option<CloseReason>,
+    /// Whether the peer closed its side.
+    eof: bool,
+    /// The machine's consumed bytes after the last request.
+    taken: u64,
+}
+
+impl<Io, C, H, R> Driver<Io, C, H, R>
+where
+    Io: AsyncRead + AsyncWrite + Unpin,
+    C: ServerCodec<R>,
+    H: Handler<C, R>,
+    R: Send + 'static,
+{
+    pub(crate) fn new(io: Io, codec: C, state: H::State, shared: &Shared<R>) -> Self {
+        shared.metrics.opened();
+        Driver {
+            conn: Connection::server(codec, shared.settings, Instant::now()),
+            io,
+            state,
+            laters: FuturesUnordered::new(),
+            streams: Default::default(),
+            armed: None,
+            shutting: false,
+            flush: false,
+            read_at: tokio::time::Instant::now(),
+            io_error: None,
+            ended_by: None,
+            eof: false,
+            taken: 0,
+        }
+    }
+
+    /// Turns until the machine is closed (Ready) or nothing can move (Pending).
+    pub(crate) fn poll_turns(
+        &mut self,
+        cx: &mut Context<'_>,
+        handler: &H,
+        env: Env<'_, R>,
+        mut sleep: Pin<&mut Sleep>,
+        mut closing: Pin<&mut Watch<'_>>,
+    ) -> Poll<()> {
+        loop {
+            let now = Instant::now();
+            let mut moved = false;
+            if !self.shutting && closing.as_mut().poll(cx).is_ready() {
+                self.shutting = true;
+                self.conn.shutdown(now);
+                moved = true;
+            }
+            moved |= self.events(handler, env, now);
+            moved |= self.laters(cx, env, now);
+            moved |= self.streams(cx, env, now);
+            moved |= self.write(cx, env, now);
+            moved |= self.read(cx, env, now);
+            moved |= self.deadline(cx, sleep.as_mut());
+            if self.conn.is_closed() {
+                return Poll::Ready(());
+            }
+            if !moved {
+                if self.conn.in_flight() == 0 && self.conn.owed() == 0 {
+                    // Parked: an idle connection holds no buffer.
+                    self.conn.release_buffers();
+                }
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Hands every request, failure and expiry the machine has to the handler or the hook.
+    fn events(&mut self, handler: &H, env: Env<'_, R>, now: Instant) -> bool {
+        let mut moved = false;
+        let mut at_once = 0;
+        let config = &env.shared.config;
+        let Driver {
+            conn,
+            state,
+            laters,
+            streams,
+            ended_by,
+            read_at,
+            taken,
+            ..
+        } = self;
+        loop {
+            let Some(event) = conn.poll_event(now) else {
+                break;
+            };
+            moved = true;
+            let mut requested = false;
+            // Moved into the match, so its borrow of the machine ends with it.
+            match { event } {
+                Event::Request { view, responder } => {
+                    let mut out = Responder::new(responder, env);
+                    match handler.call(view, state, env.ctx, &mut out) {
+                        Answer::Done => {
+                            at_once += 1;
+                            out.into_exchange().finish();
+                        }
+                        Answer::Close => {
+                            ended_by.get_or_insert(CloseReason::HandlerDone);
+                            out.into_exchange().close();
+                        }
+                        Answer::Later(future) => {
+                            let id = out.into_exchange().later();
+                            env.shared.metrics.waiting();
+                            laters.push(Later {
+                                id,
+                                started: now,
+                                future: Some(future),
+                            });
+                        }
+                        Answer::Failed(error) => {
+                            out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
+                            out.into_exchange().finish();
+                        }
+                    }
+                    requested = true;
+                }
+                Event::Failed { failure, responder } => {
+                    let mut out = Responder::new(responder, env);
+                    match failure {
+                        Failure::Decode(error) => {
+                            use framekit::connection::CodecError;
+                            let goes_on = error.recoverable() && config.recover_decode_errors;
+                            out.reject(FailureOrigin::Decode, &error, goes_on);
+                            if goes_on {
+                                out.into_exchange().finish();
+                            } else {
+                                ended_by.get_or_insert(CloseReason::DecodeError);
+                                out.into_exchange().close();
+                            }
+                        }
+                        Failure::InputBudget { budget } => {
+                            let error = InputBudgetExceeded {
+                                budget,
+                                buffered: budget,
+                            };
+                            out.reject(FailureOrigin::Decode, &error, false);
+                            out.into_exchange().close();
+                        }
+                    }
+                }
+                Event::Expired(responder) => {
+                    let id = responder.id();
+                    drop_work(laters, streams, id, env);
+                    let mut out = Responder::new(responder, env);
+                    let after = crate::config::limit(config.request_timeout).unwrap_or_default();
+                    let close = config.close_on_request_timeout;
+                    out.reject(
+                        FailureOrigin::RequestTimeout,
+                        &RequestTimeout { after },
+                        !close,
+                    );
+                    if close {
+                        ended_by.get_or_insert(CloseReason::RequestTimeout);
+                        out.into_exchange().close();
+                    } else {
+                        out.into_exchange().finish();
+                    }
+                }
+                // The streams step writes the front stream whenever it has room.
+                Event::Room(_) => {}
+            }
+            if requested {
+                let consumed = conn.consumed();
+                env.shared.metrics.request(consumed.saturating_sub(*taken));
+                *taken = consumed;
+            }
+        }
+        if at_once > 0 {
+            env.shared.metrics.answered_at_once(at_once, *read_at);
+        }
+        moved
+    }
+
+    /// Writes the answers of the later futures that resolved.
+    fn laters(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let mut moved = false;
+        while let Poll::Ready(Some((id, started, answer))) = self.laters.poll_next_unpin(cx) {
+            moved = true;
+            let Some(answer) = answer else {
+                continue; // dropped on its deadline, answered then
+            };
+            env.shared
+                .metrics
+                .settled(Some(now.saturating_duration_since(started)));
+            let Some(exchange) = self.conn.responder(id, now) else {
+                continue; // an earlier close dropped it
+            };
+            let mut out = Responder::new(exchange, env);
+            match answer.into_reply() {
+                Reply::None => out.into_exchange().finish(),
+                Reply::One(response) => {
+                    out.send_response(response);
+                    out.into_exchange().finish();
+                }
+                Reply::Stream(stream) => {
+                    out.into_exchange().stream();
+                    self.streams.push_back((id, stream));
+                }
+                Reply::Close(last) => {
+                    if let Some(response) = last {
+                        out.send_response(response);
+                    }
+                    self.ended_by.get_or_insert(CloseReason::HandlerDone);
+                    out.into_exchange().close();
+                }
+                Reply::Failed(error) => {
+                    out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
+                    out.into_exchange().finish();
+                }
+            }
+        }
+        moved
+    }
+
+    /// Writes the front streamed answer's parts while the output has room.
+    fn streams(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let mut moved = false;
+        while let Some((id, stream)) = self.streams.front_mut() {
+            let Some(exchange) = self.conn.responder(*id, now) else {
+                self.streams.pop_front();
+                moved = true;
+                continue;
+            };
+            let mut out = Responder::new(exchange, env);
+            let mut ended = false;
+            while out.has_room() {
+                match Pin::new(&mut *stream).poll_next(cx) {
+                    Poll::Ready(Some(part)) => {
+                        out.send_response(part);
+                        moved = true;
+                    }
+                    Poll::Ready(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if !ended {
+                break;
+            }
+            out.into_exchange().finish();
+            self.streams.pop_front();
+            moved = true;
+        }
+        moved
+    }
+
+    /// Writes what the machine owes until the transport would block.
+    fn write(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let mut moved = false;
+        if self.conn.poll_transmit().is_some() {
+            env.shared.metrics.outbound(self.conn.owed());
+        }
+        while let Some(out) = self.conn.poll_transmit() {
+            match Pin::new(&mut self.io).poll_write(cx, out) {
+                Poll::Ready(Ok(0)) => {
+                    self.failed(io::ErrorKind::WriteZero, IoFailure::Write, env, now);
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    env.shared.metrics.bytes_out(n);
+                    self.conn.handle_written(n, now);
+                    self.flush = true;
+                    moved = true;
+                }
+                Poll::Ready(Err(error)) => {
+                    self.failed(error.kind(), IoFailure::Write, env, now);
+                    return true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.flush {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flush = false,
+                Poll::Ready(Err(error)) => {
+                    self.failed(error.kind(), IoFailure::Write, env, now);
+                    return true;
+                }
+                Poll::Pending => {}
+            }
+        }
+        moved
+    }
+
+    /// Reads once into the machine's buffer, if it wants input; the next turn decodes it.
+    fn read(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let Some(buf) = self.conn.read_buf() else {
+            return false;
+        };
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
+            Poll::Ready(Ok(0)) => {
+                self.eof = true;
+                self.conn.handle_eof(now);
+            }
+            Poll::Ready(Ok(n)) => {
+                env.shared.metrics.bytes_in(n);
+                self.read_at = tokio::time::Instant::now();
+                self.conn.handle_read(n, now);
+            }
+            Poll::Ready(Err(error)) => self.failed(error.kind(), IoFailure::Read, env, now),
+            Poll::Pending => return false,
+        }
+        true
+    }
+
+    /// Arms the one sleep at the machine's next deadline, and fires it when it passes.
+    fn deadline(&mut self, cx: &mut Context<'_>, mut sleep: Pin<&mut Sleep>) -> bool {
+        let Some(at) = self.conn.poll_timeout() else {
+            self.armed = None;
+            return false;
+        };
+        if self.armed != Some(at) {
+            sleep.as_mut().reset(at.into());
+            self.armed = Some(at);
+        }
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.armed = None;
+        self.conn.handle_timeout(Instant::now());
+        true
+    }
+
+    fn failed(&mut self, kind: io::ErrorKind, op: IoFailure, env: Env<'_, R>, now: Instant) {
+        env.shared.metrics.io_error(op);
+        self.io_error.get_or_insert(kind);
+        self.conn.handle_transport_error(now);
+    }
+
+    /// How the connection ends, and whether the peer closed its side first.
+    pub(crate) fn ending(&self) -> (Ending, bool) {
+        let reason = match self.conn.state() {
+            State::Closed(reason) | State::Closing(reason) => reason,
+            State::Open => MachineReason::Transport,
+        };
+        let named = match (self.ended_by, reason) {
+            (Some(by), MachineReason::Local) => by,
+            _ => close_reason(reason, self.io_error),
+        };
+        let ending = if reason.orderly() && self.io_error.is_none() {
+            Ending::Orderly(named)
+        } else {
+            Ending::Abrupt(named)
+        };
+        (ending, self.eof)
+    }
+
+    /// The transport, for the close; everything else (later answers included) is dropped.
+    pub(crate) fn into_transport(self) -> Io {
+        self.io
+    }
+}
+
+/// Drops the later answer or stream of exchange `id`, whose deadline passed.
+fn drop_work<F, R>(
+    laters: &mut FuturesUnordered<Later<F>>,
+    streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
+    id: ExchangeId,
+    env: Env<'_, R>,
+) {
+    for later in Pin::new(laters).iter_pin_mut() {
+        let mut later = later.project();
+        if *later.id == id && later.future.is_some() {
+            later.future.set(None);
+            env.shared.metrics.settled(None);
+        }
+    }
+    streams.retain(|(stream, _)| *stream != id);
+}
