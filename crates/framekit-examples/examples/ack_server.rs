@@ -21,10 +21,6 @@ struct Args {
     max_line: usize,
     #[command(flatten)]
     limits: LimitArgs,
-    /// How the handler takes requests: borrowed (read where they lie in the read buffer,
-    /// answered straight into the output queue) or owned (decoded into values).
-    #[arg(long, value_enum, default_value_t = servers::HandlerStyle::Borrowed)]
-    handler: servers::HandlerStyle,
     #[command(flatten)]
     deploy: DeployArgs,
     #[command(flatten)]
@@ -44,7 +40,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = servers::ack_with(server, args.max_line, args.handler);
+        let handle = servers::ack(server, args.max_line);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

@@ -24,10 +24,6 @@ struct Args {
     max_frame: usize,
     #[command(flatten)]
     limits: LimitArgs,
-    /// How the handler takes requests: borrowed (read where they lie in the read buffer,
-    /// answered straight into the output queue) or owned (decoded into values).
-    #[arg(long, value_enum, default_value_t = servers::HandlerStyle::Borrowed)]
-    handler: servers::HandlerStyle,
     #[command(flatten)]
     deploy: DeployArgs,
     #[command(flatten)]
@@ -42,7 +38,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = servers::kv_with(server, args.max_frame, args.handler);
+        let handle = servers::kv(server, args.max_frame);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

@@ -32,10 +32,6 @@ struct Args {
     max_request: usize,
     #[command(flatten)]
     limits: LimitArgs,
-    /// How the handler takes requests: borrowed (read where they lie in the read buffer,
-    /// answered straight into the output queue) or owned (decoded into values).
-    #[arg(long, value_enum, default_value_t = servers::HandlerStyle::Borrowed)]
-    handler: servers::HandlerStyle,
     #[command(flatten)]
     deploy: DeployArgs,
     #[command(flatten)]
@@ -59,7 +55,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = servers::resp_with(server, parser, args.handler);
+        let handle = servers::resp(server, parser);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

@@ -75,7 +75,7 @@ impl DeployArgs {
     /// # async fn main() -> std::io::Result<()> {
     /// use clap::Parser;
     /// use framekit_examples::deploy::DeployArgs;
-    /// use framekit_server::Acceptor;
+    /// use framekit_server::listener::Acceptor;
     ///
     /// #[derive(Parser)]
     /// struct Args {

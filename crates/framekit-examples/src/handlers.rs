@@ -1,7 +1,6 @@
-//! The examples' handlers in the borrowed style ([`BorrowedHandler`]): each request is read
-//! where it lies in the connection's read buffer and answered straight into its output queue,
-//! with nothing built, counted or cloned per request. [`servers`](crate::servers) serves them
-//! by default and keeps the owned style a flag away ([`HandlerStyle`](crate::servers::HandlerStyle)).
+//! The examples' handlers ([`Handler`]s): each request is read where it lies in the
+//! connection's read buffer and answered straight into its output, with nothing built, counted
+//! or cloned per request. [`servers`](crate::servers) serves them.
 
 use std::future::Ready;
 use std::sync::{Arc, Mutex};
@@ -9,7 +8,7 @@ use std::time::Instant;
 
 use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::FrameCodec;
-use framekit_server::{Answer, BorrowedHandler, Ctx, Responder};
+use framekit_server::{Answer, Ctx, Handler, Responder};
 
 use crate::commands::{Outcome, Session, SharedSession, State};
 use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
@@ -22,7 +21,7 @@ use crate::store::Store;
 #[derive(Debug, Clone, Copy)]
 pub struct Ack;
 
-impl BorrowedHandler<AckCodec, AckReply> for Ack {
+impl Handler<AckCodec, AckReply> for Ack {
     type State = ();
     /// Never deferred: every line is answered at once.
     type Later = Ready<Option<AckReply>>;
@@ -51,7 +50,7 @@ pub struct Kv {
     pub store: Arc<Mutex<Store>>,
 }
 
-impl BorrowedHandler<KvCodec, KvResponse> for Kv {
+impl Handler<KvCodec, KvResponse> for Kv {
     type State = ();
     /// Never deferred: the store answers at once.
     type Later = Ready<Option<KvResponse>>;
@@ -94,7 +93,7 @@ pub fn record(aggregate: &Mutex<Aggregate>, msg: Message) -> Option<Summary> {
     }
 }
 
-impl BorrowedHandler<RecordsCodec, Summary> for Records {
+impl Handler<RecordsCodec, Summary> for Records {
     type State = ();
     /// Never deferred: the aggregate answers at once.
     type Later = Ready<Option<Summary>>;
@@ -126,7 +125,7 @@ pub struct Resp {
     pub laddr: Arc<str>,
 }
 
-impl BorrowedHandler<RespViewCodec, Value> for Resp {
+impl Handler<RespViewCodec, Value> for Resp {
     type State = SharedSession;
     /// Never deferred: every command answers at once.
     type Later = Ready<Option<Value>>;

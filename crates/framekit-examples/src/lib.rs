@@ -26,5 +26,4 @@ pub mod records;
 pub mod resp;
 pub mod resp_client;
 pub mod servers;
-pub mod split_codec;
 pub mod store;

@@ -18,7 +18,7 @@ use framekit_server::{Addr, Ctx, Reply, Server, ServerConfig, ServerHandle};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::codec::BytesCodec;
 
-use crate::split_codec::SplitCodec;
+use framekit_server::codec::WithEncoder;
 
 /// Longest request head accepted (request line and headers).
 pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
@@ -67,7 +67,7 @@ pub fn serve(addr: &str) -> io::Result<ServerHandle> {
         )
         .on_failure(|_| Some(response(431, "Request Header Fields Too Large", "")))
         .serve(
-            SplitCodec::new(
+            WithEncoder::new(
                 FrameCodec::new(Delimited::sequence(b"\r\n\r\n").max_frame_len(MAX_REQUEST_HEAD)),
                 BytesCodec::new(),
             ),

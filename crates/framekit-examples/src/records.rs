@@ -19,7 +19,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use framekit::framing::fixed::FixedSize;
 use framekit::payload::{PayloadDecoder, PayloadError};
 use framekit::{FrameCodec, FrameError};
-use framekit_server::ViewDecoder;
+use framekit::connection::Decode;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes of one record.
@@ -212,19 +212,21 @@ impl Decoder for RecordsCodec {
     type Item = Message;
     type Error = FrameError;
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, FrameError> {
-        self.records.decode(src)
+        Decoder::decode(&mut self.records, src)
     }
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, FrameError> {
-        self.records.decode_eof(src)
+        Decoder::decode_eof(&mut self.records, src)
     }
 }
 
 /// A record is read where it lies (16 bytes copied into a [`Message`], no buffer cut out).
-impl ViewDecoder for RecordsCodec {
+impl Decode for RecordsCodec {
+    /// The record, copied out, and its length on the wire.
+    type Found = (Message, usize);
     type View<'b> = Message;
     type Error = FrameError;
 
-    fn decode_view(
+    fn decode(
         &mut self,
         buf: &mut BytesMut,
         eof: bool,
@@ -236,6 +238,10 @@ impl ViewDecoder for RecordsCodec {
             .try_into()
             .map_err(|_| FrameError::malformed(0, "a record is 16 bytes"))?;
         Ok(Some((Message::from_bytes(bytes), frame.len)))
+    }
+
+    fn view(&self, _: &BytesMut, found: (Message, usize)) -> (Message, usize) {
+        found
     }
 }
 
@@ -262,9 +268,9 @@ mod tests {
         wire.extend_from_slice(&r.to_bytes());
         wire.extend_from_slice(&Record::query_bytes());
         wire.extend_from_slice(&[0; 5]);
-        assert_eq!(codec.decode(&mut wire).unwrap(), Some(Message::Record(r)));
-        assert_eq!(codec.decode(&mut wire).unwrap(), Some(Message::Query));
-        assert_eq!(codec.decode(&mut wire).unwrap(), None);
+        assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), Some(Message::Record(r)));
+        assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), Some(Message::Query));
+        assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), None);
         assert!(codec.decode_eof(&mut wire).unwrap_err().is_unexpected_eof());
     }
 

@@ -9,17 +9,18 @@ use bytes::{Bytes, BytesMut};
 use framekit::framing::delimited::Delimited;
 use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
-use framekit_server::{Acceptor, Ctx, Inbox, Outbox, Reply, Server, ServerConfig, ServerHandle};
+use framekit_server::listener::Acceptor;
+use framekit_server::{Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
 use tokio_util::codec::Encoder;
 
 use crate::chat::Room;
 use crate::commands::session::lock as lock_session;
-use crate::commands::{execute, Now, Outcome, SessionCodec, SharedSession, State};
+use crate::commands::{execute, Now, Outcome, SharedSession, State};
 use crate::handlers;
-use crate::kv_protocol::{self, apply, KvResponse, Status};
-use crate::records::{Aggregate, Message, RecordsCodec, Summary};
-use crate::resp::{Request, RequestParser, RespViewCodec, Value};
-use crate::split_codec::SplitCodec;
+use crate::kv_protocol::{self, KvResponse, Status};
+use crate::records::{Aggregate, RecordsCodec, Summary};
+use crate::resp::{RequestParser, RespViewCodec, Value};
+use framekit_server::codec::WithEncoder;
 use crate::store::Store;
 
 /// How much longer than the longest request line a reply line may be (`ack:`, `<id>: `, error
@@ -27,8 +28,8 @@ use crate::store::Store;
 pub const REPLY_HEADROOM: usize = 256;
 
 /// Newline-framed lines: in up to `max_line` bytes, out up to `max_line + REPLY_HEADROOM`.
-pub fn line_codec(max_line: usize) -> SplitCodec<FrameCodec<Delimited>, FrameCodec<Delimited>> {
-    SplitCodec::new(
+pub fn line_codec(max_line: usize) -> WithEncoder<FrameCodec<Delimited>, FrameCodec<Delimited>> {
+    WithEncoder::new(
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
         FrameCodec::new(
             Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)),
@@ -43,18 +44,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a store or aggregate half-updated in a way
     // that matters more than staying up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Which request style an example's handler is written in; both go through the one engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum HandlerStyle {
-    /// Each request decoded into an owned value and handed to an async handler
-    /// ([`Server::serve`]).
-    Owned,
-    /// Each request lent to the handler where it lies in the read buffer, the answer written
-    /// straight into the output queue ([`Server::serve_borrowed`]); the default.
-    #[default]
-    Borrowed,
 }
 
 /// `ack_server`'s responses.
@@ -122,29 +111,20 @@ impl Encoder<AckLine<'_>> for AckEncoder {
 }
 
 /// `ack_server`'s codec: newline-framed lines in, [`AckReply`] and [`AckLine`] lines out.
-pub type AckCodec = SplitCodec<FrameCodec<Delimited>, AckEncoder>;
+pub type AckCodec = WithEncoder<FrameCodec<Delimited>, AckEncoder>;
 
 /// The line a client of a line protocol (`ack_server`, `chat_server`) gets past the connection
 /// limit, before the connection closes.
 pub const LINE_SERVER_FULL: &str = "error: server full";
 
-/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined, in the default
-/// [`HandlerStyle`]; a client past the connection limit gets [`LINE_SERVER_FULL`].
+/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined; a client past the
+/// connection limit gets [`LINE_SERVER_FULL`].
 pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerHandle {
-    ack_with(server, max_line, HandlerStyle::default())
-}
-
-/// [`ack`] with its handler in `style`.
-pub fn ack_with<A: Acceptor>(
-    server: Server<A, AckReply>,
-    max_line: usize,
-    style: HandlerStyle,
-) -> ServerHandle {
-    let codec: AckCodec = SplitCodec::new(
+    let codec: AckCodec = WithEncoder::new(
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
         AckEncoder::new(max_line),
     );
-    let server = server
+    server
         .on_failure(|failure| {
             Some(AckReply::Error(Bytes::from(format!(
                 "error: {}",
@@ -155,13 +135,8 @@ pub fn ack_with<A: Acceptor>(
             Some(AckReply::Error(Bytes::from_static(
                 LINE_SERVER_FULL.as_bytes(),
             )))
-        });
-    match style {
-        HandlerStyle::Borrowed => server.serve_borrowed(codec, handlers::Ack),
-        HandlerStyle::Owned => server.serve(codec, |line: Bytes, _ctx: Ctx| {
-            std::future::ready(Some(AckReply::Ack(line)))
-        }),
-    }
+        })
+        .serve(codec, handlers::Ack)
 }
 
 /// `chat_server`: one [`Room`] for every connection; a client past the connection limit gets
@@ -187,57 +162,27 @@ pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
     config.input_budget(budget)
 }
 
-/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`], in the
-/// default [`HandlerStyle`].
+/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`].
 ///
 /// Each request is applied when it is decoded (the handler does its work before it returns),
 /// so pipelined requests act in order.
 pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
-    kv_with(server, max_frame, HandlerStyle::default())
-}
-
-/// [`kv`] with its handler in `style`.
-pub fn kv_with<A: Acceptor>(
-    server: Server<A, KvResponse>,
-    max_frame: usize,
-    style: HandlerStyle,
-) -> ServerHandle {
     let store = Arc::new(Mutex::new(Store::new()));
-    let server = server.on_failure(|failure| {
-        let too_long = failure
-            .error
-            .downcast_ref::<FrameError>()
-            .is_some_and(FrameError::is_too_long);
-        too_long.then(|| KvResponse::status(Status::TooLarge))
-    });
-    let codec = kv_protocol::server_codec(max_frame);
-    match style {
-        HandlerStyle::Borrowed => server.serve_borrowed(codec, handlers::Kv { store }),
-        HandlerStyle::Owned => server.serve(codec, move |req, _ctx: Ctx| {
-            let resp = apply(&mut lock(&store), req, Instant::now());
-            std::future::ready(Some(resp))
-        }),
-    }
+    server
+        .on_failure(|failure| {
+            let too_long = failure
+                .error
+                .downcast_ref::<FrameError>()
+                .is_some_and(FrameError::is_too_long);
+            too_long.then(|| KvResponse::status(Status::TooLarge))
+        })
+        .serve(kv_protocol::server_codec(max_frame), handlers::Kv { store })
 }
 
 /// `records_server`: 16-byte records feed one shared [`Aggregate`]; a query gets its summary.
-/// In the default [`HandlerStyle`].
 pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
-    records_with(server, HandlerStyle::default())
-}
-
-/// [`records`] with its handler in `style`.
-pub fn records_with<A: Acceptor>(server: Server<A, Summary>, style: HandlerStyle) -> ServerHandle {
     let aggregate = Arc::new(Mutex::new(Aggregate::default()));
-    match style {
-        HandlerStyle::Borrowed => {
-            server.serve_borrowed(RecordsCodec::default(), handlers::Records { aggregate })
-        }
-        HandlerStyle::Owned => server
-            .serve(RecordsCodec::default(), move |msg: Message, _ctx: Ctx| {
-                std::future::ready(handlers::record(&aggregate, msg))
-            }),
-    }
+    server.serve(RecordsCodec::default(), handlers::Records { aggregate })
 }
 
 /// `config` with an input budget that holds the parser's largest request, which is buffered
@@ -268,23 +213,14 @@ pub const RESP_SERVER_FULL: &str = "ERR max number of clients reached";
 /// Must be called within a tokio runtime: it also starts the expired-key sweeper, which stops
 /// when the server is gone.
 pub fn resp<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
-    resp_with(server, parser, HandlerStyle::default())
-}
-
-/// [`resp`] with its handler in `style`.
-pub fn resp_with<A: Acceptor>(
-    server: Server<A, Value>,
-    parser: RequestParser,
-    style: HandlerStyle,
-) -> ServerHandle {
     let state = Arc::new(Mutex::new(State::new()));
     tokio::spawn(sweep_expired(Arc::downgrade(&state)));
     let laddr: Arc<str> = server
         .local_addr()
         .map_or_else(|_| Arc::from("?"), |a| Arc::from(a.to_string()));
-    let server = server
+    server
         .on_failure(|failure| {
-            if failure.error.is::<framekit_server::RequestTimeout>() {
+            if failure.error.is::<framekit_server::error::RequestTimeout>() {
                 return Some(Value::error("ERR timeout"));
             }
             // A peer that closed mid-request is not told anything (it is gone), as in Redis.
@@ -294,39 +230,8 @@ pub fn resp_with<A: Acceptor>(
                 .is_some_and(FrameError::is_unexpected_eof);
             (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
         })
-        .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)));
-    match style {
-        HandlerStyle::Borrowed => {
-            server.serve_borrowed(RespViewCodec::new(parser), handlers::Resp { state, laddr })
-        }
-        HandlerStyle::Owned => server.serve_with(
-            move || SessionCodec::new(parser),
-            move |(session, request): (SharedSession, Request), ctx: Ctx| {
-                let reply = match request {
-                    Ok(args) => {
-                        with_slices(&args, |args| {
-                            respond(&state, &session, &ctx, &laddr, args, |outcome| {
-                                match outcome {
-                                    Outcome::Reply(v) => Reply::One(v),
-                                    // The owned style sends owned values: a copy of the stored one.
-                                    Outcome::Bulk(b) => {
-                                        Reply::One(Value::Bulk(Bytes::copy_from_slice(b)))
-                                    }
-                                    Outcome::ReplyAndClose(v) => Reply::last(v),
-                                    Outcome::Nothing => Reply::None,
-                                }
-                            })
-                        })
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "protocol error, closing");
-                        Reply::last(e.to_reply())
-                    }
-                };
-                std::future::ready(reply)
-            },
-        ),
-    }
+        .on_reject(|_peer| Some(Value::error(RESP_SERVER_FULL)))
+        .serve(RespViewCodec::new(parser), handlers::Resp { state, laddr })
 }
 
 /// Runs one RESP request of the connection `ctx` (whose session is `session`) against the

@@ -3,6 +3,7 @@
 //! (its line, and its data block or the news that the block is being dropped).
 
 use bytes::{Bytes, BytesMut};
+use framekit::connection::Decode;
 use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
 use tokio_util::codec::Decoder;
@@ -79,17 +80,32 @@ impl RequestDecoder {
 
     /// The next request at the front of `buf` and how many bytes it takes there (the caller
     /// drops them once done with the request); `Ok(None)` waits for more bytes. Dropped block
-    /// bytes leave `buf` here.
+    /// bytes leave `buf` here. ([`Decode::decode_view`].)
     pub fn next_request<'b>(
         &mut self,
         buf: &'b mut BytesMut,
         eof: bool,
     ) -> Result<Option<(Request<'b>, usize)>, FrameError> {
-        let Some(frame) = self.frames.decode_in_place(buf, eof)? else {
-            return Ok(None);
-        };
+        self.decode_view(buf, eof)
+    }
+}
+
+/// Requests are lent where they lie: the framing remembers the last request's layout (its
+/// line, its block), which [`view`](Decode::view) reads.
+impl Decode for RequestDecoder {
+    /// The request's length on the wire.
+    type Found = usize;
+    type View<'b> = Request<'b>;
+    type Error = FrameError;
+
+    #[inline]
+    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<usize>, FrameError> {
+        Ok(self.frames.decode_in_place(buf, eof)?.map(|frame| frame.len))
+    }
+
+    fn view<'b>(&self, buf: &'b BytesMut, len: usize) -> (Request<'b>, usize) {
         let layout = self.frames.framing().last();
-        let bytes = &buf[..frame.len];
+        let bytes = &buf[..len];
         let data = match layout.block {
             Block::None => Data::None,
             Block::Skipped { .. } => Data::TooLarge,
@@ -105,7 +121,7 @@ impl RequestDecoder {
             line: &bytes[..layout.line],
             data,
         };
-        Ok(Some((request, frame.len)))
+        (request, len)
     }
 }
 
@@ -117,10 +133,10 @@ impl Decoder for RequestDecoder {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        self.frames.decode(src)
+        Decoder::decode(&mut self.frames, src)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        self.frames.decode_eof(src)
+        Decoder::decode_eof(&mut self.frames, src)
     }
 }

@@ -1,6 +1,6 @@
 //! The glue between the memcached protocol and framekit-server, kept to this one file so it
 //! follows the server's handler model wherever it goes: a codec that lends requests out of the
-//! read buffer ([`MemcacheCodec`]), a borrowed-style handler that runs each one against the
+//! read buffer ([`MemcacheCodec`]), a [`Handler`] that runs each one against the
 //! shared [`Store`] ([`Memcache`]), and [`serve`], which starts both on a [`Server`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use framekit::framing::Framing;
 use framekit::FrameError;
-use framekit_server::{
-    Acceptor, Answer, BorrowedHandler, Ctx, Responder, Server, ServerConfig, ServerHandle,
-    ViewDecoder,
-};
+use framekit::connection::Decode;
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerConfig, ServerHandle};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::answer::Env;
@@ -47,20 +46,23 @@ impl Decoder for MemcacheCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        self.requests.decode(src)
+        Decoder::decode(&mut self.requests, src)
     }
 }
 
-impl ViewDecoder for MemcacheCodec {
+impl Decode for MemcacheCodec {
+    type Found = usize;
     type View<'b> = Request<'b>;
     type Error = FrameError;
 
-    fn decode_view<'b>(
-        &mut self,
-        buf: &'b mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<(Request<'b>, usize)>, FrameError> {
-        self.requests.next_request(buf, eof)
+    #[inline]
+    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<usize>, FrameError> {
+        Decode::decode(&mut self.requests, buf, eof)
+    }
+
+    #[inline]
+    fn view<'b>(&self, buf: &'b BytesMut, len: usize) -> (Request<'b>, usize) {
+        self.requests.view(buf, len)
     }
 }
 
@@ -119,7 +121,7 @@ pub struct Memcache {
     pid: u32,
 }
 
-impl BorrowedHandler<MemcacheCodec, Bytes> for Memcache {
+impl Handler<MemcacheCodec, Bytes> for Memcache {
     type State = Open;
     /// Never deferred: every command answers at once.
     type Later = std::future::Ready<Option<Bytes>>;
@@ -183,5 +185,5 @@ pub fn serve<A: Acceptor>(
     server
         .on_failure(|_| None)
         .on_reject(|_| Some(Bytes::from_static(SERVER_FULL)))
-        .serve_borrowed(MemcacheCodec::new(framing), handler)
+        .serve(MemcacheCodec::new(framing), handler)
 }

@@ -1,4 +1,4 @@
-//! RESP2 requests read where they lie, for the borrowed handler style: a multibulk request's
+//! RESP2 requests read where they lie, for a [`Handler`](framekit_server::Handler): a multibulk request's
 //! arguments as slices of the read buffer ([`RespView::Args`]), with nothing allocated or
 //! reference-counted per argument.
 //!
@@ -15,7 +15,7 @@
 
 use bytes::BytesMut;
 use framekit::FrameError;
-use framekit_server::ViewDecoder;
+use framekit::connection::Decode;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::parse::MAX_COUNT_LINE;
@@ -110,7 +110,7 @@ impl<'b> Args<'b> {
     /// ```
     /// use bytes::BytesMut;
     /// use framekit_examples::resp::{RequestParser, RespView, RespViewCodec};
-    /// use framekit_server::ViewDecoder;
+    /// use framekit::connection::Decode;
     ///
     /// let mut codec = RespViewCodec::new(RequestParser::new());
     /// let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"[..]);
@@ -135,7 +135,7 @@ impl<'b> Args<'b> {
 /// ```
 /// use bytes::{Buf, BytesMut};
 /// use framekit_examples::resp::{RequestParser, RespView, RespViewCodec};
-/// use framekit_server::ViewDecoder;
+/// use framekit::connection::Decode;
 ///
 /// let mut codec = RespViewCodec::new(RequestParser::new());
 /// let mut buf = BytesMut::from(&b"PING\r\n"[..]);
@@ -346,32 +346,45 @@ impl RespViewCodec {
     }
 }
 
-impl ViewDecoder for RespViewCodec {
+/// Where a request decoded by [`RespViewCodec`] lies: a multibulk request's argument spans in
+/// the read buffer, or a request the owned parser took out of it.
+#[derive(Debug)]
+pub struct RespFound(Found);
+
+#[derive(Debug)]
+enum Found {
+    Args { spans: Spans, end: usize },
+    Parsed(Request),
+}
+
+impl Decode for RespViewCodec {
+    type Found = RespFound;
     type View<'b> = RespView<'b>;
     type Error = FrameError;
 
     #[inline]
-    fn decode_view<'b>(
-        &mut self,
-        buf: &'b mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<(RespView<'b>, usize)>, FrameError> {
-        // The engine asks again after every request, most often with nothing (more) there:
+    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<RespFound>, FrameError> {
+        // The server asks again after every request, most often with nothing (more) there:
         // that answer costs a comparison, not a call.
         if self.owned.is_none() && buf.len() < self.progress.need && !eof {
             return Ok(None);
         }
-        self.decode_more(buf, eof)
+        self.decode_more(buf, eof).map(|found| found.map(RespFound))
+    }
+
+    #[inline]
+    fn view<'b>(&self, buf: &'b BytesMut, found: RespFound) -> (RespView<'b>, usize) {
+        match found.0 {
+            Found::Args { spans, end } => (RespView::Args(Args::of(&buf[..end], &spans)), end),
+            // The owned codec took the request's bytes out of the buffer itself.
+            Found::Parsed(request) => (RespView::Parsed(request), 0),
+        }
     }
 }
 
 impl RespViewCodec {
-    /// [`decode_view`](ViewDecoder::decode_view) once there is something to read.
-    fn decode_more<'b>(
-        &mut self,
-        buf: &'b mut BytesMut,
-        eof: bool,
-    ) -> Result<Option<(RespView<'b>, usize)>, FrameError> {
+    /// [`decode`](Decode::decode) once there is something to read.
+    fn decode_more(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Found>, FrameError> {
         if self.owned.is_none() {
             // A request read from its first byte has its arguments noted on the way; one that
             // arrived in pieces is read once more when whole, headers only, to note them.
@@ -387,8 +400,7 @@ impl RespViewCodec {
             match read {
                 Read::Whole(end) => {
                     self.progress = Progress::START;
-                    let frame: &'b [u8] = &buf[..end];
-                    return Ok(Some((RespView::Args(Args::of(frame, &spans)), end)));
+                    return Ok(Some(Found::Args { spans, end }));
                 }
                 Read::Partial(_) if eof && buf.is_empty() => return Ok(None),
                 Read::Partial(progress) if !eof => {
@@ -408,8 +420,7 @@ impl RespViewCodec {
         } else {
             owned.decode(buf)?
         };
-        // The owned codec took the request's bytes out of the buffer itself.
-        Ok(request.map(|request| (RespView::Parsed(request), 0)))
+        Ok(request.map(Found::Parsed))
     }
 }
 
