@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use framekit_examples::servers::{self, HandlerStyle};
+use framekit_examples::servers;
 use framekit_server::Server;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -10,9 +10,10 @@ use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-async fn pipelined_lines_are_acked_in_order_in(style: HandlerStyle) {
+#[tokio::test]
+async fn pipelined_lines_are_acked_in_order() {
     timeout(LIMIT, async {
-        let server = servers::ack_with(Server::bind("127.0.0.1:0").await.unwrap(), 1024, style);
+        let server = servers::ack(Server::bind("127.0.0.1:0").await.unwrap(), 1024);
         let addr = server.local_addr().as_tcp().unwrap();
         let (rd, mut wr) = TcpStream::connect(addr).await.unwrap().into_split();
         let n = 5_000;
@@ -38,9 +39,10 @@ async fn pipelined_lines_are_acked_in_order_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn an_overlong_line_gets_an_error_line_then_close_in(style: HandlerStyle) {
+#[tokio::test]
+async fn an_overlong_line_gets_an_error_line_then_close() {
     timeout(LIMIT, async {
-        let server = servers::ack_with(Server::bind("127.0.0.1:0").await.unwrap(), 16, style);
+        let server = servers::ack(Server::bind("127.0.0.1:0").await.unwrap(), 16);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut c = TcpStream::connect(addr).await.unwrap();
         c.write_all(b"short\nthis line is longer than sixteen bytes\n")
@@ -59,11 +61,12 @@ async fn an_overlong_line_gets_an_error_line_then_close_in(style: HandlerStyle) 
     .unwrap();
 }
 
-async fn clients_past_the_connection_limit_get_a_server_full_line_in(style: HandlerStyle) {
+#[tokio::test]
+async fn clients_past_the_connection_limit_get_a_server_full_line() {
     timeout(LIMIT, async {
         let config = framekit_server::ServerConfig::default().max_connections(1);
         let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-        let server = servers::ack_with(server, 1024, style);
+        let server = servers::ack(server, 1024);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut first = BufReader::new(TcpStream::connect(addr).await.unwrap());
         first.get_mut().write_all(b"hi\n").await.unwrap();
@@ -78,28 +81,4 @@ async fn clients_past_the_connection_limit_get_a_server_full_line_in(style: Hand
     })
     .await
     .unwrap();
-}
-
-/// Both request styles serve the same protocol: every test runs against each.
-const STYLES: [HandlerStyle; 2] = [HandlerStyle::Borrowed, HandlerStyle::Owned];
-
-#[tokio::test]
-async fn pipelined_lines_are_acked_in_order() {
-    for style in STYLES {
-        pipelined_lines_are_acked_in_order_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn an_overlong_line_gets_an_error_line_then_close() {
-    for style in STYLES {
-        an_overlong_line_gets_an_error_line_then_close_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn clients_past_the_connection_limit_get_a_server_full_line() {
-    for style in STYLES {
-        clients_past_the_connection_limit_get_a_server_full_line_in(style).await;
-    }
 }

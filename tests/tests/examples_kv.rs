@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use framekit_examples::kv_protocol::{client_codec, KvRequest, KvResponse, Status};
-use framekit_examples::servers::{self, HandlerStyle};
+use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,10 +16,10 @@ use tokio_util::codec::Framed;
 const LIMIT: Duration = Duration::from_secs(10);
 const MAX_FRAME: usize = 64 * 1024;
 
-async fn start(style: HandlerStyle) -> (ServerHandle, std::net::SocketAddr) {
+async fn start() -> (ServerHandle, std::net::SocketAddr) {
     let config = servers::kv_config(ServerConfig::default(), MAX_FRAME);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = servers::kv_with(server, MAX_FRAME, style);
+    let handle = servers::kv(server, MAX_FRAME);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }
@@ -43,9 +43,10 @@ fn del(key: &str) -> KvRequest {
     }
 }
 
-async fn get_set_del_with_status_codes_in(style: HandlerStyle) {
+#[tokio::test]
+async fn get_set_del_with_status_codes() {
     timeout(LIMIT, async {
-        let (server, addr) = start(style).await;
+        let (server, addr) = start().await;
         let socket = TcpStream::connect(addr).await.unwrap();
         let mut c = Framed::new(socket, client_codec(MAX_FRAME));
         let exchanges = [
@@ -70,9 +71,10 @@ async fn get_set_del_with_status_codes_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn pipelined_requests_act_in_order_across_connections_in(style: HandlerStyle) {
+#[tokio::test]
+async fn pipelined_requests_act_in_order_across_connections() {
     timeout(LIMIT, async {
-        let (server, addr) = start(style).await;
+        let (server, addr) = start().await;
         let socket = TcpStream::connect(addr).await.unwrap();
         let mut c = Framed::new(socket, client_codec(MAX_FRAME));
         for i in 0..500 {
@@ -98,9 +100,10 @@ async fn pipelined_requests_act_in_order_across_connections_in(style: HandlerSty
     .unwrap();
 }
 
-async fn bad_payloads_get_bad_request_and_the_connection_goes_on_in(style: HandlerStyle) {
+#[tokio::test]
+async fn bad_payloads_get_bad_request_and_the_connection_goes_on() {
     timeout(LIMIT, async {
-        let (server, addr) = start(style).await;
+        let (server, addr) = start().await;
         let mut raw = TcpStream::connect(addr).await.unwrap();
         // Unknown op 0x09, then a GET of "k".
         raw.write_all(b"\0\0\0\x03\x09\0\0\0\0\0\x04\x01\0\x01k")
@@ -115,9 +118,10 @@ async fn bad_payloads_get_bad_request_and_the_connection_goes_on_in(style: Handl
     .unwrap();
 }
 
-async fn oversized_frames_get_too_large_then_close_in(style: HandlerStyle) {
+#[tokio::test]
+async fn oversized_frames_get_too_large_then_close() {
     timeout(LIMIT, async {
-        let (server, addr) = start(style).await;
+        let (server, addr) = start().await;
         let mut raw = TcpStream::connect(addr).await.unwrap();
         // Declares 16 MiB; only the header is sent.
         raw.write_all(b"\x01\0\0\0").await.unwrap();
@@ -128,35 +132,4 @@ async fn oversized_frames_get_too_large_then_close_in(style: HandlerStyle) {
     })
     .await
     .unwrap();
-}
-
-/// Both request styles serve the same protocol: every test runs against each.
-const STYLES: [HandlerStyle; 2] = [HandlerStyle::Borrowed, HandlerStyle::Owned];
-
-#[tokio::test]
-async fn get_set_del_with_status_codes() {
-    for style in STYLES {
-        get_set_del_with_status_codes_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn pipelined_requests_act_in_order_across_connections() {
-    for style in STYLES {
-        pipelined_requests_act_in_order_across_connections_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn bad_payloads_get_bad_request_and_the_connection_goes_on() {
-    for style in STYLES {
-        bad_payloads_get_bad_request_and_the_connection_goes_on_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn oversized_frames_get_too_large_then_close() {
-    for style in STYLES {
-        oversized_frames_get_too_large_then_close_in(style).await;
-    }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use framekit_examples::records::{Record, Summary, SUMMARY_LEN};
-use framekit_examples::servers::{self, HandlerStyle};
+use framekit_examples::servers;
 use framekit_server::{Server, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -12,9 +12,9 @@ use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-async fn start(style: HandlerStyle) -> (ServerHandle, std::net::SocketAddr) {
+async fn start() -> (ServerHandle, std::net::SocketAddr) {
     let server = Server::bind("127.0.0.1:0").await.unwrap();
-    let handle = servers::records_with(server, style);
+    let handle = servers::records(server);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }
@@ -26,9 +26,10 @@ async fn query(conn: &mut TcpStream) -> Summary {
     Summary::from_bytes(reply)
 }
 
-async fn records_are_aggregated_and_queries_get_a_summary_in(style: HandlerStyle) {
+#[tokio::test]
+async fn records_are_aggregated_and_queries_get_a_summary() {
     timeout(LIMIT, async {
-        let (server, addr) = start(style).await;
+        let (server, addr) = start().await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         let empty = query(&mut c).await;
         assert_eq!(empty.count, 0);
@@ -65,14 +66,4 @@ async fn records_are_aggregated_and_queries_get_a_summary_in(style: HandlerStyle
     })
     .await
     .unwrap();
-}
-
-/// Both request styles serve the same protocol: every test runs against each.
-const STYLES: [HandlerStyle; 2] = [HandlerStyle::Borrowed, HandlerStyle::Owned];
-
-#[tokio::test]
-async fn records_are_aggregated_and_queries_get_a_summary() {
-    for style in STYLES {
-        records_are_aggregated_and_queries_get_a_summary_in(style).await;
-    }
 }

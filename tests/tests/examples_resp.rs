@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use framekit_examples::resp::RequestParser;
-use framekit_examples::servers::{self, HandlerStyle};
+use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -12,10 +12,10 @@ use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-async fn start(parser: RequestParser, style: HandlerStyle) -> (ServerHandle, std::net::SocketAddr) {
+async fn start(parser: RequestParser) -> (ServerHandle, std::net::SocketAddr) {
     let config = servers::resp_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = servers::resp_with(server, parser, style);
+    let handle = servers::resp(server, parser);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }
@@ -52,9 +52,10 @@ async fn expect_closed(conn: &mut TcpStream) {
     );
 }
 
-async fn commands_answer_like_redis_in(style: HandlerStyle) {
+#[tokio::test]
+async fn commands_answer_like_redis() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         let exchanges: &[(&[&[u8]], &[u8])] = &[
             (&[b"PING"], b"+PONG\r\n"),
@@ -110,9 +111,10 @@ async fn commands_answer_like_redis_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn keys_expire_in_real_time_in(style: HandlerStyle) {
+#[tokio::test]
+async fn keys_expire_in_real_time() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         c.write_all(&command(&[b"SET", b"k", b"v", b"PX", b"150"]))
             .await
@@ -130,9 +132,10 @@ async fn keys_expire_in_real_time_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn pipelined_requests_are_answered_in_order_in(style: HandlerStyle) {
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let c = TcpStream::connect(addr).await.unwrap();
         let n = 1000;
         let mut batch = Vec::new();
@@ -164,9 +167,10 @@ async fn pipelined_requests_are_answered_in_order_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn inline_commands_work_as_typed_in_nc_in(style: HandlerStyle) {
+#[tokio::test]
+async fn inline_commands_work_as_typed_in_nc() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         c.write_all(b"PING\r\nSET  greeting   hello\nget greeting\r\n\r\nECHO x\r\n")
             .await
@@ -178,9 +182,10 @@ async fn inline_commands_work_as_typed_in_nc_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn protocol_error_closes_only_that_connection_in(style: HandlerStyle) {
+#[tokio::test]
+async fn protocol_error_closes_only_that_connection() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let mut good = TcpStream::connect(addr).await.unwrap();
         good.write_all(&command(&[b"SET", b"k", b"v"]))
             .await
@@ -223,9 +228,10 @@ async fn protocol_error_closes_only_that_connection_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn values_over_the_limit_are_refused_before_they_arrive_in(style: HandlerStyle) {
+#[tokio::test]
+async fn values_over_the_limit_are_refused_before_they_arrive() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new().max_bulk_len(1024), style).await;
+        let (server, addr) = start(RequestParser::new().max_bulk_len(1024)).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         let big = vec![b'x'; 1024];
         c.write_all(&command(&[b"SET", b"k", &big])).await.unwrap();
@@ -242,9 +248,10 @@ async fn values_over_the_limit_are_refused_before_they_arrive_in(style: HandlerS
     .unwrap();
 }
 
-async fn large_binary_values_round_trip_in(style: HandlerStyle) {
+#[tokio::test]
+async fn large_binary_values_round_trip() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let c = TcpStream::connect(addr).await.unwrap();
         let value: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
         let (mut rd, mut wr) = c.into_split();
@@ -269,12 +276,13 @@ async fn large_binary_values_round_trip_in(style: HandlerStyle) {
     .unwrap();
 }
 
-async fn clients_past_the_connection_limit_are_told_and_closed_in(style: HandlerStyle) {
+#[tokio::test]
+async fn clients_past_the_connection_limit_are_told_and_closed() {
     timeout(LIMIT, async {
         let parser = RequestParser::new();
         let config = servers::resp_config(ServerConfig::default().max_connections(1), &parser);
         let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-        let server = servers::resp_with(server, parser, style);
+        let server = servers::resp(server, parser);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut first = TcpStream::connect(addr).await.unwrap();
         first.write_all(&command(&[b"PING"])).await.unwrap();
@@ -308,9 +316,10 @@ async fn clients_past_the_connection_limit_are_told_and_closed_in(style: Handler
     .unwrap();
 }
 
-async fn clients_share_databases_but_not_their_selection_in(style: HandlerStyle) {
+#[tokio::test]
+async fn clients_share_databases_but_not_their_selection() {
     timeout(LIMIT, async {
-        let (server, addr) = start(RequestParser::new(), style).await;
+        let (server, addr) = start(RequestParser::new()).await;
         let mut a = TcpStream::connect(addr).await.unwrap();
         let mut b = TcpStream::connect(addr).await.unwrap();
         a.write_all(&command(&[b"SELECT", b"5"])).await.unwrap();
@@ -362,70 +371,4 @@ async fn clients_share_databases_but_not_their_selection_in(style: HandlerStyle)
     })
     .await
     .unwrap();
-}
-
-/// Both request styles serve the same protocol: every test runs against each.
-const STYLES: [HandlerStyle; 2] = [HandlerStyle::Borrowed, HandlerStyle::Owned];
-
-#[tokio::test]
-async fn commands_answer_like_redis() {
-    for style in STYLES {
-        commands_answer_like_redis_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn keys_expire_in_real_time() {
-    for style in STYLES {
-        keys_expire_in_real_time_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn pipelined_requests_are_answered_in_order() {
-    for style in STYLES {
-        pipelined_requests_are_answered_in_order_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn inline_commands_work_as_typed_in_nc() {
-    for style in STYLES {
-        inline_commands_work_as_typed_in_nc_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn protocol_error_closes_only_that_connection() {
-    for style in STYLES {
-        protocol_error_closes_only_that_connection_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn values_over_the_limit_are_refused_before_they_arrive() {
-    for style in STYLES {
-        values_over_the_limit_are_refused_before_they_arrive_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn large_binary_values_round_trip() {
-    for style in STYLES {
-        large_binary_values_round_trip_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn clients_past_the_connection_limit_are_told_and_closed() {
-    for style in STYLES {
-        clients_past_the_connection_limit_are_told_and_closed_in(style).await;
-    }
-}
-
-#[tokio::test]
-async fn clients_share_databases_but_not_their_selection() {
-    for style in STYLES {
-        clients_share_databases_but_not_their_selection_in(style).await;
-    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use framekit_server::tcp::{TcpAcceptor, TcpOptions};
-use framekit_server::{Acceptor, Addr, Ctx, Server, ServerConfig, ServerHandle};
+use framekit_server::{listener::Acceptor, Addr, Ctx, Server, ServerConfig, ServerHandle};
 use support::{lines_codec, within};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};

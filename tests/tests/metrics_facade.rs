@@ -1,7 +1,7 @@
 //! What the server reports to the `metrics` facade, read through a recorder of our own
 //! installed for the test's thread: every failure counted under its origin's name (an encode
-//! failure as `framekit_encode_errors_total`, even after its payload was queued as its own
-//! buffer, and answered by the error hook), handler errors and request timeouts as
+//! failure as `framekit_encode_errors_total`, even after its payload was written into the
+//! output, and answered by the error hook), handler errors and request timeouts as
 //! `framekit_errors_total`, and request durations that are real for requests answered in the
 //! turn that decoded them.
 //!
@@ -16,15 +16,15 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use framekit_server::metrics::names;
 use framekit_server::{
-    CloseReason, Ctx, Outbound, Reply, ResponseEncoder, Server, ServerConfig, ServerHandle,
-    WithEncoder,
+    codec::WithEncoder, metrics::CloseReason, Ctx, Reply, Server, ServerConfig, ServerHandle,
 };
 use metrics::{
     Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
+use tokio_util::codec::Encoder;
 
 mod support;
 use support::*;
@@ -102,23 +102,22 @@ impl Recorder for Captured {
     }
 }
 
-/// Lines, with every response's payload queued through [`Outbound::push_bytes`] (as its own
-/// buffer when large); a payload starting with `x` is refused *after* it was queued, the way an
-/// encoder that checks a trailer fails half-way.
+/// Lines, each response's payload written into the output first; a payload starting with `x`
+/// is refused *after* it was written, the way an encoder that checks a trailer fails half-way.
 struct PayloadFirst;
 
-impl ResponseEncoder<Bytes> for PayloadFirst {
+impl Encoder<Bytes> for PayloadFirst {
     type Error = io::Error;
-    fn encode_response(&mut self, resp: Bytes, out: &mut Outbound) -> io::Result<()> {
+    fn encode(&mut self, resp: Bytes, out: &mut BytesMut) -> io::Result<()> {
         let refused = resp.starts_with(b"x");
-        out.push_bytes(resp);
+        out.extend_from_slice(&resp);
         if refused {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "refused after its payload was queued",
             ));
         }
-        out.buf_mut().extend_from_slice(b"\n");
+        out.extend_from_slice(b"\n");
         Ok(())
     }
 }
@@ -141,16 +140,16 @@ async fn payload_server(config: ServerConfig) -> ServerHandle {
         .unwrap()
         .config(config)
         .on_failure(|f| Some(Bytes::from(format!("ERR {} {}", f.origin.as_str(), f.kind))))
-        .serve_with(|| WithEncoder::new(lines_codec(), PayloadFirst), payloads)
+        .serve(|| WithEncoder::new(lines_codec(), PayloadFirst), payloads)
 }
 
 #[tokio::test]
-async fn an_encode_failure_after_a_queued_payload_is_answered_and_counted_as_an_encode_error() {
+async fn an_encode_failure_after_a_written_payload_is_answered_and_counted_as_an_encode_error() {
     let recorder = Captured::default();
     let _installed = metrics::set_default_local_recorder(&recorder);
     let server = payload_server(ServerConfig::default()).await;
     let mut lines = line_client(&server).await;
-    // One write, so `a`'s answer is still queued when `big-x`'s payload is sealed behind it.
+    // One write, so `a`'s answer is still queued when `big-x`'s payload is written behind it.
     send(&mut lines, "a\nbig-x\nb\nbig-ok\n").await;
     assert_eq!(next_line(&mut lines).await.as_deref(), Some("a"));
     assert_eq!(

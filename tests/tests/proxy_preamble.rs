@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use framekit::framing::proxy::{ProxyHeader, Tlv};
 use framekit_server::preamble::{Preamble, ProxyMode};
-use framekit_server::{CloseReason, Ctx, Server, ServerConfig, ServerHandle};
+use framekit_server::{metrics::CloseReason, Ctx, Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;

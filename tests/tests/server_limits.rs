@@ -12,7 +12,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit_server::{Accepted, Acceptor, Addr, CloseReason, Ctx, Server, ServerConfig};
+use framekit_server::{
+    listener::Accepted, listener::Acceptor, metrics::CloseReason, Addr, Ctx, Server, ServerConfig,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use framekit::framing::delimited::Delimited;
 use framekit::FrameCodec;
-use framekit_server::{CloseReason, Ctx, Server, ServerConfig, ServerHandle};
+use framekit_server::{metrics::CloseReason, Ctx, Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit_server::{CloseReason, Ctx, Reply, Server, ServerConfig};
+use framekit_server::{metrics::CloseReason, Ctx, Reply, Server, ServerConfig};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use framekit::framing::delimited::Delimited;
 use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::FrameCodec;
-use framekit_server::{CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig};
+use framekit_server::{metrics::CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Framed;

@@ -15,8 +15,8 @@ use framekit::framing::delimited::{Delimited, Overlong};
 use framekit::payload::{Text, Utf8};
 use framekit::FrameCodec;
 use framekit_server::{
-    CloseReason, Ctx, Failure, Inbox, InputBudgetExceeded, Outbound, Outbox, Reply,
-    ResponseEncoder, Server, ServerConfig, WithEncoder,
+    codec::WithEncoder, error::InputBudgetExceeded, metrics::CloseReason, Ctx, Failure, Inbox,
+    Outbox, Reply, Server, ServerConfig,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -258,30 +258,30 @@ impl tokio_util::codec::Encoder<Bytes> for UserLines {
     }
 }
 
-/// The same lines, encoded for the server with large payloads queued as their own buffer;
-/// counts the payloads it queued that way.
+/// The same lines, encoded for the server by an encoder of its own, which counts the large
+/// lines it wrote.
 #[derive(Clone)]
-struct ZeroCopyLines(Arc<AtomicUsize>);
+struct CountingLines(Arc<AtomicUsize>);
 
-impl ResponseEncoder<Bytes> for ZeroCopyLines {
+impl tokio_util::codec::Encoder<Bytes> for CountingLines {
     type Error = framekit::FrameError;
-    fn encode_response(&mut self, line: Bytes, out: &mut Outbound) -> Result<(), Self::Error> {
+    fn encode(&mut self, line: Bytes, out: &mut bytes::BytesMut) -> Result<(), Self::Error> {
         if line.len() >= 16 * 1024 {
             self.0.fetch_add(1, SeqCst);
         }
-        out.push_bytes(line);
-        out.buf_mut().extend_from_slice(b"\n");
+        out.extend_from_slice(&line);
+        out.extend_from_slice(b"\n");
         Ok(())
     }
 }
 
 #[tokio::test]
 async fn an_encoder_codec_can_bring_its_own_response_encoder() {
-    let zero_copy = Arc::new(AtomicUsize::new(0));
-    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_with(
+    let large = Arc::new(AtomicUsize::new(0));
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
         {
-            let zero_copy = zero_copy.clone();
-            move || WithEncoder::new(UserLines::new(), ZeroCopyLines(zero_copy.clone()))
+            let large = large.clone();
+            move || WithEncoder::new(UserLines::new(), CountingLines(large.clone()))
         },
         |req: Bytes, _ctx: Ctx| async move {
             let n: usize = std::str::from_utf8(&req).unwrap().parse().unwrap();
@@ -297,7 +297,7 @@ async fn an_encoder_codec_can_bring_its_own_response_encoder() {
     let small = within("small value", client.next()).await.unwrap().unwrap();
     assert_eq!(small, "vvv");
     assert_eq!(
-        zero_copy.load(SeqCst),
+        large.load(SeqCst),
         1,
         "the server's own encoder was not used"
     );
@@ -306,11 +306,11 @@ async fn an_encoder_codec_can_bring_its_own_response_encoder() {
 }
 
 #[tokio::test]
-async fn serve_with_makes_a_codec_for_every_connection() {
+async fn serve_makes_a_codec_for_every_connection_from_a_function() {
     // `UserLines` is not `Clone`: each connection gets its own from the function.
     let made = Arc::new(AtomicUsize::new(0));
     let counter = made.clone();
-    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_with(
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
         move || {
             counter.fetch_add(1, SeqCst);
             UserLines::new()
@@ -327,20 +327,17 @@ async fn serve_with_makes_a_codec_for_every_connection() {
 }
 
 #[tokio::test]
-async fn serve_duplex_with_makes_a_codec_for_every_connection() {
-    let server = Server::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .serve_duplex_with(
-            UserLines::new,
-            |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
-                while let Some(line) = inbox.next().await {
-                    if outbox.send(line).await.is_err() {
-                        return;
-                    }
+async fn serve_duplex_makes_a_codec_for_every_connection_from_a_function() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve_duplex(
+        UserLines::new,
+        |mut inbox: Inbox<Bytes>, mut outbox: Outbox<Bytes>, _ctx: Ctx| async move {
+            while let Some(line) = inbox.next().await {
+                if outbox.send(line).await.is_err() {
+                    return;
                 }
-            },
-        );
+            }
+        },
+    );
     let mut client = line_client(&server).await;
     send(&mut client, "duplex\n").await;
     assert_eq!(next_line(&mut client).await.as_deref(), Some("duplex"));
@@ -409,7 +406,7 @@ async fn a_recoverable_error_that_consumes_nothing_closes_instead_of_spinning() 
                 failure.kind, failure.recoverable
             )))
         })
-        .serve_with(|| Stuck, |req: Bytes, _ctx: Ctx| async move { Some(req) });
+        .serve(|| Stuck, |req: Bytes, _ctx: Ctx| async move { Some(req) });
     let got = exchange(&server, b"anything").await;
     assert_eq!(
         got,

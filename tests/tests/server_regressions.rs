@@ -15,10 +15,9 @@ use bytes::Bytes;
 use framekit::framing::{Decision, Framing};
 use framekit::{FrameCodec, FrameError};
 use framekit_examples::resp::RequestParser;
-use framekit_examples::servers::{self, HandlerStyle};
+use framekit_examples::servers;
 use framekit_server::{
-    Answer, BorrowedHandler, Ctx, FailureOrigin, Reply, Responder, Server, ServerConfig,
-    ServerHandle,
+    Answer, Ctx, FailureOrigin, Handler, Reply, Responder, Server, ServerConfig, ServerHandle,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,7 +33,7 @@ type Lines = FrameCodec<framekit::framing::delimited::Delimited>;
 /// `quit` closes without writing anything; every other line is echoed.
 struct QuitSilently;
 
-impl BorrowedHandler<Lines, Bytes> for QuitSilently {
+impl Handler<Lines, Bytes> for QuitSilently {
     type State = ();
     type Later = std::future::Ready<Option<Bytes>>;
     fn open(&self, _ctx: &Ctx) {}
@@ -109,11 +108,11 @@ async fn a_silent_close_closes(server: ServerHandle) {
 }
 
 #[tokio::test]
-async fn a_borrowed_close_with_nothing_written_closes_the_connection() {
+async fn a_handler_close_with_nothing_written_closes_the_connection() {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
-        .serve_borrowed(lines_codec(), QuitSilently);
+        .serve(lines_codec(), QuitSilently);
     a_silent_close_closes(server).await;
 }
 
@@ -133,7 +132,7 @@ async fn an_idle_timeout_of_duration_max_answers_and_keeps_the_connection() {
         .await
         .unwrap()
         .config(config)
-        .serve_borrowed(lines_codec(), QuitSilently);
+        .serve(lines_codec(), QuitSilently);
     let mut peer = connect(&server).await;
     peer.write_all(b"one\n").await.unwrap();
     read_exactly(&mut peer, b"one\n", "the first answer").await;
@@ -331,13 +330,13 @@ fn resp_command(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// `SET big <size>`, `GET big`, `GET big` in one write: all three answers arrive without the
-/// client sending anything more.
-async fn pipelined_large_answers_all_arrive(style: HandlerStyle, size: usize) {
+/// `SET big <size>`, `GET big`, `GET big` in one write to resp_server (a [`Handler`]): all
+/// three answers arrive without the client sending anything more.
+async fn pipelined_large_resp_answers_all_arrive(size: usize) {
     let parser = RequestParser::new();
     let config = servers::resp_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let server = servers::resp_with(server, parser, style);
+    let server = servers::resp(server, parser);
     let mut peer = connect(&server).await;
     let value = vec![b'v'; size];
     let mut requests = resp_command(&[b"SET", b"big", &value]);
@@ -349,7 +348,7 @@ async fn pipelined_large_answers_all_arrive(style: HandlerStyle, size: usize) {
     let mut bulk = format!("${size}\r\n").into_bytes();
     bulk.extend_from_slice(&value);
     bulk.extend_from_slice(b"\r\n");
-    let what = format!("{style:?}, {size} bytes");
+    let what = format!("resp_server, {size} bytes");
     read_exactly(&mut peer, b"+OK\r\n", &what).await;
     read_exactly(&mut peer, &bulk, &format!("{what}: the first value")).await;
     read_exactly(&mut peer, &bulk, &format!("{what}: the second value")).await;
@@ -357,14 +356,42 @@ async fn pipelined_large_answers_all_arrive(style: HandlerStyle, size: usize) {
     stop(server).await;
 }
 
+/// The owned style's twin: each line is a length and its answer that many `v`s, from an async
+/// closure; `<size>`, `<size>`, `2` in one write get all three answers.
+async fn pipelined_large_owned_answers_all_arrive(size: usize) {
+    let max = 2 * 1024 * 1024;
+    let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
+        FrameCodec::new(framekit::framing::delimited::Delimited::newline().max_frame_len(max)),
+        |line: Bytes, _ctx: Ctx| async move {
+            let len = std::str::from_utf8(&line).ok()?.parse::<usize>().ok()?;
+            Some(Bytes::from(vec![b'v'; len]))
+        },
+    );
+    let mut peer = connect(&server).await;
+    within(
+        "send the pipeline",
+        peer.write_all(format!("{size}\n{size}\n2\n").as_bytes()),
+    )
+    .await
+    .unwrap();
+    let mut line = vec![b'v'; size];
+    line.push(b'\n');
+    let what = format!("owned, {size} bytes");
+    read_exactly(&mut peer, &line, &format!("{what}: the first value")).await;
+    read_exactly(&mut peer, &line, &format!("{what}: the second value")).await;
+    read_exactly(&mut peer, b"vv\n", &format!("{what}: the small one")).await;
+    drop(peer);
+    stop(server).await;
+}
+
 #[tokio::test]
-async fn a_pipelined_answer_does_not_wait_behind_a_large_one_borrowed() {
-    pipelined_large_answers_all_arrive(HandlerStyle::Borrowed, 300 * 1024).await;
-    pipelined_large_answers_all_arrive(HandlerStyle::Borrowed, 1024 * 1024).await;
+async fn a_pipelined_answer_does_not_wait_behind_a_large_one() {
+    pipelined_large_resp_answers_all_arrive(300 * 1024).await;
+    pipelined_large_resp_answers_all_arrive(1024 * 1024).await;
 }
 
 #[tokio::test]
 async fn a_pipelined_answer_does_not_wait_behind_a_large_one_owned() {
-    pipelined_large_answers_all_arrive(HandlerStyle::Owned, 300 * 1024).await;
-    pipelined_large_answers_all_arrive(HandlerStyle::Owned, 1024 * 1024).await;
+    pipelined_large_owned_answers_all_arrive(300 * 1024).await;
+    pipelined_large_owned_answers_all_arrive(1024 * 1024).await;
 }

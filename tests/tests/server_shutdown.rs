@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use framekit_server::{CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig};
+use framekit_server::{metrics::CloseReason, Ctx, Inbox, Outbox, Server, ServerConfig};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;

@@ -1,6 +1,6 @@
 //! framekit-server over what it can listen on and write to: Unix sockets (a stale socket file
 //! replaced), IPv6 with port zero, streams that buffer until flushed as TLS does, and large
-//! payloads written out vectored.
+//! payloads written out whole.
 //!
 //! Every test is bounded in time (`within`), and asserts outcomes (what the peer received, what
 //! the counters say), never how long something took.
@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use framekit::framing::length_prefixed::LengthPrefixed;
 use framekit::FrameCodec;
-use framekit_server::{Addr, Ctx, Server, Vectored};
+use framekit_server::{Addr, Ctx, Server};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_util::codec::Framed;
@@ -17,7 +17,7 @@ mod support;
 use support::*;
 
 #[tokio::test]
-async fn large_payloads_go_out_intact_with_vectored_writes() {
+async fn large_payloads_go_out_intact() {
     let big = Bytes::from(
         (0..4 * 1024 * 1024u32)
             .map(|i| i as u8)
@@ -25,7 +25,7 @@ async fn large_payloads_go_out_intact_with_vectored_writes() {
     );
     let reply = big.clone();
     let server = Server::bind("127.0.0.1:0").await.unwrap().serve(
-        Vectored::new(LengthPrefixed::u32_be()),
+        FrameCodec::new(LengthPrefixed::u32_be()),
         move |_req: Bytes, _ctx: Ctx| {
             let reply = reply.clone();
             async move { Some(reply) }
@@ -112,7 +112,7 @@ async fn buffering_transports_like_tls_are_flushed() {
     // `BufWriter` holds written bytes until flushed, as TLS streams do.
     let (client, server_side) = tokio::io::duplex(64 * 1024);
     let buffered = tokio::io::BufWriter::new(server_side);
-    let server = Server::new(framekit_server::StreamAcceptor::new(
+    let server = Server::new(framekit_server::listener::StreamAcceptor::new(
         futures::stream::iter(vec![buffered]),
         "in-memory",
     ))

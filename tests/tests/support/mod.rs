@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use framekit::framing::delimited::Delimited;
 use framekit::FrameCodec;
-use framekit_server::{Ctx, MetricsSnapshot, ServerHandle};
+use framekit_server::{metrics::MetricsSnapshot, Ctx, ServerHandle};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 
