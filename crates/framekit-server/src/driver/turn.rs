@@ -167,8 +167,9 @@ where
             };
             moved = true;
             let mut requested = false;
-            // Moved into the match, so its borrow of the machine ends with it.
-            match { event } {
+            // Moved into the match's scrutinee, so the event (and its borrow of the machine)
+            // is gone when the match ends, before the machine is asked what the request took.
+            match std::convert::identity(event) {
                 Event::Request { view, responder } => {
                     let mut out = Responder::new(responder, env);
                     match handler.call(view, state, env.ctx, &mut out) {
