@@ -63,7 +63,9 @@ where
     conn: Connection<C, connection::Server>,
     io: Io,
     state: H::State,
-    laters: FuturesUnordered<Later<H::Later>>,
+    /// Later answers in flight; made at the first (it allocates), so a connection whose
+    /// handler always answers at once never has one.
+    laters: Option<FuturesUnordered<Later<H::Later>>>,
     /// Answers given as streams, in exchange order: only the front one is written from.
     streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     /// The sleep's deadline, while armed.
@@ -97,7 +99,7 @@ where
             conn: Connection::server(codec, shared.settings, Instant::now()),
             io,
             state,
-            laters: FuturesUnordered::new(),
+            laters: None,
             streams: Default::default(),
             armed: None,
             shutting: false,
@@ -184,7 +186,7 @@ where
                         Answer::Later(future) => {
                             let id = out.into_exchange().later();
                             env.shared.metrics.waiting();
-                            laters.push(Later {
+                            laters.get_or_insert_with(FuturesUnordered::new).push(Later {
                                 id,
                                 started: now,
                                 future: Some(future),
@@ -257,7 +259,10 @@ where
     /// Writes the answers of the later futures that resolved.
     fn laters(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
         let mut moved = false;
-        while let Poll::Ready(Some((id, started, answer))) = self.laters.poll_next_unpin(cx) {
+        let Some(laters) = &mut self.laters else {
+            return false;
+        };
+        while let Poll::Ready(Some((id, started, answer))) = laters.poll_next_unpin(cx) {
             moved = true;
             let Some(answer) = answer else {
                 continue; // dropped on its deadline, answered then
@@ -438,11 +443,14 @@ where
 
 /// Drops the later answer or stream of exchange `id`, whose deadline passed.
 fn drop_work<F, R>(
-    laters: &mut FuturesUnordered<Later<F>>,
+    laters: &mut Option<FuturesUnordered<Later<F>>>,
     streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     id: ExchangeId,
     env: Env<'_, R>,
 ) {
+    let Some(laters) = laters else {
+        return;
+    };
     for later in Pin::new(laters).iter_pin_mut() {
         let mut later = later.project();
         if *later.id == id && later.future.is_some() {
