@@ -54,7 +54,7 @@ struct CtxInner {
     ended: AtomicBool,
     /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
     #[cfg(feature = "tls")]
-    tls: Option<Box<crate::tls::TlsInfo>>,
+    tls: Option<Box<TlsInfo>>,
 }
 
 impl CtxInner {
@@ -253,7 +253,7 @@ impl Ctx {
     /// This context with what the TLS handshake agreed on; the setup stage calls it before
     /// the handler is started.
     #[cfg(feature = "tls")]
-    pub(crate) fn with_tls(self, info: crate::tls::TlsInfo) -> Self {
+    pub(crate) fn with_tls(self, info: TlsInfo) -> Self {
         let mut inner = CtxInner::into_owned(self.inner);
         inner.tls = Some(Box::new(info));
         Ctx {
@@ -270,7 +270,7 @@ impl Ctx {
     /// assert!(ctx.tls().is_none(), "not a TLS connection");
     /// ```
     #[cfg(feature = "tls")]
-    pub fn tls(&self) -> Option<&crate::tls::TlsInfo> {
+    pub fn tls(&self) -> Option<&TlsInfo> {
         self.inner.tls.as_deref()
     }
 
@@ -448,6 +448,58 @@ impl Ctx {
             // The runtime is shutting down; there is no result to give.
             Err(_) => std::future::pending().await,
         }
+    }
+}
+
+#[cfg(feature = "tls")]
+/// What a TLS handshake agreed on, for handlers ([`Ctx::tls`]).
+///
+/// ```
+/// use framekit_server::Ctx;
+/// // A handler that speaks by the protocol the client chose.
+/// fn protocol(ctx: &Ctx) -> &[u8] {
+///     ctx.tls().and_then(|tls| tls.alpn_protocol()).unwrap_or(b"plain")
+/// }
+/// # let _ = protocol;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    alpn: Option<Box<[u8]>>,
+    server_name: Option<Box<str>>,
+}
+
+impl TlsInfo {
+    /// The ALPN protocol agreed on, if the client offered one the server has (see the
+    /// [module](crate::tls) example for a whole exchange).
+    ///
+    /// ```
+    /// use framekit_server::Ctx;
+    /// // Speaks RESP3 only to clients that asked for it.
+    /// fn resp3(ctx: &Ctx) -> bool {
+    ///     ctx.tls().and_then(|tls| tls.alpn_protocol()) == Some(&b"resp3"[..])
+    /// }
+    /// # let _ = resp3;
+    /// ```
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.alpn.as_deref()
+    }
+
+    /// The server name (SNI) the client asked for (see the [module](crate::tls) example).
+    ///
+    /// ```
+    /// use framekit_server::Ctx;
+    /// // Picks a tenant by the name the client connected to.
+    /// fn tenant(ctx: &Ctx) -> &str {
+    ///     ctx.tls().and_then(|tls| tls.server_name()).unwrap_or("default")
+    /// }
+    /// # let _ = tenant;
+    /// ```
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    pub(crate) fn new(alpn: Option<Box<[u8]>>, server_name: Option<Box<str>>) -> Self {
+        TlsInfo { alpn, server_name }
     }
 }
 

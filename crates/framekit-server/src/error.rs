@@ -120,11 +120,37 @@ impl FailureOrigin {
     }
 }
 
+/// Any error a handler may fail with ([`Answer::Failed`](crate::Answer::Failed),
+/// [`Reply::Failed`](crate::Reply::Failed)).
+///
+/// ```
+/// use framekit_server::{BoxError, Reply};
+/// let error: BoxError = "backend unavailable".into();
+/// let _reply: Reply<&str> = Reply::Failed(error);
+/// ```
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A failure's error behind a reference, with its kind name: what the error reply hook is
+/// told.
+pub(crate) trait CodecErrorDyn {
+    fn kind(&self) -> &'static str;
+    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static);
+}
+
+impl<E: CodecError> CodecErrorDyn for E {
+    fn kind(&self) -> &'static str {
+        self.kind_name()
+    }
+    fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        self
+    }
+}
+
 /// A handler's error ([`FailureOrigin::Handler`]), named `"handler_error"`: its type is the
 /// user's, so it has no [`CodecError::kind_name`] of its own.
-pub(crate) struct HandlerFailure<'a>(pub(crate) &'a crate::handler::BoxError);
+pub(crate) struct HandlerFailure<'a>(pub(crate) &'a BoxError);
 
-impl crate::handler::CodecErrorDyn for HandlerFailure<'_> {
+impl CodecErrorDyn for HandlerFailure<'_> {
     fn kind(&self) -> &'static str {
         "handler_error"
     }

@@ -27,7 +27,7 @@ pub(crate) struct Shared<R> {
 impl<R> Shared<R> {
     pub(crate) fn new(config: ServerConfig, on_error: Option<ErrorHook<R>>) -> Self {
         Shared {
-            settings: crate::driver::settings(&config),
+            settings: config.machine_settings(),
             config,
             metrics: Arc::new(Metrics::default()),
             on_error,

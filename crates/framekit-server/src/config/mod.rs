@@ -174,3 +174,18 @@ impl ServerConfig {
         self.recover_decode_errors
     }
 }
+
+impl ServerConfig {
+    /// The connection machine's settings for this configuration's connections.
+    pub(crate) fn machine_settings(&self) -> framekit::connection::Settings {
+        framekit::connection::Settings::default()
+            .input_budget(self.input_budget)
+            .high_water(self.high_water)
+            .low_water(self.low_water)
+            .max_in_flight(self.max_in_flight)
+            .idle(self.idle_timeout)
+            .exchange(self.request_timeout)
+            .write(self.write_timeout)
+            .frame(self.frame_timeout)
+    }
+}

@@ -18,11 +18,10 @@ mod turn;
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
 
-use framekit::connection::{CloseReason as MachineReason, Settings};
+use framekit::connection::CloseReason as MachineReason;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::ServerCodec;
-use crate::config::ServerConfig;
 use crate::context::{Ctx, Watch};
 use crate::handler::{Env, Handler};
 use crate::metrics::CloseReason;
@@ -38,19 +37,6 @@ pub(crate) enum Ending {
     Orderly(CloseReason),
     /// The transport failed or a timeout fired: drop it as it is.
     Abrupt(CloseReason),
-}
-
-/// The machine's settings for a server's connections.
-pub(crate) fn settings(config: &ServerConfig) -> Settings {
-    Settings::default()
-        .input_budget(config.input_budget)
-        .high_water(config.high_water)
-        .low_water(config.low_water)
-        .max_in_flight(config.max_in_flight)
-        .idle(config.idle_timeout)
-        .exchange(config.request_timeout)
-        .write(config.write_timeout)
-        .frame(config.frame_timeout)
 }
 
 /// The connection task's life: the setup stages, the machine driven until it is closed, then

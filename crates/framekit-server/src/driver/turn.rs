@@ -186,11 +186,13 @@ where
                         Answer::Later(future) => {
                             let id = out.into_exchange().later();
                             env.shared.metrics.waiting();
-                            laters.get_or_insert_with(FuturesUnordered::new).push(Later {
-                                id,
-                                started: now,
-                                future: Some(future),
-                            });
+                            laters
+                                .get_or_insert_with(FuturesUnordered::new)
+                                .push(Later {
+                                    id,
+                                    started: now,
+                                    future: Some(future),
+                                });
                         }
                         Answer::Failed(error) => {
                             out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);

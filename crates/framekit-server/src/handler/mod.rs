@@ -18,14 +18,15 @@ use framekit::connection::{self, CodecError, Decode};
 use tokio_util::codec::Encoder;
 
 use crate::context::Ctx;
-use crate::error::FailureOrigin;
+use crate::error::{CodecErrorDyn, FailureOrigin};
 use crate::shared::Shared;
 
 pub mod owned;
 pub mod reply;
 
 pub use self::owned::IntoHandler;
-pub use self::reply::{BoxError, IntoReply, Reply};
+pub use self::reply::{IntoReply, Reply};
+pub use crate::error::BoxError;
 
 /// A request/response handler: called once per request with the request lent from the read
 /// buffer (the codec's [`Decode::View`]: `&[u8]` for a [`framekit::FrameCodec`]), the
@@ -184,21 +185,6 @@ impl<R> Env<'_, R> {
             recoverable,
             self.ctx,
         )
-    }
-}
-
-/// A [`CodecError`] behind a reference, with its kind name.
-pub(crate) trait CodecErrorDyn {
-    fn kind(&self) -> &'static str;
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static);
-}
-
-impl<E: CodecError> CodecErrorDyn for E {
-    fn kind(&self) -> &'static str {
-        self.kind_name()
-    }
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
     }
 }
 

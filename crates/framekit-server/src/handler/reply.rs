@@ -4,6 +4,8 @@
 use futures::stream::BoxStream;
 use futures::Stream;
 
+use crate::error::BoxError;
+
 /// What a request/response handler answers with.
 ///
 /// ```
@@ -39,15 +41,6 @@ pub enum Reply<R> {
     /// connection goes on. A [`tower`](crate::tower) service's error arrives this way.
     Failed(BoxError),
 }
-
-/// Any error a handler may fail with ([`Reply::Failed`]).
-///
-/// ```
-/// use framekit_server::{BoxError, Reply};
-/// let error: BoxError = "backend unavailable".into();
-/// let _reply: Reply<&str> = Reply::Failed(error);
-/// ```
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl<R> Reply<R> {
     /// Responds with every item of `stream`, in order.

@@ -8,64 +8,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server;
 
 use super::{rustls, TlsConfig, HANDSHAKE_FAILURES};
-use crate::context::Ctx;
+use crate::context::{Ctx, TlsInfo};
 use crate::metrics::CloseReason;
 use crate::timers::{self, Timer};
 use framekit::connection::Timeout;
-
-/// What a TLS handshake agreed on, for handlers ([`Ctx::tls`]).
-///
-/// ```
-/// use framekit_server::Ctx;
-/// // A handler that speaks by the protocol the client chose.
-/// fn protocol(ctx: &Ctx) -> &[u8] {
-///     ctx.tls().and_then(|tls| tls.alpn_protocol()).unwrap_or(b"plain")
-/// }
-/// # let _ = protocol;
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsInfo {
-    alpn: Option<Box<[u8]>>,
-    server_name: Option<Box<str>>,
-}
-
-impl TlsInfo {
-    /// The ALPN protocol agreed on, if the client offered one the server has (see the
-    /// [module](crate::tls) example for a whole exchange).
-    ///
-    /// ```
-    /// use framekit_server::Ctx;
-    /// // Speaks RESP3 only to clients that asked for it.
-    /// fn resp3(ctx: &Ctx) -> bool {
-    ///     ctx.tls().and_then(|tls| tls.alpn_protocol()) == Some(&b"resp3"[..])
-    /// }
-    /// # let _ = resp3;
-    /// ```
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.alpn.as_deref()
-    }
-
-    /// The server name (SNI) the client asked for (see the [module](crate::tls) example).
-    ///
-    /// ```
-    /// use framekit_server::Ctx;
-    /// // Picks a tenant by the name the client connected to.
-    /// fn tenant(ctx: &Ctx) -> &str {
-    ///     ctx.tls().and_then(|tls| tls.server_name()).unwrap_or("default")
-    /// }
-    /// # let _ = tenant;
-    /// ```
-    pub fn server_name(&self) -> Option<&str> {
-        self.server_name.as_deref()
-    }
-
-    fn of(conn: &rustls::ServerConnection) -> Self {
-        TlsInfo {
-            alpn: conn.alpn_protocol().map(Box::from),
-            server_name: conn.server_name().map(Box::from),
-        }
-    }
-}
 
 /// The handshake stage of one server: its acceptor and timeout.
 #[derive(Clone)]
@@ -107,7 +53,7 @@ impl TlsStage {
         };
         let (reason, error) = match outcome {
             Ok(Ok(stream)) => {
-                let info = TlsInfo::of(stream.get_ref().1);
+                let info = info_of(stream.get_ref().1);
                 tracing::debug!(
                     alpn = info.alpn_protocol().map(String::from_utf8_lossy).as_deref(),
                     sni = info.server_name(),
@@ -233,4 +179,12 @@ mod tests {
             .await;
         assert_eq!(outcome.err(), Some(CloseReason::TlsHandshake));
     }
+}
+
+/// What a finished handshake agreed on.
+fn info_of(conn: &rustls::ServerConnection) -> TlsInfo {
+    TlsInfo::new(
+        conn.alpn_protocol().map(Box::from),
+        conn.server_name().map(Box::from),
+    )
 }

@@ -71,8 +71,8 @@ use tokio_rustls::rustls::ServerConfig;
 
 mod handshake;
 
-pub use self::handshake::TlsInfo;
 pub(crate) use self::handshake::TlsStage;
+pub use crate::context::TlsInfo;
 
 /// How long a peer gets to complete the TLS handshake, unless
 /// [`TlsConfig::handshake_timeout`] says otherwise.
