@@ -138,3 +138,6 @@ pub(crate) fn close_reason(
         _ => CloseReason::IoError,
     }
 }
+
+#[cfg(test)]
+mod tests;
