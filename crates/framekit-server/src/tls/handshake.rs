@@ -89,6 +89,14 @@ impl TlsStage {
     }
 }
 
+/// What a finished handshake agreed on.
+fn info_of(conn: &rustls::ServerConnection) -> TlsInfo {
+    TlsInfo::new(
+        conn.alpn_protocol().map(Box::from),
+        conn.server_name().map(Box::from),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::time::Instant;
@@ -179,12 +187,4 @@ mod tests {
             .await;
         assert_eq!(outcome.err(), Some(CloseReason::TlsHandshake));
     }
-}
-
-/// What a finished handshake agreed on.
-fn info_of(conn: &rustls::ServerConnection) -> TlsInfo {
-    TlsInfo::new(
-        conn.alpn_protocol().map(Box::from),
-        conn.server_name().map(Box::from),
-    )
 }
