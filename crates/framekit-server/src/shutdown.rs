@@ -66,7 +66,7 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// The address the server listens on (with the real port when bound to port 0); with
-    /// several listeners ([`Acceptor::and`](crate::Acceptor::and)), the first one's
+    /// several listeners ([`Acceptor::and`](crate::listener::Acceptor::and)), the first one's
     /// ([`local_addrs`](ServerHandle::local_addrs) has them all).
     ///
     /// ```
@@ -87,7 +87,7 @@ impl ServerHandle {
     }
 
     /// The address of every listener the server accepts on, in the order they were joined
-    /// with [`Acceptor::and`](crate::Acceptor::and) (one for a single listener).
+    /// with [`Acceptor::and`](crate::listener::Acceptor::and) (one for a single listener).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -39,14 +39,6 @@ pub const DEFAULT_HIGH_WATER: usize = 256 * 1024;
 /// assert_eq!(ServerConfig::default().limits().water_marks.low, config::DEFAULT_LOW_WATER);
 /// ```
 pub const DEFAULT_LOW_WATER: usize = 64 * 1024;
-/// Default payload size from which a response payload is written as its own buffer (vectored
-/// write) instead of being copied behind its header.
-///
-/// ```
-/// use framekit_server::{config, ServerConfig};
-/// assert!(config::DEFAULT_VECTORED_MIN >= 4096, "small payloads are copied");
-/// ```
-pub const DEFAULT_VECTORED_MIN: usize = 16 * 1024;
 
 impl ServerConfig {
     /// Most connections served at once (at least 1). At the limit the server stops calling
@@ -77,7 +69,7 @@ impl ServerConfig {
 
     /// Most bytes of undecoded input one connection may buffer, whatever the codec says. A
     /// connection whose codec still wants more at this point fails with
-    /// [`InputBudgetExceeded`](crate::InputBudgetExceeded) (kind `"input_budget"`): the
+    /// [`InputBudgetExceeded`](crate::error::InputBudgetExceeded) (kind `"input_budget"`): the
     /// error reply hook is asked for a reply, then the connection closes.
     ///
     /// Keep it at or above the framing's [`buffer_limit`](framekit::framing::Framing::buffer_limit)
@@ -129,19 +121,6 @@ impl ServerConfig {
     pub fn water_marks(mut self, low: usize, high: usize) -> Self {
         self.high_water = high.max(1);
         self.low_water = low.min(self.high_water);
-        self
-    }
-
-    /// Payloads of at least this many bytes are queued as their own buffer and written with
-    /// vectored I/O next to their header, instead of being copied (with [`crate::Vectored`]).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use framekit_server::ServerConfig;
-    /// let _config = ServerConfig::default().vectored_min(64 * 1024);
-    /// ```
-    pub fn vectored_min(mut self, bytes: usize) -> Self {
-        self.vectored_min = bytes;
         self
     }
 

@@ -28,7 +28,7 @@ mod timeouts;
 
 pub use self::limits::{
     Limits, WaterMarks, DEFAULT_HIGH_WATER, DEFAULT_INPUT_BUDGET, DEFAULT_LOW_WATER,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_VECTORED_MIN,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
 };
 pub use self::timeout::Timeout;
 pub(crate) use self::timeout::{deadline, expiry, expiry_or_far, limit};
@@ -59,7 +59,6 @@ pub struct ServerConfig {
     pub(crate) input_budget: usize,
     pub(crate) low_water: usize,
     pub(crate) high_water: usize,
-    pub(crate) vectored_min: usize,
     pub(crate) idle_timeout: Timeout,
     pub(crate) frame_timeout: Timeout,
     pub(crate) write_timeout: Timeout,
@@ -79,7 +78,6 @@ impl Default for ServerConfig {
             input_budget: DEFAULT_INPUT_BUDGET,
             low_water: DEFAULT_LOW_WATER,
             high_water: DEFAULT_HIGH_WATER,
-            vectored_min: DEFAULT_VECTORED_MIN,
             idle_timeout: Timeout::After(DEFAULT_IDLE_TIMEOUT),
             frame_timeout: Timeout::After(DEFAULT_FRAME_TIMEOUT),
             write_timeout: Timeout::After(DEFAULT_WRITE_TIMEOUT),

@@ -100,7 +100,7 @@ impl ServerConfig {
     /// The per-request deadline (off by default): a request/response handler that has not
     /// answered `t` after its request was decoded is dropped (cancelled), and the error reply
     /// hook is asked for the answer (kind `"request_timeout"`, error
-    /// [`RequestTimeout`](crate::RequestTimeout)), which goes out in request order.
+    /// [`RequestTimeout`](crate::error::RequestTimeout)), which goes out in request order.
     /// Then the connection goes on with the next request, or closes after that answer with
     /// [`close_on_request_timeout`](ServerConfig::close_on_request_timeout). Duplex handlers
     /// owe no answers and have no request deadline.

@@ -1,7 +1,7 @@
 //! The duplex model: a handler that owns one connection's stream of requests ([`Inbox`]) and a
 //! sink for whatever it sends, whenever it sends it ([`Outbox`]): chat, pub/sub, push. Its output
 //! is not answers to requests, so it is not held to the request/response machine's exchange
-//! laws; its connection is driven by [`driver`] over `tokio_util`'s `Framed`.
+//! laws; its connection is driven by its own task over `tokio_util`'s `Framed`.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,5 +1,5 @@
 //! A server being set up: where its connections come from (a TCP or Unix listener, any
-//! [`Acceptor`](crate::Acceptor)), its limits, its hooks (the failure reply, the reject reply at the connection
+//! [`Acceptor`](crate::listener::Acceptor)), its limits, its hooks (the failure reply, the reject reply at the connection
 //! limit) and TLS. `serve.rs` starts it: one entry point per handler kind and codec style, all
 //! through one serve path. The accept loop itself is `accept.rs`; the running server is a
 //! [`ServerHandle`](crate::ServerHandle).
@@ -107,8 +107,8 @@ impl<R> Server<crate::UnixSocket, R> {
 }
 
 impl<A, R> Server<A, R> {
-    /// Serves connections from `acceptor` (any [`Acceptor`](crate::Acceptor): a listener, a
-    /// [`StreamAcceptor`](crate::StreamAcceptor), your own).
+    /// Serves connections from `acceptor` (any [`Acceptor`](crate::listener::Acceptor): a listener, a
+    /// [`StreamAcceptor`](crate::listener::StreamAcceptor), your own).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
