@@ -16,10 +16,10 @@
 //! Non-finite values (NaN, infinities) are ignored: they are not counted.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use framekit::connection::Decode;
 use framekit::framing::fixed::FixedSize;
 use framekit::payload::{PayloadDecoder, PayloadError};
 use framekit::{FrameCodec, FrameError};
-use framekit::connection::Decode;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes of one record.
@@ -268,8 +268,14 @@ mod tests {
         wire.extend_from_slice(&r.to_bytes());
         wire.extend_from_slice(&Record::query_bytes());
         wire.extend_from_slice(&[0; 5]);
-        assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), Some(Message::Record(r)));
-        assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), Some(Message::Query));
+        assert_eq!(
+            Decoder::decode(&mut codec, &mut wire).unwrap(),
+            Some(Message::Record(r))
+        );
+        assert_eq!(
+            Decoder::decode(&mut codec, &mut wire).unwrap(),
+            Some(Message::Query)
+        );
         assert_eq!(Decoder::decode(&mut codec, &mut wire).unwrap(), None);
         assert!(codec.decode_eof(&mut wire).unwrap_err().is_unexpected_eof());
     }

@@ -20,8 +20,8 @@ use crate::handlers;
 use crate::kv_protocol::{self, KvResponse, Status};
 use crate::records::{Aggregate, RecordsCodec, Summary};
 use crate::resp::{RequestParser, RespViewCodec, Value};
-use framekit_server::codec::WithEncoder;
 use crate::store::Store;
+use framekit_server::codec::WithEncoder;
 
 /// How much longer than the longest request line a reply line may be (`ack:`, `<id>: `, error
 /// text).

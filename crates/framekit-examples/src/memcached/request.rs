@@ -100,7 +100,10 @@ impl Decode for RequestDecoder {
 
     #[inline]
     fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<usize>, FrameError> {
-        Ok(self.frames.decode_in_place(buf, eof)?.map(|frame| frame.len))
+        Ok(self
+            .frames
+            .decode_in_place(buf, eof)?
+            .map(|frame| frame.len))
     }
 
     fn view<'b>(&self, buf: &'b BytesMut, len: usize) -> (Request<'b>, usize) {

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use framekit::connection::Decode;
 use framekit::framing::Framing;
 use framekit::FrameError;
-use framekit::connection::Decode;
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerConfig, ServerHandle};
 use tokio_util::codec::{Decoder, Encoder};

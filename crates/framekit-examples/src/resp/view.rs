@@ -14,8 +14,8 @@
 //! the same arguments, and declines the rest.
 
 use bytes::BytesMut;
-use framekit::FrameError;
 use framekit::connection::Decode;
+use framekit::FrameError;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::parse::MAX_COUNT_LINE;
