@@ -105,6 +105,7 @@ pub mod error;
 pub mod handler;
 pub mod listener;
 pub mod metrics;
+mod pool;
 pub mod preamble;
 mod server;
 mod shared;

@@ -28,6 +28,7 @@ use crate::context::Watch;
 use crate::error::{FailureOrigin, HandlerFailure, InputBudgetExceeded, RequestTimeout};
 use crate::handler::{Answer, Env, Handler, IntoReply, Reply, Responder};
 use crate::metrics::{CloseReason, IoFailure};
+use crate::pool;
 use crate::shared::Shared;
 
 pin_project_lite::pin_project! {
@@ -68,7 +69,7 @@ where
     laters: Option<FuturesUnordered<Later<H::Later>>>,
     /// Answers given as streams, in exchange order: only the front one is written from.
     streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
-    /// The sleep's deadline, while armed.
+    /// The sleep's deadline, while armed (at or before the machine's next deadline).
     armed: Option<Instant>,
     /// Whether the shutdown was passed to the machine.
     shutting: bool,
@@ -82,6 +83,8 @@ where
     ended_by: Option<CloseReason>,
     /// Whether the peer closed its side.
     eof: bool,
+    /// The buffers went back to the thread's cache when the connection last went quiet.
+    parked: bool,
     /// The machine's consumed bytes after the last request.
     taken: u64,
 }
@@ -108,6 +111,7 @@ where
             io_error: None,
             ended_by: None,
             eof: false,
+            parked: false,
             taken: 0,
         }
     }
@@ -121,6 +125,10 @@ where
         mut sleep: Pin<&mut Sleep>,
         mut closing: Pin<&mut Watch<'_>>,
     ) -> Poll<()> {
+        if self.parked {
+            self.parked = false;
+            self.conn.restore_buffers([pool::take(), pool::take()]);
+        }
         loop {
             let now = Instant::now();
             let mut moved = false;
@@ -139,9 +147,13 @@ where
                 return Poll::Ready(());
             }
             if !moved {
-                if self.conn.in_flight() == 0 && self.conn.owed() == 0 {
-                    // Parked: an idle connection holds no buffer.
-                    self.conn.release_buffers();
+                if self.conn.in_flight() == 0 && self.conn.owed() == 0 && !self.parked {
+                    // Parked: an idle connection holds no buffer; this thread keeps them for
+                    // the next connection that wakes.
+                    let [read, write] = self.conn.release_buffers();
+                    pool::give(read);
+                    pool::give(write);
+                    self.parked = true;
                 }
                 return Poll::Pending;
             }
@@ -395,13 +407,15 @@ where
         true
     }
 
-    /// Arms the one sleep at the machine's next deadline, and fires it when it passes.
+    /// Arms the one sleep at the machine's next deadline, and fires it when it passes. The
+    /// sleep is moved earlier when the deadline comes closer, never later: the idle deadline
+    /// moves with every request, and moving a sleep is a trip through the runtime's timer
+    /// wheel. A sleep that fires before the deadline (it moved later) is armed again.
     fn deadline(&mut self, cx: &mut Context<'_>, mut sleep: Pin<&mut Sleep>) -> bool {
         let Some(at) = self.conn.poll_timeout() else {
-            self.armed = None;
             return false;
         };
-        if self.armed != Some(at) {
+        if self.armed.is_none_or(|armed| at < armed) {
             sleep.as_mut().reset(at.into());
             self.armed = Some(at);
         }
@@ -409,7 +423,10 @@ where
             return false;
         }
         self.armed = None;
-        self.conn.handle_timeout(Instant::now());
+        let now = Instant::now();
+        if now >= at {
+            self.conn.handle_timeout(now);
+        }
         true
     }
 

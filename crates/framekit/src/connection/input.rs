@@ -11,6 +11,8 @@ use bytes::{Buf, BytesMut};
 
 /// How much spare room a read is offered at most, so one read never reserves the whole budget.
 const READ_CHUNK: usize = 16 * 1024;
+/// Spare room below which a read first grows the buffer by a [`READ_CHUNK`].
+const MIN_READ: usize = 1024;
 
 #[derive(Debug)]
 pub(crate) struct Input {
@@ -67,11 +69,15 @@ impl Input {
         !self.eof && buf.len().saturating_sub(self.lent) < self.budget
     }
 
-    /// Makes room in `buf` for a read, up to the budget.
+    /// Makes room in `buf` for a read, up to the budget: a buffer with a little room left is
+    /// read into as it is (a burst of small requests fits), one without is grown by a chunk.
     pub(crate) fn reserve(&mut self, buf: &mut BytesMut) {
         self.settle(buf);
         let room = self.budget.saturating_sub(buf.len()).min(READ_CHUNK);
-        buf.reserve(room);
+        let spare = buf.capacity().saturating_sub(buf.len());
+        if spare < room.min(MIN_READ) {
+            buf.reserve(room);
+        }
     }
 
     /// Bytes arrived at `now`, after `before` were buffered.

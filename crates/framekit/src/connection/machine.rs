@@ -309,15 +309,41 @@ impl<C, R: Role> Connection<C, R> {
         self.core.end(CloseReason::Transport);
     }
 
-    /// Lets go of the read and write buffers' memory while they are empty, for a driver about
-    /// to park an idle connection (the machine keeps them between requests otherwise, so a
-    /// busy connection does not allocate per burst).
-    pub fn release_buffers(&mut self) {
+    /// Takes the read and write buffers out while they are empty, leaving none, for a driver
+    /// about to park an idle connection: it frees them or keeps them for the next connection
+    /// that wakes (a per-thread cache), so a parked connection holds no buffer and a burst does
+    /// not pay the allocator. The machine keeps its buffers between requests otherwise.
+    /// Buffers that still hold bytes stay where they are (and come back empty).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use framekit::{FrameCodec, framing::delimited::Delimited};
+    /// use framekit::connection::{Connection, Settings};
+    ///
+    /// let now = Instant::now();
+    /// let mut conn = Connection::server(FrameCodec::new(Delimited::newline()), Settings::default(), now);
+    /// let _ = conn.read_buf(); // reserves room to read into
+    /// let [read, write] = conn.release_buffers();
+    /// assert!(read.capacity() > 0 && read.is_empty() && write.is_empty());
+    /// conn.restore_buffers([read, write]); // the next burst reads into the same memory
+    /// ```
+    pub fn release_buffers(&mut self) -> [BytesMut; 2] {
         self.input.settle(&mut self.buf);
-        if self.buf.is_empty() && self.buf.capacity() > 0 {
-            self.buf = BytesMut::new();
+        let read = if self.buf.is_empty() {
+            std::mem::take(&mut self.buf)
+        } else {
+            BytesMut::new()
+        };
+        [read, self.core.output.release()]
+    }
+
+    /// Gives the connection empty buffers to use where its own have no memory (after
+    /// [`release_buffers`](Self::release_buffers)); buffers it does not need are dropped.
+    pub fn restore_buffers(&mut self, [read, write]: [BytesMut; 2]) {
+        if self.buf.capacity() == 0 && read.is_empty() {
+            self.buf = read;
         }
-        self.core.output.release();
+        self.core.output.restore(write);
     }
 
     /// Where the connection is in its life.

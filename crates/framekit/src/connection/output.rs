@@ -71,10 +71,19 @@ impl Output {
         self.buf.len()
     }
 
-    /// Lets go of the buffer's memory while nothing is owed.
-    pub(crate) fn release(&mut self) {
-        if self.buf.is_empty() && self.buf.capacity() > 0 {
-            self.buf = BytesMut::new();
+    /// Takes the buffer's memory out while nothing is owed (an empty buffer otherwise).
+    pub(crate) fn release(&mut self) -> BytesMut {
+        if self.buf.is_empty() {
+            std::mem::take(&mut self.buf)
+        } else {
+            BytesMut::new()
+        }
+    }
+
+    /// Uses `buf` (empty) where the buffer has no memory.
+    pub(crate) fn restore(&mut self, buf: BytesMut) {
+        if self.buf.capacity() == 0 && buf.is_empty() {
+            self.buf = buf;
         }
     }
 }
