@@ -8,7 +8,7 @@
 //! 2. [Choosing a framing](choosing_a_framing): a decision table and a worked example of each.
 //! 3. [Writing your own `Framing`](writing_a_framing): the `Decision` contract.
 //! 4. [The law kit](laws): the framing laws and the connection laws, fuzzing.
-//! 5. [Serving](serving): handler styles, limits, timeouts, backpressure, shutdown.
+//! 5. [Serving](serving): the handler model, limits, timeouts, backpressure, shutdown.
 //! 6. [Connecting](connecting): the client crate and the connection machine's client role.
 //! 7. [Deploying](deploying): TLS, PROXY behind HAProxy, metrics, threads, restarts, systemd.
 //! 8. [Performance](performance): what it costs and how to measure it.
