@@ -28,6 +28,8 @@ pub struct Server {
     held: usize,
     /// The owed bytes' change count when a streaming answer was last offered room.
     offered: Option<u64>,
+    /// Whether any exchange was given a deadline.
+    timed: bool,
 }
 
 #[derive(Debug)]
@@ -229,9 +231,11 @@ fn advance<C>(core: &mut Core<C, Server>) {
             break;
         }
         if let Some(next) = core.role.exchanges.front_mut() {
-            let held = std::mem::take(&mut next.data.held);
-            core.role.held = core.role.held.saturating_sub(held.len());
-            core.output.queue().extend_from_slice(&held);
+            if !next.data.held.is_empty() {
+                let held = std::mem::take(&mut next.data.held);
+                core.role.held = core.role.held.saturating_sub(held.len());
+                core.output.queue().extend_from_slice(&held);
+            }
         }
     }
     core.owed_more(was_empty);
@@ -241,6 +245,7 @@ fn advance<C>(core: &mut Core<C, Server>) {
 impl Server {
     /// Starts an exchange that waits for its answer, with `deadline` if it has one.
     fn open(&mut self, deadline: Option<Instant>) -> ExchangeId {
+        self.timed |= deadline.is_some();
         let answer = Answer {
             held: BytesMut::new(),
             stage: Stage::Waiting,
@@ -265,6 +270,10 @@ impl Role for Server {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        // Without an exchange timeout no exchange has a deadline: no need to look.
+        if !self.timed {
+            return None;
+        }
         self.exchanges.next_deadline()
     }
 
