@@ -96,11 +96,14 @@ async fn idle_connections_hold_no_read_buffer() {
     let per_connection = (LIVE.load(SeqCst) - before) / PEERS as isize;
     eprintln!("{per_connection} heap bytes per idle connection, both ends");
     // Both ends of every connection are in this process: sockets, the parked connection's
-    // task, its context. 1,625 bytes when this bound was set (1,739 while every connection
-    // made a cancellation token up front); a connection that kept its busy phase (840 bytes),
-    // a span (about 300) or a read buffer while idle would exceed it.
+    // task, its context. 2,209 bytes when this bound was set on the connection machine's
+    // driver: the task's future is 1,272 bytes in a test build, most of it the machine (664:
+    // the codec 144, the settings 96, the exchange queue, the timers), kept for the
+    // connection's life where the engine before it (1,625 bytes here) boxed what only a busy
+    // connection needs. A connection that kept a read buffer (2 KiB from the per-thread
+    // cache, or 16 KiB grown), a span (about 300) or its busy queues while idle exceeds it.
     assert!(
-        per_connection < 1792,
+        per_connection < 2400,
         "{per_connection} bytes per idle connection"
     );
     drop(clients);

@@ -8,7 +8,7 @@
 //! allocations, a reallocation chain and two frees per request.
 //!
 //! Bounds: a thread keeps at most [`KEPT`] buffers, each with room for [`SIZE`] bytes and no
-//! larger than [`LARGEST`], so at most `KEPT * LARGEST` bytes (512 KiB) per runtime thread,
+//! larger than [`LARGEST`], so at most `KEPT * LARGEST` bytes (64 KiB) per runtime thread,
 //! whatever the number of connections; a buffer that grew past `LARGEST` (a large frame or
 //! answer) goes back to the allocator. Buffers taken on one thread may be given back on another
 //! (a multi-threaded runtime moves tasks): each thread's cache is bounded by itself.
@@ -20,11 +20,10 @@ use bytes::BytesMut;
 /// The capacity of a buffer the cache hands out: what a burst of small requests or answers
 /// needs (a 16-byte line pipelined 64 deep is about 1.1 KiB).
 pub(crate) const SIZE: usize = 2 * 1024;
-/// A buffer larger than this is not kept (a read buffer grown to the machine's read chunk,
-/// 16 KiB, is).
-pub(crate) const LARGEST: usize = 32 * 1024;
+/// A buffer larger than this is not kept.
+pub(crate) const LARGEST: usize = 8 * 1024;
 /// At most this many buffers are kept per thread.
-pub(crate) const KEPT: usize = 16;
+pub(crate) const KEPT: usize = 8;
 
 thread_local! {
     static KEPT_BUFFERS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };

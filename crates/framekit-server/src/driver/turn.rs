@@ -66,7 +66,7 @@ where
     state: H::State,
     /// Later answers in flight; made at the first (it allocates), so a connection whose
     /// handler always answers at once never has one.
-    laters: Option<FuturesUnordered<Later<H::Later>>>,
+    laters: Option<FuturesUnordered<Pin<Box<Later<H::Later>>>>>,
     /// Answers given as streams, in exchange order: only the front one is written from.
     streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     /// The sleep's deadline, while armed (at or before the machine's next deadline).
@@ -80,7 +80,7 @@ where
     /// The transport's error, when it failed.
     io_error: Option<io::ErrorKind>,
     /// A reason the server gives in the machine's place (it only knows "local").
-    ended_by: Option<CloseReason>,
+    ended_by: EndedBy,
     /// Whether the peer closed its side.
     eof: bool,
     /// The buffers went back to the thread's cache when the connection last went quiet.
@@ -97,7 +97,6 @@ where
     R: Send + 'static,
 {
     pub(crate) fn new(io: Io, codec: C, state: H::State, shared: &Shared<R>) -> Self {
-        shared.metrics.opened();
         Driver {
             conn: Connection::server(codec, shared.settings, Instant::now()),
             io,
@@ -109,7 +108,7 @@ where
             flush: false,
             read_at: tokio::time::Instant::now(),
             io_error: None,
-            ended_by: None,
+            ended_by: EndedBy::default(),
             eof: false,
             parked: false,
             taken: 0,
@@ -137,7 +136,7 @@ where
                 self.conn.shutdown(now);
                 moved = true;
             }
-            moved |= self.events(handler, env, now);
+            moved |= self.events(cx, handler, env, now);
             moved |= self.laters(cx, env, now);
             moved |= self.streams(cx, env, now);
             moved |= self.write(cx, env, now);
@@ -153,6 +152,12 @@ where
                     let [read, write] = self.conn.release_buffers();
                     pool::give(read);
                     pool::give(write);
+                    if self.laters.as_ref().is_some_and(FuturesUnordered::is_empty) {
+                        self.laters = None;
+                    }
+                    if self.streams.is_empty() {
+                        self.streams = VecDeque::new();
+                    }
                     self.parked = true;
                 }
                 return Poll::Pending;
@@ -161,7 +166,7 @@ where
     }
 
     /// Hands every request, failure and expiry the machine has to the handler or the hook.
-    fn events(&mut self, handler: &H, env: Env<'_, R>, now: Instant) -> bool {
+    fn events(&mut self, cx: &mut Context<'_>, handler: &H, env: Env<'_, R>, now: Instant) -> bool {
         let mut moved = false;
         let mut at_once = 0;
         let config = &env.shared.config;
@@ -186,25 +191,36 @@ where
             match std::convert::identity(event) {
                 Event::Request { view, responder } => {
                     let mut out = Responder::new(responder, env);
+                    let id = out.id();
                     match handler.call(view, state, env.ctx, &mut out) {
                         Answer::Done => {
                             at_once += 1;
                             out.into_exchange().finish();
                         }
                         Answer::Close => {
-                            ended_by.get_or_insert(CloseReason::HandlerDone);
+                            ended_by.note(id, CloseReason::HandlerDone);
                             out.into_exchange().close();
                         }
                         Answer::Later(future) => {
-                            let id = out.into_exchange().later();
-                            env.shared.metrics.waiting();
-                            laters
-                                .get_or_insert_with(FuturesUnordered::new)
-                                .push(Later {
-                                    id,
-                                    started: now,
-                                    future: Some(future),
-                                });
+                            // Polled once at once: an answer that is ready is written now,
+                            // under the room the machine checked before decoding, and only one
+                            // that waits is kept (and allocated for).
+                            let mut later = Box::pin(Later {
+                                id,
+                                started: now,
+                                future: Some(future),
+                            });
+                            match later.as_mut().poll(cx) {
+                                Poll::Ready((_, _, Some(reply))) => {
+                                    at_once += 1;
+                                    answer(out, reply.into_reply(), streams, ended_by);
+                                }
+                                _ => {
+                                    out.into_exchange().later();
+                                    env.shared.metrics.waiting();
+                                    laters.get_or_insert_with(FuturesUnordered::new).push(later);
+                                }
+                            }
                         }
                         Answer::Failed(error) => {
                             out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
@@ -215,6 +231,7 @@ where
                 }
                 Event::Failed { failure, responder } => {
                     let mut out = Responder::new(responder, env);
+                    let id = out.id();
                     match failure {
                         Failure::Decode(error) => {
                             use framekit::connection::CodecError;
@@ -223,9 +240,13 @@ where
                             if goes_on {
                                 out.into_exchange().finish();
                             } else {
-                                ended_by.get_or_insert(CloseReason::DecodeError);
+                                ended_by.note(id, CloseReason::DecodeError);
                                 out.into_exchange().close();
                             }
+                        }
+                        Failure::Stalled(error) => {
+                            out.reject(FailureOrigin::Decode, &error, false);
+                            out.into_exchange().close();
                         }
                         Failure::InputBudget { budget } => {
                             let error = InputBudgetExceeded {
@@ -249,7 +270,7 @@ where
                         !close,
                     );
                     if close {
-                        ended_by.get_or_insert(CloseReason::RequestTimeout);
+                        ended_by.note(id, CloseReason::RequestTimeout);
                         out.into_exchange().close();
                     } else {
                         out.into_exchange().finish();
@@ -276,40 +297,22 @@ where
         let Some(laters) = &mut self.laters else {
             return false;
         };
-        while let Poll::Ready(Some((id, started, answer))) = laters.poll_next_unpin(cx) {
+        while let Poll::Ready(Some((id, started, reply))) = laters.poll_next_unpin(cx) {
             moved = true;
-            let Some(answer) = answer else {
+            let Some(reply) = reply else {
                 continue; // dropped on its deadline, answered then
             };
-            env.shared
-                .metrics
-                .settled(Some(now.saturating_duration_since(started)));
+            env.shared.metrics.settled(Some(started.elapsed()));
             let Some(exchange) = self.conn.responder(id, now) else {
                 continue; // an earlier close dropped it
             };
-            let mut out = Responder::new(exchange, env);
-            match answer.into_reply() {
-                Reply::None => out.into_exchange().finish(),
-                Reply::One(response) => {
-                    out.send_response(response);
-                    out.into_exchange().finish();
-                }
-                Reply::Stream(stream) => {
-                    out.into_exchange().stream();
-                    self.streams.push_back((id, stream));
-                }
-                Reply::Close(last) => {
-                    if let Some(response) = last {
-                        out.send_response(response);
-                    }
-                    self.ended_by.get_or_insert(CloseReason::HandlerDone);
-                    out.into_exchange().close();
-                }
-                Reply::Failed(error) => {
-                    out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
-                    out.into_exchange().finish();
-                }
-            }
+            let out = Responder::new(exchange, env);
+            answer(
+                out,
+                reply.into_reply(),
+                &mut self.streams,
+                &mut self.ended_by,
+            );
         }
         moved
     }
@@ -442,7 +445,7 @@ where
             State::Closed(reason) | State::Closing(reason) => reason,
             State::Open => MachineReason::Transport,
         };
-        let named = match (self.ended_by, reason) {
+        let named = match (self.ended_by.reason(), reason) {
             (Some(by), MachineReason::Local) => by,
             _ => close_reason(reason, self.io_error),
         };
@@ -462,7 +465,7 @@ where
 
 /// Drops the later answer or stream of exchange `id`, whose deadline passed.
 fn drop_work<F, R>(
-    laters: &mut Option<FuturesUnordered<Later<F>>>,
+    laters: &mut Option<FuturesUnordered<Pin<Box<Later<F>>>>>,
     streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     id: ExchangeId,
     env: Env<'_, R>,
@@ -470,12 +473,63 @@ fn drop_work<F, R>(
     let Some(laters) = laters else {
         return;
     };
-    for later in Pin::new(laters).iter_pin_mut() {
-        let mut later = later.project();
+    for later in laters.iter_mut() {
+        let mut later = later.as_mut().project();
         if *later.id == id && later.future.is_some() {
             later.future.set(None);
             env.shared.metrics.settled(None);
         }
     }
     streams.retain(|(stream, _)| *stream != id);
+}
+
+/// Writes a later answer through its exchange's responder, as its [`Reply`] says.
+fn answer<C, R>(
+    mut out: Responder<'_, C, R>,
+    reply: Reply<R>,
+    streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
+    ended_by: &mut EndedBy,
+) where
+    C: ServerCodec<R>,
+{
+    let id = out.id();
+    match reply {
+        Reply::None => out.into_exchange().finish(),
+        Reply::One(response) => {
+            out.send_response(response);
+            out.into_exchange().finish();
+        }
+        Reply::Stream(stream) => {
+            out.into_exchange().stream();
+            streams.push_back((id, stream));
+        }
+        Reply::Close(last) => {
+            if let Some(response) = last {
+                out.send_response(response);
+            }
+            ended_by.note(id, CloseReason::HandlerDone);
+            out.into_exchange().close();
+        }
+        Reply::Failed(error) => {
+            out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
+            out.into_exchange().finish();
+        }
+    }
+}
+
+/// Why the server closed a connection itself (the machine only knows "local"): the close of
+/// the earliest exchange in request order, which is the one that takes effect.
+#[derive(Debug, Default, Clone, Copy)]
+struct EndedBy(Option<(ExchangeId, CloseReason)>);
+
+impl EndedBy {
+    fn note(&mut self, id: ExchangeId, reason: CloseReason) {
+        if self.0.is_none_or(|(first, _)| id < first) {
+            self.0 = Some((id, reason));
+        }
+    }
+
+    fn reason(self) -> Option<CloseReason> {
+        self.0.map(|(_, reason)| reason)
+    }
 }

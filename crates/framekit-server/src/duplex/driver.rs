@@ -46,7 +46,6 @@ where
             Ok(opened) => opened,
             Err(reason) => return reason,
         };
-        shared.metrics.opened();
         let config = &shared.config;
         let slots = config.max_in_flight.max(1);
         let (requests, inbox) = mpsc::channel(slots);
@@ -121,7 +120,7 @@ where
     ) -> Poll<Ending> {
         loop {
             let mut moved = false;
-            if let Some(task) = &mut self.task {
+            if let Some(task) = self.task.as_mut().filter(|_| self.reason.is_none()) {
                 if task.as_mut().poll(cx).is_ready() {
                     // Its own senders are gone with it; what it sent is still written.
                     self.task = None;
@@ -140,7 +139,8 @@ where
             if let Some(ending) = self.ending {
                 return Poll::Ready(ending);
             }
-            if self.task.is_none() && self.sent.is_empty() && !self.flushing {
+            let done = self.task.is_none() || self.reason.is_some();
+            if done && self.sent.is_empty() && !self.flushing {
                 let reason = if let Some(reason) = self.reason {
                     reason
                 } else if self.eof {
@@ -186,6 +186,7 @@ where
                 return true;
             }
             shared.metrics.frames_out(1);
+            shared.metrics.outbound(framed.write_buffer().len());
             self.flushing = true;
         }
         if self.flushing {
@@ -207,10 +208,29 @@ where
         moved
     }
 
-    /// Decodes one request into the inbox, if it has a free slot.
+    /// Decodes one request into the inbox, if it has a free slot. Once nobody takes requests
+    /// (the handler dropped its inbox, or the server is shutting down), what arrives is read
+    /// and dropped, so a peer that closes or resets is still seen.
     fn read(&mut self, cx: &mut Context<'_>, shared: &Shared<R>, ctx: &Ctx) -> bool {
-        let Some(requests) = &mut self.requests else {
+        if self.eof || self.reason.is_some() {
             return false;
+        }
+        let Some(requests) = &mut self.requests else {
+            return match Pin::new(&mut self.framed).poll_next(cx) {
+                Poll::Ready(Some(Ok(_))) => {
+                    shared.metrics.frames_in(1);
+                    true
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    self.ending = Some(Ending::Abrupt(CloseReason::Reset));
+                    true
+                }
+                Poll::Ready(None) => {
+                    self.eof = true;
+                    true
+                }
+                Poll::Pending => false,
+            };
         };
         match requests.poll_reserve(cx) {
             Poll::Ready(Ok(())) => {}
@@ -244,10 +264,10 @@ where
                     }
                 }
                 if !goes_on {
+                    // The handler is dropped after `Ctx::closing` fires, by the close.
                     self.reason = Some(CloseReason::DecodeError);
                     self.requests = None;
                     self.sent.close();
-                    self.task = None;
                 }
             }
             Poll::Ready(None) => {

@@ -232,6 +232,10 @@ impl<'c, C, R> Responder<'c, C, R> {
         self.exchange
     }
 
+    pub(crate) fn id(&self) -> connection::ExchangeId {
+        self.exchange.id()
+    }
+
     /// Whether the bytes queued for the peer are below the connection's high water mark: a
     /// handler writing a large answer at once can stop here and give the rest as a
     /// [`Reply::Stream`], which the server writes as the peer reads.

@@ -132,6 +132,13 @@ impl<M> Role for Client<M> {
         self.exchanges.len()
     }
 
+    fn release(&mut self) {
+        self.exchanges.release();
+        if self.notices.is_empty() {
+            self.notices = VecDeque::new();
+        }
+    }
+
     fn awaited(&self) -> usize {
         self.exchanges.len().saturating_sub(self.expired)
     }

@@ -98,6 +98,14 @@ impl<T> Exchanges<T> {
         self.queue.is_empty()
     }
 
+    /// Lets go of the queue's memory while it is empty (it keeps the capacity of its busiest
+    /// moment otherwise).
+    pub(crate) fn release(&mut self) {
+        if self.queue.is_empty() && self.queue.capacity() > 0 {
+            self.queue = VecDeque::new();
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }

@@ -37,6 +37,15 @@ pub trait Role: sealed::Sealed {
     /// Whether a closing connection still takes input (a client waits for its answers).
     #[doc(hidden)]
     fn reads_while_closing(&self) -> bool;
+    /// Whether a graceful shutdown first finishes the message under way (a server reads the
+    /// request whose first bytes arrived to its end and answers it).
+    #[doc(hidden)]
+    fn finishes_under_way(&self) -> bool {
+        false
+    }
+    /// Lets go of the memory of queues that are empty (for a parked connection).
+    #[doc(hidden)]
+    fn release(&mut self) {}
     /// Exchanges whose deadline is at or before `now` expire; `written` bytes left so far.
     #[doc(hidden)]
     fn expire(&mut self, now: Instant, written: u64);
@@ -70,6 +79,9 @@ pub(crate) struct Core<C, R> {
     write_since: Instant,
     /// When the first byte of a message the codec waits to complete arrived.
     pub(crate) partial_since: Option<Instant>,
+    /// Shutdown began with a message under way (bytes of it buffered): it is read to its end
+    /// and handed over before the connection closes (server).
+    pub(crate) under_way: bool,
     written: u64,
     /// Counts changes to the owed bytes, so a streaming answer is offered room again only after
     /// something changed (see the no-busy-loop law).
@@ -125,6 +137,7 @@ impl<C, R: Role> Core<C, R> {
             return;
         }
         self.role.abandon(self.written, reason);
+        self.under_way = false;
         self.state = State::Closed(reason);
         self.settle();
     }
@@ -138,7 +151,11 @@ impl<C, R: Role> Core<C, R> {
     /// for re-arming. Called after every change.
     pub(crate) fn settle(&mut self) {
         if let State::Closing(reason) = self.state {
-            if self.role.awaited() == 0 && self.output.is_empty() && self.role.held() == 0 {
+            if self.role.awaited() == 0
+                && self.output.is_empty()
+                && self.role.held() == 0
+                && !self.under_way
+            {
                 self.state = State::Closed(reason);
             }
         }
@@ -166,7 +183,7 @@ impl<C, R: Role> Core<C, R> {
         timers.set(
             Timer::Frame,
             self.partial_since
-                .filter(|_| open)
+                .filter(|_| open || self.under_way)
                 .and_then(|since| frame.deadline(since)),
         );
         let quiet = open && self.role.awaited() == 0 && self.output.is_empty();
@@ -198,6 +215,7 @@ impl<C, R: Role> Connection<C, R> {
             last_activity: now,
             write_since: now,
             partial_since: None,
+            under_way: false,
             written: 0,
             changes: 0,
         };
@@ -225,7 +243,7 @@ impl<C, R: Role> Connection<C, R> {
     pub fn wants_read(&self) -> bool {
         let taking = match self.core.state {
             State::Open => true,
-            State::Closing(_) => self.core.role.reads_while_closing(),
+            State::Closing(_) => self.core.role.reads_while_closing() || self.core.under_way,
             State::Closed(_) => false,
         };
         taking && self.input.open(&self.buf)
@@ -285,7 +303,10 @@ impl<C, R: Role> Connection<C, R> {
             match timer {
                 Timer::Idle => self.core.end(CloseReason::IdleTimeout),
                 Timer::Write => self.core.end(CloseReason::WriteTimeout),
-                Timer::Frame => self.core.end(CloseReason::FrameTimeout),
+                Timer::Frame => {
+                    self.core.under_way = false;
+                    self.core.end(CloseReason::FrameTimeout)
+                }
                 Timer::Exchange => {
                     let written = self.core.written;
                     self.core.role.expire(now, written);
@@ -297,9 +318,14 @@ impl<C, R: Role> Connection<C, R> {
     }
 
     /// Graceful shutdown: no new exchanges; those started finish and what is owed is written,
-    /// then the connection is closed.
+    /// then the connection is closed. A server first reads the request under way (its first
+    /// bytes arrived) to its end and answers it; the next one is never started.
     pub fn shutdown(&mut self, now: Instant) {
         self.core.tick(now);
+        if matches!(self.core.state, State::Open) && self.core.role.finishes_under_way() {
+            self.input.settle(&mut self.buf);
+            self.core.under_way = !self.buf.is_empty();
+        }
         self.core.end(CloseReason::Shutdown);
     }
 
@@ -334,6 +360,7 @@ impl<C, R: Role> Connection<C, R> {
         } else {
             BytesMut::new()
         };
+        self.core.role.release();
         [read, self.core.output.release()]
     }
 

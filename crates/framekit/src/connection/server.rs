@@ -30,6 +30,8 @@ pub struct Server {
     offered: Option<u64>,
     /// Whether any exchange was given a deadline.
     timed: bool,
+    /// The last decoding error was recoverable and took no byte.
+    stalled: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +61,9 @@ pub enum Failure<E> {
     /// The codec failed. When [`recoverable`](CodecError::recoverable), the connection goes on;
     /// otherwise it closes once this answer and every earlier one are written.
     Decode(E),
+    /// The codec reported a recoverable error twice in a row without taking a byte: asking
+    /// again would loop, so the connection closes after the answer.
+    Stalled(E),
     /// A request needed more than the input budget; the connection closes after the answer.
     InputBudget {
         /// The budget in force.
@@ -224,6 +229,16 @@ fn advance<C>(core: &mut Core<C, Server>) {
         };
         core.role.exchanges.pop_front();
         if close {
+            // A failure decoded after this exchange (it is behind it in the queue) closed the
+            // connection first, but this close comes first in request order: it is the reason.
+            if !core.role.exchanges.is_empty()
+                && matches!(
+                    core.state,
+                    State::Closing(CloseReason::Decode(_) | CloseReason::InputBudget)
+                )
+            {
+                core.state = State::Closing(CloseReason::Local);
+            }
             for entry in core.role.exchanges.drain() {
                 core.role.held = core.role.held.saturating_sub(entry.data.held.len());
             }
@@ -280,6 +295,17 @@ impl Role for Server {
     /// Nothing read after a close is handled.
     fn reads_while_closing(&self) -> bool {
         false
+    }
+
+    fn finishes_under_way(&self) -> bool {
+        true
+    }
+
+    fn release(&mut self) {
+        self.exchanges.release();
+        if self.expired.is_empty() {
+            self.expired = VecDeque::new();
+        }
     }
 
     /// What is owed is written first unless the transport is gone.
@@ -354,7 +380,7 @@ impl<C: Decode> Connection<C, Server> {
                 return Some(Event::Room(Responder { core, id }));
             }
         }
-        let takes = matches!(core.state, State::Open)
+        let takes = (matches!(core.state, State::Open) || core.under_way)
             && core.output.has_room()
             && core.role.exchanges.len() < core.settings.in_flight_limit()
             && !self.input.settled();
@@ -365,6 +391,9 @@ impl<C: Decode> Connection<C, Server> {
         let before = self.buf.len();
         match core.codec.decode(&mut self.buf, eof) {
             Ok(Some(found)) => {
+                // The message under way at shutdown is the last one.
+                core.under_way = false;
+                core.role.stalled = false;
                 // A codec that cannot lend consumes the message itself.
                 let taken = before.saturating_sub(self.buf.len());
                 let (view, len) = core.codec.view(&self.buf, found);
@@ -393,22 +422,36 @@ impl<C: Decode> Connection<C, Server> {
                     });
                 }
                 if eof {
+                    core.under_way = false;
                     core.end(CloseReason::PeerClosed);
                 }
                 core.settle();
                 None
             }
             Err(error) => {
-                let id = if error.recoverable() {
+                core.under_way = false;
+                // A recoverable error that took no byte, after one that took none either,
+                // would be asked again for ever: the codec is stuck, and the connection ends.
+                let progressed = self.buf.len() != before;
+                let stalled = !progressed && core.role.stalled;
+                if error.recoverable() && !stalled {
+                    core.role.stalled = !progressed;
                     let id = core.role.open(None);
                     core.settle();
-                    id
+                    return Some(Event::Failed {
+                        failure: Failure::Decode(error),
+                        responder: Responder { core, id },
+                    });
+                }
+                self.input.discard(&mut self.buf);
+                let id = fail(core, CloseReason::Decode(error.kind_name()));
+                let failure = if error.recoverable() {
+                    Failure::Stalled(error)
                 } else {
-                    self.input.discard(&mut self.buf);
-                    fail(core, CloseReason::Decode(error.kind_name()))
+                    Failure::Decode(error)
                 };
                 Some(Event::Failed {
-                    failure: Failure::Decode(error),
+                    failure,
                     responder: Responder { core, id },
                 })
             }
@@ -430,6 +473,7 @@ impl<C: Decode> Connection<C, Server> {
 
 /// Opens the exchange that answers a fatal failure, and closes the connection after it.
 fn fail<C>(core: &mut Core<C, Server>, reason: CloseReason) -> ExchangeId {
+    core.under_way = false;
     let id = core.role.open(None);
     core.end(reason);
     id
