@@ -56,6 +56,9 @@ impl<F: Future> Future for Later<F> {
     }
 }
 
+/// The later answers in flight, each boxed (it was polled once before it was kept).
+type Laters<F> = FuturesUnordered<Pin<Box<Later<F>>>>;
+
 /// One connection's driver: the machine, the transport, and the handler's work in flight.
 pub(crate) struct Driver<Io, C, H: Handler<C, R>, R>
 where
@@ -66,7 +69,7 @@ where
     state: H::State,
     /// Later answers in flight; made at the first (it allocates), so a connection whose
     /// handler always answers at once never has one.
-    laters: Option<FuturesUnordered<Pin<Box<Later<H::Later>>>>>,
+    laters: Option<Laters<H::Later>>,
     /// Answers given as streams, in exchange order: only the front one is written from.
     streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     /// The sleep's deadline, while armed (at or before the machine's next deadline).
@@ -465,7 +468,7 @@ where
 
 /// Drops the later answer or stream of exchange `id`, whose deadline passed.
 fn drop_work<F, R>(
-    laters: &mut Option<FuturesUnordered<Pin<Box<Later<F>>>>>,
+    laters: &mut Option<Laters<F>>,
     streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     id: ExchangeId,
     env: Env<'_, R>,
