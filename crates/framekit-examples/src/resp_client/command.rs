@@ -26,6 +26,18 @@ pub fn cmd(name: &str) -> Command {
 }
 
 impl Command {
+    /// A command of these arguments, the name first, as a server parsed them (a proxy
+    /// forwards them so).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_examples::resp_client::{cmd, Command};
+    /// assert_eq!(Command::from_args(vec![Bytes::from("GET"), Bytes::from("k")]), cmd("GET").arg("k"));
+    /// ```
+    pub fn from_args(args: Vec<Bytes>) -> Command {
+        Command { args }
+    }
+
     /// Adds an argument (any bytes).
     pub fn arg(mut self, arg: impl Into<ArgBytes>) -> Self {
         self.args.push(arg.into().0);

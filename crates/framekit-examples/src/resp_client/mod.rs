@@ -27,9 +27,11 @@ use framekit::connection::{Owned, Pipelined, Settings};
 use framekit_client::{Builder, Client, Endpoint, Options};
 
 pub use command::{cmd, ArgBytes, Command};
+pub(crate) use reply::build;
 pub use reply::Reply;
 pub use scan::{
-    ReplyCodec, ReplyError, DEFAULT_MAX_BULK, DEFAULT_MAX_ELEMENTS, MAX_DEPTH, MAX_LINE,
+    RawReplyCodec, ReplyCodec, ReplyError, DEFAULT_MAX_BULK, DEFAULT_MAX_ELEMENTS, MAX_DEPTH,
+    MAX_LINE,
 };
 
 /// Why a call failed: the server answered with an error, answered something the call did not
