@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use framekit_examples::proxy::{self, Backends, Proxy, Ring, CROSSSLOT};
+use framekit_examples::proxy::{self, Backends, KeyHash, Proxy, Ring, CROSSSLOT};
 use framekit_examples::resp::RequestParser;
 use framekit_examples::resp_client::RawReplyCodec;
 use framekit_examples::servers;
@@ -48,7 +48,7 @@ async fn proxy_of(addrs: &[SocketAddr]) -> (ServerHandle, SocketAddr, Ring) {
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
     let handle = proxy::serve(server, parser, Proxy::new(&backends));
     let addr = handle.local_addr().as_tcp().unwrap();
-    (handle, addr, Ring::new(&names, None))
+    (handle, addr, Ring::new(&names, KeyHash::Md5, None))
 }
 
 fn command(args: &[&[u8]]) -> Vec<u8> {

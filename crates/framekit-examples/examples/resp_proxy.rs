@@ -16,7 +16,7 @@
 use clap::Parser;
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, parse_duration, LimitArgs, RuntimeArgs};
-use framekit_examples::proxy::{self, Backends, Proxy};
+use framekit_examples::proxy::{self, Backends, KeyHash, Proxy};
 use framekit_examples::resp::{RequestParser, DEFAULT_MAX_BULK_LEN, MAX_BULK_LEN_CEILING};
 use framekit_examples::servers;
 
@@ -34,6 +34,10 @@ struct Args {
     /// hash_tag): keys with one tag share a backend.
     #[arg(long, value_parser = parse_tag)]
     hash_tag: Option<[u8; 2]>,
+    /// How keys are hashed onto the ring: md5 (ketama's own) or fnv1a_64 (twemproxy's
+    /// default, which puts keys that differ only in their last bytes on one backend).
+    #[arg(long, value_enum, default_value_t = KeyHash::Md5)]
+    hash: KeyHash,
     /// A request's deadline at its backend, connecting and waiting for room included.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     backend_timeout: std::time::Duration,
@@ -43,6 +47,10 @@ struct Args {
     /// Connect retries (exponential backoff with jitter) when a backend's connection failed.
     #[arg(long, default_value_t = proxy::DEFAULT_BACKEND_RETRIES)]
     backend_retries: u32,
+    /// How long a backend whose connect failed is left out: its requests fail at once
+    /// (twemproxy's server_retry_timeout).
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    backend_retry_pause: std::time::Duration,
     /// Largest value (bulk string) accepted from a client, in bytes; at most 512 MiB.
     #[arg(long, default_value_t = DEFAULT_MAX_BULK_LEN as u64,
           value_parser = clap::value_parser!(u64).range(1..=MAX_BULK_LEN_CEILING as u64))]
@@ -72,10 +80,12 @@ fn main() -> std::io::Result<()> {
         let parser = RequestParser::new()
             .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING));
         let backends = Backends::new(args.backends.clone())
+            .key_hash(args.hash)
             .hash_tag(args.hash_tag)
             .timeout(args.backend_timeout)
             .in_flight(args.backend_in_flight)
-            .retries(args.backend_retries);
+            .retries(args.backend_retries)
+            .retry_pause(args.backend_retry_pause);
         tracing::info!(backends = ?backends.addresses(), "ketama ring");
         let proxy = Proxy::new(&backends);
         let config = servers::resp_config(args.limits.config(), &parser);

@@ -5,24 +5,27 @@
 //! connection per backend ([`Proxy`]), pipelined; the server keeps each client's answers in
 //! its order.
 //!
-//! - `ring`: the consistent hash; `table`: what is done with each command; `plan`: a
+//! - `ring`: the consistent hash; `health`: a backend whose connect failed is left out for a
+//!   pause; `table`: what is done with each command; `plan`: a
 //!   request's plan and the join of split answers; here: the backends ([`Proxy`]) and the
 //!   server's handler ([`serve`]), over [`RespCodec`] (RESP requests in, RESP bytes out).
 
+mod health;
 mod plan;
 mod ring;
 pub mod table;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use framekit::connection::{Owned, Pipelined, Settings};
 use framekit_client::{Backoff, Builder, Client, Endpoint, Options, Reconnect};
 use framekit_server::{Acceptor, Ctx, Reply, Server, ServerHandle};
 
+pub use health::Health;
 pub use plan::{plan, Part, Plan, Split, CROSSSLOT};
-pub use ring::{fnv1a_64, hashed_part, Ring, POINTS_PER_BACKEND};
+pub use ring::{fnv1a_64, hashed_part, KeyHash, Ring, POINTS_PER_BACKEND};
 
 use crate::resp::{ProtocolError, Request, RequestParser, RespCodec, Value};
 use crate::resp_client::{Command, RawReplyCodec};
@@ -31,14 +34,16 @@ use crate::resp_client::{Command, RawReplyCodec};
 pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default requests in flight on one backend connection (callers past it wait).
 pub const DEFAULT_BACKEND_IN_FLIGHT: usize = 1024;
-/// Default connect retries after a backend's connection failed (then its requests fail until
-/// a later request connects again).
-pub const DEFAULT_BACKEND_RETRIES: u32 = 2;
+/// Default connect retries after a backend's connection failed, with backoff, before the
+/// backend is left out for [`DEFAULT_BACKEND_RETRY_PAUSE`].
+pub const DEFAULT_BACKEND_RETRIES: u32 = 1;
+/// Default pause after a failed connect during which a backend's requests fail at once.
+pub const DEFAULT_BACKEND_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// How the proxy reaches its backends.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use framekit_examples::proxy::Backends;
 ///
 /// let backends = Backends::new(vec!["127.0.0.1:7001".into(), "127.0.0.1:7002".into()])
@@ -49,10 +54,12 @@ pub const DEFAULT_BACKEND_RETRIES: u32 = 2;
 #[derive(Debug, Clone)]
 pub struct Backends {
     addresses: Vec<String>,
+    hash: KeyHash,
     tag: Option<[u8; 2]>,
     timeout: Duration,
     in_flight: usize,
     retries: u32,
+    retry_pause: Duration,
 }
 
 impl Backends {
@@ -61,16 +68,24 @@ impl Backends {
     pub fn new(addresses: Vec<String>) -> Backends {
         Backends {
             addresses,
+            hash: KeyHash::default(),
             tag: None,
             timeout: DEFAULT_BACKEND_TIMEOUT,
             in_flight: DEFAULT_BACKEND_IN_FLIGHT,
             retries: DEFAULT_BACKEND_RETRIES,
+            retry_pause: DEFAULT_BACKEND_RETRY_PAUSE,
         }
     }
 
     /// Hash only the part of a key between these two bytes (`{}`), as twemproxy's `hash_tag`.
     pub fn hash_tag(mut self, tag: Option<[u8; 2]>) -> Backends {
         self.tag = tag;
+        self
+    }
+
+    /// How keys are hashed onto the ring ([`KeyHash::Md5`] by default).
+    pub fn key_hash(mut self, hash: KeyHash) -> Backends {
+        self.hash = hash;
         self
     }
 
@@ -92,6 +107,12 @@ impl Backends {
         self
     }
 
+    /// How long a backend whose connect failed is left out (its requests fail at once).
+    pub fn retry_pause(mut self, pause: Duration) -> Backends {
+        self.retry_pause = pause;
+        self
+    }
+
     /// The backends' addresses.
     pub fn addresses(&self) -> &[String] {
         &self.addresses
@@ -102,8 +123,16 @@ impl Backends {
 #[derive(Debug, Clone)]
 pub struct Proxy {
     ring: Arc<Ring>,
-    clients: Arc<[Client<Command, Bytes>]>,
+    backends: Arc<[Backend]>,
     timeout: Duration,
+}
+
+/// One backend: its client and its health.
+#[derive(Debug)]
+struct Backend {
+    address: String,
+    client: Client<Command, Bytes>,
+    health: Health,
 }
 
 impl Proxy {
@@ -123,8 +152,10 @@ impl Proxy {
         let clients = backends
             .addresses
             .iter()
-            .map(|address| {
-                Builder::new(Endpoint::tcp(address))
+            .map(|address| Backend {
+                address: address.clone(),
+                health: Health::new(backends.retry_pause),
+                client: Builder::new(Endpoint::tcp(address))
                     .pool_size(1)
                     .connect_timeout(backends.timeout)
                     .reconnect(reconnect)
@@ -132,12 +163,12 @@ impl Proxy {
                         || Owned(RawReplyCodec::default()),
                         || Pipelined,
                         Options::default().settings(settings),
-                    )
+                    ),
             })
             .collect();
         Proxy {
-            ring: Arc::new(Ring::new(&backends.addresses, backends.tag)),
-            clients,
+            ring: Arc::new(Ring::new(&backends.addresses, backends.hash, backends.tag)),
+            backends: clients,
             timeout: backends.timeout,
         }
     }
@@ -184,19 +215,32 @@ impl Proxy {
 
     /// The backend's reply, or an error reply saying why there is none.
     async fn forward_raw(&self, backend: usize, request: Command) -> Result<Bytes, Bytes> {
-        let Some(client) = self.clients.get(backend) else {
+        let Some(backend) = self.backends.get(backend) else {
             return Err(error_reply("ERR resp_proxy has no backends".to_owned()));
         };
-        client
+        if let Some(left) = backend.health.down_for(Instant::now()) {
+            return Err(error_reply(format!(
+                "ERR resp_proxy: backend {} is down (tried again in {} ms)",
+                backend.address,
+                left.as_millis()
+            )));
+        }
+        backend
+            .client
             .call_within(request, self.timeout)
             .await
-            .map_err(|error| error_reply(format!("ERR resp_proxy: {error}")))
+            .map_err(|error| {
+                if matches!(error, framekit_client::Error::Connect(_)) {
+                    backend.health.connect_failed(Instant::now());
+                }
+                error_reply(format!("ERR resp_proxy: {error}"))
+            })
     }
 
     /// Closes the backend connections once their answers in flight have arrived.
     pub async fn close(&self) {
-        for client in self.clients.iter() {
-            client.close().await;
+        for backend in self.backends.iter() {
+            backend.client.close().await;
         }
     }
 }

@@ -56,9 +56,9 @@ pub struct Part {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use framekit_examples::proxy::{plan, Plan, Ring};
+/// use framekit_examples::proxy::{plan, KeyHash, Plan, Ring};
 ///
-/// let ring = Ring::new(&["a:1", "b:2"], None);
+/// let ring = Ring::new(&["a:1", "b:2"], KeyHash::Md5, None);
 /// let args = |words: &[&str]| words.iter().map(|w| Bytes::from(w.to_string())).collect();
 /// assert!(matches!(plan(args(&["GET", "k"]), &ring), Plan::Forward { .. }));
 /// assert_eq!(plan(args(&["PING"]), &ring), Plan::Answer(Bytes::from("+PONG\r\n")));
@@ -130,6 +130,10 @@ fn answer_locally(local: Local, args: &[Bytes]) -> Plan {
         (Local::Command, _) => Plan::Answer(Bytes::from_static(b"*0\r\n")),
         (Local::Select, 2) if &args[1][..] == b"0" => Plan::Answer(Bytes::from_static(b"+OK\r\n")),
         (Local::Select, 2) => refused(name, "a backend has one database (only SELECT 0 is)"),
+        (Local::Hello, n) if n >= 2 && &args[1][..] != b"2" => Plan::Answer(Bytes::from_static(
+            b"-NOPROTO sorry, this protocol version is not supported\r\n",
+        )),
+        (Local::Hello, _) => refused(name, "resp_proxy speaks RESP2 without a handshake"),
         (Local::Ping | Local::Echo | Local::Select, _) => arity(name),
     }
 }
@@ -243,9 +247,9 @@ impl Split {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use framekit_examples::proxy::{plan, Plan, Ring};
+    /// use framekit_examples::proxy::{plan, KeyHash, Plan, Ring};
     ///
-    /// let ring = Ring::new(&["a:1", "b:2"], None);
+    /// let ring = Ring::new(&["a:1", "b:2"], KeyHash::Md5, None);
     /// let mut del = vec![Bytes::from("DEL")];
     /// del.extend((0..12).map(|i| Bytes::from(format!("{i}:key"))));
     /// let Plan::Split(split) = plan(del, &ring) else { panic!("12 keys on 2 backends") };

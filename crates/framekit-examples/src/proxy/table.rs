@@ -20,6 +20,9 @@ pub enum Local {
     Command,
     /// `SELECT 0` is a no-op; other databases are refused (a backend has its own database 0).
     Select,
+    /// `HELLO 3`: `-NOPROTO`, as a server that speaks only RESP2 answers (a client such as
+    /// redis-py then goes on in RESP2); other forms are refused.
+    Hello,
 }
 
 /// How the answers of a split command's parts are joined into the client's one answer.
@@ -358,7 +361,6 @@ const REFUSED: &[(&str, &str)] = &[
     ),
     ("CLIENT", "connection state is the proxy's, not a backend's"),
     ("AUTH", "connection state is the proxy's, not a backend's"),
-    ("HELLO", "connection state is the proxy's, not a backend's"),
     ("RESET", "connection state is the proxy's, not a backend's"),
     ("KEYS", "it spans every backend"),
     ("SCAN", "it spans every backend"),
@@ -422,6 +424,7 @@ static TABLE: LazyLock<HashMap<&'static [u8], Kind>> = LazyLock::new(|| {
         ("QUIT", Kind::Local(Local::Quit)),
         ("COMMAND", Kind::Local(Local::Command)),
         ("SELECT", Kind::Local(Local::Select)),
+        ("HELLO", Kind::Local(Local::Hello)),
     ];
     for (name, kind) in special {
         table.insert(name.as_bytes(), kind);
@@ -463,7 +466,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), count, "a command listed twice");
-        assert_eq!(TABLE.len(), count + 11);
+        assert_eq!(TABLE.len(), count + 12);
         assert!(names.iter().all(|n| n.len() <= LONGEST_NAME));
     }
 

@@ -2,6 +2,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
+use crate::proxy::KeyHash;
 
 fn args(words: &[&str]) -> Vec<Bytes> {
     words.iter().map(|w| Bytes::from(w.to_string())).collect()
@@ -10,6 +11,7 @@ fn args(words: &[&str]) -> Vec<Bytes> {
 fn ring() -> Ring {
     Ring::new(
         &["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"],
+        KeyHash::Md5,
         Some(*b"{}"),
     )
 }
@@ -67,6 +69,11 @@ fn local_commands_are_answered_as_redis_answers_them() {
     assert!(
         answer(plan(args(&["SELECT", "1"]), &ring)).starts_with(b"-ERR 'SELECT' is not supported")
     );
+    assert_eq!(
+        answer(plan(args(&["HELLO", "3"]), &ring)),
+        "-NOPROTO sorry, this protocol version is not supported\r\n"
+    );
+    assert!(answer(plan(args(&["HELLO"]), &ring)).starts_with(b"-ERR 'HELLO' is not supported"));
     assert_eq!(answer(plan(vec![], &ring)), "");
 }
 
