@@ -4,12 +4,16 @@
 # tokio connection, at 1, 16 and 128 requests in flight, each client on one current-thread
 # runtime and one connection; client CPU per request from getrusage (user + system).
 # Prints one TSV row per run; REPEATS runs of each, alternating. Bounded: each run stops after
-# REQUESTS requests or 30 s. Needs redis-server and a release build of client-bench:
-#   cargo build --release -p client-bench && bash bench/client.sh
+# REQUESTS requests or 30 s. Needs redis-server; builds client-bench (release, its own
+# workspace: bench/client-bench/Cargo.toml) unless CLIENT_BENCH names a binary:
+#   REPEATS=3 bash bench/client.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-BIN="$TARGET_DIR/release/client-bench"
+if [ -z "${CLIENT_BENCH:-}" ]; then
+  nice -n 5 cargo build --release -q --locked --manifest-path bench/client-bench/Cargo.toml
+  CLIENT_BENCH=${CARGO_TARGET_DIR:-bench/client-bench/target}/release/client-bench
+fi
+BIN=$CLIENT_BENCH
 REQUESTS="${REQUESTS:-100000}"
 REPEATS="${REPEATS:-2}"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
