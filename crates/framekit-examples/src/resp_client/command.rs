@@ -18,11 +18,13 @@ pub struct Command {
     args: Vec<Bytes>,
 }
 
-/// A command named `name`, to which [`Command::arg`] adds arguments.
-pub fn cmd(name: &str) -> Command {
-    Command {
-        args: vec![Bytes::copy_from_slice(name.as_bytes())],
-    }
+/// A command named `name` (a literal: it is not copied), to which [`Command::arg`] adds
+/// arguments.
+pub fn cmd(name: &'static str) -> Command {
+    // Room for the name, a key, a value and one option: most commands never grow it.
+    let mut args = Vec::with_capacity(4);
+    args.push(Bytes::from_static(name.as_bytes()));
+    Command { args }
 }
 
 impl Command {

@@ -3,7 +3,8 @@
 //! answers matched in order by the connection machine), reconnecting after a server restart.
 //!
 //! - `command`: [`Command`], built with [`cmd`].
-//! - `reply`: [`Reply`]; `scan`: the [`ReplyCodec`] that finds a reply's end in one pass.
+//! - `reply`: [`Reply`]; `scan`: the [`ReplyCodec`] that finds a reply's end in one pass;
+//!   `line`: where a line ends.
 //! - here: [`RespClient`], the typed calls, and [`RespError`] (the server's error replies
 //!   apart from the client's failures).
 //!
@@ -19,6 +20,7 @@
 //! ```
 
 mod command;
+mod line;
 mod reply;
 mod scan;
 

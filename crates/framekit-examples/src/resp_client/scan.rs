@@ -10,6 +10,7 @@ use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::Command;
+use super::line::find_crlf;
 use super::reply::{build, Reply};
 use crate::resp::parse_i64;
 
@@ -145,7 +146,7 @@ impl ReplyCodec {
                 return Ok(None);
             };
             let window = &rest[..rest.len().min(MAX_LINE + 2)];
-            let Some(line_len) = memchr::memmem::find(window, b"\r\n") else {
+            let Some(line_len) = find_crlf(window) else {
                 if rest.len() > MAX_LINE + 1 {
                     return Err(ReplyError::LineTooLong {
                         offset: at,
