@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 
 use super::answer::{Env, Out, BAD_CHUNK, BAD_EXPTIME, BAD_FORMAT, NO_MEMORY, TOO_LARGE};
-use super::line::{LineError, Storage, StorageLine, Words, MAX_KEY_LEN};
+use super::line::{LineError, SpaceSplit, Storage, StorageLine, Words, MAX_KEY_LEN};
 use super::meta;
 use super::number::{strtol, strtoul, strtoull};
 use super::request::{Data, Request};
@@ -99,7 +99,7 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
 /// line 23 tokens at a time); a key over 250 bytes drops the whole answer for an error.
 fn get(line: &[u8], store: &mut Store, env: &Env, cas: bool, touch: bool, out: &mut Out<'_>) {
     let start = out.buf.len();
-    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty()).skip(1);
+    let mut words = SpaceSplit::new(line).skip(1);
     let mut exptime = None;
     if touch {
         match words.next().and_then(strtol) {

@@ -37,21 +37,17 @@ impl<'a> Words<'a> {
     pub fn split(line: &'a [u8]) -> Self {
         let mut words: [&[u8]; MAX_WORDS] = [&[]; MAX_WORDS];
         let mut len = 0;
-        let mut at = 0;
+        let mut each = SpaceSplit::new(line);
         let mut rest: &[u8] = &[];
-        while at < line.len() {
-            if line[at] == b' ' {
-                at += 1;
-                continue;
-            }
-            if len == MAX_WORDS {
-                rest = &line[at..];
+        while len < MAX_WORDS {
+            let Some(word) = each.next() else {
                 break;
-            }
-            let end = memchr::memchr(b' ', &line[at..]).map_or(line.len(), |i| at + i);
-            words[len] = &line[at..end];
+            };
+            words[len] = word;
             len += 1;
-            at = end;
+        }
+        if len == MAX_WORDS {
+            rest = each.remaining();
         }
         Words { words, len, rest }
     }
@@ -89,6 +85,51 @@ impl<'a> Words<'a> {
     /// Whether the next-to-last token is `noreply` (memcached's `set_noreply_maybe`).
     pub fn noreply(&self) -> bool {
         self.len > 0 && self.rest.is_empty() && self.words[self.len - 1] == b"noreply"
+    }
+}
+
+/// The words of a line one by one, however many: runs of spaces separate them, and each word's
+/// end is found with `memchr` (a key is up to 250 bytes, compared byte by byte otherwise).
+///
+/// ```
+/// use framekit_examples::memcached::line::SpaceSplit;
+/// let words: Vec<&[u8]> = SpaceSplit::new(b"get  a bb ").collect();
+/// assert_eq!(words, [&b"get"[..], b"a", b"bb"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SpaceSplit<'a> {
+    line: &'a [u8],
+}
+
+impl<'a> SpaceSplit<'a> {
+    /// The words of `line` (without its line ending).
+    pub fn new(line: &'a [u8]) -> Self {
+        SpaceSplit { line }
+    }
+
+    /// The line from the next word on (empty when no word is left).
+    pub fn remaining(&self) -> &'a [u8] {
+        let start = self
+            .line
+            .iter()
+            .position(|&b| b != b' ')
+            .unwrap_or(self.line.len());
+        &self.line[start..]
+    }
+}
+
+impl<'a> Iterator for SpaceSplit<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let line = self.remaining();
+        if line.is_empty() {
+            self.line = line;
+            return None;
+        }
+        let end = memchr::memchr(b' ', line).unwrap_or(line.len());
+        self.line = &line[end..];
+        Some(&line[..end])
     }
 }
 
