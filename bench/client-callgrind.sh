@@ -30,7 +30,7 @@ for tool in valgrind callgrind_annotate redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
 done
 if [ -z "${CLIENT_BENCH:-}" ]; then
-  nice -n 5 cargo build --release -q --locked --manifest-path bench/client-bench/Cargo.toml
+  nice -n 5 cargo build --release -q --manifest-path bench/client-bench/Cargo.toml
   CLIENT_BENCH=${CARGO_TARGET_DIR:-bench/client-bench/target}/release/client-bench
 fi
 start_redis
