@@ -2,9 +2,10 @@
 //! its backends, so no redis-server is needed: pipelined clients each get their own answers in
 //! order, multi-key commands are split and joined, keys live where the ring puts them, a
 //! backend that is down answers errors for its keys only and is used again when it is back,
-//! and faults between the proxy and a backend (bytes one at a time, a reset mid-reply) give
-//! errors, never another request's answer. The same proxy against real redis-servers,
-//! redis-cli, redis-benchmark and redis-py runs in `.ci/resp-proxy.sh`.
+//! and faults between the proxy and a backend (bytes one at a time, a reset mid-reply, a stall
+//! past the deadline) give errors, never another request's answer. The same proxy in front of
+//! real redis-servers, with redis-cli, redis-benchmark and redis-py, runs in
+//! `.ci/resp-proxy.sh`.
 
 mod support;
 
@@ -315,6 +316,26 @@ async fn faults_between_proxy_and_backend_give_errors_never_another_answer() {
     // Without faults, the next connection to the backend serves every key again.
     resets.set_plan(Plan::default());
     within("recovery after the resets", async {
+        while gets_answer_own_values_or_errors(addr, &keys).await > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+
+    // A stall of 1.5 s, 700 bytes into the backend's replies, past the proxy's 500 ms
+    // deadline: the requests waiting on it time out; their late answers, when they come, are
+    // consumed by the connection and go to nobody; the next requests get their own answers.
+    let stalls = FaultProxy::start(
+        second,
+        Plan::default().downstream(Faults::default().stall(700, Duration::from_millis(1500))),
+    )
+    .await
+    .unwrap();
+    let (_proxy, addr, _) = proxy_of(&[first, stalls.local_addr()]).await;
+    let timed_out = gets_answer_own_values_or_errors(addr, &keys).await;
+    assert!(timed_out > 0, "the stall timed some requests out");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    within("answers after the stall", async {
         while gets_answer_own_values_or_errors(addr, &keys).await > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
