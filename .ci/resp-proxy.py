@@ -3,9 +3,10 @@
 
 Starts three redis-server backends, one reference redis-server and resp_proxy on free loopback
 ports, then checks, each step bounded in time:
-  1. redis-cli through the proxy: answers, a split MSET/MGET, refused commands, CROSSSLOT;
-  2. redis-benchmark -t set,get -n 20000 -P 16 through it, with keys on every backend;
-  3. redis-py: a 3,000-command pipeline, multi-key calls, error replies as exceptions;
+  1. redis-cli through the proxy: answers, a split MSET/MGET, refused commands;
+  2. redis-benchmark -t set,get -n 20000 -P 16 through it, with keys on every backend, and
+     the server's and the backend clients' metrics at --metrics-addr;
+  3. redis-py: a 3,000-command pipeline, multi-key calls, CROSSSLOT and refusals as exceptions;
   4. the differential test: random sequences of routed commands (resp-diff.py's
      routed_command) through the proxy and to the single reference server, answers compared
      with resp-diff.py's rules; 0 mismatches;
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import redis
 
@@ -57,15 +59,18 @@ class Cluster:
         return port
 
     def proxy(self, backends):
-        args = [self.binary, "--addr", f"{HOST}:0", "--backend-timeout", "1s"]
+        args = [self.binary, "--addr", f"{HOST}:0", "--backend-timeout", "1s",
+                "--metrics-addr", f"{HOST}:0"]
         for port in backends:
             args += ["--backend", f"{HOST}:{port}"]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True)
         self.procs["proxy"] = proc
         m = re.match(r"listening on .*:(\d+)$", proc.stdout.readline().strip())
-        if not m:
-            fail("resp_proxy did not print 'listening on HOST:PORT'")
+        metrics = re.match(r"metrics on (\S+)$", proc.stdout.readline().strip())
+        if not m or not metrics:
+            fail("resp_proxy did not print 'listening on HOST:PORT' and 'metrics on HOST:PORT'")
+        self.metrics = metrics.group(1)
         return int(m.group(1))
 
     def kill(self, name):
@@ -102,6 +107,19 @@ def check_redis_cli(port):
     if "'MULTI' is not supported by resp_proxy" not in refused:
         fail(f"MULTI: {refused!r}")
     print("redis-cli: PING, MSET/MGET/DEL split and joined, MULTI refused")
+
+
+def check_metrics(address, backends):
+    """The server's and every backend client's requests are counted at /metrics."""
+    text = urllib.request.urlopen(f"http://{address}/metrics", timeout=5).read().decode()
+    for port in backends:
+        m = re.search(r'^framekit_client_requests_total\{endpoint="%s:%d"\} (\d+)' % (HOST, port),
+                      text, re.M)
+        if not m or int(m.group(1)) == 0:
+            fail(f"no framekit_client_requests_total for backend {port} at /metrics")
+    if not re.search(r"^framekit_requests_total \d+", text, re.M):
+        fail("no framekit_requests_total at /metrics")
+    print("metrics: the server's requests and each backend client's at /metrics")
 
 
 def check_benchmark(port, backends):
@@ -254,6 +272,7 @@ def main():
         started = time.monotonic()
         for step in (lambda: check_redis_cli(proxy),
                      lambda: check_benchmark(proxy, backends),
+                     lambda: check_metrics(cluster.metrics, backends),
                      lambda: check_redis_py(proxy),
                      lambda: check_differential(proxy, reference, backends, opts.sequences, seed),
                      lambda: check_backend_killed(cluster, proxy, backends)):

@@ -86,12 +86,14 @@ fn main() -> std::io::Result<()> {
             .in_flight(args.backend_in_flight)
             .retries(args.backend_retries)
             .retry_pause(args.backend_retry_pause);
-        tracing::info!(backends = ?backends.addresses(), "ketama ring");
-        let proxy = Proxy::new(&backends);
         let config = servers::resp_config(args.limits.config(), &parser);
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
+        // After the server: with --metrics-addr it installs the recorder, which the backend
+        // clients' metrics handles are resolved in when they are built.
+        tracing::info!(backends = ?backends.addresses(), "ketama ring");
+        let proxy = Proxy::new(&backends);
         let handle = proxy::serve(server, parser, proxy.clone());
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         proxy.close().await;

@@ -136,7 +136,8 @@ struct Backend {
 }
 
 impl Proxy {
-    /// A proxy of `backends`; nothing connects until a request needs a backend.
+    /// A proxy of `backends`; nothing connects until a request needs a backend. The backend
+    /// clients report to the `metrics` recorder installed when this is called.
     ///
     /// Each backend gets one connection: the requests of one client to one backend must reach
     /// it in the client's order (a `SET` then a `GET` of the same key), and the connection
