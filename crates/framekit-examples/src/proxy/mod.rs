@@ -5,6 +5,9 @@
 //! connection per backend ([`Proxy`]), pipelined; the server keeps each client's answers in
 //! its order.
 //!
+//! As twemproxy's, a split `MSET` or `DEL` is not atomic across backends: a backend that fails
+//! fails the whole command's answer, while the other backends' parts may have been applied.
+//!
 //! - `ring`: the consistent hash; `health`: a backend whose connect failed is left out for a
 //!   pause; `table`: what is done with each command; `plan`: a
 //!   request's plan and the join of split answers; here: the backends ([`Proxy`]) and the

@@ -188,6 +188,13 @@ fn together(args: Vec<Bytes>, ring: &Ring, keys: Keys) -> Plan {
         Keys::Upto(upto) => (1..=upto.min(args.len() - 1)).collect(),
         Keys::Pairs if args.len() % 2 == 1 => (1..args.len()).step_by(2).collect(),
         Keys::Pairs => return arity(&args[0]),
+        Keys::Sort => std::iter::once(1)
+            .chain(
+                (2..args.len() - 1)
+                    .filter(|&at| args[at].eq_ignore_ascii_case(b"STORE"))
+                    .map(|at| at + 1),
+            )
+            .collect(),
         Keys::Counted { count, dest } => {
             let declared = args
                 .get(count)

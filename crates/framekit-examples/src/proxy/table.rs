@@ -45,6 +45,10 @@ pub enum Keys {
     Upto(usize),
     /// Key-value pairs from argument 1 (`MSETNX`).
     Pairs,
+    /// `SORT key ... [STORE dest]`: the key and the destination after `STORE`. (Keys that
+    /// its `BY` and `GET` patterns name are read on the key's backend, as redis cluster
+    /// reads them on the key's node.)
+    Sort,
     /// A key count at `count`, and that many keys after it; with `dest`, argument 1 is a key
     /// too (`ZUNIONSTORE dest 2 k1 k2`, `EVAL script 1 k`).
     Counted {
@@ -112,7 +116,6 @@ const SINGLE: &[&str] = &[
     "TYPE",
     "DUMP",
     "RESTORE",
-    "SORT",
     "SORT_RO",
     // hashes
     "HSET",
@@ -216,6 +219,7 @@ const TOGETHER: &[(&str, Keys)] = &[
     ("PFMERGE", Keys::From(1)),
     ("BITOP", Keys::From(2)),
     ("MSETNX", Keys::Pairs),
+    ("SORT", Keys::Sort),
     (
         "ZUNIONSTORE",
         Keys::Counted {

@@ -144,6 +144,7 @@ fn keys_on_different_backends_are_crossslot_where_redis_cluster_refuses() {
         vec!["MSETNX", first, "1", last, "2"],
         vec!["ZUNIONSTORE", first, "1", last],
         vec!["EVAL", "return 1", "2", first, last],
+        vec!["SORT", first, "ALPHA", "store", last],
     ] {
         assert_eq!(
             answer(plan(args(&words), &ring)),
@@ -160,6 +161,10 @@ fn keys_on_different_backends_are_crossslot_where_redis_cluster_refuses() {
         Plan::Forward { .. }
     ));
     assert!(answer(plan(args(&["EVAL", "return 1", "0"]), &ring)).starts_with(b"-ERR 'EVAL'"));
+    assert!(matches!(
+        plan(args(&["SORT", first, "BY", last, "DESC"]), &ring),
+        Plan::Forward { .. }
+    ));
 }
 
 #[test]
