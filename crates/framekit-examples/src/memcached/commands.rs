@@ -33,19 +33,28 @@ pub enum Flow {
 /// let mut store = Store::new(1 << 20, 1 << 20);
 /// let env = Env { clock: Clock::system(), now: 100, pid: 1, curr_connections: 1, total_connections: 1 };
 /// let mut out = BytesMut::new();
-/// let set = Request { line: b"set k 0 0 2", data: Data::Block { value: b"hi", terminated: true } };
+/// let set = Request {
+///     line: b"set k 0 0 2",
+///     data: Data::Block { value: b"hi", terminated: true },
+///     storage: None,
+/// };
 /// assert_eq!(execute(&set, &mut store, &env, &mut out), Flow::Continue);
-/// let get = Request { line: b"get k", data: Data::None };
+/// let get = Request { line: b"get k", data: Data::None, storage: None };
 /// execute(&get, &mut store, &env, &mut out);
 /// assert_eq!(&out[..], b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 /// ```
 pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesMut) -> Flow {
-    let words = Words::split(req.line);
-    let name = words.word(0);
     let mut out = Out {
         buf: out,
         noreply: false,
     };
+    if let Some(line) = req.storage {
+        // The framing read this storage line to find its block: not read a second time.
+        store_line(line, req.data, store, env, &mut out);
+        return Flow::Continue;
+    }
+    let words = Words::split(req.line);
+    let name = words.word(0);
     if words.ntokens() < 2 || name.len() < 2 {
         out.line(b"ERROR");
         return Flow::Continue;
@@ -140,14 +149,24 @@ fn get(line: &[u8], store: &mut Store, env: &Env, cas: bool, touch: bool, out: &
 
 /// The classic storage commands.
 fn storage(words: &Words<'_>, data: Data<'_>, store: &mut Store, env: &Env, out: &mut Out<'_>) {
-    let line = match StorageLine::parse(words) {
-        Ok(Some(line)) => line,
-        Ok(None) | Err(LineError::Unknown) => return out.line(b"ERROR"),
+    match StorageLine::parse(words) {
+        Ok(Some(line)) => store_line(line, data, store, env, out),
+        Ok(None) | Err(LineError::Unknown) => out.line(b"ERROR"),
         Err(LineError::Format { noreply }) => {
             out.noreply = noreply;
-            return out.line(BAD_FORMAT);
+            out.line(BAD_FORMAT)
         }
-    };
+    }
+}
+
+/// A valid classic storage line and its block.
+fn store_line(
+    line: StorageLine<'_>,
+    data: Data<'_>,
+    store: &mut Store,
+    env: &Env,
+    out: &mut Out<'_>,
+) {
     out.noreply = line.noreply;
     let value = match data {
         Data::Block {

@@ -238,6 +238,43 @@ impl<'a> StorageLine<'a> {
     }
 }
 
+/// A valid [`StorageLine`] with its key kept as a place in the line, so that it outlives the
+/// borrow of the buffer it was read from: the framing reads a storage line once, and the
+/// command takes it from the request instead of reading the line again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoragePlace {
+    /// The line's fields, its key left empty.
+    fields: StorageLine<'static>,
+    /// Where the key starts in the line.
+    key_at: usize,
+    key_len: usize,
+}
+
+impl StoragePlace {
+    /// `parsed`, read from `line`.
+    pub(crate) fn new(parsed: &StorageLine<'_>, line: &[u8]) -> Self {
+        // The key is a piece of the line: its place is the distance between their starts.
+        let key_at = (parsed.key.as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+        StoragePlace {
+            fields: StorageLine {
+                key: &[],
+                ..*parsed
+            },
+            key_at,
+            key_len: parsed.key.len(),
+        }
+    }
+
+    /// The storage line again, its key taken from `line` (the line it was read from).
+    pub(crate) fn in_line<'a>(&self, line: &'a [u8]) -> StorageLine<'a> {
+        let end = self.key_at.saturating_add(self.key_len);
+        StorageLine {
+            key: line.get(self.key_at..end).unwrap_or_default(),
+            ..self.fields
+        }
+    }
+}
+
 /// Why a line that names a storage command is refused before its block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineError {

@@ -8,6 +8,7 @@ use framekit::{FrameCodec, FrameError};
 use tokio_util::codec::Decoder;
 
 use super::framing::{Block, MemcacheFraming};
+use super::line::StorageLine;
 
 /// A request as it lies in the read buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub struct Request<'b> {
     pub line: &'b [u8],
     /// What followed the line.
     pub data: Data<'b>,
+    /// The line read as a classic storage command, when the framing read it so (it reads a
+    /// storage line to find its block; the command then need not read it again). `None` for
+    /// every other line, and where a request is made by hand: the command reads the line.
+    pub storage: Option<StorageLine<'b>>,
 }
 
 /// The data part of a [`Request`].
@@ -47,6 +52,7 @@ pub enum Data<'b> {
 /// let (req, len) = decoder.next_request(&mut buf, false)?.unwrap();
 /// assert_eq!(req.line, b"set k 0 0 2");
 /// assert_eq!(req.data, Data::Block { value: b"hi", terminated: false });
+/// assert_eq!(req.storage.map(|s| (s.key, s.bytes)), Some((&b"k"[..], 2)));
 /// assert_eq!(len, 17);
 /// # Ok::<(), framekit::FrameError>(())
 /// ```
@@ -101,9 +107,11 @@ impl RequestDecoder {
                 }
             }
         };
+        let line = &bytes[..layout.line];
         let request = Request {
-            line: &bytes[..layout.line],
+            line,
             data,
+            storage: layout.storage(line),
         };
         Ok(Some((request, frame.len)))
     }
