@@ -5,13 +5,19 @@
 //! connection per backend ([`Proxy`]), pipelined; the server keeps each client's answers in
 //! its order.
 //!
-//! As twemproxy's, a split `MSET` or `DEL` is not atomic across backends: a backend that fails
-//! fails the whole command's answer, while the other backends' parts may have been applied.
+//! Answered here: `PING`, `ECHO`, `QUIT`, `COMMAND` (an empty table), `SELECT 0`, `HELLO 3`
+//! (`NOPROTO`: RESP2 only). Refused, naming the command and why ([`table`]): pub/sub,
+//! transactions, blocking commands, connection state (`CLIENT`, `AUTH`, `RESET`), what spans
+//! every backend (`KEYS`, `SCAN`, `FLUSHALL`, `DBSIZE`, `INFO`, `RANDOMKEY`), a backend's
+//! administration (`CONFIG`, `DEBUG`, `SAVE`, `SCRIPT` ...), `MOVE`, `SWAPDB`, `MIGRATE`, and
+//! every command the table does not know. As twemproxy's, a split `MSET` or `DEL` is not atomic
+//! across backends: a backend that fails fails the whole command's answer, while the other
+//! backends' parts may have been applied.
 //!
 //! - `ring`: the consistent hash; `health`: a backend whose connect failed is left out for a
-//!   pause; `table`: what is done with each command; `plan`: a
-//!   request's plan and the join of split answers; here: the backends ([`Proxy`]) and the
-//!   server's handler ([`serve`]), over [`RespCodec`] (RESP requests in, RESP bytes out).
+//!   pause; `table`: what is done with each command; `plan`: a request's plan and the join of
+//!   split answers; here: the backends ([`Proxy`]) and the server's handler ([`serve`]), over
+//!   [`RespCodec`] (RESP requests in, RESP bytes out).
 
 mod health;
 mod plan;
