@@ -53,6 +53,12 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
         store_line(line, req.data, store, env, &mut out);
         return Flow::Continue;
     }
+    // A get names its keys after the command: it reads the line itself, and needs no split.
+    let mut head = SpaceSplit::new(req.line);
+    if let (Some((cas, touch)), Some(_)) = (head.next().and_then(get_variant), head.next()) {
+        get(req.line, store, env, cas, touch, &mut out);
+        return Flow::Continue;
+    }
     let words = Words::split(req.line);
     let name = words.word(0);
     if words.ntokens() < 2 || name.len() < 2 {
@@ -65,11 +71,8 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
     }
     let n = words.ntokens();
     match name {
-        b"get" | b"gets" | b"gat" | b"gats" | b"bget" if n < 3 => out.line(b"ERROR"),
-        b"get" | b"bget" => get(req.line, store, env, false, false, &mut out),
-        b"gets" => get(req.line, store, env, true, false, &mut out),
-        b"gat" => get(req.line, store, env, false, true, &mut out),
-        b"gats" => get(req.line, store, env, true, true, &mut out),
+        // Only a get without a word after it is left here: the others ran above.
+        b"get" | b"gets" | b"gat" | b"gats" | b"bget" => out.line(b"ERROR"),
         b"set" | b"add" | b"replace" | b"append" | b"prepend" | b"cas" => {
             storage(&words, req.data, store, env, &mut out)
         }
@@ -102,6 +105,17 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
         _ => out.line(b"ERROR"),
     }
     Flow::Continue
+}
+
+/// Whether `name` is a get command, and which: (with CAS ids, with a new expiry).
+fn get_variant(name: &[u8]) -> Option<(bool, bool)> {
+    match name {
+        b"get" | b"bget" => Some((false, false)),
+        b"gets" => Some((true, false)),
+        b"gat" => Some((false, true)),
+        b"gats" => Some((true, true)),
+        _ => None,
+    }
 }
 
 /// `get`/`gets`/`gat`/`gats`: every key of the line, however many (memcached reads a long
