@@ -147,7 +147,7 @@ def same(args, ours, theirs):
     if cmd in ("TTL", "PTTL") and isinstance(ours, int) and isinstance(theirs, int):
         slack = 1 if cmd == "TTL" else 1000
         return ours >= 0 and theirs >= 0 and abs(ours - theirs) <= slack
-    if cmd == "KEYS" and isinstance(ours, list) and isinstance(theirs, list):
+    if cmd in ("KEYS", "SMEMBERS") and isinstance(ours, list) and isinstance(theirs, list):
         return sorted(ours) == sorted(theirs)
     if cmd == "CONFIG" and isinstance(ours, list) and isinstance(theirs, list):
         return sorted(zip(ours[::2], ours[1::2])) == sorted(zip(theirs[::2], theirs[1::2]))
@@ -222,6 +222,17 @@ def glob_pattern(r):
     return "".join(r.choice(GLOB) for _ in range(r.randint(0, 5)))
 
 
+def weighted(r, choices):
+    """One of `choices` ((weight, make) pairs) drawn by weight, made with `r`."""
+    total = sum(w for w, _ in choices)
+    x = r.uniform(0, total)
+    for w, make in choices:
+        x -= w
+        if x <= 0:
+            return make(r)
+    return choices[0][1](r)
+
+
 def random_command(r):
     k = lambda: r.choice(KEYS)
     choices = [
@@ -263,13 +274,48 @@ def random_command(r):
             ["maxmemory", "0", "appendonly"]])),
         (1, lambda r: [r.choice(["get", "Get", "SET", "incr"])]),
     ]
-    total = sum(w for w, _ in choices)
-    x = r.uniform(0, total)
-    for w, make in choices:
-        x -= w
-        if x <= 0:
-            return make(r)
-    return choices[0][1](r)
+    return weighted(r, choices)
+
+
+# Commands a proxy routes by key (resp_proxy, .ci/resp-proxy.py): single-key commands of
+# strings, counters, expiry, lists, hashes and sets, and MGET/MSET/DEL/EXISTS spanning keys.
+# No SELECT, KEYS, FLUSH*, CONFIG or CLIENT (refused by a proxy), and nothing random (SPOP).
+ROUTED_KEYS = KEYS + ["a", "b", "c", "counter", "list:1", "hash:2", "set:3", "7", "zz:top"]
+
+
+def routed_command(r):
+    k = lambda: r.choice(ROUTED_KEYS)
+    v = lambda: r.choice(VALUES)
+    many = lambda lo, hi: [k() for _ in range(r.randint(lo, hi))]
+    choices = [
+        (8, lambda r: [x if i != 1 else k() for i, x in enumerate(set_command(r))]),
+        (6, lambda r: ["GET", k()]),
+        (3, lambda r: [r.choice(["APPEND", "GETSET", "SETNX"]), k(), v()]),
+        (2, lambda r: [r.choice(["STRLEN", "GETDEL", "TYPE"]), k()]),
+        (4, lambda r: [r.choice(["INCR", "DECR"]), k()]),
+        (3, lambda r: [r.choice(["INCRBY", "DECRBY"]), k(), pick_int(r)]),
+        (4, lambda r: ["MGET"] + many(1, 6)),
+        (4, lambda r: ["MSET"] + [x for _ in range(r.randint(1, 5)) for x in (k(), v())]),
+        (1, lambda r: ["MSET", k()]),
+        (3, lambda r: [r.choice(["DEL", "EXISTS", "UNLINK", "TOUCH"])] + many(1, 6)),
+        (3, lambda r: [x if i != 1 else k() for i, x in enumerate(expire_command(r))]),
+        (2, lambda r: ["PERSIST", k()]),
+        (3, lambda r: [r.choice(["TTL", "PTTL"]), k()]),
+        (4, lambda r: [r.choice(["LPUSH", "RPUSH"]), k()] + [v() for _ in range(r.randint(1, 3))]),
+        (2, lambda r: [r.choice(["LPOP", "RPOP", "LLEN"]), k()]),
+        (2, lambda r: ["LRANGE", k(), str(r.randint(-3, 2)), str(r.randint(-2, 5))]),
+        (1, lambda r: ["LINDEX", k(), str(r.randint(-3, 3))]),
+        (4, lambda r: ["HSET", k()] + [x for _ in range(r.randint(1, 2)) for x in (r.choice("fgh"), v())]),
+        (2, lambda r: [r.choice(["HGET", "HDEL", "HEXISTS"]), k(), r.choice("fgh")]),
+        (2, lambda r: [r.choice(["HGETALL", "HLEN", "HKEYS"]), k()]),
+        (1, lambda r: ["HINCRBY", k(), r.choice("fgh"), pick_int(r)]),
+        (4, lambda r: [r.choice(["SADD", "SREM"]), k()] + [r.choice(VALUES) for _ in range(r.randint(1, 3))]),
+        (2, lambda r: [r.choice(["SMEMBERS", "SCARD"]), k()]),
+        (1, lambda r: ["SISMEMBER", k(), v()]),
+        (1, lambda r: ["PING"] + r.choice([[], ["hi"]])),
+        (1, lambda r: ["ECHO", v()]),
+    ]
+    return weighted(r, choices)
 
 
 def as_bytes(args):
@@ -278,10 +324,12 @@ def as_bytes(args):
 
 # --- running sequences ----------------------------------------------------------------------
 
-def run_raw(port, seq):
+def run_raw(port, seq, flush=None):
+    """Runs `seq` on one connection after emptying the server (FLUSHALL on the connection, or
+    `flush()` for a server that refuses it, such as a proxy)."""
     conn = Raw(port)
     try:
-        conn.call(["FLUSHALL"])
+        flush() if flush else conn.call(["FLUSHALL"])
         return [conn.call(as_bytes(args)) for args in seq]
     finally:
         conn.close()
@@ -294,11 +342,11 @@ def py_call(client, args):
         return ("error", str(e))
 
 
-def run_py(port, seq, pipelined):
+def run_py(port, seq, pipelined, flush=None):
     client = redis.Redis(host=HOST, port=port, protocol=2, single_connection_client=True,
                          socket_timeout=5)
     try:
-        client.execute_command("FLUSHALL")
+        flush() if flush else client.execute_command("FLUSHALL")
         if not pipelined:
             return [py_call(client, args) for args in seq]
         pipe = client.pipeline(transaction=False)

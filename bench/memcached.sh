@@ -10,9 +10,12 @@
 #      dripped value costs the one-write cost plus a read per piece, not a rescan per piece).
 # Both servers: memcached -t 2 (a worker thread per CPU of this 2-CPU machine) -m 256 -I 8m;
 # memcached_server with its default runtime (a worker per CPU), --item-max 8388608 --memory-mb 256.
-# Prints one key=value line per measurement. Usage:
+# The load rows run REPEATS times (default 3), rotated: odd rounds measure memcached first in
+# each cell, even rounds memcached_server first, so neither always runs on the warmer machine.
+# The load average is printed before and after (this machine is shared). Prints one key=value
+# line per measurement. Usage:
 #   bash bench/memcached.sh                    # N=20000 requests per client thread, IDLE=2000
-#   N=5000 IDLE=500 bash bench/memcached.sh    # quicker
+#   N=5000 IDLE=500 REPEATS=1 bash bench/memcached.sh    # quicker
 # Bounded: every step runs under `timeout`; the servers are stopped by pid on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,7 @@ WORK=$(mktemp -d)
 
 N=${N:-20000}
 IDLE=${IDLE:-2000}
+REPEATS=${REPEATS:-3}
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 command -v memcached >/dev/null && command -v memcslap >/dev/null || {
   log "needs memcached and memcslap (apt-get install memcached libmemcached-tools)"
@@ -44,21 +48,26 @@ sleep 0.5
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-for test in set get; do
-  for threads in 1 16; do
-    for server in memcached memcached_server; do
-      if [ "$server" = memcached ]; then pid=$REAL_PID port=$PORT_REAL; else pid=$OURS_PID port=$PORT_OURS; fi
-      n=$((N / threads))
-      [ "$test" = get ] && timeout 120 memcslap --servers="127.0.0.1:$port" --concurrency=1 \
-        --execute-number="$n" --test=set >/dev/null
-      before=$(cpu_ticks "$pid")
-      out=$(timeout 300 memcslap --servers="127.0.0.1:$port" --concurrency="$threads" \
-        --execute-number="$n" --test="$test")
-      after=$(cpu_ticks "$pid")
-      requests=$((n * threads))
-      seconds=$(printf '%s\n' "$out" | sed -n "s/^Time to $test .*: *\([0-9.]*\) seconds.*/\1/p")
-      rps=$(awk -v r="$requests" -v s="$seconds" 'BEGIN { printf "%.0f", r / s }')
-      echo "step=load server=$server test=$test in_flight=$threads requests=$requests seconds=$seconds rps=$rps $(cpu_fields "$before" "$after" "$requests")"
+echo "step=loadavg when=start $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$REPEATS"); do
+  order="memcached memcached_server"
+  [ $((round % 2)) -eq 0 ] && order="memcached_server memcached"
+  for test in set get; do
+    for threads in 1 16; do
+      for server in $order; do
+        if [ "$server" = memcached ]; then pid=$REAL_PID port=$PORT_REAL; else pid=$OURS_PID port=$PORT_OURS; fi
+        n=$((N / threads))
+        [ "$test" = get ] && timeout 120 memcslap --servers="127.0.0.1:$port" --concurrency=1 \
+          --execute-number="$n" --test=set >/dev/null
+        before=$(cpu_ticks "$pid")
+        out=$(timeout 300 memcslap --servers="127.0.0.1:$port" --concurrency="$threads" \
+          --execute-number="$n" --test="$test")
+        after=$(cpu_ticks "$pid")
+        requests=$((n * threads))
+        seconds=$(printf '%s\n' "$out" | sed -n "s/^Time to $test .*: *\([0-9.]*\) seconds.*/\1/p")
+        rps=$(awk -v r="$requests" -v s="$seconds" 'BEGIN { printf "%.0f", r / s }')
+        echo "step=load round=$round server=$server test=$test in_flight=$threads requests=$requests seconds=$seconds rps=$rps $(cpu_fields "$before" "$after" "$requests")"
+      done
     done
   done
 done
@@ -91,3 +100,4 @@ for drip in "1000100 0" "1024 0.001" "128 0.0002"; do
     echo "step=drip server=$server piece=$piece $sent $(cpu_fields "$before" "$after" 0 | cut -d' ' -f1-3)"
   done
 done
+echo "step=loadavg when=end $(cut -d' ' -f1-3 /proc/loadavg)"

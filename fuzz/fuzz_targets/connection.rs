@@ -10,7 +10,9 @@ use std::time::Duration;
 use arbitrary::Unstructured;
 use framekit::connection::{Settings, Timeout};
 use framekit::framing::delimited::Delimited;
-use framekit::testing::connection::{check_client, check_server, Behaviour, ClientPlan, Plan};
+use framekit::testing::connection::{
+    check_client, check_server, Behaviour, ClientPlan, PayloadModel, Plan,
+};
 use framekit::FrameCodec;
 use libfuzzer_sys::fuzz_target;
 
@@ -68,6 +70,7 @@ fn client_plan(u: &mut Unstructured<'_>) -> ClientPlan {
     let tagged = u.arbitrary().unwrap_or(false);
     let chunks = chunks(u);
     let peer_closes_at = step(u);
+    let reset_at = step(u);
     let close_at = step(u);
     ClientPlan {
         requests,
@@ -75,6 +78,7 @@ fn client_plan(u: &mut Unstructured<'_>) -> ClientPlan {
         chunks,
         choices: choices(u),
         peer_closes_at,
+        reset_at,
         close_at,
         settings,
     }
@@ -110,7 +114,7 @@ fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     if u.arbitrary::<bool>().unwrap_or(false) {
         let plan = client_plan(&mut u);
-        if let Err(violation) = check_client(&make, &plan) {
+        if let Err(violation) = check_client(&make, PayloadModel::new(make()), &plan) {
             panic!("{violation}\n{plan:#?}");
         }
     } else {

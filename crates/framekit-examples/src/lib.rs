@@ -11,6 +11,7 @@
 //! | `resp_server` | RESP2 parsed with nom | [`resp`], [`commands`], [`store`], [`glob`] |
 //! | `resp_client` | RESP2 replies, pipelined on framekit-client | [`resp_client`] |
 //! | `memcached_server` | memcached text: a line, then a block by length | [`memcached`] |
+//! | `resp_proxy` | RESP2 in, RESP2 to backends on framekit-client, ketama-routed | [`proxy`] |
 #![warn(missing_docs)]
 
 pub mod chat;
@@ -22,6 +23,7 @@ pub mod kv_protocol;
 pub mod launch;
 pub mod memcached;
 pub mod metrics_http;
+pub mod proxy;
 pub mod records;
 pub mod resp;
 pub mod resp_client;

@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 
 use super::answer::{Env, Out, BAD_CHUNK, BAD_EXPTIME, BAD_FORMAT, NO_MEMORY, TOO_LARGE};
-use super::line::{LineError, Storage, StorageLine, Words, MAX_KEY_LEN};
+use super::line::{LineError, SpaceSplit, Storage, StorageLine, Words, MAX_KEY_LEN};
 use super::meta;
 use super::number::{strtol, strtoul, strtoull};
 use super::request::{Data, Request};
@@ -33,19 +33,34 @@ pub enum Flow {
 /// let mut store = Store::new(1 << 20, 1 << 20);
 /// let env = Env { clock: Clock::system(), now: 100, pid: 1, curr_connections: 1, total_connections: 1 };
 /// let mut out = BytesMut::new();
-/// let set = Request { line: b"set k 0 0 2", data: Data::Block { value: b"hi", terminated: true } };
+/// let set = Request {
+///     line: b"set k 0 0 2",
+///     data: Data::Block { value: b"hi", terminated: true },
+///     storage: None,
+/// };
 /// assert_eq!(execute(&set, &mut store, &env, &mut out), Flow::Continue);
-/// let get = Request { line: b"get k", data: Data::None };
+/// let get = Request { line: b"get k", data: Data::None, storage: None };
 /// execute(&get, &mut store, &env, &mut out);
 /// assert_eq!(&out[..], b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 /// ```
 pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesMut) -> Flow {
-    let words = Words::split(req.line);
-    let name = words.word(0);
     let mut out = Out {
         buf: out,
         noreply: false,
     };
+    if let Some(line) = req.storage {
+        // The framing read this storage line to find its block: not read a second time.
+        store_line(line, req.data, store, env, &mut out);
+        return Flow::Continue;
+    }
+    // A get names its keys after the command: it reads the line itself, and needs no split.
+    let mut head = SpaceSplit::new(req.line);
+    if let (Some((cas, touch)), Some(_)) = (head.next().and_then(get_variant), head.next()) {
+        get(req.line, store, env, cas, touch, &mut out);
+        return Flow::Continue;
+    }
+    let words = Words::split(req.line);
+    let name = words.word(0);
     if words.ntokens() < 2 || name.len() < 2 {
         out.line(b"ERROR");
         return Flow::Continue;
@@ -56,11 +71,8 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
     }
     let n = words.ntokens();
     match name {
-        b"get" | b"gets" | b"gat" | b"gats" | b"bget" if n < 3 => out.line(b"ERROR"),
-        b"get" | b"bget" => get(req.line, store, env, false, false, &mut out),
-        b"gets" => get(req.line, store, env, true, false, &mut out),
-        b"gat" => get(req.line, store, env, false, true, &mut out),
-        b"gats" => get(req.line, store, env, true, true, &mut out),
+        // Only a get without a word after it is left here: the others ran above.
+        b"get" | b"gets" | b"gat" | b"gats" | b"bget" => out.line(b"ERROR"),
         b"set" | b"add" | b"replace" | b"append" | b"prepend" | b"cas" => {
             storage(&words, req.data, store, env, &mut out)
         }
@@ -95,11 +107,22 @@ pub fn execute(req: &Request<'_>, store: &mut Store, env: &Env, out: &mut BytesM
     Flow::Continue
 }
 
+/// Whether `name` is a get command, and which: (with CAS ids, with a new expiry).
+fn get_variant(name: &[u8]) -> Option<(bool, bool)> {
+    match name {
+        b"get" | b"bget" => Some((false, false)),
+        b"gets" => Some((true, false)),
+        b"gat" => Some((false, true)),
+        b"gats" => Some((true, true)),
+        _ => None,
+    }
+}
+
 /// `get`/`gets`/`gat`/`gats`: every key of the line, however many (memcached reads a long
 /// line 23 tokens at a time); a key over 250 bytes drops the whole answer for an error.
 fn get(line: &[u8], store: &mut Store, env: &Env, cas: bool, touch: bool, out: &mut Out<'_>) {
     let start = out.buf.len();
-    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty()).skip(1);
+    let mut words = SpaceSplit::new(line).skip(1);
     let mut exptime = None;
     if touch {
         match words.next().and_then(strtol) {
@@ -140,14 +163,24 @@ fn get(line: &[u8], store: &mut Store, env: &Env, cas: bool, touch: bool, out: &
 
 /// The classic storage commands.
 fn storage(words: &Words<'_>, data: Data<'_>, store: &mut Store, env: &Env, out: &mut Out<'_>) {
-    let line = match StorageLine::parse(words) {
-        Ok(Some(line)) => line,
-        Ok(None) | Err(LineError::Unknown) => return out.line(b"ERROR"),
+    match StorageLine::parse(words) {
+        Ok(Some(line)) => store_line(line, data, store, env, out),
+        Ok(None) | Err(LineError::Unknown) => out.line(b"ERROR"),
         Err(LineError::Format { noreply }) => {
             out.noreply = noreply;
-            return out.line(BAD_FORMAT);
+            out.line(BAD_FORMAT)
         }
-    };
+    }
+}
+
+/// A valid classic storage line and its block.
+fn store_line(
+    line: StorageLine<'_>,
+    data: Data<'_>,
+    store: &mut Store,
+    env: &Env,
+    out: &mut Out<'_>,
+) {
     out.noreply = line.noreply;
     let value = match data {
         Data::Block {

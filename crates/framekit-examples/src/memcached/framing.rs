@@ -21,7 +21,7 @@ use bytes::BytesMut;
 use framekit::framing::{work, Decision, Framing};
 use framekit::FrameError;
 
-use super::line::{fits, MetaSetLine, Storage, StorageLine, Words};
+use super::line::{fits, MetaSetLine, Storage, StorageLine, StoragePlace, Words};
 
 /// memcached's limit on a command line without LF: it closes a connection that has sent more
 /// than 2048 bytes of one line (a `get`/`gets` line excepted).
@@ -61,9 +61,16 @@ pub struct Layout {
     pub line_len: usize,
     /// What follows the line.
     pub block: Block,
+    /// A classic storage line as the framing read it, for the command to take.
+    storage: Option<StoragePlace>,
 }
 
 impl Layout {
+    /// The frame's classic storage line, read once by the framing; `line` is the frame's line.
+    pub(crate) fn storage<'a>(&self, line: &'a [u8]) -> Option<StorageLine<'a>> {
+        self.storage.map(|place| place.in_line(line))
+    }
+
     /// Where the data block lies in the frame, terminator excluded (empty without one).
     pub fn data(&self) -> Range<usize> {
         match self.block {
@@ -138,6 +145,7 @@ impl MemcacheFraming {
                 line: 0,
                 line_len: 0,
                 block: Block::None,
+                storage: None,
             },
         }
     }
@@ -233,13 +241,21 @@ impl MemcacheFraming {
                 line: line.len(),
                 line_len,
                 block: Block::None,
+                storage: None,
             };
         }
         let words = Words::split(line);
-        let block = match (StorageLine::parse(&words), MetaSetLine::parse(&words)) {
-            (Ok(Some(s)), _) => Some((s.bytes, s.key.len(), s.flags)),
-            (_, Ok(Some(m))) => Some((m.bytes, m.key.len(), m.flags)),
-            _ => None,
+        let mut storage = None;
+        let block = match StorageLine::parse(&words) {
+            Ok(Some(s)) => {
+                storage = Some(StoragePlace::new(&s, line));
+                Some((s.bytes, s.key.len(), s.flags))
+            }
+            Ok(None) => match MetaSetLine::parse(&words) {
+                Ok(Some(m)) => Some((m.bytes, m.key.len(), m.flags)),
+                _ => None,
+            },
+            Err(_) => None,
         };
         let block = match block {
             None => Block::None,
@@ -250,6 +266,7 @@ impl MemcacheFraming {
             line: line.len(),
             line_len,
             block,
+            storage,
         }
     }
 

@@ -37,21 +37,17 @@ impl<'a> Words<'a> {
     pub fn split(line: &'a [u8]) -> Self {
         let mut words: [&[u8]; MAX_WORDS] = [&[]; MAX_WORDS];
         let mut len = 0;
-        let mut at = 0;
+        let mut each = SpaceSplit::new(line);
         let mut rest: &[u8] = &[];
-        while at < line.len() {
-            if line[at] == b' ' {
-                at += 1;
-                continue;
-            }
-            if len == MAX_WORDS {
-                rest = &line[at..];
+        while len < MAX_WORDS {
+            let Some(word) = each.next() else {
                 break;
-            }
-            let end = memchr::memchr(b' ', &line[at..]).map_or(line.len(), |i| at + i);
-            words[len] = &line[at..end];
+            };
+            words[len] = word;
             len += 1;
-            at = end;
+        }
+        if len == MAX_WORDS {
+            rest = each.remaining();
         }
         Words { words, len, rest }
     }
@@ -89,6 +85,51 @@ impl<'a> Words<'a> {
     /// Whether the next-to-last token is `noreply` (memcached's `set_noreply_maybe`).
     pub fn noreply(&self) -> bool {
         self.len > 0 && self.rest.is_empty() && self.words[self.len - 1] == b"noreply"
+    }
+}
+
+/// The words of a line one by one, however many: runs of spaces separate them, and each word's
+/// end is found with `memchr` (a key is up to 250 bytes, compared byte by byte otherwise).
+///
+/// ```
+/// use framekit_examples::memcached::line::SpaceSplit;
+/// let words: Vec<&[u8]> = SpaceSplit::new(b"get  a bb ").collect();
+/// assert_eq!(words, [&b"get"[..], b"a", b"bb"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SpaceSplit<'a> {
+    line: &'a [u8],
+}
+
+impl<'a> SpaceSplit<'a> {
+    /// The words of `line` (without its line ending).
+    pub fn new(line: &'a [u8]) -> Self {
+        SpaceSplit { line }
+    }
+
+    /// The line from the next word on (empty when no word is left).
+    pub fn remaining(&self) -> &'a [u8] {
+        let start = self
+            .line
+            .iter()
+            .position(|&b| b != b' ')
+            .unwrap_or(self.line.len());
+        &self.line[start..]
+    }
+}
+
+impl<'a> Iterator for SpaceSplit<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let line = self.remaining();
+        if line.is_empty() {
+            self.line = line;
+            return None;
+        }
+        let end = memchr::memchr(b' ', line).unwrap_or(line.len());
+        self.line = &line[end..];
+        Some(&line[..end])
     }
 }
 
@@ -194,6 +235,43 @@ impl<'a> StorageLine<'a> {
             cas,
             noreply,
         }))
+    }
+}
+
+/// A valid [`StorageLine`] with its key kept as a place in the line, so that it outlives the
+/// borrow of the buffer it was read from: the framing reads a storage line once, and the
+/// command takes it from the request instead of reading the line again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoragePlace {
+    /// The line's fields, its key left empty.
+    fields: StorageLine<'static>,
+    /// Where the key starts in the line.
+    key_at: usize,
+    key_len: usize,
+}
+
+impl StoragePlace {
+    /// `parsed`, read from `line`.
+    pub(crate) fn new(parsed: &StorageLine<'_>, line: &[u8]) -> Self {
+        // The key is a piece of the line: its place is the distance between their starts.
+        let key_at = (parsed.key.as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+        StoragePlace {
+            fields: StorageLine {
+                key: &[],
+                ..*parsed
+            },
+            key_at,
+            key_len: parsed.key.len(),
+        }
+    }
+
+    /// The storage line again, its key taken from `line` (the line it was read from).
+    pub(crate) fn in_line<'a>(&self, line: &'a [u8]) -> StorageLine<'a> {
+        let end = self.key_at.saturating_add(self.key_len);
+        StorageLine {
+            key: line.get(self.key_at..end).unwrap_or_default(),
+            ..self.fields
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use framekit::{FrameCodec, FrameError};
 use tokio_util::codec::Decoder;
 
 use super::framing::{Block, MemcacheFraming};
+use super::line::StorageLine;
 
 /// A request as it lies in the read buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,10 @@ pub struct Request<'b> {
     pub line: &'b [u8],
     /// What followed the line.
     pub data: Data<'b>,
+    /// The line read as a classic storage command, when the framing read it so (it reads a
+    /// storage line to find its block; the command then need not read it again). `None` for
+    /// every other line, and where a request is made by hand: the command reads the line.
+    pub storage: Option<StorageLine<'b>>,
 }
 
 /// The data part of a [`Request`].
@@ -48,6 +53,7 @@ pub enum Data<'b> {
 /// let (req, len) = decoder.next_request(&mut buf, false)?.unwrap();
 /// assert_eq!(req.line, b"set k 0 0 2");
 /// assert_eq!(req.data, Data::Block { value: b"hi", terminated: false });
+/// assert_eq!(req.storage.map(|s| (s.key, s.bytes)), Some((&b"k"[..], 2)));
 /// assert_eq!(len, 17);
 /// # Ok::<(), framekit::FrameError>(())
 /// ```
@@ -120,9 +126,11 @@ impl Decode for RequestDecoder {
                 }
             }
         };
+        let line = &bytes[..layout.line];
         let request = Request {
-            line: &bytes[..layout.line],
+            line,
             data,
+            storage: layout.storage(line),
         };
         (request, len)
     }

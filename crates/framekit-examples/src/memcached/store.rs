@@ -5,19 +5,22 @@
 //! Time is a parameter of every call, in memcached's own unit ([`Clock`](super::Clock)): whole
 //! seconds since the store started, so expiry and delayed flushes are unit-tested without
 //! sleeping.
-//! The LRU order is a map from a use counter to the key: a use moves the key to the back.
-
-use std::collections::BTreeMap;
-use std::hash::RandomState;
-
-use hashbrown::HashMap;
+//! The LRU order moves an item at most once per `ITEM_UPDATE_INTERVAL` (60 s, as memcached): a
+//! read in between marks it active instead, and an active item at the front gets a second chance
+//! before it is evicted. Items live in a table (`store/table.rs`) that hashes a key once per
+//! request.
 
 use super::clock::ITEM_UPDATE_INTERVAL;
 use super::line::ITEM_OVERHEAD;
 use super::number::strtoull;
+use table::Table;
 
 /// memcached's default memory limit (`-m 64`).
 pub const DEFAULT_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+/// How many active items at the front may be moved to the back (a second chance) while room is
+/// made for one more, before the front item is evicted whatever it is: bounds the work of one
+/// store (memcached looks at 5 items from the tail per try).
+const SECOND_CHANCES: usize = 5;
 /// Whether `item` is gone at `now`: expired, or flushed by a `flush_all` whose time
 /// (`oldest_live`) has come or whose CAS mark (`oldest_cas`) is newer than the item's.
 fn dead(item: &Item, now: u32, oldest_live: u32, oldest_cas: u64) -> bool {
@@ -41,8 +44,6 @@ pub struct Item {
     pub time: u32,
     /// Whether it was fetched since it was stored.
     pub fetched: bool,
-    /// Its place in the LRU order.
-    used: u64,
 }
 
 impl Item {
@@ -122,9 +123,7 @@ pub struct StoreStats {
 /// ```
 #[derive(Debug)]
 pub struct Store {
-    items: HashMap<Box<[u8]>, Item, RandomState>,
-    lru: BTreeMap<u64, Box<[u8]>>,
-    uses: u64,
+    table: Table,
     used: usize,
     limit: usize,
     item_max: usize,
@@ -139,9 +138,7 @@ impl Store {
     /// A store of at most `limit` bytes of items, each at most `item_max` bytes.
     pub fn new(limit: usize, item_max: usize) -> Self {
         Store {
-            items: HashMap::with_hasher(RandomState::new()),
-            lru: BTreeMap::new(),
-            uses: 0,
+            table: Table::new(),
             used: 0,
             limit,
             item_max,
@@ -154,12 +151,12 @@ impl Store {
 
     /// Items stored.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.table.len()
     }
 
     /// Whether no item is stored.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.table.len() == 0
     }
 
     /// Bytes the items count against the limit.
@@ -177,135 +174,134 @@ impl Store {
         self.next_cas
     }
 
-    /// Whether an item is gone at `now`: expired, or flushed by `flush_all`.
-    fn dead(&self, item: &Item, now: u32) -> bool {
-        dead(item, now, self.oldest_live, self.oldest_cas)
+    /// The slot of the live item under `key` (hash `hash`), removing a dead one (counted as
+    /// expired); no LRU move.
+    fn live(&mut self, hash: u64, key: &[u8], now: u32) -> Option<usize> {
+        let at = self.table.find(hash, key)?;
+        if dead(
+            &self.table.slot(at).item,
+            now,
+            self.oldest_live,
+            self.oldest_cas,
+        ) {
+            self.stats.expired += 1;
+            self.unstore(at);
+            return None;
+        }
+        Some(at)
     }
 
     /// The live item under `key`, removing it if it is dead; no LRU move.
     pub fn peek(&mut self, key: &[u8], now: u32) -> Option<&mut Item> {
-        let dead = self.dead(self.items.get(key)?, now);
-        if dead {
-            self.stats.expired += 1;
-            self.remove(key);
-            return None;
-        }
-        self.items.get_mut(key)
+        let at = self.live(self.table.hash(key), key, now)?;
+        Some(&mut self.table.slot_mut(at).item)
     }
 
-    /// The live item under `key`, moved to the back of the LRU order and marked fetched
-    /// (counted as a hit or a miss). One hash lookup for a live item.
+    /// The live item under `key`, marked fetched and used (counted as a hit or a miss). One
+    /// hash of the key and one lookup; no allocation.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<&mut Item> {
-        let (oldest_live, oldest_cas) = (self.oldest_live, self.oldest_cas);
-        let hashbrown::hash_map::EntryRef::Occupied(entry) = self.items.entry_ref(key) else {
+        let Some(at) = self.live(self.table.hash(key), key, now) else {
             self.stats.get_misses += 1;
             return None;
         };
-        if dead(entry.get(), now, oldest_live, oldest_cas) {
-            let (k, item) = entry.remove_entry();
-            self.lru.remove(&item.used);
-            self.used = self
-                .used
-                .saturating_sub(Item::cost(&k, item.value.len(), item.flags));
-            self.stats.get_misses += 1;
-            self.stats.expired += 1;
-            return None;
-        }
-        let item = entry.into_mut();
         self.stats.get_hits += 1;
-        self.uses += 1;
-        if let Some(k) = self.lru.remove(&item.used) {
-            self.lru.insert(self.uses, k);
-        }
-        item.used = self.uses;
-        if item.time.saturating_add(ITEM_UPDATE_INTERVAL) <= now {
-            item.time = now;
-        }
+        self.bump(at, now);
+        let item = &mut self.table.slot_mut(at).item;
         item.fetched = true;
         Some(item)
     }
 
-    /// Moves `key` to the back of the LRU order; refreshes its access time once a minute.
-    fn bump(&mut self, key: &[u8], now: u32) {
-        self.uses += 1;
-        let uses = self.uses;
-        let Some(item) = self.items.get_mut(key) else {
-            return;
-        };
-        if let Some(k) = self.lru.remove(&item.used) {
-            self.lru.insert(uses, k);
+    /// Marks slot `at` used at `now`: memcached's rule, it moves to the back of the LRU order
+    /// and takes `now` as its access time at most once per [`ITEM_UPDATE_INTERVAL`]; a use in
+    /// between only marks it active (a second chance at the front).
+    fn bump(&mut self, at: usize, now: u32) {
+        let slot = self.table.slot_mut(at);
+        if slot.item.time.saturating_add(ITEM_UPDATE_INTERVAL) <= now {
+            slot.item.time = now;
+            self.table.move_back(at);
+        } else {
+            slot.active = true;
         }
-        item.used = uses;
-        if item.time.saturating_add(ITEM_UPDATE_INTERVAL) <= now {
-            item.time = now;
-        }
+    }
+
+    /// Takes slot `at` out, its bytes off the count.
+    fn unstore(&mut self, at: usize) {
+        let slot = self.table.remove(at);
+        let cost = Item::cost(&slot.key, slot.item.value.len(), slot.item.flags);
+        self.used = self.used.saturating_sub(cost);
     }
 
     /// Removes `key`; whether it was there (dead or alive).
     pub fn remove(&mut self, key: &[u8]) -> bool {
-        let Some((k, item)) = self.items.remove_entry(key) else {
+        let Some(at) = self.table.find(self.table.hash(key), key) else {
             return false;
         };
-        self.lru.remove(&item.used);
-        self.used = self
-            .used
-            .saturating_sub(Item::cost(&k, item.value.len(), item.flags));
+        self.unstore(at);
         true
     }
 
     /// Removes the live item under `key`: whether there was one.
     pub fn delete(&mut self, key: &[u8], now: u32) -> bool {
-        self.peek(key, now).is_some() && self.remove(key)
+        match self.live(self.table.hash(key), key, now) {
+            Some(at) => {
+                self.unstore(at);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Evicts from the front of the LRU order until `cost` more bytes fit; false if they
-    /// cannot.
+    /// cannot. An active item at the front is moved to the back instead, at most
+    /// [`SECOND_CHANCES`] times per eviction.
     fn make_room(&mut self, cost: usize) -> bool {
         if cost > self.limit || cost > self.item_max {
             return false;
         }
+        let mut chances = 0;
         while self.used.saturating_add(cost) > self.limit {
-            let Some((_, key)) = self.lru.pop_first() else {
+            let Some(at) = self.table.front() else {
                 return false;
             };
-            if let Some(item) = self.items.remove(&key) {
-                self.used =
-                    self.used
-                        .saturating_sub(Item::cost(&key, item.value.len(), item.flags));
-                self.stats.evictions += 1;
+            if self.table.slot(at).active && chances < SECOND_CHANCES {
+                chances += 1;
+                self.table.move_back(at);
+                continue;
             }
+            chances = 0;
+            self.unstore(at);
+            self.stats.evictions += 1;
         }
         true
     }
 
     /// Links a new item under `key` (replacing any), with a new CAS id.
     fn link(&mut self, key: &[u8], value: &[u8], flags: u32, exptime: u32, now: u32) -> Stored {
+        let hash = self.table.hash(key);
         // An item already under `key` leaves the LRU order and the count first, so making room
         // cannot evict it; its key and value buffers are then reused (no allocation when the
         // new value fits the old one's capacity).
-        let mut kept = None;
-        let mut existed = false;
-        if let Some(item) = self.items.get_mut(key) {
-            existed = true;
-            kept = self.lru.remove(&item.used);
-            self.used = self
-                .used
-                .saturating_sub(Item::cost(key, item.value.len(), item.flags));
+        let present = self.table.find(hash, key);
+        if let Some(at) = present {
+            self.table.unlink(at);
+            let item = &self.table.slot(at).item;
+            let old = Item::cost(key, item.value.len(), item.flags);
+            self.used = self.used.saturating_sub(old);
         }
         let cost = Item::cost(key, value.len(), flags);
         if !self.make_room(cost) {
-            if existed {
-                self.items.remove(key);
+            if let Some(at) = present {
+                // Off the count already: only the slot goes.
+                self.table.remove(at);
             }
             return Stored::NoMemory;
         }
         let cas = self.cas_id();
-        self.uses += 1;
-        self.used += cost;
-        let uses = self.uses;
-        match self.items.get_mut(key) {
-            Some(item) => {
-                self.lru.insert(uses, kept.unwrap_or_else(|| key.into()));
+        self.used = self.used.saturating_add(cost);
+        match present {
+            Some(at) => {
+                self.table.link_back(at);
+                let item = &mut self.table.slot_mut(at).item;
                 item.value.clear();
                 item.value.extend_from_slice(value);
                 item.flags = flags;
@@ -313,22 +309,17 @@ impl Store {
                 item.cas = cas;
                 item.time = now;
                 item.fetched = false;
-                item.used = uses;
             }
             None => {
-                self.lru.insert(uses, key.into());
-                self.items.insert(
-                    key.into(),
-                    Item {
-                        value: value.to_vec(),
-                        flags,
-                        exptime,
-                        cas,
-                        time: now,
-                        fetched: false,
-                        used: uses,
-                    },
-                );
+                let item = Item {
+                    value: value.to_vec(),
+                    flags,
+                    exptime,
+                    cas,
+                    time: now,
+                    fetched: false,
+                };
+                self.table.insert(hash, key, item);
             }
         }
         self.stats.total_items += 1;
@@ -362,7 +353,9 @@ impl Store {
         match (mode, present) {
             (Mode::Add, Some(_)) => {
                 // memcached moves the present item up the LRU on a failed add.
-                self.bump(key, now);
+                if let Some(at) = self.table.find(self.table.hash(key), key) {
+                    self.bump(at, now);
+                }
                 Stored::NotStored
             }
             (Mode::Cas, None) => Stored::NotFound,
@@ -372,7 +365,7 @@ impl Store {
                 Stored::Exists
             }
             (Mode::Append | Mode::Prepend, Some((_, flags, exptime))) => {
-                let Some(old) = self.items.get(key) else {
+                let Some(old) = self.peek(key, now) else {
                     return Stored::NotStored;
                 };
                 let mut joined = Vec::with_capacity(old.value.len() + value.len());
@@ -440,10 +433,10 @@ impl Store {
             item.value.extend_from_slice(digits);
             item.value.resize(old_len, b' ');
             let cas = self.cas_id();
-            if let Some(item) = self.items.get_mut(key) {
-                item.cas = cas;
+            if let Some(at) = self.table.find(self.table.hash(key), key) {
+                self.table.slot_mut(at).item.cas = cas;
+                self.bump(at, now);
             }
-            self.bump(key, now);
             return Ok((value, cas));
         }
         match self.link(key, digits, flags, exptime, now) {
@@ -464,5 +457,6 @@ impl Store {
     }
 }
 
+mod table;
 #[cfg(test)]
 mod tests;

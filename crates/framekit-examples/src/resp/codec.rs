@@ -1,7 +1,7 @@
 //! The RESP connection codec: requests found by [`RequestBoundary`] and decoded once each by
 //! [`RequestParser`] through framekit's [`NomCodec`], replies encoded from [`Value`]s.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use framekit::framing::nom::NomCodec;
 use framekit::FrameError;
 use tokio_util::codec::{Decoder, Encoder};
@@ -11,7 +11,7 @@ use super::{Request, RequestBoundary, RequestParser, Value};
 /// A `tokio_util` codec for the server side of RESP2.
 ///
 /// ```
-/// use bytes::BytesMut;
+/// use bytes::{Bytes, BytesMut};
 /// use framekit_examples::resp::{RequestParser, RespCodec, Value};
 /// use tokio_util::codec::{Decoder, Encoder};
 ///
@@ -60,6 +60,28 @@ impl Encoder<Value> for RespCodec {
 
     fn encode(&mut self, value: Value, dst: &mut BytesMut) -> Result<(), FrameError> {
         value.encode(dst);
+        Ok(())
+    }
+}
+
+/// Replies that are RESP bytes already (a proxy passes a backend's reply on as it came) go out
+/// as they are.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use framekit_examples::resp::{RequestParser, RespCodec};
+/// use tokio_util::codec::Encoder;
+///
+/// let mut output = BytesMut::new();
+/// RespCodec::new(RequestParser::new()).encode(Bytes::from_static(b"$-1\r\n"), &mut output)?;
+/// assert_eq!(&output[..], b"$-1\r\n");
+/// # Ok::<(), framekit::FrameError>(())
+/// ```
+impl Encoder<Bytes> for RespCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, reply: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        dst.extend_from_slice(&reply);
         Ok(())
     }
 }

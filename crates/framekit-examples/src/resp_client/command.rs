@@ -18,14 +18,28 @@ pub struct Command {
     args: Vec<Bytes>,
 }
 
-/// A command named `name`, to which [`Command::arg`] adds arguments.
-pub fn cmd(name: &str) -> Command {
-    Command {
-        args: vec![Bytes::copy_from_slice(name.as_bytes())],
-    }
+/// A command named `name` (a literal: it is not copied), to which [`Command::arg`] adds
+/// arguments.
+pub fn cmd(name: &'static str) -> Command {
+    // Room for the name, a key, a value and one option: most commands never grow it.
+    let mut args = Vec::with_capacity(4);
+    args.push(Bytes::from_static(name.as_bytes()));
+    Command { args }
 }
 
 impl Command {
+    /// A command of these arguments, the name first, as a server parsed them (a proxy
+    /// forwards them so).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use framekit_examples::resp_client::{cmd, Command};
+    /// assert_eq!(Command::from_args(vec![Bytes::from("GET"), Bytes::from("k")]), cmd("GET").arg("k"));
+    /// ```
+    pub fn from_args(args: Vec<Bytes>) -> Command {
+        Command { args }
+    }
+
     /// Adds an argument (any bytes).
     pub fn arg(mut self, arg: impl Into<ArgBytes>) -> Self {
         self.args.push(arg.into().0);

@@ -3,7 +3,8 @@
 //! answers matched in order by the connection machine), reconnecting after a server restart.
 //!
 //! - `command`: [`Command`], built with [`cmd`].
-//! - `reply`: [`Reply`]; `scan`: the [`ReplyCodec`] that finds a reply's end in one pass.
+//! - `reply`: [`Reply`]; `scan`: the [`ReplyCodec`] that finds a reply's end in one pass;
+//!   `line`: where a line ends.
 //! - here: [`RespClient`], the typed calls, and [`RespError`] (the server's error replies
 //!   apart from the client's failures).
 //!
@@ -19,6 +20,7 @@
 //! ```
 
 mod command;
+mod line;
 mod reply;
 mod scan;
 
@@ -27,9 +29,11 @@ use framekit::connection::{Owned, Pipelined, Settings};
 use framekit_client::{Builder, Client, Endpoint, Options};
 
 pub use command::{cmd, ArgBytes, Command};
+pub(crate) use reply::build;
 pub use reply::Reply;
 pub use scan::{
-    ReplyCodec, ReplyError, DEFAULT_MAX_BULK, DEFAULT_MAX_ELEMENTS, MAX_DEPTH, MAX_LINE,
+    RawReplyCodec, ReplyCodec, ReplyError, DEFAULT_MAX_BULK, DEFAULT_MAX_ELEMENTS, MAX_DEPTH,
+    MAX_LINE,
 };
 
 /// Why a call failed: the server answered with an error, answered something the call did not

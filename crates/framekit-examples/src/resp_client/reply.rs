@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::line::find_crlf;
 use crate::resp::parse_i64;
 
 /// A RESP2 reply.
@@ -56,7 +57,7 @@ pub(crate) fn build(wire: &Bytes) -> Option<(Reply, usize)> {
 /// One element at `*at`, moving `*at` past it. The recursion is as deep as the arrays nest,
 /// which the scanner bounded ([`MAX_DEPTH`](super::MAX_DEPTH)).
 fn element(wire: &Bytes, at: &mut usize) -> Option<Reply> {
-    let line_end = *at + memchr::memmem::find(&wire[*at..], b"\r\n")?;
+    let line_end = *at + find_crlf(&wire[*at..])?;
     let kind = wire[*at];
     let text = wire.slice(*at + 1..line_end);
     *at = line_end + 2;

@@ -10,6 +10,7 @@ use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::Command;
+use super::line::find_crlf;
 use super::reply::{build, Reply};
 use crate::resp::parse_i64;
 
@@ -145,7 +146,7 @@ impl ReplyCodec {
                 return Ok(None);
             };
             let window = &rest[..rest.len().min(MAX_LINE + 2)];
-            let Some(line_len) = memchr::memmem::find(window, b"\r\n") else {
+            let Some(line_len) = find_crlf(window) else {
                 if rest.len() > MAX_LINE + 1 {
                     return Err(ReplyError::LineTooLong {
                         offset: at,
@@ -254,19 +255,73 @@ impl Decoder for ReplyCodec {
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Reply>, ReplyError> {
-        match self.decode(buf)? {
-            Some(reply) => Ok(Some(reply)),
-            None if buf.is_empty() => Ok(None),
-            None => {
-                let buffered = buf.len();
-                buf.advance(buffered);
-                Err(ReplyError::Truncated { buffered })
-            }
+        let reply = self.decode(buf)?;
+        at_end(reply, buf)
+    }
+}
+
+/// At the end of the stream: the last reply, or nothing, or [`ReplyError::Truncated`] when
+/// bytes of an unfinished reply are left (they are dropped).
+fn at_end<T>(reply: Option<T>, buf: &mut BytesMut) -> Result<Option<T>, ReplyError> {
+    match reply {
+        Some(reply) => Ok(Some(reply)),
+        None if buf.is_empty() => Ok(None),
+        None => {
+            let buffered = buf.len();
+            buf.advance(buffered);
+            Err(ReplyError::Truncated { buffered })
         }
     }
 }
 
 impl Encoder<Command> for ReplyCodec {
+    type Error = ReplyError;
+
+    fn encode(&mut self, command: Command, dst: &mut BytesMut) -> Result<(), ReplyError> {
+        command.encode(dst);
+        Ok(())
+    }
+}
+
+/// Decodes each reply as its own RESP bytes, found by [`ReplyCodec`]'s scanner and not built
+/// into a [`Reply`] (a proxy passes a backend's reply on as it came); encodes [`Command`]s.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use framekit_examples::resp_client::RawReplyCodec;
+/// use tokio_util::codec::Decoder;
+///
+/// let mut codec = RawReplyCodec::default();
+/// let mut input = BytesMut::from(&b"*2\r\n$1\r\na\r\n:7\r\n+OK"[..]);
+/// assert_eq!(&codec.decode(&mut input)?.unwrap()[..], b"*2\r\n$1\r\na\r\n:7\r\n");
+/// assert_eq!(codec.decode(&mut input)?, None);
+/// # Ok::<(), framekit_examples::resp_client::ReplyError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RawReplyCodec(ReplyCodec);
+
+impl RawReplyCodec {
+    /// A codec with `replies`' limits.
+    pub fn new(replies: ReplyCodec) -> Self {
+        RawReplyCodec(replies)
+    }
+}
+
+impl Decoder for RawReplyCodec {
+    type Item = bytes::Bytes;
+    type Error = ReplyError;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<bytes::Bytes>, ReplyError> {
+        Ok(self.0.scan(buf)?.map(|len| buf.split_to(len).freeze()))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<bytes::Bytes>, ReplyError> {
+        let reply = self.decode(buf)?;
+        at_end(reply, buf)
+    }
+}
+
+impl Encoder<Command> for RawReplyCodec {
     type Error = ReplyError;
 
     fn encode(&mut self, command: Command, dst: &mut BytesMut) -> Result<(), ReplyError> {

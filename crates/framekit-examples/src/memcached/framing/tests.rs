@@ -167,3 +167,27 @@ fn encoding_refuses_what_would_not_decode_back() {
         assert!(f.encode(bad, &mut dst).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn a_storage_line_is_read_once_and_handed_on_as_read() {
+    use super::super::line::{StorageLine, Words};
+    use super::super::request::RequestDecoder;
+    // Each line, and whether it is a valid classic storage line.
+    let lines: [(&[u8], bool); 6] = [
+        (b"set  key 5 -1 2 noreply", true),
+        (b"cas k 0 0 2 77", true),
+        (b"append k 4294967295 100 2", true),
+        (b"ms k 2 T0", false),
+        (b"set k 0 0 x", false),
+        (b"get k", false),
+    ];
+    for (line, valid) in lines {
+        let mut decoder = RequestDecoder::new(MemcacheFraming::new());
+        let mut wire = bytes::BytesMut::from(line);
+        wire.extend_from_slice(b"\r\nhi\r\n");
+        let (req, _) = decoder.next_request(&mut wire, false).unwrap().unwrap();
+        let read_again = StorageLine::parse(&Words::split(line)).ok().flatten();
+        assert_eq!(req.storage, read_again, "{}", String::from_utf8_lossy(line));
+        assert_eq!(req.storage.is_some(), valid);
+    }
+}

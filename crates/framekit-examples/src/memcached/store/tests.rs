@@ -119,3 +119,85 @@ fn incr_and_decr_follow_memcached_in_place_rule() {
         Err(DeltaError::NotFound)
     );
 }
+
+#[test]
+fn a_read_moves_an_item_at_most_once_per_update_interval() {
+    let mut s = store();
+    for key in [b"a", b"b", b"c"] {
+        s.set(key, b"v", 0, 0, 10);
+    }
+    // Within the interval a read only marks the item active.
+    assert!(s.get(b"a", 69).is_some());
+    assert_eq!(s.table.order(), [b"a", b"b", b"c"]);
+    assert_eq!(s.get(b"a", 69).unwrap().time, 10);
+    // From 60 s after its last move on, a read moves it and renews its time.
+    assert!(s.get(b"a", 70).is_some());
+    assert_eq!(s.table.order(), [b"b", b"c", b"a"]);
+    assert_eq!(s.get(b"a", 70).unwrap().time, 70);
+    assert!(s.get(b"b", 100).is_some());
+    assert_eq!(s.table.order(), [b"c", b"a", b"b"]);
+}
+
+#[test]
+fn an_active_item_gets_a_bounded_number_of_second_chances() {
+    // Room for seven 160-byte items (1-byte key, 100-byte value).
+    let mut s = Store::new(7 * 160, 1 << 20);
+    let v = [b'x'; 100];
+    let keys: [&[u8]; 7] = [b"a", b"b", b"c", b"d", b"e", b"f", b"g"];
+    for key in keys {
+        s.set(key, &v, 0, 0, 10);
+    }
+    // Read within the interval: not moved, but active.
+    assert!(s.get(b"a", 10).is_some());
+    s.set(b"h", &v, 0, 0, 10);
+    assert!(
+        s.peek(b"b", 10).is_none(),
+        "b, not the active a, was evicted"
+    );
+    assert_eq!(s.table.order(), [b"c", b"d", b"e", b"f", b"g", b"a", b"h"]);
+    // Every item active: five move to the back, the sixth is evicted all the same.
+    for key in [b"c", b"d", b"e", b"f", b"g", b"a", b"h"] {
+        assert!(s.get(key, 10).is_some());
+    }
+    s.set(b"i", &v, 0, 0, 10);
+    assert_eq!(s.stats.evictions, 2);
+    assert!(
+        s.peek(b"a", 10).is_none(),
+        "a came to the front after five second chances"
+    );
+    assert_eq!(s.table.order(), [b"h", b"c", b"d", b"e", b"f", b"g", b"i"]);
+    assert_eq!((s.len(), s.bytes()), (7, 7 * 160));
+}
+
+#[test]
+fn an_overwrite_that_cannot_fit_removes_the_old_item() {
+    let mut s = Store::new(330, 1 << 20);
+    s.set(b"a", &[b'x'; 100], 0, 0, 10);
+    s.set(b"b", &[b'x'; 100], 0, 0, 10);
+    assert_eq!(s.set(b"a", &[0; 400], 0, 0, 10), Stored::NoMemory);
+    assert!(s.peek(b"a", 10).is_none());
+    assert_eq!((s.len(), s.bytes()), (1, 160));
+    // A bigger overwrite that fits once others are evicted keeps the key.
+    assert!(matches!(
+        s.set(b"b", &[b'y'; 200], 0, 0, 10),
+        Stored::Stored(_)
+    ));
+    assert_eq!(s.get(b"b", 10).unwrap().value, [b'y'; 200]);
+    assert_eq!((s.len(), s.bytes(), s.stats.evictions), (1, 260, 0));
+}
+
+#[test]
+fn slots_are_reused_and_the_order_stays_linked() {
+    let mut s = store();
+    for key in [b"a", b"b", b"c", b"d"] {
+        s.set(key, b"v", 0, 0, 10);
+    }
+    assert!(s.delete(b"b", 10) && s.remove(b"d") && !s.remove(b"d"));
+    assert_eq!(s.table.order(), [b"a", b"c"]);
+    s.set(b"e", b"v", 0, 0, 10);
+    s.set(b"a", b"w", 0, 0, 10);
+    assert_eq!(s.table.order(), [b"c", b"e", b"a"]);
+    assert_eq!(s.len(), 3);
+    assert!(s.delete(b"a", 10) && s.delete(b"c", 10) && s.delete(b"e", 10));
+    assert!(s.is_empty() && s.table.order().is_empty() && s.bytes() == 0);
+}

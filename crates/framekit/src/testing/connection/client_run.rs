@@ -1,22 +1,24 @@
 //! One run of the connection laws in the client role: the model caller submits requests, a
-//! model peer answers each one it reads (in order, or shuffled for a tagged client), and the
-//! plan chooses the order of submits, partial writes, answer chunks, deadlines, the peer's close
-//! and the caller's.
+//! model peer answers each one it reads (in order, or shuffled for a tagged client), both as the
+//! protocol's [`ClientModel`] writes them, and the plan chooses the order of submits, partial
+//! writes, answer chunks, deadlines, the peer's close, a reset and the caller's close.
 //!
 //! Every exchange must end exactly once (answered with its own answer, expired, undecodable, or
 //! failed with the connection), a late answer is dropped at most once and only after an expiry,
-//! the bounds hold, no timer fires early, no step spins, and at quiescence nothing is left
-//! unfinished.
+//! an unanswered exchange says truly whether its bytes went out, the bounds hold, no timer fires
+//! early, no step spins, and at quiescence nothing is left unfinished.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Encoder;
 
+use super::model::{ClientModel, PlanMatch};
 use super::steps::{broken, deliver, fire, linear, pick, write_some, ConnectionViolation};
 use crate::connection::{
-    Client, ClientEvent, Connection, Decode, ExchangeId, Match, Role, Settings, SubmitError,
+    Client, ClientEvent, Connection, Decode, Delivery, ExchangeId, Match, Role, Settings,
+    SubmitError,
 };
 
 /// One client run: how many requests, whether answers are matched by tag, the driver's
@@ -34,30 +36,12 @@ pub struct ClientPlan {
     pub choices: Vec<u16>,
     /// The step at which the peer closes its side, if any.
     pub peer_closes_at: Option<usize>,
+    /// The step at which the transport fails (a reset), if any.
+    pub reset_at: Option<usize>,
     /// The step at which the caller closes gracefully, if any.
     pub close_at: Option<usize>,
     /// The machine's settings.
     pub settings: Settings,
-}
-
-/// Reads the tag of an answer `a<index>` (the kit's model peer writes them).
-#[derive(Debug, Clone, Copy)]
-pub struct IndexTag {
-    tagged: bool,
-}
-
-impl<C> Match<C> for IndexTag
-where
-    C: Decode,
-    for<'b> C::View<'b>: AsRef<[u8]>,
-{
-    fn tag(&self, answer: &C::View<'_>) -> Option<u64> {
-        if !self.tagged {
-            return None;
-        }
-        let digits = answer.as_ref().get(1..)?;
-        std::str::from_utf8(digits).ok()?.parse().ok()
-    }
 }
 
 /// How an exchange ended, as the model saw it.
@@ -70,8 +54,8 @@ enum End {
 }
 
 /// The model peer: reads requests as the client writes them and queues their answers.
-struct Peer<C> {
-    codec: C,
+struct Peer<K> {
+    model: K,
     read: BytesMut,
     /// Answers not yet sent, as (index, wire bytes).
     queued: Vec<(u64, Bytes)>,
@@ -79,25 +63,20 @@ struct Peer<C> {
     closed: bool,
 }
 
-impl<C> Peer<C>
-where
-    C: Decode + Encoder<Bytes>,
-    for<'b> C::View<'b>: AsRef<[u8]>,
-{
-    fn take(&mut self, bytes: &[u8]) -> Result<(), ConnectionViolation> {
+impl<K> Peer<K> {
+    fn take<C>(&mut self, bytes: &[u8]) -> Result<(), ConnectionViolation>
+    where
+        C: Decode,
+        K: ClientModel<C>,
+    {
         self.read.extend_from_slice(bytes);
-        while let Ok(Some(found)) = self.codec.decode(&mut self.read, false) {
-            let (view, len) = self.codec.view(&self.read, found);
-            let index: u64 = std::str::from_utf8(view.as_ref().get(1..).unwrap_or_default())
-                .ok()
-                .and_then(|d| d.parse().ok())
-                .ok_or_else(|| broken("exactly_once_in_order", "the peer read a bad request"))?;
-            drop(view);
-            self.read.advance(len);
+        while let Some(index) = self
+            .model
+            .read_request(&mut self.read)
+            .map_err(|what| broken("exactly_once_in_order", what))?
+        {
             let mut wire = BytesMut::new();
-            self.codec
-                .encode(Bytes::from(format!("a{index}")), &mut wire)
-                .map_err(|_| broken("setup", "the codec refused an answer"))?;
+            self.model.write_answer(index, &mut wire);
             self.queued.push((index, wire.freeze()));
         }
         Ok(())
@@ -118,35 +97,60 @@ where
     }
 }
 
-/// Runs `plan` against a client connection over codecs from `make`, checking every law.
-pub fn check_client<F, C>(make: &F, plan: &ClientPlan) -> Result<(), ConnectionViolation>
+/// What the kit knows of one submitted exchange.
+#[derive(Debug, Clone, Copy)]
+struct Submitted {
+    index: u64,
+    /// The offset of its first byte in everything the client writes.
+    start: u64,
+}
+
+/// What the run has seen: the exchanges submitted, how each ended, the bytes written and the
+/// events asked for.
+#[derive(Default)]
+struct Record {
+    submitted: BTreeMap<ExchangeId, Submitted>,
+    ends: BTreeMap<ExchangeId, End>,
+    written: u64,
+    calls: u64,
+    /// The largest request encoded so far, in bytes.
+    largest: usize,
+}
+
+/// Runs `plan` against a client connection over codecs from `make`, the protocol told by
+/// `model`, checking every law.
+pub fn check_client<F, C, K>(
+    make: &F,
+    model: K,
+    plan: &ClientPlan,
+) -> Result<(), ConnectionViolation>
 where
     F: Fn() -> C,
-    C: Decode + Encoder<Bytes>,
-    for<'b> C::View<'b>: AsRef<[u8]>,
+    C: Decode + Encoder<K::Request>,
+    K: ClientModel<C>,
 {
     let settings = plan.settings;
     let mut now = Instant::now();
-    let matcher = IndexTag {
-        tagged: plan.tagged,
+    let matcher = match model.tags() {
+        Some(tags) if plan.tagged => PlanMatch::Tagged(tags),
+        _ => PlanMatch::InOrder,
     };
+    let tagged = matches!(matcher, PlanMatch::Tagged(_));
     let mut conn = Connection::client(make(), matcher, settings, now);
     let mut peer = Peer {
-        codec: make(),
+        model,
         read: BytesMut::new(),
         queued: Vec::new(),
         sent: BytesMut::new(),
         closed: false,
     };
-    let mut index_of: BTreeMap<ExchangeId, u64> = BTreeMap::new();
-    let mut ends: BTreeMap<ExchangeId, End> = BTreeMap::new();
+    let mut record = Record::default();
     let mut submitted = 0usize;
     let mut delivered = 0usize;
     let mut steps = 0usize;
-    let mut calls = 0u64;
     loop {
-        events(&mut conn, now, &index_of, &mut ends, &mut calls)?;
-        calls += 1;
+        events(&mut conn, now, &peer.model, &mut record)?;
+        record.calls += 1;
         let before = (
             conn.state(),
             conn.in_flight(),
@@ -170,7 +174,8 @@ where
         if conn.in_flight() > settings.in_flight_limit() {
             return Err(broken("bounded", format!("{} in flight", conn.in_flight())));
         }
-        if conn.owed() > settings.high_water_mark() + 32 {
+        // Submits stop at the high water mark, so one request may pass it.
+        if conn.owed() > settings.high_water_mark() + record.largest {
             return Err(broken("bounded", format!("{} bytes owed", conn.owed())));
         }
         let mut enabled: Vec<u8> = Vec::new();
@@ -192,6 +197,9 @@ where
         if plan.peer_closes_at == Some(steps) && conn.wants_read() {
             enabled.push(b'e');
         }
+        if plan.reset_at == Some(steps) && !conn.is_closed() {
+            enabled.push(b'x');
+        }
         if plan.close_at == Some(steps) && !conn.is_closed() {
             enabled.push(b'c');
         }
@@ -201,10 +209,13 @@ where
         match event {
             b's' => {
                 let index = submitted as u64;
-                let tag = plan.tagged.then_some(index);
-                match conn.submit(Bytes::from(format!("q{index}")), tag, now) {
+                let tag = tagged.then_some(index);
+                let owed = conn.owed();
+                let start = record.written.saturating_add(owed as u64);
+                match conn.submit(peer.model.request(index), tag, now) {
                     Ok(id) => {
-                        index_of.insert(id, index);
+                        record.largest = record.largest.max(conn.owed().saturating_sub(owed));
+                        record.submitted.insert(id, Submitted { index, start });
                         submitted += 1;
                     }
                     Err(SubmitError::Busy { .. } | SubmitError::Closing) => submitted += 1,
@@ -216,8 +227,15 @@ where
                     }
                 }
             }
-            b'w' => write_some(&mut conn, choice, now, |bytes| peer.take(bytes))?,
-            b'a' => peer.answer(choice, plan.tagged),
+            b'w' => {
+                let mut taken = 0;
+                write_some(&mut conn, choice, now, |bytes| {
+                    taken = bytes.len();
+                    peer.take::<C>(bytes)
+                })?;
+                record.written = record.written.saturating_add(taken as u64);
+            }
+            b'a' => peer.answer(choice, tagged),
             b'r' => {
                 let chunk = plan.chunks[steps % plan.chunks.len()];
                 deliver(&mut conn, &peer.sent, &mut delivered, chunk, now)?;
@@ -227,14 +245,18 @@ where
                 peer.closed = true;
                 conn.handle_eof(now);
             }
+            b'x' => {
+                peer.closed = true;
+                conn.handle_transport_error(now);
+            }
             _ => conn.close(now),
         }
         now += Duration::from_micros(1);
     }
-    events(&mut conn, now, &index_of, &mut ends, &mut calls)?;
-    linear(calls, plan.requests, steps)?;
-    for id in index_of.keys() {
-        if !ends.contains_key(id) {
+    events(&mut conn, now, &peer.model, &mut record)?;
+    linear(record.calls, plan.requests, steps)?;
+    for id in record.submitted.keys() {
+        if !record.ends.contains_key(id) {
             return Err(broken(
                 "liveness",
                 format!(
@@ -248,44 +270,73 @@ where
     Ok(())
 }
 
+/// `delivery_told`: an exchange that ends unanswered says it may have been applied exactly
+/// when some of its bytes were written.
+fn delivery_told(
+    id: ExchangeId,
+    delivery: Delivery,
+    record: &Record,
+) -> Result<(), ConnectionViolation> {
+    let Some(sent) = record.submitted.get(&id) else {
+        return Ok(());
+    };
+    let written = record.written > sent.start;
+    if written != (delivery == Delivery::MaybeApplied) {
+        return Err(broken(
+            "delivery_told",
+            format!(
+                "exchange {id:?} (request {}) reported {delivery:?} with {} of the bytes before \
+                 its start at {} written",
+                sent.index, record.written, sent.start
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Takes every event, checking that each exchange ends once, with its own answer.
-fn events<C, M>(
+fn events<C, M, K>(
     conn: &mut Connection<C, Client<M>>,
     now: Instant,
-    index_of: &BTreeMap<ExchangeId, u64>,
-    ends: &mut BTreeMap<ExchangeId, End>,
-    calls: &mut u64,
+    model: &K,
+    record: &mut Record,
 ) -> Result<(), ConnectionViolation>
 where
     C: Decode,
     M: Match<C>,
+    K: ClientModel<C>,
     Client<M>: Role,
-    for<'b> C::View<'b>: AsRef<[u8]>,
 {
     loop {
-        *calls += 1;
+        record.calls += 1;
         let Some(event) = conn.poll_event(now) else {
             return Ok(());
         };
         let (id, end) = match event {
             ClientEvent::Response { id, answer } => {
-                let expected = index_of.get(&id).map(|i| format!("a{i}"));
-                if expected.as_deref().map(str::as_bytes) != Some(answer.as_ref()) {
+                let index = record.submitted.get(&id).map(|s| s.index);
+                if !index.is_some_and(|i| model.is_answer(&answer, i)) {
                     return Err(broken(
                         "exactly_once_in_order",
                         format!(
-                            "exchange {id:?} got {:?}, expected {expected:?}",
-                            String::from_utf8_lossy(answer.as_ref())
+                            "exchange {id:?} (request {index:?}) got {}",
+                            model.describe(&answer)
                         ),
                     ));
                 }
                 (id, End::Answered)
             }
-            ClientEvent::Expired { id, .. } => (id, End::Expired { dropped: false }),
+            ClientEvent::Expired { id, delivery } => {
+                delivery_told(id, delivery, record)?;
+                (id, End::Expired { dropped: false })
+            }
             ClientEvent::Undecodable { id, .. } => (id, End::Undecodable),
-            ClientEvent::Failed { id, .. } => (id, End::Failed),
+            ClientEvent::Failed { id, delivery, .. } => {
+                delivery_told(id, delivery, record)?;
+                (id, End::Failed)
+            }
             ClientEvent::Dropped { id } => {
-                match ends.get_mut(&id) {
+                match record.ends.get_mut(&id) {
                     Some(End::Expired { dropped }) if !*dropped => *dropped = true,
                     other => {
                         return Err(broken(
@@ -297,7 +348,7 @@ where
                 continue;
             }
         };
-        if let Some(before) = ends.insert(id, end.clone()) {
+        if let Some(before) = record.ends.insert(id, end.clone()) {
             return Err(broken(
                 "exactly_once_in_order",
                 format!("exchange {id:?} ended twice: {before:?}, then {end:?}"),

@@ -2,7 +2,9 @@
 //! must do in every order of events, checked by driving it with a model handler, random
 //! chunkings of the input, writes that accept any partial amount, timers at their deadlines and
 //! shutdown at any point; in the client role ([`check_client`]) with a model peer that answers
-//! each request it reads, in order or (tagged) shuffled, and closes at any point. proptest draws
+//! each request it reads, in order or (tagged) shuffled, and closes or resets at any point; the
+//! protocol is told by a [`ClientModel`], so a codec whose answers are values (a parsed reply)
+//! is checked as well as one that lends bytes ([`PayloadModel`]). proptest draws
 //! the [`Plan`]s and shrinks a failure to a minimal one; [`check_server`] and [`check_client`]
 //! run one plan, so a fuzz target can drive the machine too. In the client role
 //! `exactly_once_in_order` reads: every exchange ends exactly once, answered with its own
@@ -16,6 +18,7 @@
 //! | `timers_exact` | a deadline never fires before it is due, and a timeout of [`Timeout::Never`](crate::connection::Timeout) is never armed |
 //! | `no_busy_loop` | after the machine answers "nothing to do", asking again without an event changes nothing |
 //! | `linear_work` | events asked per run stay linear in the requests and the driver's steps |
+//! | `delivery_told` | (client) an exchange that ends unanswered says it may have been applied exactly when some of its bytes were written |
 //! | `liveness` | while an answer is due and the output has room, the machine never waits for more input: once input, writes, later answers and deadlines are exhausted, every request is answered or the connection is closed |
 //!
 //! ```
@@ -33,6 +36,7 @@
 //! model exercises in every combination (at once, later, never, in parts, close, fail).
 
 mod client_run;
+mod model;
 mod server_run;
 mod steps;
 
@@ -45,7 +49,8 @@ use tokio_util::codec::Encoder;
 
 use crate::connection::{Decode, Settings, Timeout};
 
-pub use client_run::{check_client, ClientPlan, IndexTag};
+pub use client_run::{check_client, ClientPlan};
+pub use model::{ClientModel, IndexTag, PayloadModel};
 pub use server_run::check_server;
 pub use steps::ConnectionViolation;
 
@@ -84,7 +89,7 @@ pub struct Plan {
     pub settings: Settings,
 }
 
-/// The connection laws for one codec, in the server role.
+/// The connection laws for one codec, in the server and the client role.
 pub struct ConnectionLaws<F> {
     make: F,
     cases: u32,
@@ -93,10 +98,9 @@ pub struct ConnectionLaws<F> {
 impl<F, C> ConnectionLaws<F>
 where
     F: Fn() -> C,
-    C: Decode + Encoder<Bytes>,
-    for<'b> C::View<'b>: AsRef<[u8]>,
+    C: Decode,
 {
-    /// The laws for codecs made by `make`; requests and answers are encoded with the codec.
+    /// The laws for codecs made by `make`.
     pub fn new(make: F) -> Self {
         ConnectionLaws { make, cases: 256 }
     }
@@ -107,14 +111,37 @@ where
         self
     }
 
-    /// Runs every law in the client role over `cases` random plans (pipelined and tagged);
-    /// panics with the law broken and the shrunk plan.
-    pub fn check_client(&self) {
-        self.run(client_plans(), |plan| check_client(&self.make, &plan));
+    /// Runs every law in the client role over `cases` random plans (pipelined and tagged),
+    /// for a codec whose answers are bytes: requests and answers are framed by the codec
+    /// ([`PayloadModel`]). Panics with the law broken and the shrunk plan.
+    pub fn check_client(&self)
+    where
+        C: Encoder<Bytes>,
+        for<'b> C::View<'b>: AsRef<[u8]>,
+    {
+        self.check_client_model(|| PayloadModel::new((self.make)()));
     }
 
-    /// Runs every law over `cases` random plans; panics with the law broken and the shrunk plan.
-    pub fn check_server(&self) {
+    /// Runs every law in the client role over `cases` random plans, the protocol told by a
+    /// fresh model from `model` for each plan (see [`ClientModel`]). Panics with the law broken
+    /// and the shrunk plan.
+    pub fn check_client_model<K>(&self, model: impl Fn() -> K)
+    where
+        K: ClientModel<C>,
+        C: Encoder<K::Request>,
+    {
+        self.run(client_plans(), |plan| {
+            check_client(&self.make, model(), &plan)
+        });
+    }
+
+    /// Runs every law in the server role over `cases` random plans (requests and answers
+    /// framed by the codec); panics with the law broken and the shrunk plan.
+    pub fn check_server(&self)
+    where
+        C: Encoder<Bytes>,
+        for<'b> C::View<'b>: AsRef<[u8]>,
+    {
         self.run(plans(), |plan| check_server(&self.make, &plan));
     }
 
@@ -169,19 +196,32 @@ pub fn client_plans() -> impl Strategy<Value = ClientPlan> {
         any::<bool>(),
         proptest::collection::vec(1usize..64, 1..6),
         proptest::collection::vec(any::<u16>(), 1..32),
-        proptest::option::of(0usize..96),
-        proptest::option::of(0usize..96),
+        (
+            proptest::option::of(0usize..96),
+            proptest::option::of(0usize..192),
+            proptest::option::of(0usize..96),
+        ),
         settings(),
     )
         .prop_map(
-            |(requests, tagged, chunks, choices, peer_closes_at, close_at, settings)| ClientPlan {
+            |(
                 requests,
                 tagged,
                 chunks,
                 choices,
-                peer_closes_at,
-                close_at,
+                (peer_closes_at, reset_at, close_at),
                 settings,
+            )| {
+                ClientPlan {
+                    requests,
+                    tagged,
+                    chunks,
+                    choices,
+                    peer_closes_at,
+                    reset_at,
+                    close_at,
+                    settings,
+                }
             },
         )
 }
