@@ -17,8 +17,8 @@ use std::time::Instant;
 use framekit::connection::{
     self, CloseReason as MachineReason, Connection, Event, ExchangeId, Failure, State,
 };
-use futures::stream::{BoxStream, FuturesUnordered};
-use futures::{Stream, StreamExt};
+use futures::stream::BoxStream;
+use futures::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
@@ -31,33 +31,18 @@ use crate::metrics::{CloseReason, IoFailure};
 use crate::pool;
 use crate::shared::Shared;
 
-pin_project_lite::pin_project! {
-    /// A later answer's future, with the exchange it answers; emptied (and so dropped where
-    /// it waits) when the exchange's deadline passes.
-    struct Later<F> {
-        id: ExchangeId,
-        started: Instant,
-        #[pin]
-        future: Option<F>,
-    }
+/// A later answer in flight: its exchange, when it started, and its future (boxed: it was
+/// polled once where the handler returned it before it was kept).
+struct Later<F> {
+    id: ExchangeId,
+    started: Instant,
+    future: Pin<Box<F>>,
 }
 
-impl<F: Future> Future for Later<F> {
-    /// The exchange, when it started, and the answer (`None`: dropped on its deadline).
-    type Output = (ExchangeId, Instant, Option<F::Output>);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let answer = match this.future.as_pin_mut() {
-            Some(future) => Some(std::task::ready!(future.poll(cx))),
-            None => None,
-        };
-        Poll::Ready((*this.id, *this.started, answer))
-    }
-}
-
-/// The later answers in flight, each boxed (it was polled once before it was kept).
-type Laters<F> = FuturesUnordered<Pin<Box<Later<F>>>>;
+/// The later answers in flight, in request order: polled in that order on every turn, so
+/// work a later answer starts on its polls (a request forwarded to a backend) starts in the
+/// order the requests came, as the first poll does.
+type Laters<F> = VecDeque<Later<F>>;
 
 /// One connection's driver: the machine, the transport, and the handler's work in flight.
 pub(crate) struct Driver<Io, C, H: Handler<C, R>, R>
@@ -67,9 +52,8 @@ where
     conn: Connection<C, connection::Server>,
     io: Io,
     state: H::State,
-    /// Later answers in flight; made at the first (it allocates), so a connection whose
-    /// handler always answers at once never has one.
-    laters: Option<Laters<H::Later>>,
+    /// Later answers in flight (at most the in-flight limit).
+    laters: Laters<H::Later>,
     /// Answers given as streams, in exchange order: only the front one is written from.
     streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     /// The sleep's deadline, while armed (at or before the machine's next deadline).
@@ -104,7 +88,7 @@ where
             conn: Connection::server(codec, shared.settings, Instant::now()),
             io,
             state,
-            laters: None,
+            laters: VecDeque::new(),
             streams: Default::default(),
             armed: None,
             shutting: false,
@@ -155,8 +139,8 @@ where
                     let [read, write] = self.conn.release_buffers();
                     pool::give(read);
                     pool::give(write);
-                    if self.laters.as_ref().is_some_and(FuturesUnordered::is_empty) {
-                        self.laters = None;
+                    if self.laters.is_empty() {
+                        self.laters = VecDeque::new();
                     }
                     if self.streams.is_empty() {
                         self.streams = VecDeque::new();
@@ -208,20 +192,20 @@ where
                             // Polled once at once: an answer that is ready is written now,
                             // under the room the machine checked before decoding, and only one
                             // that waits is kept (and allocated for).
-                            let mut later = Box::pin(Later {
-                                id,
-                                started: now,
-                                future: Some(future),
-                            });
-                            match later.as_mut().poll(cx) {
-                                Poll::Ready((_, _, Some(reply))) => {
+                            let mut future = Box::pin(future);
+                            match future.as_mut().poll(cx) {
+                                Poll::Ready(reply) => {
                                     at_once += 1;
                                     answer(out, reply.into_reply(), streams, ended_by);
                                 }
-                                _ => {
+                                Poll::Pending => {
                                     out.into_exchange().later();
                                     env.shared.metrics.waiting();
-                                    laters.get_or_insert_with(FuturesUnordered::new).push(later);
+                                    laters.push_back(Later {
+                                        id,
+                                        started: now,
+                                        future,
+                                    });
                                 }
                             }
                         }
@@ -294,28 +278,24 @@ where
         moved
     }
 
-    /// Writes the answers of the later futures that resolved.
+    /// Writes the answers of the later futures that resolved, polling them in request order.
     fn laters(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
         let mut moved = false;
-        let Some(laters) = &mut self.laters else {
-            return false;
-        };
-        while let Poll::Ready(Some((id, started, reply))) = laters.poll_next_unpin(cx) {
-            moved = true;
-            let Some(reply) = reply else {
-                continue; // dropped on its deadline, answered then
+        let mut at = 0;
+        while let Some(later) = self.laters.get_mut(at) {
+            let Poll::Ready(reply) = later.future.as_mut().poll(cx) else {
+                at += 1;
+                continue;
             };
+            moved = true;
+            let (id, started) = (later.id, later.started);
+            self.laters.remove(at);
             env.shared.metrics.settled(Some(started.elapsed()));
             let Some(exchange) = self.conn.responder(id, now) else {
                 continue; // an earlier close dropped it
             };
             let out = Responder::new(exchange, env);
-            answer(
-                out,
-                reply.into_reply(),
-                &mut self.streams,
-                &mut self.ended_by,
-            );
+            answer(out, reply.into_reply(), &mut self.streams, &mut self.ended_by);
         }
         moved
     }
@@ -468,20 +448,15 @@ where
 
 /// Drops the later answer or stream of exchange `id`, whose deadline passed.
 fn drop_work<F, R>(
-    laters: &mut Option<Laters<F>>,
+    laters: &mut Laters<F>,
     streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     id: ExchangeId,
     env: Env<'_, R>,
 ) {
-    let Some(laters) = laters else {
-        return;
-    };
-    for later in laters.iter_mut() {
-        let mut later = later.as_mut().project();
-        if *later.id == id && later.future.is_some() {
-            later.future.set(None);
-            env.shared.metrics.settled(None);
-        }
+    let before = laters.len();
+    laters.retain(|later| later.id != id);
+    if laters.len() < before {
+        env.shared.metrics.settled(None);
     }
     streams.retain(|(stream, _)| *stream != id);
 }
