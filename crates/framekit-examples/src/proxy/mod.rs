@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use framekit::connection::{Owned, Pipelined, Settings};
 use framekit_client::{Backoff, Builder, Client, Endpoint, Options, Reconnect};
-use framekit_server::{Acceptor, Ctx, Reply, Server, ServerHandle};
+use framekit_server::{listener::Acceptor, Ctx, Reply, Server, ServerHandle};
 
 pub use health::Health;
 pub use plan::{plan, Part, Plan, Split, CROSSSLOT};
@@ -281,7 +281,7 @@ pub fn serve<A: Acceptor>(
 ) -> ServerHandle {
     server
         .on_failure(|failure| {
-            if failure.error.is::<framekit_server::RequestTimeout>() {
+            if failure.error.is::<framekit_server::error::RequestTimeout>() {
                 return Some(error_reply("ERR timeout".to_owned()));
             }
             let ended = failure

@@ -295,7 +295,12 @@ where
                 continue; // an earlier close dropped it
             };
             let out = Responder::new(exchange, env);
-            answer(out, reply.into_reply(), &mut self.streams, &mut self.ended_by);
+            answer(
+                out,
+                reply.into_reply(),
+                &mut self.streams,
+                &mut self.ended_by,
+            );
         }
         moved
     }
