@@ -468,6 +468,7 @@ pub struct TlsInfo {
     server_name: Option<Box<str>>,
 }
 
+#[cfg(feature = "tls")]
 impl TlsInfo {
     /// The ALPN protocol agreed on, if the client offered one the server has (see the
     /// [module](crate::tls) example for a whole exchange).
