@@ -37,6 +37,14 @@ pub(crate) enum Outcome<Req, Ans> {
     NotTaken(Req),
 }
 
+/// Why a request is not in a connection's queue.
+pub(crate) enum NotQueued<Req> {
+    /// The connection closed before it took the request: nothing was sent.
+    NotTaken(Req),
+    /// A failure, typed (no room before the deadline, a failed connect, a closed client).
+    Failed(Error),
+}
+
 /// A call the machine has in flight.
 pub(crate) struct Pending<Req, Ans> {
     pub(crate) reply: oneshot::Sender<Outcome<Req, Ans>>,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use framekit::connection::{Connection, Delivery, Match, Settings};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::call::{Call, Message, Outcome};
+use crate::call::{Call, Message, NotQueued, Outcome};
 use crate::codec::ClientCodec;
 use crate::driver::Driver;
 use crate::error::{Cause, Error};
@@ -216,8 +216,24 @@ impl<Req: Send + 'static, Ans: Send + 'static> ClientConnection<Req, Ans> {
         request: Req,
         deadline: Option<(Instant, Duration)>,
     ) -> Outcome<Req, Ans> {
+        match self.queue(request, deadline).await {
+            Ok(queued) => queued.outcome().await,
+            Err(NotQueued::NotTaken(request)) => Outcome::NotTaken(request),
+            Err(NotQueued::Failed(error)) => Outcome::Failed(error),
+        }
+    }
+
+    /// Puts `request` in the connection's queue, waiting for room (against its deadline, if
+    /// any), and returns the handle its outcome comes back on. Callers take their places in
+    /// the queue in the order they first wait for room (the channel's semaphore is fair), so
+    /// the driver sends them in that order. A request not queued comes back, or the error.
+    pub(crate) async fn queue(
+        &self,
+        request: Req,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Queued<Req, Ans>, NotQueued<Req>> {
         let (reply, answer) = oneshot::channel();
-        let _carried = Carried::new(&self.shared);
+        let carried = Carried::new(&self.shared);
         let call = Call {
             request,
             reply,
@@ -236,27 +252,23 @@ impl<Req: Send + 'static, Ans: Send + 'static> ClientConnection<Req, Ans> {
                             delivery: Delivery::NotSent,
                         };
                         self.shared.metrics.failed(&error);
-                        return Outcome::Failed(error);
+                        return Err(NotQueued::Failed(error));
                     }
                 }
             }
             None => self.calls.send(Message::Call(call)).await,
         };
-        if let Err(mpsc::error::SendError(message)) = sent {
-            return match message {
-                Message::Call(call) => Outcome::NotTaken(call.request),
-                Message::Close => Outcome::Failed(Error::Closed),
-            };
+        match sent {
+            Ok(()) => Ok(Queued {
+                answer,
+                shared: Arc::clone(&self.shared),
+                _carried: carried,
+            }),
+            Err(mpsc::error::SendError(Message::Call(call))) => {
+                Err(NotQueued::NotTaken(call.request))
+            }
+            Err(mpsc::error::SendError(Message::Close)) => Err(NotQueued::Failed(Error::Closed)),
         }
-        answer.await.unwrap_or_else(|_| {
-            // The driver ended without answering: it answers every call it holds, so this is
-            // a driver that panicked.
-            Outcome::Failed(Error::Failed {
-                endpoint: Arc::clone(&self.shared.endpoint),
-                delivery: Delivery::MaybeApplied,
-                cause: Cause::Ended("driver_gone"),
-            })
-        })
     }
 
     pub(crate) fn not_taken(&self) -> Error {
@@ -299,6 +311,29 @@ impl<Req, Ans> ClientConnection<Req, Ans> {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+}
+
+/// A request in a connection's queue: its outcome comes back through this, and it counts in
+/// the connection's load until then.
+pub(crate) struct Queued<Req, Ans> {
+    answer: oneshot::Receiver<Outcome<Req, Ans>>,
+    shared: Arc<Shared>,
+    _carried: Carried,
+}
+
+impl<Req, Ans> Queued<Req, Ans> {
+    /// The request's answer or its typed failure.
+    pub(crate) async fn outcome(self) -> Outcome<Req, Ans> {
+        self.answer.await.unwrap_or_else(|_| {
+            // The driver ended without answering: it answers every call it holds, so this is
+            // a driver that panicked.
+            Outcome::Failed(Error::Failed {
+                endpoint: Arc::clone(&self.shared.endpoint),
+                delivery: Delivery::MaybeApplied,
+                cause: Cause::Ended("driver_gone"),
+            })
+        })
     }
 }
 

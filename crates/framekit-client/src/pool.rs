@@ -4,17 +4,19 @@
 //! never took sent again on another. [`Builder`] sets it up.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicUsize, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed,
+};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use framekit::connection::{Delivery, Match};
 
 use crate::backoff::Reconnect;
-use crate::call::Outcome;
+use crate::call::{NotQueued, Outcome};
 use crate::codec::ClientCodec;
 use crate::connect::Connector;
-use crate::connection::{ClientConnection, Options};
+use crate::connection::{ClientConnection, Options, Queued};
 use crate::endpoint::Endpoint;
 use crate::error::{Cause, Error};
 use crate::transport::Transport;
@@ -128,9 +130,17 @@ struct Pool<Req, Ans> {
 /// and never across an await (a tokio mutex per call cost ~190 instructions, a quarter of
 /// them in the guard's release); only a call that finds no usable connection waits, on
 /// `connecting`, so one connect per slot runs at a time.
+///
+/// A call keeps its place: `connecting` is a fair (FIFO) lock, a call in its line queues its
+/// request before it lets go of the lock, and while `line` counts a waiting call a newcomer
+/// joins the line rather than sending on the usable connection at once. Without that, a call
+/// that waited for the connect was overtaken by one that came later and found the connection
+/// made (resp_proxy ran a client's `INCR` after its later ones).
 struct Slot<Req, Ans> {
     current: Mutex<Option<Arc<ClientConnection<Req, Ans>>>>,
     connecting: tokio::sync::Mutex<()>,
+    /// Calls in the line of `connecting` whose request is not queued yet.
+    line: AtomicUsize,
 }
 
 impl<Req, Ans> Default for Slot<Req, Ans> {
@@ -138,6 +148,7 @@ impl<Req, Ans> Default for Slot<Req, Ans> {
         Slot {
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
+            line: AtomicUsize::new(0),
         }
     }
 }
@@ -209,6 +220,11 @@ impl<Req, Ans> fmt::Debug for Client<Req, Ans> {
 impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
     /// Sends `request` on one of the pool's connections and waits for its answer or its
     /// typed failure. A request a closing connection never took is sent on another.
+    ///
+    /// Calls that go to one connection are sent in the order of their first polls, also
+    /// when the first ones wait for its connect (with a pool of one, a caller's requests
+    /// reach the server in its order); a request sent again after its connection closed
+    /// keeps no place.
     pub async fn call(&self, request: Req) -> Result<Ans, Error> {
         self.call_until(request, None).await
     }
@@ -229,16 +245,22 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
         // Each pass either answers or finds a connection closing; one pass per slot, and one
         // more, bounds the retries of a request that was never sent.
         for _ in 0..=self.pool.slots.len() {
-            let connection = match deadline {
-                Some((at, after)) => tokio::time::timeout_at(at.into(), self.shared_connection())
-                    .await
-                    .unwrap_or_else(|_| Err(self.timed_out(after))),
-                None => self.shared_connection().await,
-            }?;
-            match connection.send(request, deadline).await {
-                Outcome::Answer(answer) => return Ok(answer),
-                Outcome::Failed(error) => return Err(error),
-                Outcome::NotTaken(back) => request = back,
+            let queued = match deadline {
+                Some((at, after)) => {
+                    tokio::time::timeout_at(at.into(), self.queue(request, deadline))
+                        .await
+                        .unwrap_or_else(|_| Err(NotQueued::Failed(self.timed_out(after))))
+                }
+                None => self.queue(request, deadline).await,
+            };
+            match queued {
+                Ok(queued) => match queued.outcome().await {
+                    Outcome::Answer(answer) => return Ok(answer),
+                    Outcome::Failed(error) => return Err(error),
+                    Outcome::NotTaken(back) => request = back,
+                },
+                Err(NotQueued::NotTaken(back)) => request = back,
+                Err(NotQueued::Failed(error)) => return Err(error),
             }
         }
         Err(Error::Failed {
@@ -246,6 +268,29 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
             delivery: Delivery::NotSent,
             cause: Cause::Ended("no_connection_took_it"),
         })
+    }
+
+    /// Queues `request` on the next connection in turn, in the order of the calls' first
+    /// polls (see [`Slot`]): on the usable connection at once when no call waits in the
+    /// slot's line, else in the line, connecting if the slot has no usable connection.
+    async fn queue(
+        &self,
+        request: Req,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Queued<Req, Ans>, NotQueued<Req>> {
+        let slot = self.turn().map_err(NotQueued::Failed)?;
+        if slot.line.load(Acquire) == 0 {
+            if let Some(connection) = slot.usable() {
+                return connection.queue(request, deadline).await;
+            }
+        }
+        let _place = InLine::join(&slot.line);
+        let _connecting = slot.connecting.lock().await;
+        let connection = match slot.usable() {
+            Some(connection) => connection,
+            None => self.connect(slot).await.map_err(NotQueued::Failed)?,
+        };
+        connection.queue(request, deadline).await
     }
 
     /// A deadline passed before any connection took the request.
@@ -267,11 +312,7 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
 
     /// [`connection`](Self::connection) as the pool holds it.
     async fn shared_connection(&self) -> Result<Arc<ClientConnection<Req, Ans>>, Error> {
-        if self.pool.closed.load(Relaxed) {
-            return Err(Error::Closed);
-        }
-        let turn = self.pool.next.fetch_add(1, Relaxed) % self.pool.slots.len();
-        let slot = &self.pool.slots[turn];
+        let slot = self.turn()?;
         if let Some(connection) = slot.usable() {
             return Ok(connection);
         }
@@ -280,6 +321,23 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
         if let Some(connection) = slot.usable() {
             return Ok(connection);
         }
+        self.connect(slot).await
+    }
+
+    /// The slot whose turn it is, unless the client is closed.
+    fn turn(&self) -> Result<&Slot<Req, Ans>, Error> {
+        if self.pool.closed.load(Relaxed) {
+            return Err(Error::Closed);
+        }
+        let turn = self.pool.next.fetch_add(1, Relaxed) % self.pool.slots.len();
+        Ok(&self.pool.slots[turn])
+    }
+
+    /// Connects `slot` under the reconnect policy; the caller holds its `connecting` lock.
+    async fn connect(
+        &self,
+        slot: &Slot<Req, Ans>,
+    ) -> Result<Arc<ClientConnection<Req, Ans>>, Error> {
         let transport = self.pool.connector.connect_with(&self.pool.reconnect).await;
         let transport = match transport {
             Ok(transport) => transport,
@@ -310,3 +368,23 @@ impl<Req: Send + 'static, Ans: Send + 'static> Client<Req, Ans> {
         }
     }
 }
+
+/// A call's place in a slot's line, counted until it is dropped (its request queued, or the
+/// call failed or was abandoned).
+struct InLine<'a>(&'a AtomicUsize);
+
+impl<'a> InLine<'a> {
+    fn join(line: &'a AtomicUsize) -> Self {
+        line.fetch_add(1, AcqRel);
+        InLine(line)
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests;
