@@ -1,8 +1,12 @@
-//! ack_server over loopback: every line answered with `ack:<line>`, in order, pipelined.
+//! ack_server over loopback: every line answered with `ack:<line>`, in order, pipelined. The
+//! server is the example binary's own `serve`, compiled in from its file.
+
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/ack_server.rs"]
+mod ack_server;
 
 use std::time::Duration;
 
-use framekit_examples::servers;
 use framekit_server::Server;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -13,7 +17,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn pipelined_lines_are_acked_in_order() {
     timeout(LIMIT, async {
-        let server = servers::ack(Server::bind("127.0.0.1:0").await.unwrap(), 1024);
+        let server = ack_server::serve(Server::bind("127.0.0.1:0").await.unwrap(), 1024);
         let addr = server.local_addr().as_tcp().unwrap();
         let (rd, mut wr) = TcpStream::connect(addr).await.unwrap().into_split();
         let n = 5_000;
@@ -42,7 +46,7 @@ async fn pipelined_lines_are_acked_in_order() {
 #[tokio::test]
 async fn an_overlong_line_gets_an_error_line_then_close() {
     timeout(LIMIT, async {
-        let server = servers::ack(Server::bind("127.0.0.1:0").await.unwrap(), 16);
+        let server = ack_server::serve(Server::bind("127.0.0.1:0").await.unwrap(), 16);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut c = TcpStream::connect(addr).await.unwrap();
         c.write_all(b"short\nthis line is longer than sixteen bytes\n")
@@ -66,7 +70,7 @@ async fn clients_past_the_connection_limit_get_a_server_full_line() {
     timeout(LIMIT, async {
         let config = framekit_server::ServerConfig::default().max_connections(1);
         let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-        let server = servers::ack(server, 1024);
+        let server = ack_server::serve(server, 1024);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut first = BufReader::new(TcpStream::connect(addr).await.unwrap());
         first.get_mut().write_all(b"hi\n").await.unwrap();

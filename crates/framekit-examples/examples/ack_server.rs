@@ -1,14 +1,101 @@
-//! ack_server: newline-framed lines in, `ack:<line>` out, in order, pipelined.
+//! ack_server: newline-framed lines in, `ack:<line>` out, in order, pipelined. The whole
+//! server is here: the framing, the reply encoder, the handler, the hooks and the flags.
 //!
 //! ```text
 //! cargo run --release -p framekit-examples --example ack_server
 //! printf 'hello\nworld\n' | nc -q1 127.0.0.1 7001      # ack:hello / ack:world
 //! ```
 
+use std::future::Ready;
+
+use bytes::{Bytes, BytesMut};
 use clap::Parser;
+use framekit::framing::delimited::Delimited;
+use framekit::framing::Framing;
+use framekit::{FrameCodec, FrameError};
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
-use framekit_examples::servers;
+use framekit_examples::lines::{LINE_SERVER_FULL, REPLY_HEADROOM};
+use framekit_server::codec::WithEncoder;
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
+use tokio_util::codec::Encoder;
+
+/// Newline-framed lines in, [`Reply`] lines out.
+pub type AckCodec = WithEncoder<FrameCodec<Delimited>, AckEncoder>;
+
+/// A reply: `ack:` and a line borrowed from the request (nothing is built per request), or an
+/// error line from the hooks.
+#[derive(Debug, Clone)]
+pub enum Reply<'a> {
+    /// `ack:` and the line, written from the read buffer.
+    Ack(&'a [u8]),
+    /// An error line, as it is.
+    Error(Bytes),
+}
+
+/// Writes `ack:` and the line straight into the outbound buffer under a newline framing.
+#[derive(Debug, Clone)]
+pub struct AckEncoder(Delimited);
+
+impl Encoder<Reply<'_>> for AckEncoder {
+    type Error = FrameError;
+
+    fn encode(&mut self, reply: Reply<'_>, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let (prefix, body): (&[u8], &[u8]) = match &reply {
+            Reply::Ack(line) => (b"ack:", line),
+            Reply::Error(text) => (b"", text),
+        };
+        // The prefix holds no delimiter and fits the headroom, so checking the body checks
+        // the whole line.
+        self.0.encode_head(body, dst)?;
+        dst.reserve(prefix.len() + body.len() + 2);
+        dst.extend_from_slice(prefix);
+        dst.extend_from_slice(body);
+        self.0.encode_tail(dst)
+    }
+}
+
+/// The handler: every line is answered at once with `ack:` and the line.
+#[derive(Debug, Clone, Copy)]
+pub struct Ack;
+
+impl Handler<AckCodec, Reply<'static>> for Ack {
+    type State = ();
+    type Later = Ready<Option<Reply<'static>>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        line: &[u8],
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, AckCodec, Reply<'static>>,
+    ) -> Answer<Self::Later> {
+        out.send(Reply::Ack(line));
+        Answer::Done
+    }
+}
+
+/// Serves `ack:<line>` for lines of up to `max_line` bytes; a decode failure (an overlong
+/// line) is answered with `error: ...`, a client past the connection limit with
+/// [`LINE_SERVER_FULL`].
+pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) -> ServerHandle {
+    let codec: AckCodec = WithEncoder::new(
+        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        AckEncoder(Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM))),
+    );
+    let full = || {
+        Some(Reply::Error(Bytes::from_static(
+            LINE_SERVER_FULL.as_bytes(),
+        )))
+    };
+    server
+        .on_failure(|f| Some(Reply::Error(Bytes::from(format!("error: {}", f.error)))))
+        .on_reject(move |_peer| full())
+        .serve(codec, Ack)
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Answers every line with ack:<line> (newline framing)")]
@@ -40,7 +127,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = servers::ack(server, args.max_line);
+        let handle = serve(server, args.max_line);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

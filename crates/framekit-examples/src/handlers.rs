@@ -14,31 +14,8 @@ use crate::commands::{Outcome, Session, SharedSession, State};
 use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
 use crate::records::{Aggregate, Message, RecordsCodec, Summary};
 use crate::resp::{BulkRef, RespView, RespViewCodec, Value};
-use crate::servers::{lock, respond, with_slices, AckCodec, AckLine, AckReply};
+use crate::servers::{lock, respond, with_slices};
 use crate::store::Store;
-
-/// `ack_server`: `ack:` and the line, written from the read buffer.
-#[derive(Debug, Clone, Copy)]
-pub struct Ack;
-
-impl Handler<AckCodec, AckReply> for Ack {
-    type State = ();
-    /// Never deferred: every line is answered at once.
-    type Later = Ready<Option<AckReply>>;
-
-    fn open(&self, _ctx: &Ctx) {}
-
-    fn call(
-        &self,
-        line: &[u8],
-        _: &mut (),
-        _ctx: &Ctx,
-        out: &mut Responder<'_, AckCodec, AckReply>,
-    ) -> Answer<Self::Later> {
-        out.send(AckLine(line));
-        Answer::Done
-    }
-}
 
 /// `kv_server`'s codec: u32 BE length-prefixed requests (read where they lie), responses out.
 pub type KvCodec = FrameCodec<LengthPrefixed, ServerPayload>;

@@ -4,7 +4,7 @@
 //!
 //! | example | framing | module |
 //! |---|---|---|
-//! | `ack_server` | newline | (none: one line of code) |
+//! | `ack_server` | newline | (none: the whole server is in its file) |
 //! | `chat_server` | newline, duplex | [`chat`] |
 //! | `kv_server`, `kv_client` | u32 BE length prefix | [`kv_protocol`], [`store`] |
 //! | `records_server` | fixed 16-byte records | [`records`] |
@@ -21,6 +21,7 @@ pub mod glob;
 pub mod handlers;
 pub mod kv_protocol;
 pub mod launch;
+pub mod lines;
 pub mod memcached;
 pub mod metrics_http;
 pub mod proxy;

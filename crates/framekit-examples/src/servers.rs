@@ -5,37 +5,20 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use framekit::framing::delimited::Delimited;
-use framekit::framing::Framing;
-use framekit::{FrameCodec, FrameError};
+use bytes::Bytes;
+use framekit::FrameError;
 use framekit_server::listener::Acceptor;
 use framekit_server::{Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
-use tokio_util::codec::Encoder;
 
 use crate::chat::Room;
 use crate::commands::session::lock as lock_session;
 use crate::commands::{execute, Now, Outcome, SharedSession, State};
 use crate::handlers;
 use crate::kv_protocol::{self, KvResponse, Status};
+use crate::lines::{line_codec, LINE_SERVER_FULL};
 use crate::records::{Aggregate, RecordsCodec, Summary};
 use crate::resp::{RequestParser, RespViewCodec, Value};
 use crate::store::Store;
-use framekit_server::codec::WithEncoder;
-
-/// How much longer than the longest request line a reply line may be (`ack:`, `<id>: `, error
-/// text).
-pub const REPLY_HEADROOM: usize = 256;
-
-/// Newline-framed lines: in up to `max_line` bytes, out up to `max_line + REPLY_HEADROOM`.
-pub fn line_codec(max_line: usize) -> WithEncoder<FrameCodec<Delimited>, FrameCodec<Delimited>> {
-    WithEncoder::new(
-        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
-        FrameCodec::new(
-            Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)),
-        ),
-    )
-}
 
 /// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
 pub const EXPIRY_SWEEP: (Duration, usize) = (Duration::from_millis(100), 10_000);
@@ -44,99 +27,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a store or aggregate half-updated in a way
     // that matters more than staying up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `ack_server`'s responses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AckReply {
-    /// `ack:` and the line.
-    Ack(Bytes),
-    /// An error line, as it is.
-    Error(Bytes),
-}
-
-/// Encodes [`AckReply`] lines with a newline framing: `ack:` and the line are written straight
-/// into the outbound buffer, so no reply is built (or allocated) per request.
-#[derive(Debug, Clone)]
-pub struct AckEncoder(Delimited);
-
-impl AckEncoder {
-    /// Reply lines of up to `max_line + REPLY_HEADROOM` bytes.
-    pub fn new(max_line: usize) -> Self {
-        AckEncoder(Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)))
-    }
-}
-
-impl AckEncoder {
-    /// Writes `prefix` and `body` as one line straight into `dst`. The prefix's length is a
-    /// constant, so copying it is a store or two rather than a `memcpy` call per reply.
-    fn line<const N: usize>(
-        &mut self,
-        prefix: &[u8; N],
-        body: &[u8],
-        dst: &mut BytesMut,
-    ) -> Result<(), FrameError> {
-        // The prefix holds no delimiter, so checking the body checks the whole line; its
-        // length is within the headroom.
-        self.0.encode_head(body, dst)?;
-        dst.reserve(N + body.len() + 2);
-        dst.extend_from_slice(prefix);
-        dst.extend_from_slice(body);
-        self.0.encode_tail(dst)
-    }
-}
-
-impl Encoder<AckReply> for AckEncoder {
-    type Error = FrameError;
-
-    fn encode(&mut self, reply: AckReply, dst: &mut BytesMut) -> Result<(), FrameError> {
-        match reply {
-            AckReply::Ack(line) => self.line(b"ack:", &line, dst),
-            AckReply::Error(text) => self.line(b"", &text, dst),
-        }
-    }
-}
-
-/// `ack:` and a line borrowed from the request, for the borrowed style: nothing is built per
-/// request.
-#[derive(Debug, Clone, Copy)]
-pub struct AckLine<'a>(pub &'a [u8]);
-
-impl Encoder<AckLine<'_>> for AckEncoder {
-    type Error = FrameError;
-
-    fn encode(&mut self, AckLine(line): AckLine<'_>, dst: &mut BytesMut) -> Result<(), FrameError> {
-        self.line(b"ack:", line, dst)
-    }
-}
-
-/// `ack_server`'s codec: newline-framed lines in, [`AckReply`] and [`AckLine`] lines out.
-pub type AckCodec = WithEncoder<FrameCodec<Delimited>, AckEncoder>;
-
-/// The line a client of a line protocol (`ack_server`, `chat_server`) gets past the connection
-/// limit, before the connection closes.
-pub const LINE_SERVER_FULL: &str = "error: server full";
-
-/// `ack_server`: answers every line with `ack:<line>`, in order, pipelined; a client past the
-/// connection limit gets [`LINE_SERVER_FULL`].
-pub fn ack<A: Acceptor>(server: Server<A, AckReply>, max_line: usize) -> ServerHandle {
-    let codec: AckCodec = WithEncoder::new(
-        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
-        AckEncoder::new(max_line),
-    );
-    server
-        .on_failure(|failure| {
-            Some(AckReply::Error(Bytes::from(format!(
-                "error: {}",
-                failure.error
-            ))))
-        })
-        .on_reject(|_peer| {
-            Some(AckReply::Error(Bytes::from_static(
-                LINE_SERVER_FULL.as_bytes(),
-            )))
-        })
-        .serve(codec, handlers::Ack)
 }
 
 /// `chat_server`: one [`Room`] for every connection; a client past the connection limit gets
