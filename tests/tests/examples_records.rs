@@ -1,10 +1,14 @@
 //! records_server over loopback: 16-byte records from several clients feed one aggregate; a
-//! query record gets a 32-byte count/min/max/mean summary.
+//! query record gets a 32-byte count/min/max/mean summary. The server is the example binary's
+//! own `serve`, compiled in from its file.
+
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/records_server.rs"]
+mod records_server;
 
 use std::time::Duration;
 
 use framekit_examples::records::{Record, Summary, SUMMARY_LEN};
-use framekit_examples::servers;
 use framekit_server::{Server, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,7 +18,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 
 async fn start() -> (ServerHandle, std::net::SocketAddr) {
     let server = Server::bind("127.0.0.1:0").await.unwrap();
-    let handle = servers::records(server);
+    let handle = records_server::serve(server);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }

@@ -8,10 +8,56 @@
 //!   | nc -q1 127.0.0.1 7004 | od -An -tx1
 //! ```
 
+use std::future::Ready;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use clap::Parser;
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
-use framekit_examples::servers;
+use framekit_examples::records::{Aggregate, Message, RecordsCodec, Summary};
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
+
+/// The handler: records feed the aggregate every connection shares, a query gets its summary.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    aggregate: Arc<Mutex<Aggregate>>,
+}
+
+impl Handler<RecordsCodec, Summary> for Records {
+    type State = ();
+    /// Never deferred: the aggregate answers at once.
+    type Later = Ready<Option<Summary>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        msg: Message,
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, RecordsCodec, Summary>,
+    ) -> Answer<Self::Later> {
+        // A panic elsewhere cannot leave the aggregate half-updated in a way that matters
+        // more than staying up.
+        let mut aggregate = self
+            .aggregate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match msg {
+            Message::Record(record) => {
+                aggregate.add(record);
+            }
+            Message::Query => out.send(aggregate.summary()),
+        }
+        Answer::Done
+    }
+}
+
+/// Serves fixed 16-byte records ([`RecordsCodec`]) into one shared aggregate.
+pub fn serve<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
+    server.serve(RecordsCodec::default(), Records::default())
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Aggregates fixed-size 16-byte records; queries get count/min/max/mean")]
@@ -34,7 +80,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = servers::records(server);
+        let handle = serve(server);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

@@ -12,7 +12,6 @@ use framekit_server::{Answer, Ctx, Handler, Responder};
 
 use crate::commands::{Outcome, Session, SharedSession, State};
 use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
-use crate::records::{Aggregate, Message, RecordsCodec, Summary};
 use crate::resp::{BulkRef, RespView, RespViewCodec, Value};
 use crate::servers::{lock, respond, with_slices};
 use crate::store::Store;
@@ -47,46 +46,6 @@ impl Handler<KvCodec, KvResponse> for Kv {
             Instant::now(),
         );
         out.send(resp);
-        Answer::Done
-    }
-}
-
-/// `records_server`: records feed the shared aggregate, queries get its summary.
-#[derive(Debug, Clone)]
-pub struct Records {
-    /// The aggregate every connection feeds.
-    pub aggregate: Arc<Mutex<Aggregate>>,
-}
-
-/// What `records_server` does with one message, in either style: a record is added (no
-/// answer), a query answered with the summary.
-pub fn record(aggregate: &Mutex<Aggregate>, msg: Message) -> Option<Summary> {
-    match msg {
-        Message::Record(record) => {
-            lock(aggregate).add(record);
-            None
-        }
-        Message::Query => Some(lock(aggregate).summary()),
-    }
-}
-
-impl Handler<RecordsCodec, Summary> for Records {
-    type State = ();
-    /// Never deferred: the aggregate answers at once.
-    type Later = Ready<Option<Summary>>;
-
-    fn open(&self, _ctx: &Ctx) {}
-
-    fn call(
-        &self,
-        msg: Message,
-        _: &mut (),
-        _ctx: &Ctx,
-        out: &mut Responder<'_, RecordsCodec, Summary>,
-    ) -> Answer<Self::Later> {
-        if let Some(summary) = record(&self.aggregate, msg) {
-            out.send(summary);
-        }
         Answer::Done
     }
 }

@@ -16,7 +16,6 @@ use crate::commands::{execute, Now, Outcome, SharedSession, State};
 use crate::handlers;
 use crate::kv_protocol::{self, KvResponse, Status};
 use crate::lines::{line_codec, LINE_SERVER_FULL};
-use crate::records::{Aggregate, RecordsCodec, Summary};
 use crate::resp::{RequestParser, RespViewCodec, Value};
 use crate::store::Store;
 
@@ -67,12 +66,6 @@ pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> Serve
             too_long.then(|| KvResponse::status(Status::TooLarge))
         })
         .serve(kv_protocol::server_codec(max_frame), handlers::Kv { store })
-}
-
-/// `records_server`: 16-byte records feed one shared [`Aggregate`]; a query gets its summary.
-pub fn records<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
-    let aggregate = Arc::new(Mutex::new(Aggregate::default()));
-    server.serve(RecordsCodec::default(), handlers::Records { aggregate })
 }
 
 /// `config` with an input budget that holds the parser's largest request, which is buffered
