@@ -1,11 +1,15 @@
 //! kv_server over loopback, with the crate's client codec: GET/SET/DEL, status codes, bad
-//! payloads answered in-band, oversized frames refused.
+//! payloads answered in-band, oversized frames refused. The server is the example binary's own
+//! `serve`, compiled in from its file.
+
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/kv_server.rs"]
+mod kv_server;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use framekit_examples::kv_protocol::{client_codec, KvRequest, KvResponse, Status};
-use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,9 +21,9 @@ const LIMIT: Duration = Duration::from_secs(10);
 const MAX_FRAME: usize = 64 * 1024;
 
 async fn start() -> (ServerHandle, std::net::SocketAddr) {
-    let config = servers::kv_config(ServerConfig::default(), MAX_FRAME);
+    let config = kv_server::config(ServerConfig::default(), MAX_FRAME);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = servers::kv(server, MAX_FRAME);
+    let handle = kv_server::serve(server, MAX_FRAME);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }

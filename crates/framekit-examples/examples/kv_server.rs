@@ -7,11 +7,78 @@
 //! cargo run --release -p framekit-examples --example kv_client -- get greeting
 //! ```
 
+use std::future::Ready;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
 use clap::Parser;
+use framekit::FrameError;
 use framekit_examples::deploy::DeployArgs;
-use framekit_examples::kv_protocol::DEFAULT_MAX_FRAME_LEN;
+use framekit_examples::kv_protocol::{self, apply_view, KvResponse, KvView, Status};
+use framekit_examples::kv_protocol::{ServerPayload, DEFAULT_MAX_FRAME_LEN};
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
-use framekit_examples::servers;
+use framekit_examples::store::Store;
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerConfig, ServerHandle};
+
+/// u32 BE length-prefixed requests, read where they lie; responses out.
+pub type KvCodec =
+    framekit::FrameCodec<framekit::framing::length_prefixed::LengthPrefixed, ServerPayload>;
+
+/// The handler: each request parsed where it lies ([`KvView`]) and applied to the one store
+/// every connection shares, before the next is decoded, so pipelined requests act in order.
+#[derive(Debug, Clone, Default)]
+pub struct Kv {
+    store: Arc<Mutex<Store>>,
+}
+
+impl Handler<KvCodec, KvResponse> for Kv {
+    type State = ();
+    /// Never deferred: the store answers at once.
+    type Later = Ready<Option<KvResponse>>;
+
+    fn open(&self, _ctx: &Ctx) {}
+
+    fn call(
+        &self,
+        payload: &[u8],
+        _: &mut (),
+        _ctx: &Ctx,
+        out: &mut Responder<'_, KvCodec, KvResponse>,
+    ) -> Answer<Self::Later> {
+        // A panic elsewhere cannot leave the store half-updated in a way that matters more
+        // than staying up.
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        out.send(apply_view(
+            &mut store,
+            KvView::parse(payload),
+            Instant::now(),
+        ));
+        Answer::Done
+    }
+}
+
+/// `config` with an input budget that holds `max_frame` plus the 4-byte prefix: the server
+/// buffers a whole frame before decoding it, and closes a connection over its budget.
+pub fn config(config: ServerConfig, max_frame: usize) -> ServerConfig {
+    let budget = config
+        .limits()
+        .input_budget
+        .max(max_frame.saturating_add(4));
+    config.input_budget(budget)
+}
+
+/// Serves the [`kv_protocol`] over one shared [`Store`]; an oversized frame is answered
+/// `TOO_LARGE` before the connection closes.
+pub fn serve<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
+    server
+        .on_failure(|failure| {
+            let error = failure.error.downcast_ref::<FrameError>();
+            let too_long = error.is_some_and(FrameError::is_too_long);
+            too_long.then(|| KvResponse::status(Status::TooLarge))
+        })
+        .serve(kv_protocol::server_codec(max_frame), Kv::default())
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Binary key-value server (u32 BE length-prefixed frames)")]
@@ -34,11 +101,11 @@ fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
     args.runtime.runtime()?.block_on(async move {
-        let config = servers::kv_config(args.limits.config(), args.max_frame);
+        let config = config(args.limits.config(), args.max_frame);
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = servers::kv(server, args.max_frame);
+        let handle = serve(server, args.max_frame);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

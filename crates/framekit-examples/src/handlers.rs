@@ -6,49 +6,11 @@ use std::future::Ready;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use framekit::framing::length_prefixed::LengthPrefixed;
-use framekit::FrameCodec;
 use framekit_server::{Answer, Ctx, Handler, Responder};
 
 use crate::commands::{Outcome, Session, SharedSession, State};
-use crate::kv_protocol::{apply_view, KvResponse, KvView, ServerPayload};
 use crate::resp::{BulkRef, RespView, RespViewCodec, Value};
-use crate::servers::{lock, respond, with_slices};
-use crate::store::Store;
-
-/// `kv_server`'s codec: u32 BE length-prefixed requests (read where they lie), responses out.
-pub type KvCodec = FrameCodec<LengthPrefixed, ServerPayload>;
-
-/// `kv_server`: each request parsed where it lies ([`KvView`]) and applied to the shared store.
-#[derive(Debug, Clone)]
-pub struct Kv {
-    /// The store every connection shares.
-    pub store: Arc<Mutex<Store>>,
-}
-
-impl Handler<KvCodec, KvResponse> for Kv {
-    type State = ();
-    /// Never deferred: the store answers at once.
-    type Later = Ready<Option<KvResponse>>;
-
-    fn open(&self, _ctx: &Ctx) {}
-
-    fn call(
-        &self,
-        payload: &[u8],
-        _: &mut (),
-        _ctx: &Ctx,
-        out: &mut Responder<'_, KvCodec, KvResponse>,
-    ) -> Answer<Self::Later> {
-        let resp = apply_view(
-            &mut lock(&self.store),
-            KvView::parse(payload),
-            Instant::now(),
-        );
-        out.send(resp);
-        Answer::Done
-    }
-}
+use crate::servers::{respond, with_slices};
 
 /// `resp_server`: each request's arguments read where they lie ([`RespView::Args`]) and run
 /// against the shared state; the connection's session is its handler state, lent to every

@@ -14,10 +14,8 @@ use crate::chat::Room;
 use crate::commands::session::lock as lock_session;
 use crate::commands::{execute, Now, Outcome, SharedSession, State};
 use crate::handlers;
-use crate::kv_protocol::{self, KvResponse, Status};
 use crate::lines::{line_codec, LINE_SERVER_FULL};
 use crate::resp::{RequestParser, RespViewCodec, Value};
-use crate::store::Store;
 
 /// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
 pub const EXPIRY_SWEEP: (Duration, usize) = (Duration::from_millis(100), 10_000);
@@ -39,33 +37,6 @@ pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) 
                 room.clone().member(inbox, outbox, ctx)
             },
         )
-}
-
-/// `config` with an input budget that holds `max_frame` plus a 4-byte length prefix: the server
-/// buffers a whole frame before decoding it, and closes a connection over its budget.
-pub fn kv_config(config: ServerConfig, max_frame: usize) -> ServerConfig {
-    let budget = config
-        .limits()
-        .input_budget
-        .max(max_frame.saturating_add(4));
-    config.input_budget(budget)
-}
-
-/// `kv_server`: the binary protocol of [`kv_protocol`] over one shared [`Store`].
-///
-/// Each request is applied when it is decoded (the handler does its work before it returns),
-/// so pipelined requests act in order.
-pub fn kv<A: Acceptor>(server: Server<A, KvResponse>, max_frame: usize) -> ServerHandle {
-    let store = Arc::new(Mutex::new(Store::new()));
-    server
-        .on_failure(|failure| {
-            let too_long = failure
-                .error
-                .downcast_ref::<FrameError>()
-                .is_some_and(FrameError::is_too_long);
-            too_long.then(|| KvResponse::status(Status::TooLarge))
-        })
-        .serve(kv_protocol::server_codec(max_frame), handlers::Kv { store })
 }
 
 /// `config` with an input budget that holds the parser's largest request, which is buffered
