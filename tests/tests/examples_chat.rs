@@ -1,10 +1,14 @@
 //! chat_server over loopback: join and leave notices, broadcast to the others only, and a
 //! client that stops reading is dropped while the room goes on.
+//! The server is the example binary's own `serve`, compiled in from its file.
+
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/chat_server.rs"]
+mod chat_server;
 
 use std::time::Duration;
 
 use framekit_examples::chat::Room;
-use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -15,7 +19,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 async fn start(config: ServerConfig, room: Room) -> (ServerHandle, std::net::SocketAddr) {
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = servers::chat(server, 4096, room);
+    let handle = chat_server::serve(server, 4096, room);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }

@@ -6,12 +6,29 @@
 //! nc 127.0.0.1 7002        # in two terminals; type lines
 //! ```
 
+use bytes::Bytes;
 use clap::Parser;
 use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::parse_duration;
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
-use framekit_examples::servers;
+use framekit_examples::lines::{line_codec, LINE_SERVER_FULL};
+use framekit_server::listener::Acceptor;
+use framekit_server::{Ctx, Inbox, Outbox, Server, ServerHandle};
+
+/// Serves one [`Room`] to every connection: each is a duplex member (its inbox of lines, its
+/// outbox of the others' lines) over newline framing of lines up to `max_line` bytes; a client
+/// past the connection limit gets [`LINE_SERVER_FULL`].
+pub fn serve<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
+    server
+        .on_reject(|_peer| Some(Bytes::from_static(LINE_SERVER_FULL.as_bytes())))
+        .serve_duplex(
+            line_codec(max_line),
+            move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
+                room.clone().member(inbox, outbox, ctx)
+            },
+        )
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "A line-based chat room (newline framing, duplex handler)")]
@@ -43,7 +60,7 @@ fn main() -> std::io::Result<()> {
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = servers::chat(
+        let handle = serve(
             server,
             args.max_line,
             Room::new(args.room_capacity, args.stall_timeout),

@@ -8,13 +8,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use framekit::FrameError;
 use framekit_server::listener::Acceptor;
-use framekit_server::{Ctx, Inbox, Outbox, Server, ServerConfig, ServerHandle};
+use framekit_server::{Ctx, Server, ServerConfig, ServerHandle};
 
-use crate::chat::Room;
 use crate::commands::session::lock as lock_session;
 use crate::commands::{execute, Now, Outcome, SharedSession, State};
 use crate::handlers;
-use crate::lines::{line_codec, LINE_SERVER_FULL};
 use crate::resp::{RequestParser, RespViewCodec, Value};
 
 /// How often `resp_server` sweeps expired keys, and how many it removes per sweep at most.
@@ -24,19 +22,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a store or aggregate half-updated in a way
     // that matters more than staying up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `chat_server`: one [`Room`] for every connection; a client past the connection limit gets
-/// [`LINE_SERVER_FULL`].
-pub fn chat<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
-    server
-        .on_reject(|_peer| Some(Bytes::from_static(LINE_SERVER_FULL.as_bytes())))
-        .serve_duplex(
-            line_codec(max_line),
-            move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
-                room.clone().member(inbox, outbox, ctx)
-            },
-        )
 }
 
 /// `config` with an input budget that holds the parser's largest request, which is buffered
