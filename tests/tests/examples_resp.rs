@@ -1,10 +1,13 @@
 //! resp_server over loopback: a RESP client written here sends raw requests (multibulk,
 //! inline, pipelined, malformed) and checks the exact reply bytes.
 
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/resp_server.rs"]
+mod resp_server;
+
 use std::time::Duration;
 
 use framekit_examples::resp::RequestParser;
-use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -13,9 +16,9 @@ use tokio::time::timeout;
 const LIMIT: Duration = Duration::from_secs(10);
 
 async fn start(parser: RequestParser) -> (ServerHandle, std::net::SocketAddr) {
-    let config = servers::resp_config(ServerConfig::default(), &parser);
+    let config = framekit_examples::resp::server_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = servers::resp(server, parser);
+    let handle = resp_server::serve(server, parser);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }
@@ -280,9 +283,12 @@ async fn large_binary_values_round_trip() {
 async fn clients_past_the_connection_limit_are_told_and_closed() {
     timeout(LIMIT, async {
         let parser = RequestParser::new();
-        let config = servers::resp_config(ServerConfig::default().max_connections(1), &parser);
+        let config = framekit_examples::resp::server_config(
+            ServerConfig::default().max_connections(1),
+            &parser,
+        );
         let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-        let server = servers::resp(server, parser);
+        let server = resp_server::serve(server, parser);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut first = TcpStream::connect(addr).await.unwrap();
         first.write_all(&command(&[b"PING"])).await.unwrap();

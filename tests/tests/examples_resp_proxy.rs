@@ -7,6 +7,10 @@
 //! real redis-servers, with redis-cli, redis-benchmark and redis-py, runs in
 //! `.ci/resp-proxy.sh`.
 
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/resp_server.rs"]
+mod resp_server;
+
 mod support;
 
 use std::net::SocketAddr;
@@ -16,7 +20,6 @@ use bytes::{Bytes, BytesMut};
 use framekit_examples::proxy::{self, Backends, KeyHash, Proxy, Ring, CROSSSLOT};
 use framekit_examples::resp::RequestParser;
 use framekit_examples::resp_client::RawReplyCodec;
-use framekit_examples::servers;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use framekit_testproxy::{FaultProxy, Faults, Plan};
 use support::within;
@@ -27,9 +30,9 @@ use tokio_util::codec::Decoder;
 /// A resp_server backend on `addr` (port 0 for any).
 async fn backend_on(addr: SocketAddr) -> ServerHandle {
     let parser = RequestParser::new();
-    let config = servers::resp_config(ServerConfig::default(), &parser);
+    let config = framekit_examples::resp::server_config(ServerConfig::default(), &parser);
     let server = Server::bind(addr).await.unwrap().config(config);
-    servers::resp(server, parser)
+    resp_server::serve(server, parser)
 }
 
 async fn backend() -> (ServerHandle, SocketAddr) {
@@ -45,7 +48,7 @@ async fn proxy_of(addrs: &[SocketAddr]) -> (ServerHandle, SocketAddr, Ring) {
         .timeout(Duration::from_millis(500))
         .retries(1);
     let parser = RequestParser::new();
-    let config = servers::resp_config(ServerConfig::default(), &parser);
+    let config = framekit_examples::resp::server_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
     let handle = proxy::serve(server, parser, Proxy::new(&backends));
     let addr = handle.local_addr().as_tcp().unwrap();

@@ -7,6 +7,10 @@
 //! Each wait is bounded well below the server's default timeouts (idle 60 s, write 10 s), so
 //! a connection that only ends because a timeout fired fails the test instead of passing late.
 
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/resp_server.rs"]
+mod resp_server;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +19,6 @@ use bytes::Bytes;
 use framekit::framing::{Decision, Framing};
 use framekit::{FrameCodec, FrameError};
 use framekit_examples::resp::RequestParser;
-use framekit_examples::servers;
 use framekit_server::{
     Answer, Ctx, FailureOrigin, Handler, Reply, Responder, Server, ServerConfig, ServerHandle,
 };
@@ -334,9 +337,9 @@ fn resp_command(args: &[&[u8]]) -> Vec<u8> {
 /// three answers arrive without the client sending anything more.
 async fn pipelined_large_resp_answers_all_arrive(size: usize) {
     let parser = RequestParser::new();
-    let config = servers::resp_config(ServerConfig::default(), &parser);
+    let config = framekit_examples::resp::server_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let server = servers::resp(server, parser);
+    let server = resp_server::serve(server, parser);
     let mut peer = connect(&server).await;
     let value = vec![b'v'; size];
     let mut requests = resp_command(&[b"SET", b"big", &value]);

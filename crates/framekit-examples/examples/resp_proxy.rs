@@ -18,7 +18,6 @@ use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, parse_duration, LimitArgs, RuntimeArgs};
 use framekit_examples::proxy::{self, Backends, KeyHash, Proxy};
 use framekit_examples::resp::{RequestParser, DEFAULT_MAX_BULK_LEN, MAX_BULK_LEN_CEILING};
-use framekit_examples::servers;
 
 #[derive(Debug, Parser)]
 #[command(about = "A Redis proxy: keys spread over backends by a consistent hash")]
@@ -86,7 +85,7 @@ fn main() -> std::io::Result<()> {
             .in_flight(args.backend_in_flight)
             .retries(args.backend_retries)
             .retry_pause(args.backend_retry_pause);
-        let config = servers::resp_config(args.limits.config(), &parser);
+        let config = framekit_examples::resp::server_config(args.limits.config(), &parser);
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;

@@ -9,13 +9,114 @@
 //! printf 'PING\r\n' | nc -q1 127.0.0.1 6380   # +PONG (inline command)
 //! ```
 
+use std::future::Ready;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use clap::Parser;
+use framekit::FrameError;
+use framekit_examples::commands::run::{respond, sweep_expired, with_slices};
+use framekit_examples::commands::{Outcome, Session, SharedSession, State};
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::resp::{self, BulkRef, RespView, RespViewCodec, Value};
 use framekit_examples::resp::{
     RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN, MAX_BULK_LEN_CEILING,
 };
-use framekit_examples::servers;
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
+
+/// The handler: each request's arguments read where they lie ([`RespView::Args`]) and run
+/// against the shared state; the connection's session is its handler state, lent to every
+/// request (no clone per request).
+#[derive(Debug)]
+pub struct Resp {
+    /// What every connection shares (databases, configuration, client list).
+    pub state: Arc<Mutex<State>>,
+    /// The listening address, for `CLIENT INFO`'s `laddr` (shared by every session).
+    pub laddr: Arc<str>,
+}
+
+impl Handler<RespViewCodec, Value> for Resp {
+    type State = SharedSession;
+    /// Never deferred: every command answers at once.
+    type Later = Ready<Option<Value>>;
+
+    fn open(&self, _ctx: &Ctx) -> SharedSession {
+        Arc::new(Mutex::new(Session::new(0, Instant::now())))
+    }
+
+    fn call(
+        &self,
+        request: RespView<'_>,
+        session: &mut SharedSession,
+        ctx: &Ctx,
+        out: &mut Responder<'_, RespViewCodec, Value>,
+    ) -> Answer<Self::Later> {
+        let answer = |outcome: Outcome<'_>| match outcome {
+            Outcome::Reply(v) => {
+                out.send(v);
+                Answer::Done
+            }
+            Outcome::Bulk(value) => {
+                out.send(BulkRef(value));
+                Answer::Done
+            }
+            Outcome::ReplyAndClose(v) => {
+                out.send(v);
+                Answer::Close
+            }
+            Outcome::Nothing => Answer::Done,
+        };
+        // Matched by reference: the view (160 bytes of argument slices) is read where the
+        // engine put it, not moved again.
+        match &request {
+            RespView::Args(args) => respond(
+                &self.state,
+                session,
+                ctx,
+                &self.laddr,
+                args.as_slice(),
+                answer,
+            ),
+            RespView::Parsed(Ok(args)) => with_slices(args, |args| {
+                respond(&self.state, session, ctx, &self.laddr, args, answer)
+            }),
+            RespView::Parsed(Err(e)) => {
+                tracing::debug!(error = %e, "protocol error, closing");
+                out.send(e.to_reply());
+                Answer::Close
+            }
+        }
+    }
+}
+
+/// The reply a client past the connection limit gets before closing, as Redis words it.
+pub const SERVER_FULL: &str = "ERR max number of clients reached";
+
+/// Serves RESP2 against one shared [`State`] (16 databases, the configuration, the client
+/// list), one request at a time per connection, applied as it is decoded so pipelined requests
+/// act in order; `QUIT` and a protocol error end the connection after their reply. Must be
+/// called within a tokio runtime: it starts the expired-key sweeper, which stops with the server.
+pub fn serve<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> ServerHandle {
+    let state = Arc::new(Mutex::new(State::new()));
+    tokio::spawn(sweep_expired(Arc::downgrade(&state)));
+    let laddr: Arc<str> = server
+        .local_addr()
+        .map_or_else(|_| Arc::from("?"), |a| Arc::from(a.to_string()));
+    server
+        .on_failure(|failure| {
+            if failure.error.is::<framekit_server::error::RequestTimeout>() {
+                return Some(Value::error("ERR timeout"));
+            }
+            // A peer that closed mid-request is not told anything (it is gone), as in Redis.
+            let error = failure.error.downcast_ref::<FrameError>();
+            let ended = error.is_some_and(FrameError::is_unexpected_eof);
+            (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
+        })
+        .on_reject(|_peer| Some(Value::error(SERVER_FULL)))
+        .serve(RespViewCodec::new(parser), Resp { state, laddr })
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "A Redis-compatible (RESP2) in-memory key-value server")]
@@ -51,11 +152,11 @@ fn main() -> std::io::Result<()> {
         let parser = RequestParser::new()
             .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
             .max_request_len(args.max_request);
-        let config = servers::resp_config(args.limits.config(), &parser);
+        let config = resp::server_config(args.limits.config(), &parser);
         let server = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = servers::resp(server, parser);
+        let handle = serve(server, parser);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

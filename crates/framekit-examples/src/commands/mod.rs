@@ -13,6 +13,7 @@ use crate::resp::{parse_i64, Value};
 use crate::store::Store;
 
 pub mod keys;
+pub mod run;
 pub mod server;
 pub mod session;
 pub mod table;

@@ -31,7 +31,7 @@ impl Client {
     }
 
     fn run_args(&mut self, args: &[Bytes]) -> Value {
-        match crate::servers::with_slices(args, |args| {
+        match super::run::with_slices(args, |args| {
             execute(&mut self.state, &mut self.session, args, self.now)
         }) {
             Outcome::Reply(v) | Outcome::ReplyAndClose(v) => v,

@@ -12,6 +12,8 @@
 //! A malformed request is not a decoder error: the parser yields it as a [`ProtocolError`] item
 //! so the server can answer `-ERR Protocol error: ...` before closing that one connection.
 
+use framekit_server::ServerConfig;
+
 mod boundary;
 mod codec;
 mod inline;
@@ -30,3 +32,13 @@ pub use parse::{
 };
 pub use value::{BulkRef, Value};
 pub use view::{Args, RespView, RespViewCodec};
+
+/// `config` with an input budget that holds the parser's largest request, which is buffered
+/// whole before it is parsed.
+pub fn server_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig {
+    let budget = config
+        .limits()
+        .input_budget
+        .max(parser.get_max_request_len().saturating_add(1));
+    config.input_budget(budget)
+}
