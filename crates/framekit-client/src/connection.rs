@@ -259,11 +259,7 @@ impl<Req: Send + 'static, Ans: Send + 'static> ClientConnection<Req, Ans> {
             None => self.calls.send(Message::Call(call)).await,
         };
         match sent {
-            Ok(()) => Ok(Queued {
-                answer,
-                shared: Arc::clone(&self.shared),
-                _carried: carried,
-            }),
+            Ok(()) => Ok(Queued { answer, carried }),
             Err(mpsc::error::SendError(Message::Call(call))) => {
                 Err(NotQueued::NotTaken(call.request))
             }
@@ -318,8 +314,7 @@ impl<Req, Ans> ClientConnection<Req, Ans> {
 /// the connection's load until then.
 pub(crate) struct Queued<Req, Ans> {
     answer: oneshot::Receiver<Outcome<Req, Ans>>,
-    shared: Arc<Shared>,
-    _carried: Carried,
+    carried: Carried,
 }
 
 impl<Req, Ans> Queued<Req, Ans> {
@@ -329,7 +324,7 @@ impl<Req, Ans> Queued<Req, Ans> {
             // The driver ended without answering: it answers every call it holds, so this is
             // a driver that panicked.
             Outcome::Failed(Error::Failed {
-                endpoint: Arc::clone(&self.shared.endpoint),
+                endpoint: Arc::clone(&self.carried.0.endpoint),
                 delivery: Delivery::MaybeApplied,
                 cause: Cause::Ended("driver_gone"),
             })

@@ -186,8 +186,10 @@ impl Proxy {
     /// The answer to one request, as the server's handler returns it.
     ///
     /// The future sends its request(s) on its first poll, which the server makes as soon as
-    /// it has the request, in the connection's request order: that is what puts a client's
-    /// requests on a backend connection in its order. It runs outside tokio's cooperative
+    /// it has the request, in the connection's request order, and the backend's client sends
+    /// calls in the order of their first polls (a call waiting for the connect keeps its
+    /// place): that is what puts a client's requests on a backend connection in its order.
+    /// It runs outside tokio's cooperative
     /// budget ([`tokio::task::unconstrained`]) so that a request cannot be told to yield
     /// before it is queued while a later one is queued first.
     pub fn handle(&self, request: Request) -> impl std::future::Future<Output = Reply<Bytes>> {
