@@ -3,9 +3,14 @@
 //! item limit dropped as it trickles in (the connection stays usable, memory stays bounded),
 //! and the closes memcached makes (quit, a line over the limit).
 
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/memcached_server.rs"]
+mod memcached_server;
+
 use std::time::Duration;
 
-use framekit_examples::memcached::{server, MemcacheFraming};
+use framekit_examples::memcached::codec;
+use framekit_examples::memcached::MemcacheFraming;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,9 +19,9 @@ use tokio::time::timeout;
 const LIMIT: Duration = Duration::from_secs(20);
 
 async fn start(framing: MemcacheFraming) -> (ServerHandle, std::net::SocketAddr) {
-    let config = server::config(ServerConfig::default(), &framing);
+    let config = codec::config(ServerConfig::default(), &framing);
     let listener = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = server::serve(listener, framing, 1 << 20);
+    let handle = memcached_server::serve(listener, framing, 1 << 20);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
 }

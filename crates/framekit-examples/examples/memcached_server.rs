@@ -7,13 +7,107 @@
 //! memcslap --servers=127.0.0.1:11212 --concurrency=4 --execute-number=1000
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 use clap::Parser;
 use framekit_examples::deploy::DeployArgs;
 use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::memcached::codec::{self, MemcacheCodec, Run, SERVER_FULL};
+use framekit_examples::memcached::{Clock, Env, Flow, Request, Store};
 use framekit_examples::memcached::{
-    server, MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MEMORY_LIMIT,
-    ITEM_MAX_CEILING,
+    MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MEMORY_LIMIT, ITEM_MAX_CEILING,
 };
+use framekit_server::listener::Acceptor;
+use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
+
+/// Connections open and accepted, for `stats`.
+#[derive(Debug, Default)]
+struct Connections {
+    open: AtomicU64,
+    total: AtomicU64,
+}
+
+/// A connection's handler state: counts it open until it is dropped.
+#[derive(Debug)]
+pub struct Open(Arc<Connections>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The memcached handler: every connection runs its requests, in order, against one store.
+#[derive(Debug)]
+pub struct Memcache {
+    store: Mutex<Store>,
+    clock: Clock,
+    connections: Arc<Connections>,
+    /// The process id for `stats`, read once (`getpid` is a system call).
+    pid: u32,
+}
+
+impl Handler<MemcacheCodec, Bytes> for Memcache {
+    type State = Open;
+    /// Never deferred: every command answers at once.
+    type Later = std::future::Ready<Option<Bytes>>;
+
+    fn open(&self, _ctx: &Ctx) -> Open {
+        self.connections.open.fetch_add(1, Ordering::Relaxed);
+        self.connections.total.fetch_add(1, Ordering::Relaxed);
+        Open(self.connections.clone())
+    }
+
+    fn call(
+        &self,
+        request: Request<'_>,
+        _open: &mut Open,
+        _ctx: &Ctx,
+        out: &mut Responder<'_, MemcacheCodec, Bytes>,
+    ) -> Answer<Self::Later> {
+        let env = Env {
+            clock: self.clock,
+            now: self.clock.now_system(),
+            pid: self.pid,
+            curr_connections: self.connections.open.load(Ordering::Relaxed),
+            total_connections: self.connections.total.load(Ordering::Relaxed),
+        };
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut flow = Flow::Continue;
+        out.send(Run {
+            request: &request,
+            store: &mut store,
+            env,
+            flow: &mut flow,
+        });
+        match flow {
+            Flow::Continue => Answer::Done,
+            Flow::Close => Answer::Close,
+        }
+    }
+}
+
+/// `memcached_server`: memcached's text protocol over one [`Store`] of `memory` bytes. A line
+/// over the limit ends its connection without a word, as memcached does; a client past the
+/// connection limit is told [`SERVER_FULL`].
+pub fn serve<A: Acceptor>(
+    server: Server<A, Bytes>,
+    framing: MemcacheFraming,
+    memory: usize,
+) -> ServerHandle {
+    let handler = Memcache {
+        store: Mutex::new(Store::new(memory, framing.item_limit())),
+        clock: Clock::system(),
+        connections: Arc::default(),
+        pid: std::process::id(),
+    };
+    server
+        .on_failure(|_| None)
+        .on_reject(|_| Some(Bytes::from_static(SERVER_FULL)))
+        .serve(MemcacheCodec::new(framing), handler)
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "A memcached-compatible (text protocol) in-memory cache")]
@@ -53,11 +147,11 @@ fn main() -> std::io::Result<()> {
             .item_max(usize::try_from(args.item_max).unwrap_or(ITEM_MAX_CEILING))
             .max_get_line(args.max_get_line);
         let memory = usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX);
-        let config = server::config(args.limits.config(), &framing);
+        let config = codec::config(args.limits.config(), &framing);
         let listener = args
             .runtime
             .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = server::serve(listener, framing, memory);
+        let handle = serve(listener, framing, memory);
         launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
         Ok(())
     })

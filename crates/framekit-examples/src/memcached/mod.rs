@@ -2,17 +2,17 @@
 //! presence and length the line decides), the line's reading ([`mod@line`], [`number`]), a
 //! connection's request decoder ([`RequestDecoder`]), the item [`Store`] (memory limit, LRU,
 //! CAS, expiry) and the commands run against it ([`execute`]), classic and meta. All of it is
-//! sans-IO; `memcached_server` joins it to framekit-server in one small file ([`server`]).
+//! sans-IO but the connection codec ([`codec`]); `memcached_server` holds the handler and `serve`.
 
 mod answer;
 mod clock;
+pub mod codec;
 pub mod commands;
 mod framing;
 pub mod line;
 mod meta;
 pub mod number;
 pub mod request;
-pub mod server;
 mod store;
 
 pub use answer::Env;
