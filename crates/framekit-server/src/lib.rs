@@ -21,6 +21,8 @@
 //! - [`error`]: failures as the error reply hook sees them ([`Failure`]); [`config`] and
 //!   [`metrics`]: limits with bounded defaults, and live counters; `tower` (feature `tower`):
 //!   any `tower::Service` as a handler.
+//! - `laws` (feature `laws`): the connection laws for your own handler, run through this
+//!   crate's driver over an in-memory connection cut at random.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -103,6 +105,8 @@ mod driver;
 pub mod duplex;
 pub mod error;
 pub mod handler;
+#[cfg(any(test, feature = "laws"))]
+pub mod laws;
 pub mod listener;
 pub mod metrics;
 mod pool;
