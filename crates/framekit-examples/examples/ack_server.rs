@@ -92,9 +92,25 @@ pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) ->
         )))
     };
     server
-        .on_failure(|f| Some(Reply::Error(Bytes::from(format!("error: {}", f.error)))))
+        .on_failure(move |f| Some(Reply::Error(failure_line(f.error, max_line))))
         .on_reject(move |_peer| full())
         .serve(codec, Ack)
+}
+
+/// The error line of a failed request. An over-long line is named by the limit alone: how
+/// long the codec saw it to be depends on where the reads cut it ("19 bytes" in one read, "at
+/// least 17" dripped), and the peer's bytes must not (the connection laws of
+/// `tests/tests/examples_laws.rs` hold this server to that).
+fn failure_line(error: &(dyn std::error::Error + Send + Sync + 'static), max_line: usize) -> Bytes {
+    match error.downcast_ref::<FrameError>() {
+        Some(e) if e.is_too_long() => {
+            let at = e.offset().unwrap_or_default();
+            Bytes::from(format!(
+                "error: the line at byte {at} is over the maximum of {max_line} bytes"
+            ))
+        }
+        _ => Bytes::from(format!("error: {error}")),
+    }
 }
 
 #[derive(Debug, Parser)]
