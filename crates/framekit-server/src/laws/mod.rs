@@ -260,11 +260,15 @@ where
             .map_err(|e| {
                 Violation::new(Law::StatedReason, format!("no runtime for the run: {e}"))
             })?;
-        let case = Case { requests, plan };
         runtime.block_on(async {
             let whole = Plan::whole();
             let reference = run(&self.start, &config, &input, &whole, Peer::Closes).await;
+            let case = Case {
+                requests,
+                plan: &whole,
+            };
             case.check_closing(&reference, &reference, "the reference run")?;
+            let case = Case { requests, plan };
             let closing = run(&self.start, &config, &input, plan, Peer::Closes).await;
             case.check_closing(&closing, &reference, "the peer closing after the input")?;
             let open = run(&self.start, &config, &input, plan, Peer::StaysOpen).await;
@@ -459,15 +463,28 @@ fn difference(expected: &[u8], got: &[u8]) -> String {
     )
 }
 
-/// `bytes` as a byte-string literal, cut after the first 512.
+/// `bytes` as a byte-string literal, a run of more than 8 equal bytes written once with its
+/// count (`v{5000}`, a large value stays one line), cut after the first 512 characters.
 fn escaped(bytes: &[u8]) -> String {
     const SHOWN: usize = 512;
-    let shown = &bytes[..bytes.len().min(SHOWN)];
-    let more = match bytes.len() > SHOWN {
+    let mut text = String::new();
+    let mut at = 0;
+    while at < bytes.len() && text.len() < SHOWN {
+        let run = bytes[at..].iter().take_while(|&&b| b == bytes[at]).count();
+        let one = [bytes[at]].escape_ascii().to_string();
+        if run > 8 {
+            text.push_str(&format!("{one}{{{run}}}"));
+            at += run;
+        } else {
+            text.push_str(&one);
+            at += 1;
+        }
+    }
+    let more = match at < bytes.len() {
         true => format!(" ... ({} bytes in all)", bytes.len()),
         false => String::new(),
     };
-    format!("b\"{}\"{more}", shown.escape_ascii())
+    format!("b\"{text}\"{more}")
 }
 
 /// The plans proptest draws: the peer's writes of 1 to 63 bytes or the whole rest, pauses
