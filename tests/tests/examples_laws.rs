@@ -150,7 +150,7 @@ fn resp_server_keeps_the_connection_laws() {
     ];
     let parser = RequestParser::new();
     let config = resp::server_config(ServerConfig::default(), &parser).water_marks(256, 1024);
-    ServerLaws::new(move |server| resp_server::serve(server, parser.clone()))
+    ServerLaws::new(move |server| resp_server::serve(server, parser))
         .config(config)
         .cases(CASES)
         .check(vec(command, REQUESTS));

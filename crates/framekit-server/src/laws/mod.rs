@@ -52,7 +52,10 @@
 //!
 //! [`check_one`](ServerLaws::check_one) runs one stream under one plan and returns the
 //! violation, for a fuzz target or a regression test; [`check`](ServerLaws::check) draws
-//! both and panics with the shrunk counterexample. Both build their own runtime: call them from
+//! both (the plans from [`plans`]) and panics with the shrunk counterexample. A violation
+//! says what the peer saw where it departs from the reference, the input and the plan; bytes
+//! print as a byte-string literal, a run of more than 8 equal bytes once with its count
+//! (`v{5000}`). Both build their own runtime: call them from
 //! a plain `#[test]`, not from inside a runtime.
 
 mod pipe;
