@@ -6,15 +6,12 @@
 //! printf 'hello\nworld\n' | nc -q1 127.0.0.1 7001      # ack:hello / ack:world
 //! ```
 
-use std::future::Ready;
-
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use framekit::framing::delimited::Delimited;
 use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, ServerArgs};
 use framekit_examples::lines::{LINE_SERVER_FULL, REPLY_HEADROOM};
 use framekit_server::codec::WithEncoder;
 use framekit_server::listener::Acceptor;
@@ -62,7 +59,7 @@ pub struct Ack;
 
 impl Handler<AckCodec, Reply<'static>> for Ack {
     type State = ();
-    type Later = Ready<Option<Reply<'static>>>;
+    type Later = std::future::Ready<Option<Reply<'static>>>;
 
     fn open(&self, _ctx: &Ctx) {}
 
@@ -86,14 +83,10 @@ pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) ->
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
         AckEncoder(Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM))),
     );
-    let full = || {
-        Some(Reply::Error(Bytes::from_static(
-            LINE_SERVER_FULL.as_bytes(),
-        )))
-    };
+    let full = Reply::Error(Bytes::from_static(LINE_SERVER_FULL.as_bytes()));
     server
         .on_failure(move |f| Some(Reply::Error(failure_line(f.error, max_line))))
-        .on_reject(move |_peer| full())
+        .on_reject(move |_peer| Some(full.clone()))
         .serve(codec, Ack)
 }
 
@@ -123,28 +116,14 @@ struct Args {
     #[arg(long, default_value_t = framekit::framing::delimited::DEFAULT_MAX_FRAME_LEN)]
     max_line: usize,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
-/// jemalloc, as Redis ships (feature `jemalloc`, on by default): with it an idle connection
-/// costs its allocations' sizes, not glibc's overhead on their 128-byte alignment.
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+framekit_examples::jemalloc!();
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = serve(server, args.max_line);
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
+    launch::run(&args.addr, &args.server, |server| {
+        serve(server, args.max_line)
     })
 }

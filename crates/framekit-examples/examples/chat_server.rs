@@ -9,9 +9,7 @@
 use bytes::Bytes;
 use clap::Parser;
 use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::parse_duration;
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, parse_duration, ServerArgs};
 use framekit_examples::lines::{line_codec, LINE_SERVER_FULL};
 use framekit_server::listener::Acceptor;
 use framekit_server::{Ctx, Inbox, Outbox, Server, ServerHandle};
@@ -46,26 +44,13 @@ struct Args {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     stall_timeout: std::time::Duration,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = serve(
-            server,
-            args.max_line,
-            Room::new(args.room_capacity, args.stall_timeout),
-        );
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
+    launch::run(&args.addr, &args.server, |server| {
+        let room = Room::new(args.room_capacity, args.stall_timeout);
+        serve(server, args.max_line, room)
     })
 }

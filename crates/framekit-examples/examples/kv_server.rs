@@ -13,10 +13,9 @@ use std::time::Instant;
 
 use clap::Parser;
 use framekit::FrameError;
-use framekit_examples::deploy::DeployArgs;
 use framekit_examples::kv_protocol::{self, apply_view, KvResponse, KvView, Status};
 use framekit_examples::kv_protocol::{ServerPayload, DEFAULT_MAX_FRAME_LEN};
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, ServerArgs};
 use framekit_examples::store::Store;
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerConfig, ServerHandle};
@@ -90,23 +89,13 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_FRAME_LEN)]
     max_frame: usize,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let config = config(args.limits.config(), args.max_frame);
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = serve(server, args.max_frame);
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
+    let configure = |limits| config(limits, args.max_frame);
+    launch::run_configured(&args.addr, &args.server, configure, |server| {
+        serve(server, args.max_frame)
     })
 }

@@ -7,37 +7,18 @@
 //! memcslap --servers=127.0.0.1:11212 --concurrency=4 --execute-number=1000
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use clap::Parser;
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, ServerArgs};
 use framekit_examples::memcached::codec::{self, MemcacheCodec, Run, SERVER_FULL};
-use framekit_examples::memcached::{Clock, Env, Flow, Request, Store};
+use framekit_examples::memcached::{Clock, Connections, Env, Flow, Open, Request, Store};
 use framekit_examples::memcached::{
     MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MEMORY_LIMIT, ITEM_MAX_CEILING,
 };
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
-
-/// Connections open and accepted, for `stats`.
-#[derive(Debug, Default)]
-struct Connections {
-    open: AtomicU64,
-    total: AtomicU64,
-}
-
-/// A connection's handler state: counts it open until it is dropped.
-#[derive(Debug)]
-pub struct Open(Arc<Connections>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// The memcached handler: every connection runs its requests, in order, against one store.
 #[derive(Debug)]
@@ -55,9 +36,7 @@ impl Handler<MemcacheCodec, Bytes> for Memcache {
     type Later = std::future::Ready<Option<Bytes>>;
 
     fn open(&self, _ctx: &Ctx) -> Open {
-        self.connections.open.fetch_add(1, Ordering::Relaxed);
-        self.connections.total.fetch_add(1, Ordering::Relaxed);
-        Open(self.connections.clone())
+        self.connections.open()
     }
 
     fn call(
@@ -67,13 +46,7 @@ impl Handler<MemcacheCodec, Bytes> for Memcache {
         _ctx: &Ctx,
         out: &mut Responder<'_, MemcacheCodec, Bytes>,
     ) -> Answer<Self::Later> {
-        let env = Env {
-            clock: self.clock,
-            now: self.clock.now_system(),
-            pid: self.pid,
-            curr_connections: self.connections.open.load(Ordering::Relaxed),
-            total_connections: self.connections.total.load(Ordering::Relaxed),
-        };
+        let env = Env::now(self.clock, self.pid, &self.connections);
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         let mut flow = Flow::Continue;
         out.send(Run {
@@ -127,32 +100,19 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_GET_LINE)]
     max_get_line: usize,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
-/// jemalloc (feature `jemalloc`, on by default), as the other example servers.
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+framekit_examples::jemalloc!();
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let framing = MemcacheFraming::new()
-            .item_max(usize::try_from(args.item_max).unwrap_or(ITEM_MAX_CEILING))
-            .max_get_line(args.max_get_line);
-        let memory = usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX);
-        let config = codec::config(args.limits.config(), &framing);
-        let listener = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = serve(listener, framing, memory);
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
+    let framing = MemcacheFraming::new()
+        .item_max(usize::try_from(args.item_max).unwrap_or(ITEM_MAX_CEILING))
+        .max_get_line(args.max_get_line);
+    let memory = usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX);
+    let configure = |limits| codec::config(limits, &framing);
+    launch::run_configured(&args.addr, &args.server, configure, |server| {
+        serve(server, framing.clone(), memory)
     })
 }

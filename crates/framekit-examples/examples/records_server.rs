@@ -12,8 +12,7 @@ use std::future::Ready;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Parser;
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, ServerArgs};
 use framekit_examples::records::{Aggregate, Message, RecordsCodec, Summary};
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
@@ -66,22 +65,10 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:7004")]
     addr: String,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(args.limits.config()))?;
-        let handle = serve(server);
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
-    })
+    launch::run(&args.addr, &args.server, serve)
 }

@@ -14,8 +14,7 @@
 //! ```
 
 use clap::Parser;
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, parse_duration, LimitArgs, RuntimeArgs};
+use framekit_examples::launch::{self, parse_duration, ServerArgs};
 use framekit_examples::proxy::{self, Backends, KeyHash, Proxy};
 use framekit_examples::resp::{RequestParser, DEFAULT_MAX_BULK_LEN, MAX_BULK_LEN_CEILING};
 
@@ -55,11 +54,7 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..=MAX_BULK_LEN_CEILING as u64))]
     max_value: u64,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
 fn parse_tag(text: &str) -> Result<[u8; 2], String> {
@@ -67,15 +62,12 @@ fn parse_tag(text: &str) -> Result<[u8; 2], String> {
         .map_err(|_| format!("`{text}` is not two characters such as {{}}"))
 }
 
-/// jemalloc, as the other example servers (feature `jemalloc`, on by default).
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+framekit_examples::jemalloc!();
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
     launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
+    args.server.runtime.runtime()?.block_on(async move {
         let parser = RequestParser::new()
             .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING));
         let backends = Backends::new(args.backends.clone())
@@ -85,16 +77,15 @@ fn main() -> std::io::Result<()> {
             .in_flight(args.backend_in_flight)
             .retries(args.backend_retries)
             .retry_pause(args.backend_retry_pause);
-        let config = framekit_examples::resp::server_config(args.limits.config(), &parser);
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(config))?;
+        let config = framekit_examples::resp::server_config(args.server.limits.config(), &parser);
+        let server = args.server.deploy.server(&args.addr)?.config(config);
+        let server = args.server.runtime.spread(server)?;
         // After the server: with --metrics-addr it installs the recorder, which the backend
         // clients' metrics handles are resolved in when they are built.
         tracing::info!(backends = ?backends.addresses(), "ketama ring");
         let proxy = Proxy::new(&backends);
         let handle = proxy::serve(server, parser, proxy.clone());
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
+        launch::announce_and_serve(handle, args.server.limits.shutdown_grace).await;
         proxy.close().await;
         Ok(())
     })

@@ -17,9 +17,8 @@ use clap::Parser;
 use framekit::FrameError;
 use framekit_examples::commands::run::{respond, sweep_expired, with_slices};
 use framekit_examples::commands::{Outcome, Session, SharedSession, State};
-use framekit_examples::deploy::DeployArgs;
-use framekit_examples::launch::{self, LimitArgs, RuntimeArgs};
-use framekit_examples::resp::{self, BulkRef, RespView, RespViewCodec, Value};
+use framekit_examples::launch::{self, ServerArgs};
+use framekit_examples::resp::{self, BulkRef, RespView, RespViewCodec, Value, SERVER_FULL};
 use framekit_examples::resp::{
     RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN, MAX_BULK_LEN_CEILING,
 };
@@ -91,9 +90,6 @@ impl Handler<RespViewCodec, Value> for Resp {
     }
 }
 
-/// The reply a client past the connection limit gets before closing, as Redis words it.
-pub const SERVER_FULL: &str = "ERR max number of clients reached";
-
 /// Serves RESP2 against one shared [`State`] (16 databases, the configuration, the client
 /// list), one request at a time per connection, applied as it is decoded so pipelined requests
 /// act in order; `QUIT` and a protocol error end the connection after their reply. Must be
@@ -132,32 +128,18 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_LEN)]
     max_request: usize,
     #[command(flatten)]
-    limits: LimitArgs,
-    #[command(flatten)]
-    deploy: DeployArgs,
-    #[command(flatten)]
-    runtime: RuntimeArgs,
+    server: ServerArgs,
 }
 
-/// jemalloc, as Redis ships (feature `jemalloc`, on by default): with it an idle connection
-/// costs its allocations' sizes, not glibc's overhead on their 128-byte alignment.
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+framekit_examples::jemalloc!();
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    launch::init_tracing();
-    args.runtime.runtime()?.block_on(async move {
-        let parser = RequestParser::new()
-            .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
-            .max_request_len(args.max_request);
-        let config = resp::server_config(args.limits.config(), &parser);
-        let server = args
-            .runtime
-            .spread(args.deploy.server(&args.addr)?.config(config))?;
-        let handle = serve(server, parser);
-        launch::announce_and_serve(handle, args.limits.shutdown_grace).await;
-        Ok(())
+    let parser = RequestParser::new()
+        .max_bulk_len(usize::try_from(args.max_value).unwrap_or(MAX_BULK_LEN_CEILING))
+        .max_request_len(args.max_request);
+    let configure = |limits| resp::server_config(limits, &parser);
+    launch::run_configured(&args.addr, &args.server, configure, |server| {
+        serve(server, parser)
     })
 }

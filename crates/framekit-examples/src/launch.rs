@@ -1,15 +1,19 @@
-//! What every example's `main` does around its protocol: the shared command-line limits (with the
-//! connection limit fitted to the process's file descriptors, as Redis fits `maxclients`, and
-//! the PROXY preamble), the runtime (`--threads`), tracing to stderr, the `listening on
-//! HOST:PORT` line, and graceful shutdown on SIGINT or SIGTERM.
+//! What every example's `main` does around its protocol ([`run`]): the shared command-line flags
+//! ([`ServerArgs`]: limits, with the connection limit fitted to the process's file descriptors as
+//! Redis fits `maxclients`, and the PROXY preamble; deployment; the runtime, `--threads`), tracing
+//! to stderr, the `listening on HOST:PORT` line, graceful shutdown on SIGINT or SIGTERM, and the
+//! allocator ([`jemalloc!`](crate::jemalloc)).
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
 use framekit_server::config::{self, Timeout};
 use framekit_server::preamble::{self, IpNet, Preamble, ProxyMode};
+use framekit_server::tcp::TcpAcceptor;
 use framekit_server::threads::Spread;
 use framekit_server::{Server, ServerConfig, ServerHandle, ShutdownReport};
+
+use crate::deploy::DeployArgs;
 
 /// How long connections get to finish after SIGINT or SIGTERM before they are aborted; well
 /// inside the 5 s a supervisor waits.
@@ -22,6 +26,85 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// File descriptors kept back from connections for listeners, logs and the runtime (Redis
 /// keeps 32).
 pub const RESERVED_FDS: u64 = 32;
+
+/// The flags every example server takes besides its protocol's own and its `--addr` (the
+/// limits, the deployment and the runtime), flattened into its `Args` and handed to [`run`].
+// One paragraph, the example in `run`'s doc: clap makes a flattened struct's doc of more than
+// one paragraph the long help of every example.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Connection and request limits, timeouts, the PROXY preamble.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// The listener, TLS and the metrics endpoint.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// One multi-threaded runtime, or thread-per-core.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// An example server's `main` after its flags are parsed: tracing to stderr, the runtime
+/// `--threads` asks for, a server on `addr` (or the socket systemd passed) with the deployment
+/// flags and the limits, spread over the threads; `serve` starts the protocol on it. Then the
+/// `listening on` line, serving until SIGINT or SIGTERM, and a graceful shutdown within
+/// `--shutdown-grace`. An example's flags, with the shared ones flattened in:
+///
+/// ```
+/// use clap::Parser;
+/// use framekit_examples::launch::ServerArgs;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[arg(long, default_value = "127.0.0.1:7001")]
+///     addr: String,
+///     #[command(flatten)]
+///     server: ServerArgs,
+/// }
+/// let args = Args::parse_from(["example", "--max-in-flight", "8", "--reuse-port", "--threads", "2"]);
+/// assert_eq!(args.server.limits.max_in_flight, 8);
+/// assert!(args.server.deploy.reuse_port);
+/// assert_eq!(args.server.runtime.threads, Some(2));
+/// ```
+pub fn run<R>(
+    addr: &str,
+    args: &ServerArgs,
+    serve: impl FnOnce(Server<TcpAcceptor, R>) -> ServerHandle,
+) -> io::Result<()> {
+    run_configured(addr, args, |limits| limits, serve)
+}
+
+/// [`run`], with the limits' configuration adjusted by `configure` first (a protocol's input
+/// budget, raised to hold its largest request).
+pub fn run_configured<R>(
+    addr: &str,
+    args: &ServerArgs,
+    configure: impl FnOnce(ServerConfig) -> ServerConfig,
+    serve: impl FnOnce(Server<TcpAcceptor, R>) -> ServerHandle,
+) -> io::Result<()> {
+    init_tracing();
+    args.runtime.runtime()?.block_on(async {
+        let config = configure(args.limits.config());
+        let server = args.deploy.server(addr)?.config(config);
+        let handle = serve(args.runtime.spread(server)?);
+        announce_and_serve(handle, args.limits.shutdown_grace).await;
+        Ok(())
+    })
+}
+
+/// Makes jemalloc the global allocator of the example binary that invokes it, when the
+/// `jemalloc` feature (on by default) is on, as Redis ships: with it an idle connection costs
+/// its allocations' sizes, not glibc's overhead on their 128-byte alignment. The feature is
+/// checked where the macro is invoked, so a test that compiles an example file in (without the
+/// feature) keeps its own allocator.
+#[macro_export]
+macro_rules! jemalloc {
+    () => {
+        #[cfg(feature = "jemalloc")]
+        #[global_allocator]
+        static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+    };
+}
 
 /// The server limits every example accepts on its command line.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,6 +1,7 @@
 //! framekit-examples: the protocol logic behind the example servers, kept sans-IO so each piece
-//! is unit-tested without a socket. The binaries in `examples/` are thin shells around these
-//! modules and `framekit-server`.
+//! is unit-tested without a socket. Each binary's file in `examples/` shows its server whole
+//! (framing, handler, hooks, `serve`, its own flags); what every binary does around that (the
+//! shared flags, the runtime, the allocator, shutdown) is [`launch`] and [`deploy`].
 //!
 //! | example | framing | module |
 //! |---|---|---|

@@ -12,7 +12,7 @@
 //! 6. [Connecting](connecting): the client crate and the connection machine's client role.
 //! 7. [Deploying](deploying): TLS, PROXY behind HAProxy, metrics, threads, restarts, systemd.
 //! 8. [Performance](performance): what it costs and how to measure it.
-//! 9. [The example servers](examples): five protocols that real clients talk to.
+//! 9. [The example servers](examples): six protocols that real clients talk to.
 
 #[doc = include_str!("../guide/01-getting-started.md")]
 pub mod getting_started {}

@@ -16,7 +16,7 @@ pub(crate) type ErrorHook<R> = Arc<dyn Fn(&Failure<'_>) -> Option<R> + Send + Sy
 pub(crate) struct Shared<R> {
     pub(crate) config: ServerConfig,
     /// The connection machine's settings, from `config`.
-    pub(crate) settings: framekit::connection::Settings,
+    pub(crate) settings: Arc<framekit::connection::Settings>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) on_error: Option<ErrorHook<R>>,
     /// The TLS handshake stage, when the server serves TLS.
@@ -27,7 +27,7 @@ pub(crate) struct Shared<R> {
 impl<R> Shared<R> {
     pub(crate) fn new(config: ServerConfig, on_error: Option<ErrorHook<R>>) -> Self {
         Shared {
-            settings: config.machine_settings(),
+            settings: Arc::new(config.machine_settings()),
             config,
             metrics: Arc::new(Metrics::default()),
             on_error,

@@ -5,6 +5,7 @@
 use bytes::BytesMut;
 
 use super::clock::Clock;
+use super::connections::Connections;
 
 /// What a request runs with besides the store: the clock, the time, and the server's counters
 /// for `stats`.
@@ -20,6 +21,20 @@ pub struct Env {
     pub curr_connections: u64,
     /// Connections accepted since start.
     pub total_connections: u64,
+}
+
+impl Env {
+    /// The environment of a request run now: `clock`'s time, the process id `pid` and the
+    /// counts of `connections`.
+    pub fn now(clock: Clock, pid: u32, connections: &Connections) -> Env {
+        Env {
+            clock,
+            now: clock.now_system(),
+            pid,
+            curr_connections: connections.current(),
+            total_connections: connections.total(),
+        }
+    }
 }
 
 /// Answers, or none under `noreply` (memcached's `out_string`).

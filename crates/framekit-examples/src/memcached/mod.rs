@@ -1,13 +1,15 @@
 //! memcached's text protocol: the request [`MemcacheFraming`] (a line, then a data block whose
 //! presence and length the line decides), the line's reading ([`mod@line`], [`number`]), a
 //! connection's request decoder ([`RequestDecoder`]), the item [`Store`] (memory limit, LRU,
-//! CAS, expiry) and the commands run against it ([`execute`]), classic and meta. All of it is
-//! sans-IO but the connection codec ([`codec`]); `memcached_server` holds the handler and `serve`.
+//! CAS, expiry) and the commands run against it ([`execute`]), classic and meta, with the
+//! connection counts `stats` reports ([`Connections`]). All of it is sans-IO but the connection
+//! codec ([`codec`]); `memcached_server` holds the handler and `serve`.
 
 mod answer;
 mod clock;
 pub mod codec;
 pub mod commands;
+mod connections;
 mod framing;
 pub mod line;
 mod meta;
@@ -18,6 +20,7 @@ mod store;
 pub use answer::Env;
 pub use clock::Clock;
 pub use commands::{execute, Flow, VERSION};
+pub use connections::{Connections, Open};
 pub use framing::{
     Block, Layout, MemcacheFraming, DEFAULT_ITEM_MAX, DEFAULT_MAX_GET_LINE, DEFAULT_MAX_LINE,
     ITEM_MAX_CEILING,

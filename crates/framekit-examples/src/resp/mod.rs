@@ -33,6 +33,10 @@ pub use parse::{
 pub use value::{BulkRef, Value};
 pub use view::{Args, RespView, RespViewCodec};
 
+/// The reply a client past the connection limit gets before the connection closes (the
+/// server's `on_reject` hook), as Redis words it.
+pub const SERVER_FULL: &str = "ERR max number of clients reached";
+
 /// `config` with an input budget that holds the parser's largest request, which is buffered
 /// whole before it is parsed.
 pub fn server_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig {

@@ -59,29 +59,41 @@ where
     R: Send + 'static,
 {
     // Boxed, and gone once done: a stage that runs once per connection keeps its buffers and
-    // timer out of the future every connection carries for its whole life.
-    let setup = Box::pin(setup(io, shared.clone(), ctx));
+    // timer out of the future every connection carries for its whole life. The codec rides
+    // in it too: a value the block below captured would keep its slot in that future after
+    // moving into the driver (a capture is never overlapped), so it would be carried twice.
+    let setup = Box::pin(async move {
+        let opened = setup(io, shared.clone(), ctx).await;
+        opened.map(|(io, ctx)| (io, ctx, codec, shared))
+    });
     async move {
-        let (io, ctx) = match setup.await {
+        let (io, ctx, codec, shared) = match setup.await {
             Ok(opened) => opened,
             Err(reason) => return reason,
         };
-        let env = Env {
-            shared: &shared,
-            ctx: &ctx,
-        };
-        let state = handler.open(&ctx);
-        let mut driver = Driver::new(io, codec, state, &shared);
         let sleep = tokio::time::sleep(std::time::Duration::ZERO);
         tokio::pin!(sleep);
-        // Created once and kept: it registers with the shutdown once, then reads a flag.
-        let closing = Watch::new(&ctx);
-        tokio::pin!(closing);
-        poll_fn(|cx| driver.poll_turns(cx, &*handler, env, sleep.as_mut(), closing.as_mut())).await;
-        drop(handler);
-        let (ending, eof) = driver.ending();
-        // Later answers and their futures go before the close: the peer may take a while.
-        let mut io = driver.into_transport();
+        // In a block of its own: the driver's slot ends with it, so the close below does not
+        // carry a second one beside the transport.
+        let (ending, eof, mut io) = {
+            let state = handler.open(&ctx);
+            let mut driver = Driver::new(io, codec, state, &shared);
+            // Created once and kept: it registers with the shutdown once, then reads a flag.
+            let closing = Watch::new(&ctx);
+            tokio::pin!(closing);
+            poll_fn(|cx| {
+                let env = Env {
+                    shared: &shared,
+                    ctx: &ctx,
+                };
+                driver.poll_turns(cx, &*handler, env, sleep.as_mut(), closing.as_mut())
+            })
+            .await;
+            drop(handler);
+            let (ending, eof) = driver.ending();
+            // Later answers and their futures go before the close: the peer may take a while.
+            (ending, eof, driver.into_transport())
+        };
         ctx.close();
         Box::pin(close::close(
             &mut io,

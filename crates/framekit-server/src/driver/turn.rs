@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -44,6 +45,26 @@ struct Later<F> {
 /// order the requests came, as the first poll does.
 type Laters<F> = VecDeque<Later<F>>;
 
+/// Answers given as streams, in exchange order: only the front one is written from.
+type Streams<R> = VecDeque<(ExchangeId, BoxStream<'static, R>)>;
+
+/// The handler's work in flight. Boxed, and only while there is some: a connection whose
+/// answers come at once (and every idle one) carries one pointer instead of two queues.
+struct Work<F, R> {
+    laters: Laters<F>,
+    streams: Streams<R>,
+}
+
+/// The work in flight, made when first needed.
+fn work<F, R>(slot: &mut Option<Box<Work<F, R>>>) -> &mut Work<F, R> {
+    slot.get_or_insert_with(|| {
+        Box::new(Work {
+            laters: VecDeque::new(),
+            streams: VecDeque::new(),
+        })
+    })
+}
+
 /// One connection's driver: the machine, the transport, and the handler's work in flight.
 pub(crate) struct Driver<Io, C, H: Handler<C, R>, R>
 where
@@ -52,18 +73,15 @@ where
     conn: Connection<C, connection::Server>,
     io: Io,
     state: H::State,
-    /// Later answers in flight (at most the in-flight limit).
-    laters: Laters<H::Later>,
-    /// Answers given as streams, in exchange order: only the front one is written from.
-    streams: VecDeque<(ExchangeId, BoxStream<'static, R>)>,
-    /// The sleep's deadline, while armed (at or before the machine's next deadline).
-    armed: Option<Instant>,
+    /// Later answers (at most the in-flight limit) and streamed answers in flight.
+    work: Option<Box<Work<H::Later, R>>>,
+    /// Whether the sleep is armed (at or before the machine's next deadline: its own
+    /// deadline says where).
+    armed: bool,
     /// Whether the shutdown was passed to the machine.
     shutting: bool,
     /// TLS keeps written records until flushed.
     flush: bool,
-    /// When the read that brought the current requests completed.
-    read_at: tokio::time::Instant,
     /// The transport's error, when it failed.
     io_error: Option<io::ErrorKind>,
     /// A reason the server gives in the machine's place (it only knows "local").
@@ -85,15 +103,13 @@ where
 {
     pub(crate) fn new(io: Io, codec: C, state: H::State, shared: &Shared<R>) -> Self {
         Driver {
-            conn: Connection::server(codec, shared.settings, Instant::now()),
+            conn: Connection::server(codec, Arc::clone(&shared.settings), Instant::now()),
             io,
             state,
-            laters: VecDeque::new(),
-            streams: Default::default(),
-            armed: None,
+            work: None,
+            armed: false,
             shutting: false,
             flush: false,
-            read_at: tokio::time::Instant::now(),
             io_error: None,
             ended_by: EndedBy::default(),
             eof: false,
@@ -115,6 +131,9 @@ where
             self.parked = false;
             self.conn.restore_buffers([pool::take(), pool::take()]);
         }
+        // When the read that brought the requests being answered completed: a read's requests
+        // are handed over on the next turn of the same poll.
+        let mut read_at = tokio::time::Instant::now();
         loop {
             let now = Instant::now();
             let mut moved = false;
@@ -123,11 +142,11 @@ where
                 self.conn.shutdown(now);
                 moved = true;
             }
-            moved |= self.events(cx, handler, env, now);
+            moved |= self.events(cx, handler, env, now, read_at);
             moved |= self.laters(cx, env, now);
             moved |= self.streams(cx, env, now);
             moved |= self.write(cx, env, now);
-            moved |= self.read(cx, env, now);
+            moved |= self.read(cx, env, now, &mut read_at);
             moved |= self.deadline(cx, sleep.as_mut());
             if self.conn.is_closed() {
                 return Poll::Ready(());
@@ -139,11 +158,12 @@ where
                     let [read, write] = self.conn.release_buffers();
                     pool::give(read);
                     pool::give(write);
-                    if self.laters.is_empty() {
-                        self.laters = VecDeque::new();
-                    }
-                    if self.streams.is_empty() {
-                        self.streams = VecDeque::new();
+                    if self
+                        .work
+                        .as_ref()
+                        .is_some_and(|w| w.laters.is_empty() && w.streams.is_empty())
+                    {
+                        self.work = None;
                     }
                     self.parked = true;
                 }
@@ -153,17 +173,22 @@ where
     }
 
     /// Hands every request, failure and expiry the machine has to the handler or the hook.
-    fn events(&mut self, cx: &mut Context<'_>, handler: &H, env: Env<'_, R>, now: Instant) -> bool {
+    fn events(
+        &mut self,
+        cx: &mut Context<'_>,
+        handler: &H,
+        env: Env<'_, R>,
+        now: Instant,
+        read_at: tokio::time::Instant,
+    ) -> bool {
         let mut moved = false;
         let mut at_once = 0;
         let config = &env.shared.config;
         let Driver {
             conn,
             state,
-            laters,
-            streams,
+            work: busy,
             ended_by,
-            read_at,
             taken,
             ..
         } = self;
@@ -196,12 +221,15 @@ where
                             match future.as_mut().poll(cx) {
                                 Poll::Ready(reply) => {
                                     at_once += 1;
-                                    answer(out, reply.into_reply(), streams, ended_by);
+                                    if let Some(stream) = answer(out, reply.into_reply(), ended_by)
+                                    {
+                                        work(busy).streams.push_back(stream);
+                                    }
                                 }
                                 Poll::Pending => {
                                     out.into_exchange().later();
                                     env.shared.metrics.waiting();
-                                    laters.push_back(Later {
+                                    work(busy).laters.push_back(Later {
                                         id,
                                         started: now,
                                         future,
@@ -247,7 +275,9 @@ where
                 }
                 Event::Expired(responder) => {
                     let id = responder.id();
-                    drop_work(laters, streams, id, env);
+                    if let Some(busy) = busy {
+                        drop_work(busy, id, env);
+                    }
                     let mut out = Responder::new(responder, env);
                     let after = crate::config::limit(config.request_timeout).unwrap_or_default();
                     let close = config.close_on_request_timeout;
@@ -273,44 +303,47 @@ where
             }
         }
         if at_once > 0 {
-            env.shared.metrics.answered_at_once(at_once, *read_at);
+            env.shared.metrics.answered_at_once(at_once, read_at);
         }
         moved
     }
 
     /// Writes the answers of the later futures that resolved, polling them in request order.
     fn laters(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let Some(busy) = self.work.as_deref_mut() else {
+            return false;
+        };
         let mut moved = false;
         let mut at = 0;
-        while let Some(later) = self.laters.get_mut(at) {
+        while let Some(later) = busy.laters.get_mut(at) {
             let Poll::Ready(reply) = later.future.as_mut().poll(cx) else {
                 at += 1;
                 continue;
             };
             moved = true;
             let (id, started) = (later.id, later.started);
-            self.laters.remove(at);
+            busy.laters.remove(at);
             env.shared.metrics.settled(Some(started.elapsed()));
             let Some(exchange) = self.conn.responder(id, now) else {
                 continue; // an earlier close dropped it
             };
             let out = Responder::new(exchange, env);
-            answer(
-                out,
-                reply.into_reply(),
-                &mut self.streams,
-                &mut self.ended_by,
-            );
+            if let Some(stream) = answer(out, reply.into_reply(), &mut self.ended_by) {
+                busy.streams.push_back(stream);
+            }
         }
         moved
     }
 
     /// Writes the front streamed answer's parts while the output has room.
     fn streams(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+        let Some(busy) = self.work.as_deref_mut() else {
+            return false;
+        };
         let mut moved = false;
-        while let Some((id, stream)) = self.streams.front_mut() {
+        while let Some((id, stream)) = busy.streams.front_mut() {
             let Some(exchange) = self.conn.responder(*id, now) else {
-                self.streams.pop_front();
+                busy.streams.pop_front();
                 moved = true;
                 continue;
             };
@@ -333,7 +366,7 @@ where
                 break;
             }
             out.into_exchange().finish();
-            self.streams.pop_front();
+            busy.streams.pop_front();
             moved = true;
         }
         moved
@@ -378,7 +411,13 @@ where
     }
 
     /// Reads once into the machine's buffer, if it wants input; the next turn decodes it.
-    fn read(&mut self, cx: &mut Context<'_>, env: Env<'_, R>, now: Instant) -> bool {
+    fn read(
+        &mut self,
+        cx: &mut Context<'_>,
+        env: Env<'_, R>,
+        now: Instant,
+        read_at: &mut tokio::time::Instant,
+    ) -> bool {
         let Some(buf) = self.conn.read_buf() else {
             return false;
         };
@@ -389,7 +428,7 @@ where
             }
             Poll::Ready(Ok(n)) => {
                 env.shared.metrics.bytes_in(n);
-                self.read_at = tokio::time::Instant::now();
+                *read_at = tokio::time::Instant::now();
                 self.conn.handle_read(n, now);
             }
             Poll::Ready(Err(error)) => self.failed(error.kind(), IoFailure::Read, env, now),
@@ -406,14 +445,14 @@ where
         let Some(at) = self.conn.poll_timeout() else {
             return false;
         };
-        if self.armed.is_none_or(|armed| at < armed) {
+        if !self.armed || at < sleep.deadline().into_std() {
             sleep.as_mut().reset(at.into());
-            self.armed = Some(at);
+            self.armed = true;
         }
         if sleep.as_mut().poll(cx).is_pending() {
             return false;
         }
-        self.armed = None;
+        self.armed = false;
         let now = Instant::now();
         if now >= at {
             self.conn.handle_timeout(now);
@@ -452,27 +491,24 @@ where
 }
 
 /// Drops the later answer or stream of exchange `id`, whose deadline passed.
-fn drop_work<F, R>(
-    laters: &mut Laters<F>,
-    streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
-    id: ExchangeId,
-    env: Env<'_, R>,
-) {
-    let before = laters.len();
-    laters.retain(|later| later.id != id);
-    if laters.len() < before {
+fn drop_work<F, R>(work: &mut Work<F, R>, id: ExchangeId, env: Env<'_, R>) {
+    let before = work.laters.len();
+    work.laters.retain(|later| later.id != id);
+    if work.laters.len() < before {
         env.shared.metrics.settled(None);
     }
-    streams.retain(|(stream, _)| *stream != id);
+    work.streams.retain(|(stream, _)| *stream != id);
 }
 
-/// Writes a later answer through its exchange's responder, as its [`Reply`] says.
+/// Writes a later answer through its exchange's responder, as its [`Reply`] says; a stream
+/// comes back, to be queued behind the streams before it.
+#[must_use]
 fn answer<C, R>(
     mut out: Responder<'_, C, R>,
     reply: Reply<R>,
-    streams: &mut VecDeque<(ExchangeId, BoxStream<'static, R>)>,
     ended_by: &mut EndedBy,
-) where
+) -> Option<(ExchangeId, BoxStream<'static, R>)>
+where
     C: ServerCodec<R>,
 {
     let id = out.id();
@@ -484,7 +520,7 @@ fn answer<C, R>(
         }
         Reply::Stream(stream) => {
             out.into_exchange().stream();
-            streams.push_back((id, stream));
+            return Some((id, stream));
         }
         Reply::Close(last) => {
             if let Some(response) = last {
@@ -498,6 +534,7 @@ fn answer<C, R>(
             out.into_exchange().finish();
         }
     }
+    None
 }
 
 /// Why the server closed a connection itself (the machine only knows "local"): the close of

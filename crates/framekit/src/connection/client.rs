@@ -8,6 +8,7 @@
 //! [`ClientEvent::Failed`] with whether any of its bytes reached the transport.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::codec::Encoder;
@@ -214,14 +215,14 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
     ///     other => panic!("{other:?}"),
     /// }
     /// ```
-    pub fn client(codec: C, matcher: M, settings: Settings, now: Instant) -> Self {
+    pub fn client(codec: C, matcher: M, settings: impl Into<Arc<Settings>>, now: Instant) -> Self {
         let role = Client {
             exchanges: Exchanges::default(),
             expired: 0,
             notices: VecDeque::new(),
             matcher,
         };
-        Connection::with_role(codec, settings, role, now)
+        Connection::with_role(codec, settings.into(), role, now)
     }
 
     /// Encodes `request` and starts its exchange, with `tag` for a multiplexed protocol (the
@@ -347,7 +348,10 @@ impl<C: Decode, M: Match<C>> Connection<C, Client<M>> {
                 core.partial_since = self.input.partial_since(&self.buf);
                 if eof {
                     fail_all(core, CloseReason::PeerClosed);
-                } else if self.input.full(&self.buf) {
+                } else if self
+                    .input
+                    .full(&self.buf, core.settings.input_budget_bytes())
+                {
                     fail_all(core, CloseReason::InputBudget);
                 }
                 core.settle();

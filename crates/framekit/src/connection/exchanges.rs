@@ -114,6 +114,10 @@ impl<T> Exchanges<T> {
         self.queue.iter()
     }
 
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry<T>> {
+        self.queue.iter_mut()
+    }
+
     /// Removes every entry, oldest first.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry<T>> + '_ {
         self.queue.drain(..)

@@ -14,11 +14,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Spare room below which a read first grows the buffer by a [`READ_CHUNK`].
 const MIN_READ: usize = 1024;
 
-#[derive(Debug)]
+/// The budget itself is the settings' (shared by every connection), passed in.
+#[derive(Debug, Default)]
 pub(crate) struct Input {
     /// Bytes at the front of the buffer that a lent view took: dropped by the next `settle`.
     lent: usize,
-    budget: usize,
     eof: bool,
     /// The codec answered "wait for more bytes" and nothing arrived since: asking again would
     /// change nothing (see the no-busy-loop law).
@@ -30,17 +30,6 @@ pub(crate) struct Input {
 }
 
 impl Input {
-    pub(crate) fn new(budget: usize) -> Self {
-        Input {
-            lent: 0,
-            budget,
-            eof: false,
-            settled: false,
-            consumed: 0,
-            started: None,
-        }
-    }
-
     /// Drops the bytes a view took.
     #[inline]
     pub(crate) fn settle(&mut self, buf: &mut BytesMut) {
@@ -65,15 +54,15 @@ impl Input {
     }
 
     /// Whether a read would be taken: the peer may still send and the budget has room.
-    pub(crate) fn open(&self, buf: &BytesMut) -> bool {
-        !self.eof && buf.len().saturating_sub(self.lent) < self.budget
+    pub(crate) fn open(&self, buf: &BytesMut, budget: usize) -> bool {
+        !self.eof && buf.len().saturating_sub(self.lent) < budget
     }
 
     /// Makes room in `buf` for a read, up to the budget: a buffer with a little room left is
     /// read into as it is (a burst of small requests fits), one without is grown by a chunk.
-    pub(crate) fn reserve(&mut self, buf: &mut BytesMut) {
+    pub(crate) fn reserve(&mut self, buf: &mut BytesMut, budget: usize) {
         self.settle(buf);
-        let room = self.budget.saturating_sub(buf.len()).min(READ_CHUNK);
+        let room = budget.saturating_sub(buf.len()).min(READ_CHUNK);
         let spare = buf.capacity().saturating_sub(buf.len());
         if spare < room.min(MIN_READ) {
             buf.reserve(room);
@@ -116,8 +105,8 @@ impl Input {
 
     /// Whether the buffer holds as much as the budget allows: a codec that still waits then
     /// waits for a message larger than the connection may hold.
-    pub(crate) fn full(&self, buf: &BytesMut) -> bool {
-        buf.len() >= self.budget
+    pub(crate) fn full(&self, buf: &BytesMut, budget: usize) -> bool {
+        buf.len() >= budget
     }
 
     /// Records that a view took `len` bytes, dropped at the next [`settle`](Self::settle).

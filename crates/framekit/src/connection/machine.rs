@@ -6,6 +6,7 @@
 //! and says what a decoded message means; everything here is role-blind.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -64,13 +65,16 @@ pub(crate) mod sealed {
 pub(crate) struct Core<C, R> {
     pub(crate) codec: C,
     pub(crate) output: Output,
-    pub(crate) settings: Settings,
+    /// Shared: every connection of a server or client holds the same settings.
+    pub(crate) settings: Arc<Settings>,
     pub(crate) state: State,
     pub(crate) role: R,
-    /// The armed deadlines, computed from the state when asked after a change (most changes
-    /// come in runs, one request after another, and only the last state's deadlines matter).
-    timers: Cell<TimerTable>,
-    /// The state changed since `timers` was computed.
+    /// The earliest armed deadline, computed from the state when asked after a change (most
+    /// changes come in runs, one request after another, and only the last state's deadline
+    /// matters). Only the earliest is kept: the table is recomputed when it passes, which is
+    /// rare, and an idle connection carries 16 bytes instead of the table's 64.
+    next_deadline: Cell<Option<Instant>>,
+    /// The state changed since `next_deadline` was computed.
     stale: Cell<bool>,
     /// The latest instant the driver gave: time never runs backwards inside the machine.
     pub(crate) now: Instant,
@@ -111,7 +115,7 @@ impl<C, R: Role> Core<C, R> {
             self.write_since = self.now;
         }
         self.changes = self.changes.wrapping_add(1);
-        self.output.update(self.role.held());
+        self.output.update(self.role.held(), &self.settings);
     }
 
     /// The one place that ends a connection: an end the role cannot finish in order drops
@@ -162,12 +166,21 @@ impl<C, R: Role> Core<C, R> {
         self.stale.set(true);
     }
 
-    /// The armed deadlines, re-armed first if the state changed since they were.
-    pub(crate) fn timers(&self) -> TimerTable {
+    /// The earliest armed deadline, recomputed first if the state changed since it was.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         if self.stale.replace(false) {
-            self.timers.set(self.arm());
+            self.next_deadline.set(self.arm().next());
         }
-        self.timers.get()
+        self.next_deadline.get()
+    }
+
+    /// The first timer due at `now`, if any: the table is built only when the earliest
+    /// deadline has passed.
+    fn expired(&self, now: Instant) -> Option<Timer> {
+        if self.next_deadline()? > now {
+            return None;
+        }
+        self.arm().expired(now)
     }
 
     /// The one place timers are armed: each deadline as the state says it.
@@ -202,14 +215,14 @@ impl<C, R: Role> Core<C, R> {
 }
 
 impl<C, R: Role> Connection<C, R> {
-    pub(crate) fn with_role(codec: C, settings: Settings, role: R, now: Instant) -> Self {
+    pub(crate) fn with_role(codec: C, settings: Arc<Settings>, role: R, now: Instant) -> Self {
         let mut core = Core {
             codec,
-            output: Output::new(settings.high_water_mark(), settings.low_water_mark()),
+            output: Output::default(),
             settings,
             state: State::Open,
             role,
-            timers: Cell::new(TimerTable::default()),
+            next_deadline: Cell::new(None),
             stale: Cell::new(true),
             now,
             last_activity: now,
@@ -222,7 +235,7 @@ impl<C, R: Role> Connection<C, R> {
         core.settle();
         Connection {
             buf: BytesMut::new(),
-            input: Input::new(settings.input_budget_bytes()),
+            input: Input::default(),
             core,
         }
     }
@@ -235,7 +248,8 @@ impl<C, R: Role> Connection<C, R> {
         if !self.wants_read() {
             return None;
         }
-        self.input.reserve(&mut self.buf);
+        self.input
+            .reserve(&mut self.buf, self.core.settings.input_budget_bytes());
         Some(&mut self.buf)
     }
 
@@ -246,7 +260,10 @@ impl<C, R: Role> Connection<C, R> {
             State::Closing(_) => self.core.role.reads_while_closing() || self.core.under_way,
             State::Closed(_) => false,
         };
-        taking && self.input.open(&self.buf)
+        taking
+            && self
+                .input
+                .open(&self.buf, self.core.settings.input_budget_bytes())
     }
 
     /// `n` bytes were appended to the buffer [`read_buf`](Self::read_buf) gave; 0 is the end
@@ -283,7 +300,9 @@ impl<C, R: Role> Connection<C, R> {
             self.core.written = self.core.written.saturating_add(n as u64);
             self.core.write_since = self.core.now;
             self.core.last_activity = self.core.now;
-            self.core.output.update(self.core.role.held());
+            self.core
+                .output
+                .update(self.core.role.held(), &self.core.settings);
             self.core.changes = self.core.changes.wrapping_add(1);
         }
         self.core.settle();
@@ -291,7 +310,7 @@ impl<C, R: Role> Connection<C, R> {
 
     /// The earliest deadline the driver must wake for, if any.
     pub fn poll_timeout(&self) -> Option<std::time::Instant> {
-        self.core.timers().next()
+        self.core.next_deadline()
     }
 
     /// A deadline passed: fires every timer due at `now`. A timer never fires before its
@@ -299,7 +318,7 @@ impl<C, R: Role> Connection<C, R> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.tick(now);
         let now = self.core.now;
-        while let Some(timer) = self.core.timers().expired(now) {
+        while let Some(timer) = self.core.expired(now) {
             match timer {
                 Timer::Idle => self.core.end(CloseReason::IdleTimeout),
                 Timer::Write => self.core.end(CloseReason::WriteTimeout),

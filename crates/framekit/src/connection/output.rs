@@ -6,25 +6,17 @@
 
 use bytes::{Buf, BytesMut};
 
-#[derive(Debug)]
+use super::settings::Settings;
+
+/// The marks themselves are the [`Settings`]' (shared by every connection), passed in.
+#[derive(Debug, Default)]
 pub(crate) struct Output {
     buf: BytesMut,
-    high: usize,
-    low: usize,
     /// The high water mark was reached and the low one not yet.
     full: bool,
 }
 
 impl Output {
-    pub(crate) fn new(high: usize, low: usize) -> Self {
-        Output {
-            buf: BytesMut::new(),
-            high,
-            low,
-            full: false,
-        }
-    }
-
     /// The queue answers for the exchange at the head write into.
     pub(crate) fn queue(&mut self) -> &mut BytesMut {
         &mut self.buf
@@ -46,11 +38,11 @@ impl Output {
     }
 
     /// Recomputes the marks with `held` more bytes owed elsewhere (answers not yet at the head).
-    pub(crate) fn update(&mut self, held: usize) {
+    pub(crate) fn update(&mut self, held: usize, marks: &Settings) {
         let owed = self.buf.len().saturating_add(held);
-        if owed >= self.high {
+        if owed >= marks.high_water_mark() {
             self.full = true;
-        } else if owed <= self.low {
+        } else if owed <= marks.low_water_mark() {
             self.full = false;
         }
     }
@@ -63,8 +55,8 @@ impl Output {
     /// Whether the answer at the head may write another part: its bytes are the next to
     /// leave, so only what is queued to write counts (answers held behind it must not block
     /// the very answer they wait for).
-    pub(crate) fn head_room(&self) -> bool {
-        self.buf.len() < self.high
+    pub(crate) fn head_room(&self, marks: &Settings) -> bool {
+        self.buf.len() < marks.high_water_mark()
     }
 
     pub(crate) fn len(&self) -> usize {

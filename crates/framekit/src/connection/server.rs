@@ -6,7 +6,7 @@
 //! to write fall below the high water mark). Answers to later requests wait, held, behind an earlier one
 //! that is not finished, so many exchanges can be in flight and the peer still sees them in order.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -22,8 +22,10 @@ use super::state::{CloseReason, State};
 #[derive(Debug, Default)]
 pub struct Server {
     exchanges: Exchanges<Answer>,
-    /// Exchanges whose deadline passed, to offer the driver in order.
-    expired: VecDeque<ExchangeId>,
+    /// Exchanges whose deadline passed and the driver was not told of (at least; in
+    /// [`Stage::Expiring`], found in request order): a count, not a queue, so a connection
+    /// carries 4 bytes for what is rare.
+    untold: u32,
     /// Answer bytes held behind an unfinished earlier exchange.
     held: usize,
     /// The owed bytes' change count when a streaming answer was last offered room.
@@ -48,7 +50,9 @@ enum Stage {
     Waiting,
     /// The handler writes parts when offered [`Event::Room`].
     Streaming,
-    /// The deadline passed and the driver was told (or is about to be).
+    /// The deadline passed; the driver is yet to be told.
+    Expiring,
+    /// The deadline passed and the driver was told.
     Expired,
     /// Complete; the connection closes after it with `close`.
     Finished { close: bool },
@@ -124,7 +128,7 @@ impl<'c, C> Responder<'c, C> {
     /// this holds, then [`stream`](Self::stream)s the rest.
     pub fn has_room(&self) -> bool {
         if self.core.role.exchanges.is_head(self.id) {
-            self.core.output.head_room()
+            self.core.output.head_room(&self.core.settings)
         } else {
             self.core.output.has_room()
         }
@@ -242,7 +246,7 @@ fn advance<C>(core: &mut Core<C, Server>) {
             for entry in core.role.exchanges.drain() {
                 core.role.held = core.role.held.saturating_sub(entry.data.held.len());
             }
-            core.role.expired.clear();
+            core.role.untold = 0;
             break;
         }
         if let Some(next) = core.role.exchanges.front_mut() {
@@ -303,9 +307,6 @@ impl Role for Server {
 
     fn release(&mut self) {
         self.exchanges.release();
-        if self.expired.is_empty() {
-            self.expired = VecDeque::new();
-        }
     }
 
     /// What is owed is written first unless the transport is gone.
@@ -314,24 +315,25 @@ impl Role for Server {
     }
 
     fn expire(&mut self, now: Instant, _written: u64) {
-        let expired = &mut self.expired;
+        let untold = &mut self.untold;
         self.exchanges.expire(now, |entry| {
             if matches!(entry.data.stage, Stage::Waiting | Stage::Streaming) {
-                entry.data.stage = Stage::Expired;
-                expired.push_back(entry.id);
+                entry.data.stage = Stage::Expiring;
+                *untold = untold.saturating_add(1);
             }
         });
     }
 
     fn abandon(&mut self, _written: u64, _reason: CloseReason) {
         self.exchanges.drain().for_each(drop);
-        self.expired.clear();
+        self.untold = 0;
         self.held = 0;
     }
 }
 
 impl<C: Decode> Connection<C, Server> {
-    /// A server connection with these settings, its clock starting at `now`.
+    /// A server connection with these settings (or a server's shared `Arc` of them), its clock
+    /// starting at `now`.
     ///
     /// ```
     /// use std::time::Instant;
@@ -354,8 +356,8 @@ impl<C: Decode> Connection<C, Server> {
     /// conn.handle_written(5, now);
     /// assert!(conn.poll_event(now).is_none()); // nothing more: the driver waits
     /// ```
-    pub fn server(codec: C, settings: Settings, now: Instant) -> Self {
-        Connection::with_role(codec, settings, Server::default(), now)
+    pub fn server(codec: C, settings: impl Into<Arc<Settings>>, now: Instant) -> Self {
+        Connection::with_role(codec, settings.into(), Server::default(), now)
     }
 
     /// What the driver must do next for the role, or `None`: then it waits for bytes, room to
@@ -365,14 +367,24 @@ impl<C: Decode> Connection<C, Server> {
         self.core.tick(now);
         self.input.settle(&mut self.buf);
         let core = &mut self.core;
-        while let Some(id) = core.role.expired.pop_front() {
-            if core.role.exchanges.get_mut(id).is_some() {
+        if core.role.untold > 0 {
+            let untold = core
+                .role
+                .exchanges
+                .iter_mut()
+                .find(|e| e.data.stage == Stage::Expiring);
+            if let Some(entry) = untold {
+                entry.data.stage = Stage::Expired;
+                let id = entry.id;
+                core.role.untold -= 1;
                 return Some(Event::Expired(Responder { core, id }));
             }
+            // The rest were answered or dropped since.
+            core.role.untold = 0;
         }
         if let Some(head) = core.role.exchanges.front() {
             if head.data.stage == Stage::Streaming
-                && core.output.head_room()
+                && core.output.head_room(&core.settings)
                 && core.role.offered != Some(core.changes)
             {
                 core.role.offered = Some(core.changes);
@@ -413,7 +425,7 @@ impl<C: Decode> Connection<C, Server> {
                 self.input.mark_settled();
                 core.partial_since = self.input.partial_since(&self.buf);
                 let budget = core.settings.input_budget_bytes();
-                if !eof && self.input.full(&self.buf) {
+                if !eof && self.input.full(&self.buf, budget) {
                     self.input.discard(&mut self.buf);
                     let id = fail(core, CloseReason::InputBudget);
                     return Some(Event::Failed {
