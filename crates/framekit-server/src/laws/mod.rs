@@ -494,8 +494,10 @@ fn escaped(bytes: &[u8]) -> String {
 /// after some, the server's reads of 1 to 63 bytes or unlimited (sometimes one that would
 /// block), its writes likewise.
 pub fn plans() -> impl Strategy<Value = Plan> {
-    let sends = prop_oneof![8 => 1usize..64, 2 => Just(usize::MAX)];
-    let limits = || prop_oneof![1 => Just(0usize), 8 => 1usize..64, 2 => Just(usize::MAX)];
+    // "No limit" first: proptest shrinks toward the first choice, so a shrunk plan keeps only
+    // the cuts the failure needs.
+    let sends = prop_oneof![2 => Just(usize::MAX), 8 => 1usize..64];
+    let limits = || prop_oneof![2 => Just(usize::MAX), 8 => 1usize..64, 1 => Just(0usize)];
     (
         proptest::collection::vec(sends, 1..6),
         proptest::collection::vec(any::<bool>(), 1..4),

@@ -3,6 +3,7 @@
 //! says and whose writes accept at most its amounts; the test keeps the pipe's other end and
 //! plays the peer.
 
+use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -24,7 +25,7 @@ use crate::listener::{Accepted, Acceptor, Addr};
 /// let drip = Plan { reads: vec![1], writes: vec![2, 0, 5], ..Plan::whole() };
 /// assert_eq!(drip.writes.len(), 3);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The sizes of the peer's writes of the input.
     pub sends: Vec<usize>,
@@ -48,6 +49,41 @@ impl Plan {
             reads: vec![usize::MAX],
             writes: vec![usize::MAX],
         }
+    }
+}
+
+/// Printed as in failures: `all` for no limit, `block` for a call that would block.
+///
+/// ```
+/// use framekit_server::laws::Plan;
+/// let plan = Plan { reads: vec![3, 0], ..Plan::whole() };
+/// assert_eq!(
+///     format!("{plan:?}"),
+///     "Plan { sends: [all], pauses: [false], reads: [3, block], writes: [all] }"
+/// );
+/// ```
+impl fmt::Debug for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Limits<'a>(&'a [usize]);
+        impl fmt::Debug for Limits<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut list = f.debug_list();
+                for &limit in self.0 {
+                    match limit {
+                        usize::MAX => list.entry(&format_args!("all")),
+                        0 => list.entry(&format_args!("block")),
+                        n => list.entry(&n),
+                    };
+                }
+                list.finish()
+            }
+        }
+        f.debug_struct("Plan")
+            .field("sends", &Limits(&self.sends))
+            .field("pauses", &self.pauses)
+            .field("reads", &Limits(&self.reads))
+            .field("writes", &Limits(&self.writes))
+            .finish()
     }
 }
 
