@@ -12,7 +12,7 @@ use framekit_server::tcp::{TcpAcceptor, TcpOptions, DEFAULT_BACKLOG};
 use framekit_server::tls::TlsConfig;
 use framekit_server::Server;
 
-use crate::launch::{parse_duration, parse_timeout};
+use crate::durations::{parse_duration, parse_timeout};
 
 /// The listener and TLS flags every example accepts.
 #[derive(Debug, Clone, clap::Args)]

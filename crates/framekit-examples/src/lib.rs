@@ -1,7 +1,8 @@
 //! framekit-examples: the protocol logic behind the example servers, kept sans-IO so each piece
 //! is unit-tested without a socket. Each binary's file in `examples/` shows its server whole
 //! (framing, handler, hooks, `serve`, its own flags); what every binary does around that (the
-//! shared flags, the runtime, the allocator, shutdown) is [`launch`] and [`deploy`].
+//! shared flags, the runtime, the allocator, shutdown) is [`launch`] and [`deploy`], with the
+//! duration flags they share in [`durations`].
 //!
 //! | example | framing | module |
 //! |---|---|---|
@@ -18,6 +19,7 @@
 pub mod chat;
 pub mod commands;
 pub mod deploy;
+pub mod durations;
 pub mod glob;
 pub mod kv_protocol;
 pub mod launch;
