@@ -148,7 +148,7 @@ impl<M> Role for Client<M> {
         0
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self, _settings: &Settings) -> Option<Instant> {
         self.exchanges.next_deadline()
     }
 
@@ -163,7 +163,7 @@ impl<M> Role for Client<M> {
         !self.exchanges.is_empty()
     }
 
-    fn expire(&mut self, now: Instant, written: u64) {
+    fn expire(&mut self, now: Instant, written: u64, _settings: &Settings) {
         let notices = &mut self.notices;
         let expired = &mut self.expired;
         self.exchanges.expire(now, |entry| {

@@ -55,10 +55,29 @@ impl<T> Default for Exchanges<T> {
 
 impl<T> Exchanges<T> {
     pub(crate) fn push(&mut self, data: T, deadline: Option<Instant>) -> ExchangeId {
-        let id = ExchangeId(self.next);
-        self.next = self.next.saturating_add(1);
+        let id = self.reserve();
         self.queue.push_back(Entry { id, deadline, data });
         id
+    }
+
+    /// Takes the next id without an entry: an exchange that may finish before anything else
+    /// happens, and is queued ([`push_reserved`](Self::push_reserved)) only if it does not.
+    pub(crate) fn reserve(&mut self) -> ExchangeId {
+        let id = ExchangeId(self.next);
+        self.next = self.next.saturating_add(1);
+        id
+    }
+
+    /// Queues the exchange `id` was reserved for; nothing was queued since (so ids stay
+    /// consecutive).
+    pub(crate) fn push_reserved(&mut self, data: T, deadline: Option<Instant>) {
+        let id = self.last_reserved();
+        self.queue.push_back(Entry { id, deadline, data });
+    }
+
+    /// The id [`reserve`](Self::reserve) gave last (nothing was queued since).
+    pub(crate) fn last_reserved(&self) -> ExchangeId {
+        ExchangeId(self.next.saturating_sub(1))
     }
 
     fn position(&self, id: ExchangeId) -> Option<usize> {

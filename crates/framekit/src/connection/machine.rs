@@ -31,7 +31,7 @@ pub trait Role: sealed::Sealed {
     #[doc(hidden)]
     fn held(&self) -> usize;
     #[doc(hidden)]
-    fn next_deadline(&self) -> Option<Instant>;
+    fn next_deadline(&self, settings: &Settings) -> Option<Instant>;
     /// Whether an end for `reason` closes at once, abandoning what is unfinished.
     #[doc(hidden)]
     fn ends_at_once(&self, reason: CloseReason) -> bool;
@@ -49,7 +49,7 @@ pub trait Role: sealed::Sealed {
     fn release(&mut self) {}
     /// Exchanges whose deadline is at or before `now` expire; `written` bytes left so far.
     #[doc(hidden)]
-    fn expire(&mut self, now: Instant, written: u64);
+    fn expire(&mut self, now: Instant, written: u64, settings: &Settings);
     /// The connection ended with exchanges unfinished, after `written` bytes left in all.
     #[doc(hidden)]
     fn abandon(&mut self, written: u64, reason: CloseReason);
@@ -204,7 +204,7 @@ impl<C, R: Role> Core<C, R> {
             Timer::Idle,
             quiet.then(|| idle.deadline(self.last_activity)).flatten(),
         );
-        timers.set(Timer::Exchange, self.role.next_deadline());
+        timers.set(Timer::Exchange, self.role.next_deadline(&self.settings));
         let owed = !self.output.is_empty();
         timers.set(
             Timer::Write,
@@ -328,7 +328,8 @@ impl<C, R: Role> Connection<C, R> {
                 }
                 Timer::Exchange => {
                     let written = self.core.written;
-                    self.core.role.expire(now, written);
+                    let core = &mut self.core;
+                    core.role.expire(now, written, &core.settings);
                     self.core.settle();
                 }
             }

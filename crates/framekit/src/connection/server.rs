@@ -19,7 +19,7 @@ use super::settings::Settings;
 use super::state::{CloseReason, State};
 
 /// The server role of a [`Connection`]: its queue of requests being answered.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Server {
     exchanges: Exchanges<Answer>,
     /// Exchanges whose deadline passed and the driver was not told of (at least; in
@@ -29,7 +29,15 @@ pub struct Server {
     /// Answer bytes held behind an unfinished earlier exchange.
     held: usize,
     /// The owed bytes' change count when a streaming answer was last offered room.
-    offered: Option<u64>,
+    /// (`u64::MAX`: never; the count wraps, so that value may also be a real count once, which
+    /// only costs one offer skipped until the next change.)
+    offered: u64,
+    /// The exchange whose request is with the handler and has no queue entry: it started with
+    /// nothing in flight (so it is the head) and is queued only if it is not finished at once
+    /// (the common case needs no entry, no pop and no held buffer).
+    /// Holds the instant its request was decoded, for its deadline should it be queued; its
+    /// id is the last one the queue reserved.
+    unqueued: Option<Instant>,
     /// Whether any exchange was given a deadline.
     timed: bool,
     /// The last decoding error was recoverable and took no byte.
@@ -127,7 +135,7 @@ impl<'c, C> Responder<'c, C> {
     /// Whether the owed bytes are below the high water mark: a long answer writes parts while
     /// this holds, then [`stream`](Self::stream)s the rest.
     pub fn has_room(&self) -> bool {
-        if self.core.role.exchanges.is_head(self.id) {
+        if self.is_head() {
             self.core.output.head_room(&self.core.settings)
         } else {
             self.core.output.has_room()
@@ -140,8 +148,8 @@ impl<'c, C> Responder<'c, C> {
     where
         C: Encoder<T>,
     {
+        let head = self.is_head();
         let core = &mut *self.core;
-        let head = core.role.exchanges.is_head(self.id);
         let was_empty = core.output.is_empty();
         let (dst, held) = if head {
             (core.output.queue(), false)
@@ -166,9 +174,9 @@ impl<'c, C> Responder<'c, C> {
 
     /// Writes raw bytes as (part of) the answer, bypassing the codec.
     pub fn send_raw(&mut self, bytes: &[u8]) {
+        let head = self.is_head();
         let core = &mut *self.core;
         let was_empty = core.output.is_empty();
-        let head = core.role.exchanges.is_head(self.id);
         if head {
             core.output.queue().extend_from_slice(bytes);
         } else if let Some(entry) = core.role.exchanges.get_mut(self.id) {
@@ -202,16 +210,26 @@ impl<'c, C> Responder<'c, C> {
     }
 
     fn mark(self, stage: Stage) -> ExchangeId {
-        if let Some(entry) = self.core.role.exchanges.get_mut(self.id) {
+        let Responder { core, id } = self;
+        core.role.queue_unqueued(stage, &core.settings);
+        if let Some(entry) = core.role.exchanges.get_mut(id) {
             entry.data.stage = stage;
         }
-        self.core.settle();
-        self.id
+        core.settle();
+        id
+    }
+
+    /// Whether this answer is the next to leave.
+    fn is_head(&self) -> bool {
+        self.core.role.is_unqueued(self.id) || self.core.role.exchanges.is_head(self.id)
     }
 
     fn complete(self, close: bool) {
         let Responder { core, id } = self;
-        if let Some(entry) = core.role.exchanges.get_mut(id) {
+        if core.role.is_unqueued(id) {
+            // Finished at once: it was never queued, and nothing is behind it.
+            core.role.unqueued = None;
+        } else if let Some(entry) = core.role.exchanges.get_mut(id) {
             entry.data.stage = Stage::Finished { close };
             entry.deadline = None;
         }
@@ -261,7 +279,51 @@ fn advance<C>(core: &mut Core<C, Server>) {
     core.settle();
 }
 
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            exchanges: Exchanges::default(),
+            untold: 0,
+            held: 0,
+            offered: u64::MAX,
+            unqueued: None,
+            timed: false,
+            stalled: false,
+        }
+    }
+}
+
 impl Server {
+    fn is_unqueued(&self, id: ExchangeId) -> bool {
+        self.unqueued.is_some() && self.exchanges.last_reserved() == id
+    }
+
+    /// Gives the exchange that had no queue entry (see [`Server::unqueued`]), if any, its
+    /// entry in `stage`, with its deadline counted from when its request was decoded. Called
+    /// when its responder waits for a later answer or streams, and, for a responder dropped
+    /// unconsumed (the exchange then waits for a later answer), by the next call that looks at
+    /// the queue.
+    #[inline]
+    fn queue_unqueued(&mut self, stage: Stage, settings: &Settings) {
+        if self.unqueued.is_some() {
+            self.queue_now(stage, settings);
+        }
+    }
+
+    #[cold]
+    fn queue_now(&mut self, stage: Stage, settings: &Settings) {
+        let Some(since) = self.unqueued.take() else {
+            return;
+        };
+        let deadline = settings.exchange_timeout().deadline(since);
+        self.timed |= deadline.is_some();
+        let answer = Answer {
+            held: BytesMut::new(),
+            stage,
+        };
+        self.exchanges.push_reserved(answer, deadline);
+    }
+
     /// Starts an exchange that waits for its answer, with `deadline` if it has one.
     fn open(&mut self, deadline: Option<Instant>) -> ExchangeId {
         self.timed |= deadline.is_some();
@@ -277,18 +339,23 @@ impl sealed::Sealed for Server {}
 
 impl Role for Server {
     fn in_flight(&self) -> usize {
-        self.exchanges.len()
+        self.exchanges.len() + usize::from(self.unqueued.is_some())
     }
 
     fn awaited(&self) -> usize {
-        self.exchanges.len()
+        self.in_flight()
     }
 
     fn held(&self) -> usize {
         self.held
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self, settings: &Settings) -> Option<Instant> {
+        // An exchange without an entry here is one whose responder was dropped unconsumed
+        // (nothing can ask while a responder is out): it started before every queued one.
+        if let Some(since) = self.unqueued {
+            return settings.exchange_timeout().deadline(since);
+        }
         // Without an exchange timeout no exchange has a deadline: no need to look.
         if !self.timed {
             return None;
@@ -314,7 +381,8 @@ impl Role for Server {
         !reason.orderly()
     }
 
-    fn expire(&mut self, now: Instant, _written: u64) {
+    fn expire(&mut self, now: Instant, _written: u64, settings: &Settings) {
+        self.queue_unqueued(Stage::Waiting, settings);
         let untold = &mut self.untold;
         self.exchanges.expire(now, |entry| {
             if matches!(entry.data.stage, Stage::Waiting | Stage::Streaming) {
@@ -326,6 +394,7 @@ impl Role for Server {
 
     fn abandon(&mut self, _written: u64, _reason: CloseReason) {
         self.exchanges.drain().for_each(drop);
+        self.unqueued = None;
         self.untold = 0;
         self.held = 0;
     }
@@ -367,6 +436,8 @@ impl<C: Decode> Connection<C, Server> {
         self.core.tick(now);
         self.input.settle(&mut self.buf);
         let core = &mut self.core;
+        // A responder dropped unconsumed left its exchange waiting: queued before the next.
+        core.role.queue_unqueued(Stage::Waiting, &core.settings);
         if core.role.untold > 0 {
             let untold = core
                 .role
@@ -385,9 +456,9 @@ impl<C: Decode> Connection<C, Server> {
         if let Some(head) = core.role.exchanges.front() {
             if head.data.stage == Stage::Streaming
                 && core.output.head_room(&core.settings)
-                && core.role.offered != Some(core.changes)
+                && core.role.offered != core.changes
             {
-                core.role.offered = Some(core.changes);
+                core.role.offered = core.changes;
                 let id = head.id;
                 return Some(Event::Room(Responder { core, id }));
             }
@@ -413,8 +484,15 @@ impl<C: Decode> Connection<C, Server> {
                 self.input.consumed(taken.saturating_add(len));
                 self.input.took(core.now);
                 core.partial_since = None;
-                let deadline = core.settings.timeouts().1.deadline(core.now);
-                let id = core.role.open(deadline);
+                let id = if core.role.exchanges.is_empty() {
+                    // The head, and most often answered at once: queued only if it is not.
+                    let id = core.role.exchanges.reserve();
+                    core.role.unqueued = Some(core.now);
+                    id
+                } else {
+                    let deadline = core.settings.exchange_timeout().deadline(core.now);
+                    core.role.open(deadline)
+                };
                 core.settle();
                 Some(Event::Request {
                     view,
@@ -475,6 +553,7 @@ impl<C: Decode> Connection<C, Server> {
     pub fn responder(&mut self, id: ExchangeId, now: Instant) -> Option<Responder<'_, C>> {
         self.core.tick(now);
         let core = &mut self.core;
+        core.role.queue_unqueued(Stage::Waiting, &core.settings);
         let entry = core.role.exchanges.get_mut(id)?;
         if matches!(entry.data.stage, Stage::Finished { .. }) {
             return None;

@@ -179,6 +179,11 @@ impl Settings {
         self.max_in_flight
     }
 
+    /// The exchange timeout: how long an exchange may take from its request to its answer.
+    pub fn exchange_timeout(&self) -> Timeout {
+        self.exchange
+    }
+
     /// The idle, exchange and write timeouts, in that order.
     pub fn timeouts(&self) -> (Timeout, Timeout, Timeout) {
         (self.idle, self.exchange, self.write)

@@ -377,3 +377,70 @@ fn a_request_dripped_slower_than_the_frame_timeout_closes_the_connection_after_e
     assert_eq!(drain(&mut conn, usize::MAX, later), b"whole\n");
     assert_eq!(conn.state(), State::Closed(CloseReason::FrameTimeout));
 }
+
+/// The first request of a quiet connection has no queue entry while the handler holds its
+/// responder (it is finished at once, most often); dropped unconsumed, its exchange waits for
+/// a later answer as a queued one would: it keeps its place before the next request, counts as
+/// in flight, and expires at its own deadline, counted from when it was decoded.
+#[test]
+fn a_dropped_responder_of_the_head_leaves_its_exchange_waiting_with_its_deadline() {
+    let now = Instant::now();
+    let settings = Settings::default().exchange(Duration::from_secs(1));
+    let mut conn = Connection::server(FrameCodec::new(Delimited::newline()), settings, now);
+    feed(&mut conn, b"first\n", now);
+    let first = match conn.poll_event(now) {
+        Some(Event::Request { responder, .. }) => responder.id(), // dropped unconsumed
+        _ => panic!("a request"),
+    };
+    assert_eq!(conn.in_flight(), 1);
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(1)));
+    let soon = now + Duration::from_millis(400);
+    feed(&mut conn, b"second\n", soon);
+    match conn.poll_event(soon) {
+        Some(Event::Request { mut responder, .. }) => {
+            responder.send(&b"2"[..]).unwrap();
+            responder.finish();
+        }
+        _ => panic!("a request"),
+    }
+    // The second answer waits behind the first, whose deadline has not moved.
+    assert_eq!(conn.poll_transmit(), None);
+    assert_eq!(conn.in_flight(), 2);
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(1)));
+    let due = now + Duration::from_secs(1);
+    conn.handle_timeout(due);
+    match conn.poll_event(due) {
+        Some(Event::Expired(mut responder)) => {
+            assert_eq!(responder.id(), first);
+            responder.send(&b"late"[..]).unwrap();
+            responder.finish();
+        }
+        _ => panic!("the first exchange expires"),
+    }
+    assert_eq!(drain(&mut conn, 64, due), b"late\n2\n");
+    assert_eq!(conn.in_flight(), 0);
+}
+
+/// Answered later, the head's exchange is queued with the deadline of its decoding.
+#[test]
+fn a_head_answered_later_is_queued_with_the_deadline_of_its_decoding() {
+    let now = Instant::now();
+    let settings = Settings::default().exchange(Duration::from_secs(2));
+    let mut conn = Connection::server(FrameCodec::new(Delimited::newline()), settings, now);
+    feed(&mut conn, b"slow\n", now);
+    let id = match conn.poll_event(now) {
+        Some(Event::Request { responder, .. }) => responder.later(),
+        _ => panic!("a request"),
+    };
+    let later = now + Duration::from_millis(500);
+    conn.handle_timeout(later); // not due: nothing expires, the deadline stays
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(2)));
+    let mut responder = conn.responder(id, now).expect("waiting");
+    responder.send(&b"done"[..]).unwrap();
+    responder.finish();
+    assert_eq!(drain(&mut conn, 64, now), b"done\n");
+    assert!(conn.responder(id, now).is_none());
+    // Nothing in flight: the idle timeout (60 s by default, from the last write, on the
+    // machine's clock, which never runs back) is the only deadline left.
+    assert_eq!(conn.poll_timeout(), Some(later + Duration::from_secs(60)));
+}
