@@ -24,6 +24,9 @@ mod records_server;
 #[path = "../../crates/framekit-examples/examples/resp_server.rs"]
 mod resp_server;
 
+mod support;
+use support::resp_command;
+
 use bytes::BytesMut;
 use framekit_examples::kv_protocol::KvRequest;
 use framekit_examples::memcached::{codec as memcached_codec, MemcacheFraming};
@@ -112,17 +115,6 @@ fn kv_server_keeps_the_connection_laws() {
         .check(stream);
 }
 
-/// A request as RESP multibulk.
-fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 #[test]
 fn resp_server_keeps_the_connection_laws() {
     let value = prop_oneof![
@@ -132,21 +124,21 @@ fn resp_server_keeps_the_connection_laws() {
         1 => (5000usize..9000).prop_map(|n| vec![b'v'; n]),
     ];
     let command = prop_oneof![
-        4 => (key(), value).prop_map(|(k, v)| multibulk(&[b"SET", k.as_bytes(), &v])),
-        4 => key().prop_map(|k| multibulk(&[b"GET", k.as_bytes()])),
-        1 => key().prop_map(|k| multibulk(&[b"DEL", k.as_bytes()])),
-        1 => key().prop_map(|k| multibulk(&[b"INCR", k.as_bytes()])),
-        1 => (key(), "[a-z]{1,4}").prop_map(|(k, v)| multibulk(&[b"APPEND", k.as_bytes(), v.as_bytes()])),
-        1 => (key(), key()).prop_map(|(a, b)| multibulk(&[b"MGET", a.as_bytes(), b.as_bytes()])),
-        1 => "[a-z]{0,6}".prop_map(|v| multibulk(&[b"ECHO", v.as_bytes()])),
-        1 => Just(multibulk(&[b"PING"])),
-        1 => Just(multibulk(&[b"NOSUCHCOMMAND"])),
+        4 => (key(), value).prop_map(|(k, v)| resp_command(&[b"SET", k.as_bytes(), &v])),
+        4 => key().prop_map(|k| resp_command(&[b"GET", k.as_bytes()])),
+        1 => key().prop_map(|k| resp_command(&[b"DEL", k.as_bytes()])),
+        1 => key().prop_map(|k| resp_command(&[b"INCR", k.as_bytes()])),
+        1 => (key(), "[a-z]{1,4}").prop_map(|(k, v)| resp_command(&[b"APPEND", k.as_bytes(), v.as_bytes()])),
+        1 => (key(), key()).prop_map(|(a, b)| resp_command(&[b"MGET", a.as_bytes(), b.as_bytes()])),
+        1 => "[a-z]{0,6}".prop_map(|v| resp_command(&[b"ECHO", v.as_bytes()])),
+        1 => Just(resp_command(&[b"PING"])),
+        1 => Just(resp_command(&[b"NOSUCHCOMMAND"])),
         // Inline commands.
         1 => select(vec![b"PING\r\n".to_vec(), b"GET a\r\n".to_vec(), b"SET  b  inline\n".to_vec()]),
         // Malformed: a protocol error is answered, then the connection closes.
         1 => select(vec![b"*x\r\n".to_vec(), b"*1\r\n$-5\r\n".to_vec(), b"*1\r\n:oops\r\n".to_vec()]),
         // QUIT: +OK, then the connection closes.
-        1 => Just(multibulk(&[b"QUIT"])),
+        1 => Just(resp_command(&[b"QUIT"])),
     ];
     let parser = RequestParser::new();
     let config = resp::server_config(ServerConfig::default(), &parser).water_marks(256, 1024);

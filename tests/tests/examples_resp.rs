@@ -5,6 +5,9 @@
 #[path = "../../crates/framekit-examples/examples/resp_server.rs"]
 mod resp_server;
 
+mod support;
+use support::resp_command;
+
 use std::time::Duration;
 
 use framekit_examples::resp::RequestParser;
@@ -21,17 +24,6 @@ async fn start(parser: RequestParser) -> (ServerHandle, std::net::SocketAddr) {
     let handle = resp_server::serve(server, parser);
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr)
-}
-
-/// A request as RESP multibulk.
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// Reads exactly `expected.len()` bytes and compares them.
@@ -102,10 +94,10 @@ async fn commands_answer_like_redis() {
             ),
         ];
         for (args, reply) in exchanges {
-            c.write_all(&command(args)).await.unwrap();
+            c.write_all(&resp_command(args)).await.unwrap();
             expect(&mut c, reply).await;
         }
-        c.write_all(&command(&[b"QUIT"])).await.unwrap();
+        c.write_all(&resp_command(&[b"QUIT"])).await.unwrap();
         expect(&mut c, b"+OK\r\n").await;
         expect_closed(&mut c).await;
         server.shutdown(Duration::from_secs(1)).await;
@@ -119,15 +111,15 @@ async fn keys_expire_in_real_time() {
     timeout(LIMIT, async {
         let (server, addr) = start(RequestParser::new()).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
-        c.write_all(&command(&[b"SET", b"k", b"v", b"PX", b"150"]))
+        c.write_all(&resp_command(&[b"SET", b"k", b"v", b"PX", b"150"]))
             .await
             .unwrap();
         expect(&mut c, b"+OK\r\n").await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         // Gone for readers, and swept from the key count by the background sweeper.
-        c.write_all(&command(&[b"DBSIZE"])).await.unwrap();
+        c.write_all(&resp_command(&[b"DBSIZE"])).await.unwrap();
         expect(&mut c, b":0\r\n").await;
-        c.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        c.write_all(&resp_command(&[b"GET", b"k"])).await.unwrap();
         expect(&mut c, b"$-1\r\n").await;
         server.shutdown(Duration::from_secs(1)).await;
     })
@@ -146,9 +138,9 @@ async fn pipelined_requests_are_answered_in_order() {
         for i in 0..n {
             let key = format!("key:{i}");
             let value = format!("value:{i}");
-            batch.extend(command(&[b"SET", key.as_bytes(), value.as_bytes()]));
-            batch.extend(command(&[b"GET", key.as_bytes()]));
-            batch.extend(command(&[b"INCR", b"counter"]));
+            batch.extend(resp_command(&[b"SET", key.as_bytes(), value.as_bytes()]));
+            batch.extend(resp_command(&[b"GET", key.as_bytes()]));
+            batch.extend(resp_command(&[b"INCR", b"counter"]));
             expected.extend_from_slice(b"+OK\r\n");
             expected.extend(format!("${}\r\n{value}\r\n", value.len()).into_bytes());
             expected.extend(format!(":{}\r\n", i + 1).into_bytes());
@@ -190,7 +182,7 @@ async fn protocol_error_closes_only_that_connection() {
     timeout(LIMIT, async {
         let (server, addr) = start(RequestParser::new()).await;
         let mut good = TcpStream::connect(addr).await.unwrap();
-        good.write_all(&command(&[b"SET", b"k", b"v"]))
+        good.write_all(&resp_command(&[b"SET", b"k", b"v"]))
             .await
             .unwrap();
         expect(&mut good, b"+OK\r\n").await;
@@ -198,7 +190,7 @@ async fn protocol_error_closes_only_that_connection() {
         // A good request, then a malformed one in the same write: the first is answered, the
         // second gets the protocol error, then the connection closes.
         let mut bad = TcpStream::connect(addr).await.unwrap();
-        let mut wire = command(&[b"GET", b"k"]);
+        let mut wire = resp_command(&[b"GET", b"k"]);
         wire.extend_from_slice(b"*1\r\n:oops\r\n");
         bad.write_all(&wire).await.unwrap();
         expect(
@@ -223,7 +215,9 @@ async fn protocol_error_closes_only_that_connection() {
         expect_closed(&mut bad).await;
 
         // The first connection is unaffected.
-        good.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        good.write_all(&resp_command(&[b"GET", b"k"]))
+            .await
+            .unwrap();
         expect(&mut good, b"$1\r\nv\r\n").await;
         server.shutdown(Duration::from_secs(1)).await;
     })
@@ -237,7 +231,9 @@ async fn values_over_the_limit_are_refused_before_they_arrive() {
         let (server, addr) = start(RequestParser::new().max_bulk_len(1024)).await;
         let mut c = TcpStream::connect(addr).await.unwrap();
         let big = vec![b'x'; 1024];
-        c.write_all(&command(&[b"SET", b"k", &big])).await.unwrap();
+        c.write_all(&resp_command(&[b"SET", b"k", &big]))
+            .await
+            .unwrap();
         expect(&mut c, b"+OK\r\n").await;
         // Only the header of a 1 MiB value is sent: the refusal does not wait for the body.
         c.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n")
@@ -258,10 +254,12 @@ async fn large_binary_values_round_trip() {
         let c = TcpStream::connect(addr).await.unwrap();
         let value: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
         let (mut rd, mut wr) = c.into_split();
-        let request = command(&[b"SET", b"big", &value]);
+        let request = resp_command(&[b"SET", b"big", &value]);
         let writer = tokio::spawn(async move {
             wr.write_all(&request).await.unwrap();
-            wr.write_all(&command(&[b"GET", b"big"])).await.unwrap();
+            wr.write_all(&resp_command(&[b"GET", b"big"]))
+                .await
+                .unwrap();
             wr
         });
         let mut ok = [0; 5];
@@ -291,7 +289,7 @@ async fn clients_past_the_connection_limit_are_told_and_closed() {
         let server = resp_server::serve(server, parser);
         let addr = server.local_addr().as_tcp().unwrap();
         let mut first = TcpStream::connect(addr).await.unwrap();
-        first.write_all(&command(&[b"PING"])).await.unwrap();
+        first.write_all(&resp_command(&[b"PING"])).await.unwrap();
         expect(&mut first, b"+PONG\r\n").await;
 
         // The second client is accepted only to be told, as Redis words it, then closed.
@@ -301,13 +299,13 @@ async fn clients_past_the_connection_limit_are_told_and_closed() {
 
         // The first is unaffected; once it leaves, a new client is served (its permit is
         // returned when the connection task ends, so a few refusals may come first).
-        first.write_all(&command(&[b"PING"])).await.unwrap();
+        first.write_all(&resp_command(&[b"PING"])).await.unwrap();
         expect(&mut first, b"+PONG\r\n").await;
         drop(first);
         let mut served = false;
         for _ in 0..50 {
             let mut next = TcpStream::connect(addr).await.unwrap();
-            next.write_all(&command(&[b"PING"])).await.unwrap();
+            next.write_all(&resp_command(&[b"PING"])).await.unwrap();
             let mut reply = [0; 7];
             if next.read_exact(&mut reply).await.is_ok() && &reply == b"+PONG\r\n" {
                 served = true;
@@ -328,24 +326,30 @@ async fn clients_share_databases_but_not_their_selection() {
         let (server, addr) = start(RequestParser::new()).await;
         let mut a = TcpStream::connect(addr).await.unwrap();
         let mut b = TcpStream::connect(addr).await.unwrap();
-        a.write_all(&command(&[b"SELECT", b"5"])).await.unwrap();
-        expect(&mut a, b"+OK\r\n").await;
-        a.write_all(&command(&[b"SET", b"k", b"five"]))
+        a.write_all(&resp_command(&[b"SELECT", b"5"]))
             .await
             .unwrap();
         expect(&mut a, b"+OK\r\n").await;
-        b.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        a.write_all(&resp_command(&[b"SET", b"k", b"five"]))
+            .await
+            .unwrap();
+        expect(&mut a, b"+OK\r\n").await;
+        b.write_all(&resp_command(&[b"GET", b"k"])).await.unwrap();
         expect(&mut b, b"$-1\r\n").await;
-        b.write_all(&command(&[b"SELECT", b"5"])).await.unwrap();
+        b.write_all(&resp_command(&[b"SELECT", b"5"]))
+            .await
+            .unwrap();
         expect(&mut b, b"+OK\r\n").await;
-        b.write_all(&command(&[b"GET", b"k"])).await.unwrap();
+        b.write_all(&resp_command(&[b"GET", b"k"])).await.unwrap();
         expect(&mut b, b"$4\r\nfive\r\n").await;
         // CLIENT LIST shows both connections, by id, with their names and databases.
-        a.write_all(&command(&[b"CLIENT", b"SETNAME", b"alpha"]))
+        a.write_all(&resp_command(&[b"CLIENT", b"SETNAME", b"alpha"]))
             .await
             .unwrap();
         expect(&mut a, b"+OK\r\n").await;
-        b.write_all(&command(&[b"CLIENT", b"LIST"])).await.unwrap();
+        b.write_all(&resp_command(&[b"CLIENT", b"LIST"]))
+            .await
+            .unwrap();
         let mut header = Vec::new();
         while !header.ends_with(b"\r\n") {
             let mut byte = [0];

@@ -22,7 +22,7 @@ use framekit_examples::resp::RequestParser;
 use framekit_examples::resp_client::RawReplyCodec;
 use framekit_server::{Server, ServerConfig, ServerHandle};
 use framekit_testproxy::{FaultProxy, Faults, Plan};
-use support::within;
+use support::{resp_command, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
@@ -55,19 +55,9 @@ async fn proxy_of(addrs: &[SocketAddr]) -> (ServerHandle, SocketAddr, Ring) {
     (handle, addr, Ring::new(&names, KeyHash::Md5, None))
 }
 
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut wire = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        wire.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        wire.extend_from_slice(arg);
-        wire.extend_from_slice(b"\r\n");
-    }
-    wire
-}
-
 fn words(text: &str) -> Vec<u8> {
     let args: Vec<&[u8]> = text.split(' ').map(str::as_bytes).collect();
-    command(&args)
+    resp_command(&args)
 }
 
 /// Writes `requests` in one write and reads `count` whole replies, each as its RESP bytes.

@@ -322,17 +322,6 @@ fn a_zero_length_discard_is_a_typed_error_that_closes_the_connection() {
     );
 }
 
-/// A request as RESP multibulk.
-fn resp_command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 /// `SET big <size>`, `GET big`, `GET big` in one write to resp_server (a [`Handler`]): all
 /// three answers arrive without the client sending anything more.
 async fn pipelined_large_resp_answers_all_arrive(size: usize) {

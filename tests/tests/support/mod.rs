@@ -95,3 +95,14 @@ pub fn echo_with(prefix: &'static str) -> impl Fn(Bytes, Ctx) -> std::future::Re
         std::future::ready(Some(Bytes::from([prefix.as_bytes(), &req[..]].concat())))
     }
 }
+
+/// A request as RESP multibulk, as redis-cli sends it.
+pub fn resp_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
