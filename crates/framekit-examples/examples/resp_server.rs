@@ -14,11 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::Parser;
-use framekit::FrameError;
-use framekit_examples::commands::run::{respond, sweep_expired, with_slices};
+use framekit_examples::commands::run::{self, respond, sweep_expired, with_slices};
 use framekit_examples::commands::{Outcome, Session, SharedSession, State};
 use framekit_examples::launch::{self, ServerArgs};
-use framekit_examples::resp::{self, BulkRef, RespView, RespViewCodec, Value, SERVER_FULL};
+use framekit_examples::resp::{self, RespView, RespViewCodec, Value, SERVER_FULL};
 use framekit_examples::resp::{
     RequestParser, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REQUEST_LEN, MAX_BULK_LEN_CEILING,
 };
@@ -52,21 +51,7 @@ impl Handler<RespViewCodec, Value> for Resp {
         ctx: &Ctx,
         out: &mut Responder<'_, RespViewCodec, Value>,
     ) -> Answer<Self::Later> {
-        let answer = |outcome: Outcome<'_>| match outcome {
-            Outcome::Reply(v) => {
-                out.send(v);
-                Answer::Done
-            }
-            Outcome::Bulk(value) => {
-                out.send(BulkRef(value));
-                Answer::Done
-            }
-            Outcome::ReplyAndClose(v) => {
-                out.send(v);
-                Answer::Close
-            }
-            Outcome::Nothing => Answer::Done,
-        };
+        let answer = |outcome: Outcome<'_>| run::answer(out, outcome);
         // Matched by reference: the view (160 bytes of argument slices) is read where the
         // engine put it, not moved again.
         match &request {
@@ -101,15 +86,7 @@ pub fn serve<A: Acceptor>(server: Server<A, Value>, parser: RequestParser) -> Se
         .local_addr()
         .map_or_else(|_| Arc::from("?"), |a| Arc::from(a.to_string()));
     server
-        .on_failure(|failure| {
-            if failure.error.is::<framekit_server::error::RequestTimeout>() {
-                return Some(Value::error("ERR timeout"));
-            }
-            // A peer that closed mid-request is not told anything (it is gone), as in Redis.
-            let error = failure.error.downcast_ref::<FrameError>();
-            let ended = error.is_some_and(FrameError::is_unexpected_eof);
-            (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
-        })
+        .on_failure(resp::failure_reply)
         .on_reject(|_peer| Some(Value::error(SERVER_FULL)))
         .serve(RespViewCodec::new(parser), Resp { state, laddr })
 }

@@ -6,8 +6,10 @@ use std::sync::{Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use framekit_server::Ctx;
+use framekit_server::{Answer, Ctx, Responder};
 use std::sync::Arc;
+
+use crate::resp::{BulkRef, RespViewCodec, Value};
 
 use super::session::lock as lock_session;
 use super::{execute, Now, Outcome, SharedSession, State};
@@ -42,6 +44,27 @@ pub fn respond<T>(
         state.clients.register(session);
     }
     reply(execute(&mut state, &mut own, args, now))
+}
+
+/// Writes a command's `outcome` through the handler's responder and says what the connection
+/// does next: a value found in the store is encoded from where it is kept; `QUIT` closes the
+/// connection after its reply.
+pub fn answer<L>(out: &mut Responder<'_, RespViewCodec, Value>, outcome: Outcome<'_>) -> Answer<L> {
+    match outcome {
+        Outcome::Reply(v) => {
+            out.send(v);
+            Answer::Done
+        }
+        Outcome::Bulk(value) => {
+            out.send(BulkRef(value));
+            Answer::Done
+        }
+        Outcome::ReplyAndClose(v) => {
+            out.send(v);
+            Answer::Close
+        }
+        Outcome::Nothing => Answer::Done,
+    }
 }
 
 /// Calls `f` with the arguments as slices: on the stack for up to 16 (every common command),

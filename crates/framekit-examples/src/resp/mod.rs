@@ -37,6 +37,29 @@ pub use view::{Args, RespView, RespViewCodec};
 /// server's `on_reject` hook), as Redis words it.
 pub const SERVER_FULL: &str = "ERR max number of clients reached";
 
+/// The error reply for a failure the server's hook is told of, as Redis words it: a request
+/// that ran out of time is `ERR timeout`, bytes that are not RESP a protocol error; a peer that
+/// closed in the middle of a request is told nothing (it is gone).
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use framekit_examples::resp::{failure_reply, Value};
+/// use framekit_server::Server;
+///
+/// let server = Server::bind("127.0.0.1:6380").await?.on_failure(failure_reply);
+/// # let _: &Server<_, Value> = &server;
+/// # Ok(())
+/// # }
+/// ```
+pub fn failure_reply(failure: &framekit_server::Failure<'_>) -> Option<Value> {
+    if failure.error.is::<framekit_server::error::RequestTimeout>() {
+        return Some(Value::error("ERR timeout"));
+    }
+    let error = failure.error.downcast_ref::<framekit::FrameError>();
+    let ended = error.is_some_and(framekit::FrameError::is_unexpected_eof);
+    (!ended).then(|| Value::error(format!("ERR Protocol error: {}", failure.error)))
+}
+
 /// `config` with an input budget that holds the parser's largest request, which is buffered
 /// whole before it is parsed.
 pub fn server_config(config: ServerConfig, parser: &RequestParser) -> ServerConfig {
