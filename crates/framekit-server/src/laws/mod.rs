@@ -304,18 +304,25 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    /// The laws of a run whose peer closed its side after the input, against the reference.
-    fn check_closing(&self, got: &Run, reference: &Run, which: &str) -> Result<(), Violation> {
+    /// Liveness of the input side: the server took every byte the peer sent (`context` says
+    /// which run, for the message).
+    fn check_reading(&self, got: &Run, context: &str) -> Result<(), Violation> {
         if got.send_stalled {
             return Err(self.violation(
                 Law::Liveness,
                 format!(
-                    "in {which}, the server stopped reading after {} bytes of input and never \
+                    "{context}, the server stopped reading after {} bytes of input and never \
                      took the rest",
                     got.sent
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The laws of a run whose peer closed its side after the input, against the reference.
+    fn check_closing(&self, got: &Run, reference: &Run, which: &str) -> Result<(), Violation> {
+        self.check_reading(got, &format!("in {which}"))?;
         if !got.ended {
             return Err(self.violation(
                 Law::CloseAfterWritten,
@@ -356,16 +363,7 @@ impl Case<'_> {
     /// The laws of a run whose peer left its side open after the input.
     fn check_open(&self, got: &Run, reference: &Run) -> Result<(), Violation> {
         let which = "the peer leaving its side open";
-        if got.send_stalled {
-            return Err(self.violation(
-                Law::Liveness,
-                format!(
-                    "with {which}, the server stopped reading after {} bytes of input and never \
-                     took the rest",
-                    got.sent
-                ),
-            ));
-        }
+        self.check_reading(got, &format!("with {which}"))?;
         let quiet = got.quiet.as_deref().unwrap_or_default();
         if quiet != reference.output {
             let (law, what) = if reference.output.starts_with(quiet) {
