@@ -110,6 +110,19 @@ impl Schedule {
         self.steps[self.at % self.steps.len()]
     }
 
+    /// The current step's limit for a read or write of the pipe, or `None` where the step is a
+    /// call that would block: that step is used up and the task woken at once, so the call is
+    /// made again.
+    fn limit(&mut self, cx: &Context<'_>) -> Option<usize> {
+        let most = self.peek();
+        if most == 0 {
+            self.advance();
+            cx.waker().wake_by_ref();
+            return None;
+        }
+        Some(most)
+    }
+
     pub(super) fn advance(&mut self) {
         self.at = self.at.wrapping_add(1);
     }
@@ -147,12 +160,9 @@ impl AsyncRead for PlannedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let most = this.reads.peek();
-        if most == 0 {
-            this.reads.advance();
-            cx.waker().wake_by_ref();
+        let Some(most) = this.reads.limit(cx) else {
             return Poll::Pending;
-        }
+        };
         let polled = if buf.remaining() <= most {
             Pin::new(&mut this.inner).poll_read(cx, buf)
         } else {
@@ -180,12 +190,9 @@ impl AsyncWrite for PlannedIo {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let most = this.writes.peek();
-        if most == 0 {
-            this.writes.advance();
-            cx.waker().wake_by_ref();
+        let Some(most) = this.writes.limit(cx) else {
             return Poll::Pending;
-        }
+        };
         let polled = Pin::new(&mut this.inner).poll_write(cx, &data[..data.len().min(most)]);
         if polled.is_ready() {
             this.writes.advance();

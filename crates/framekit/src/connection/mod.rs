@@ -39,24 +39,29 @@
 //! - `timers`: every [`Timer`] in one table.
 //! - `state`: [`State`] and [`CloseReason`].
 //! - `machine`: [`Connection`] and the calls both roles share.
-//! - `server` and `client`: the two roles ([`Server`], [`Client`]).
+//! - `server` and `client`: the two roles ([`Server`], [`Client`]); `responder`: how a server
+//!   answers one exchange in order ([`Responder`]).
 
+mod answers;
 mod client;
 mod decode;
 mod exchanges;
 mod input;
 mod machine;
 mod output;
+mod responder;
 mod server;
 mod settings;
 mod state;
 mod timers;
 
+pub use answers::Server;
 pub use client::{Client, ClientEvent, Delivery, Match, Pipelined, SubmitError};
 pub use decode::{CodecError, Decode, Owned};
 pub use exchanges::ExchangeId;
 pub use machine::{Connection, Role};
-pub use server::{Event, Failure, Responder, Server};
+pub use responder::Responder;
+pub use server::{Event, Failure};
 pub use settings::{Settings, Timeout};
 pub use state::{CloseReason, State};
 pub use timers::Timer;
