@@ -1,11 +1,13 @@
 //! The driver of one request/response connection: polled by hand, as quinn drives quinn-proto.
-//! Each turn does, in order: the server's shutdown, the machine's events (each request handed
-//! to the handler, answered through the machine's responder), the later answers that resolved,
-//! the streamed answer at the front, the writes, one read, and the deadline; it turns again
+//! Each turn does, in order: the server's shutdown, one read, the machine's events (each request
+//! handed to the handler, answered through the machine's responder), the later answers that
+//! resolved, the streamed answer at the front, the writes, and the deadline; it turns again
 //! while any of them moved and waits (every source registered for a wake-up) when none did.
 //!
-//! A read's answers are written before the next read, so a pipelined burst is answered in one
-//! write where the peer allows it, and a due answer never waits for more input.
+//! A read's answers are written in the turn that read it, before the next read, so a pipelined
+//! burst is answered in one write where the peer allows it, and a due answer never waits for
+//! more input. Reading first makes a request's round trip two turns (the second finds nothing
+//! to read and waits), where reading last took three.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -55,6 +57,23 @@ struct Work<F, R> {
     streams: Streams<R>,
 }
 
+/// The one sleep, as the driver keeps it.
+///
+/// A poll of a sleep that has not fired is a trip into the runtime's timer (about 120
+/// instructions, up to three per request at one request in flight), so a sleep is polled once
+/// after it is set, which gives the timer this task's waker, and then only once it has fired.
+/// That relies on every poll of the connection carrying the same waker: the driver lives in
+/// one task (`accept` spawns one per connection) for its whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alarm {
+    /// Not set: the machine had no deadline when last asked, or the sleep fired.
+    Off,
+    /// Set to a deadline, not yet polled since.
+    Set,
+    /// Polled since it was set: in the timer, holding this task's waker.
+    Waiting,
+}
+
 /// The work in flight, made when first needed.
 fn work<F, R>(slot: &mut Option<Box<Work<F, R>>>) -> &mut Work<F, R> {
     slot.get_or_insert_with(|| {
@@ -75,9 +94,8 @@ where
     state: H::State,
     /// Later answers (at most the in-flight limit) and streamed answers in flight.
     work: Option<Box<Work<H::Later, R>>>,
-    /// Whether the sleep is armed (at or before the machine's next deadline: its own
-    /// deadline says where).
-    armed: bool,
+    /// The one sleep's state (its own deadline says where it is set).
+    alarm: Alarm,
     /// Whether the shutdown was passed to the machine.
     shutting: bool,
     /// TLS keeps written records until flushed.
@@ -107,7 +125,7 @@ where
             io,
             state,
             work: None,
-            armed: false,
+            alarm: Alarm::Off,
             shutting: false,
             flush: false,
             io_error: None,
@@ -132,7 +150,7 @@ where
             self.conn.restore_buffers([pool::take(), pool::take()]);
         }
         // When the read that brought the requests being answered completed: a read's requests
-        // are handed over on the next turn of the same poll.
+        // are handed over in the same turn.
         let mut read_at = tokio::time::Instant::now();
         loop {
             let now = Instant::now();
@@ -142,11 +160,11 @@ where
                 self.conn.shutdown(now);
                 moved = true;
             }
+            moved |= self.read(cx, env, now, &mut read_at);
             moved |= self.events(cx, handler, env, now, read_at);
             moved |= self.laters(cx, env, now);
             moved |= self.streams(cx, env, now);
             moved |= self.write(cx, env, now);
-            moved |= self.read(cx, env, now, &mut read_at);
             moved |= self.deadline(cx, sleep.as_mut());
             if self.conn.is_closed() {
                 return Poll::Ready(());
@@ -410,7 +428,7 @@ where
         moved
     }
 
-    /// Reads once into the machine's buffer, if it wants input; the next turn decodes it.
+    /// Reads once into the machine's buffer, if it wants input; the events that follow decode it.
     fn read(
         &mut self,
         cx: &mut Context<'_>,
@@ -445,14 +463,18 @@ where
         let Some(at) = self.conn.poll_timeout() else {
             return false;
         };
-        if !self.armed || at < sleep.deadline().into_std() {
+        if self.alarm == Alarm::Off || at < sleep.deadline().into_std() {
             sleep.as_mut().reset(at.into());
-            self.armed = true;
+            self.alarm = Alarm::Set;
         }
-        if sleep.as_mut().poll(cx).is_pending() {
+        if self.alarm == Alarm::Waiting && !sleep.is_elapsed() {
             return false;
         }
-        self.armed = false;
+        if sleep.as_mut().poll(cx).is_pending() {
+            self.alarm = Alarm::Waiting;
+            return false;
+        }
+        self.alarm = Alarm::Off;
         let now = Instant::now();
         if now >= at {
             self.conn.handle_timeout(now);
