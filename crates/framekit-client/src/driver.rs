@@ -41,7 +41,7 @@ pub(crate) struct Driver<C: ClientCodec<Req>, M, Req> {
     tagger: Option<Tagger<Req>>,
     next_tag: u64,
     timer: Pin<Box<Sleep>>,
-    armed: Option<Instant>,
+    alarm: Alarm,
     io_error: Option<io::ErrorKind>,
     flush: bool,
     /// The settings' exchange timeout, and as expired requests report it.
@@ -82,7 +82,7 @@ where
             tagger,
             next_tag: 0,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            armed: None,
+            alarm: Alarm::Off,
             io_error: None,
             flush: false,
             timeout,
@@ -354,14 +354,23 @@ where
             // Nothing is due: the sleep is not polled, so at most it wakes the task once.
             return false;
         };
-        if self.armed.is_none_or(|armed| armed > at) {
-            self.timer.as_mut().reset(at.into());
-            self.armed = Some(at);
+        match self.alarm {
+            Alarm::Set(armed) | Alarm::Waiting(armed) if armed <= at => {}
+            _ => {
+                self.timer.as_mut().reset(at.into());
+                self.alarm = Alarm::Set(at);
+            }
         }
-        if self.timer.as_mut().poll(cx).is_pending() {
+        if matches!(self.alarm, Alarm::Waiting(_)) && !self.timer.is_elapsed() {
             return false;
         }
-        self.armed = None;
+        if self.timer.as_mut().poll(cx).is_pending() {
+            if let Alarm::Set(armed) = self.alarm {
+                self.alarm = Alarm::Waiting(armed);
+            }
+            return false;
+        }
+        self.alarm = Alarm::Off;
         self.conn.handle_timeout(Instant::now());
         true
     }
@@ -370,6 +379,22 @@ where
         self.io_error.get_or_insert(kind);
         self.conn.handle_transport_error(now);
     }
+}
+
+/// The one sleep, as the driver keeps it.
+///
+/// A poll of a sleep that has not fired is a trip into the runtime's timer, so the sleep is
+/// polled once after it is set, which gives the timer this task's waker, and then only once it
+/// has fired. That relies on every poll carrying the same waker: the driver is one task
+/// (`ClientConnection::spawn`) for its whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alarm {
+    /// Not set: no deadline when last asked, or the sleep fired.
+    Off,
+    /// Set to this deadline, not yet polled since.
+    Set(Instant),
+    /// Set to this deadline and polled since: in the timer, holding this task's waker.
+    Waiting(Instant),
 }
 
 /// Which sources answered Pending in this poll (each has registered the task's waker).

@@ -52,17 +52,10 @@ impl Handler<RespViewCodec, Value> for Resp {
         out: &mut Responder<'_, RespViewCodec, Value>,
     ) -> Answer<Self::Later> {
         let answer = |outcome: Outcome<'_>| run::answer(out, outcome);
-        // Matched by reference: the view (160 bytes of argument slices) is read where the
-        // engine put it, not moved again.
+        // Matched by reference: the view is read where the engine put it, not moved again.
         match &request {
-            RespView::Args(args) => respond(
-                &self.state,
-                session,
-                ctx,
-                &self.laddr,
-                args.as_slice(),
-                answer,
-            ),
+            RespView::Args(args) => args
+                .with_slices(|args| respond(&self.state, session, ctx, &self.laddr, args, answer)),
             RespView::Parsed(Ok(args)) => with_slices(args, |args| {
                 respond(&self.state, session, ctx, &self.laddr, args, answer)
             }),

@@ -211,15 +211,13 @@ where
             ..
         } = self;
         loop {
-            let Some(event) = conn.poll_event(now) else {
-                break;
-            };
-            moved = true;
             let mut requested = false;
-            // Moved into the match's scrutinee, so the event (and its borrow of the machine)
-            // is gone when the match ends, before the machine is asked what the request took.
-            match std::convert::identity(event) {
-                Event::Request { view, responder } => {
+            // The event is the match's scrutinee, so it (and its borrow of the machine) is gone
+            // when the match ends, before the machine is asked what the request took; and it
+            // is not moved on the way (a view can be large: RESP's is 168 bytes).
+            match conn.poll_event(now) {
+                None => break,
+                Some(Event::Request { view, responder }) => {
                     let mut out = Responder::new(responder, env);
                     let id = out.id();
                     match handler.call(view, state, env.ctx, &mut out) {
@@ -262,7 +260,7 @@ where
                     }
                     requested = true;
                 }
-                Event::Failed { failure, responder } => {
+                Some(Event::Failed { failure, responder }) => {
                     let mut out = Responder::new(responder, env);
                     let id = out.id();
                     match failure {
@@ -291,7 +289,7 @@ where
                         }
                     }
                 }
-                Event::Expired(responder) => {
+                Some(Event::Expired(responder)) => {
                     let id = responder.id();
                     if let Some(busy) = busy {
                         drop_work(busy, id, env);
@@ -312,8 +310,9 @@ where
                     }
                 }
                 // The streams step writes the front stream whenever it has room.
-                Event::Room(_) => {}
+                Some(Event::Room(_)) => {}
             }
+            moved = true;
             if requested {
                 let consumed = conn.consumed();
                 env.shared.metrics.request(consumed.saturating_sub(*taken));

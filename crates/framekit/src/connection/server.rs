@@ -153,6 +153,7 @@ impl<C: Decode> Connection<C, Server> {
     /// What the driver must do next for the role, or `None`: then it waits for bytes, room to
     /// write, a later answer, or a deadline. Call it until it answers `None` after every other
     /// call into the machine.
+    #[inline(always)]
     pub fn poll_event(&mut self, now: Instant) -> Option<Event<'_, C>> {
         self.core.tick(now);
         self.input.settle(&mut self.buf);

@@ -42,14 +42,12 @@ fn viewed(wire: &[u8], chunk: usize) -> Vec<Result<Request, String>> {
         let Some((view, len)) = codec.decode_view(buf, eof)? else {
             return Ok(None);
         };
-        let request = match view {
-            RespView::Args(args) => Ok(args
-                .as_slice()
-                .iter()
-                .map(|a| Bytes::copy_from_slice(a))
-                .collect()),
-            RespView::Parsed(request) => request,
-        };
+        let request =
+            match view {
+                RespView::Args(args) => Ok(args
+                    .with_slices(|args| args.iter().map(|a| Bytes::copy_from_slice(a)).collect())),
+                RespView::Parsed(request) => request,
+            };
         buf.advance(len);
         Ok(Some(request))
     })
@@ -122,7 +120,7 @@ fn a_request_in_pieces_is_read_on_from_where_it_stopped() {
     let Some((RespView::Args(args), len)) = codec.decode_view(&mut buf, false).unwrap() else {
         panic!("read in place");
     };
-    assert_eq!(args.as_slice(), [&b"SET"[..], &[b'v'; 1000][..]]);
+    args.with_slices(|args| assert_eq!(args, [&b"SET"[..], &[b'v'; 1000][..]]));
     assert_eq!(len, 1022);
     buf.advance(len);
     assert!(codec.decode_view(&mut buf, false).unwrap().is_none());
