@@ -16,10 +16,11 @@ use tracing::Instrument;
 
 use crate::config::expiry_or_far;
 use crate::config::ServerConfig;
-use crate::context::{Ctx, Shutdown};
+use crate::context::Ctx;
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
 use crate::metrics::{CloseReason, IoFailure, Metrics};
 use crate::shutdown::ShutdownReport;
+use crate::watch::Shutdown;
 
 /// Most connections being sent the reject reply at once; beyond it the server waits for a
 /// permit instead of accepting.

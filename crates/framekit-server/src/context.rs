@@ -1,24 +1,21 @@
 //! What a handler knows about its connection: who the peer is, which connection this is, when
-//! to stop, and how to run blocking work without stalling the event loop; and the server's
-//! shutdown as its connections watch it ([`Shutdown`], [`Watch`]).
+//! to stop, and how to run blocking work without stalling the event loop.
 //!
 //! A [`Ctx`] is cheap to clone (one `Arc`), so handlers may move it into the futures they
 //! return or into tasks they spawn. It is one allocation per connection: the connection's own
 //! cancellation token ([`Ctx::closing`]) is made only when a handler first asks for it (most
 //! never do), and the connection itself watches the server's shutdown through a flag and a
-//! waiter registered once ([`Watch`]), not through a token of its own.
+//! waker registered once ([`Watch`]), not through a token of its own.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Waker};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::listener::Addr;
 use crate::preamble::ProxyHeader;
+use crate::watch::{Shutdown, Watch};
 
 /// The connection context given to handlers with every request.
 ///
@@ -83,97 +80,6 @@ struct Proxied {
     header: ProxyHeader,
 }
 
-/// The server's shutdown as one accept loop's connections see it: the token every
-/// connection's own token is a child of, and (for the server's own) a flag set just before it
-/// is cancelled, which a connection reads without a lock on every turn of its loop.
-#[derive(Debug)]
-pub(crate) struct Shutdown {
-    token: CancellationToken,
-    /// `None` for a token handed to [`Ctx::new`], which may be cancelled from anywhere:
-    /// watchers then ask the token itself every time.
-    begun: Option<AtomicBool>,
-}
-
-impl Shutdown {
-    /// The shutdown of one accept loop, begun with [`begin`](Shutdown::begin).
-    pub(crate) fn new() -> Arc<Shutdown> {
-        Arc::new(Shutdown {
-            token: CancellationToken::new(),
-            begun: Some(AtomicBool::new(false)),
-        })
-    }
-
-    /// Signals every connection and every token made from this one.
-    pub(crate) fn begin(&self) {
-        if let Some(begun) = &self.begun {
-            // Before the cancellation wakes anyone: a woken watcher finds it set.
-            begun.store(true, Ordering::Release);
-        }
-        self.token.cancel();
-    }
-
-    /// Whether the flag says it has begun (always `false` without one).
-    fn flagged(&self) -> bool {
-        self.begun
-            .as_ref()
-            .is_some_and(|begun| begun.load(Ordering::Acquire))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Waits for the server's shutdown: a future a connection keeps for its whole life and
-    /// polls on every turn. The first poll registers the task's waker with the token (a lock);
-    /// later polls with the same waker read only the flag, so a busy connection takes no lock
-    /// per turn and its connections share no lock they write on every turn.
-    pub(crate) struct Watch<'a> {
-        shutdown: &'a Shutdown,
-        #[pin]
-        wait: WaitForCancellationFuture<'a>,
-        // The waker the token will wake, once registered.
-        registered: Option<Waker>,
-    }
-}
-
-impl<'a> Watch<'a> {
-    /// A watch on `ctx`'s server shutdown.
-    pub(crate) fn new(ctx: &'a Ctx) -> Self {
-        let shutdown = &*ctx.inner.shutdown;
-        Watch {
-            shutdown,
-            wait: shutdown.token.cancelled(),
-            registered: None,
-        }
-    }
-}
-
-impl Future for Watch<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if this.shutdown.flagged() {
-            return Poll::Ready(());
-        }
-        let fast = this.shutdown.begun.is_some();
-        if fast
-            && this
-                .registered
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            // The cancellation sets the flag before it wakes this waker.
-            return Poll::Pending;
-        }
-        if this.wait.poll(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        if fast {
-            *this.registered = Some(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
 impl Ctx {
     /// A context for connection `id` with `peer`; its [`closing`](Ctx::closing) token is
     /// cancelled when `shutdown` is (a child of it, made when first asked for) or when the
@@ -193,14 +99,7 @@ impl Ctx {
     /// assert!(ctx.is_closing() && ctx.closing().is_cancelled());
     /// ```
     pub fn new(id: u64, peer: Addr, shutdown: CancellationToken) -> Self {
-        Ctx::serving(
-            id,
-            peer,
-            Arc::new(Shutdown {
-                token: shutdown,
-                begun: None,
-            }),
-        )
+        Ctx::serving(id, peer, Shutdown::following(shutdown))
     }
 
     /// The server's context for connection `id`, watching its accept loop's `shutdown`.
@@ -412,6 +311,11 @@ impl Ctx {
         if let Some(token) = inner.closing.get() {
             token.cancel();
         }
+    }
+
+    /// A watch on the server's shutdown, for the connection's loop (see [`Watch`]).
+    pub(crate) fn watch(&self) -> Watch<'_> {
+        self.inner.shutdown.watch()
     }
 
     /// Resolves when the server begins its shutdown: for the setup stages, which wait once

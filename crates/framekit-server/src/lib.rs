@@ -124,6 +124,7 @@ pub mod tower;
 mod transport;
 #[cfg(unix)]
 mod unix_socket;
+mod watch;
 
 pub use config::ServerConfig;
 pub use context::Ctx;

@@ -16,13 +16,14 @@ pub(crate) mod preamble;
 mod turn;
 
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use framekit::connection::CloseReason as MachineReason;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::ServerCodec;
-use crate::context::{Ctx, Watch};
+use crate::context::Ctx;
 use crate::handler::{Env, Handler};
 use crate::metrics::CloseReason;
 use crate::shared::Shared;
@@ -79,14 +80,14 @@ where
             let state = handler.open(&ctx);
             let mut driver = Driver::new(io, codec, state, &shared);
             // Created once and kept: it registers with the shutdown once, then reads a flag.
-            let closing = Watch::new(&ctx);
-            tokio::pin!(closing);
+            // Not pinned in place: it is `Unpin`, and a pinned shadow would take a slot.
+            let mut closing = ctx.watch();
             poll_fn(|cx| {
                 let env = Env {
                     shared: &shared,
                     ctx: &ctx,
                 };
-                driver.poll_turns(cx, &*handler, env, sleep.as_mut(), closing.as_mut())
+                driver.poll_turns(cx, &*handler, env, sleep.as_mut(), Pin::new(&mut closing))
             })
             .await;
             drop(handler);

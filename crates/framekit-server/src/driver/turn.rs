@@ -27,12 +27,12 @@ use tokio::time::Sleep;
 
 use super::{close_reason, Ending};
 use crate::codec::ServerCodec;
-use crate::context::Watch;
 use crate::error::{FailureOrigin, HandlerFailure, InputBudgetExceeded, RequestTimeout};
 use crate::handler::{Answer, Env, Handler, IntoReply, Reply, Responder};
 use crate::metrics::{CloseReason, IoFailure};
 use crate::pool;
 use crate::shared::Shared;
+use crate::watch::Watch;
 
 /// A later answer in flight: its exchange, when it started, and its future (boxed: it was
 /// polled once where the handler returned it before it was kept).
@@ -201,6 +201,7 @@ where
     ) -> bool {
         let mut moved = false;
         let mut at_once = 0;
+        let mut requests = 0;
         let config = &env.shared.config;
         let Driver {
             conn,
@@ -314,10 +315,17 @@ where
             }
             moved = true;
             if requested {
+                requests += 1;
                 let consumed = conn.consumed();
-                env.shared.metrics.request(consumed.saturating_sub(*taken));
+                env.shared
+                    .metrics
+                    .request_size(consumed.saturating_sub(*taken));
                 *taken = consumed;
             }
+        }
+        if requests > 0 {
+            // Counted once per turn: the counter is shared by every connection.
+            env.shared.metrics.frames_in(requests);
         }
         if at_once > 0 {
             env.shared.metrics.answered_at_once(at_once, read_at);

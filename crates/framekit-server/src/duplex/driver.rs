@@ -19,11 +19,12 @@ use tokio_util::sync::PollSender;
 
 use super::{DuplexHandler, Inbox, Outbox};
 use crate::config::{expiry_or_far, ServerConfig};
-use crate::context::{Ctx, Watch};
+use crate::context::Ctx;
 use crate::driver::{close::close, setup, Ending};
 use crate::error::FailureOrigin;
 use crate::metrics::CloseReason;
 use crate::shared::Shared;
+use crate::watch::Watch;
 
 /// The duplex connection's life: the setup stages, the handler and the two directions until
 /// one side ends, then the close.
@@ -68,7 +69,7 @@ where
         };
         let sleep = pin!(tokio::time::sleep(std::time::Duration::ZERO));
         let mut sleep: Pin<&mut Sleep> = sleep;
-        let mut closing = pin!(Watch::new(&ctx));
+        let mut closing = pin!(ctx.watch());
         let ending =
             poll_fn(|cx| duplex.poll_turn(cx, &shared, &ctx, sleep.as_mut(), closing.as_mut()))
                 .await;

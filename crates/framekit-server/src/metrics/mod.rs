@@ -252,9 +252,9 @@ impl Metrics {
     pub(crate) fn outbound(&self, queued: usize) {
         self.outbound_peak.fetch_max(queued, Relaxed);
     }
-    /// A decoded request that took `len` bytes of the stream.
-    pub(crate) fn request(&self, len: u64) {
-        self.frames_in(1);
+    /// A decoded request that took `len` bytes of the stream (counted by
+    /// [`frames_in`](Metrics::frames_in), once per turn).
+    pub(crate) fn request_size(&self, len: u64) {
         self.facade.frame_size.record(len as f64);
     }
     /// `n` requests answered just now, in the turn that decoded them: timed from `read_at`,
