@@ -6,6 +6,8 @@
 //!   ([`turn`]), then the orderly close ([`close`]: FIN, then a linger).
 //! - [`turn`]: the driver itself: it owns the transport, the one sleep and the handler's later
 //!   answers, and does what the machine says, in the order its module doc gives.
+//! - [`work`]: the handler's work in flight (later and streamed answers), in request order, and
+//!   how each is written when it moves.
 //!
 //! Everything lives in the one task; dropping it cancels everything cleanly. Later answers of
 //! one connection run inside it: concurrent, not parallel. Work that needs a core of its own
@@ -14,6 +16,7 @@
 pub(crate) mod close;
 pub(crate) mod preamble;
 mod turn;
+mod work;
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;

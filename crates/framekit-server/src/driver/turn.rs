@@ -9,7 +9,6 @@
 //! more input. Reading first makes a request's round trip two turns (the second finds nothing
 //! to read and waits), where reading last took three.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -17,45 +16,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use framekit::connection::{
-    self, CloseReason as MachineReason, Connection, Event, ExchangeId, Failure, State,
-};
-use futures::stream::BoxStream;
-use futures::Stream;
+use framekit::connection::{self, CloseReason as MachineReason, Connection, Event, Failure, State};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
+use super::work::{self, answer, drop_work, work, EndedBy, Later, Work};
 use super::{close_reason, Ending};
 use crate::codec::ServerCodec;
 use crate::error::{FailureOrigin, HandlerFailure, InputBudgetExceeded, RequestTimeout};
-use crate::handler::{Answer, Env, Handler, IntoReply, Reply, Responder};
+use crate::handler::{Answer, Env, Handler, IntoReply, Responder};
 use crate::metrics::{CloseReason, IoFailure};
 use crate::pool;
 use crate::shared::Shared;
 use crate::watch::Watch;
-
-/// A later answer in flight: its exchange, when it started, and its future (boxed: it was
-/// polled once where the handler returned it before it was kept).
-struct Later<F> {
-    id: ExchangeId,
-    started: Instant,
-    future: Pin<Box<F>>,
-}
-
-/// The later answers in flight, in request order: polled in that order on every turn, so
-/// work a later answer starts on its polls (a request forwarded to a backend) starts in the
-/// order the requests came, as the first poll does.
-type Laters<F> = VecDeque<Later<F>>;
-
-/// Answers given as streams, in exchange order: only the front one is written from.
-type Streams<R> = VecDeque<(ExchangeId, BoxStream<'static, R>)>;
-
-/// The handler's work in flight. Boxed, and only while there is some: a connection whose
-/// answers come at once (and every idle one) carries one pointer instead of two queues.
-struct Work<F, R> {
-    laters: Laters<F>,
-    streams: Streams<R>,
-}
 
 /// The one sleep, as the driver keeps it.
 ///
@@ -72,16 +45,6 @@ enum Alarm {
     Set,
     /// Polled since it was set: in the timer, holding this task's waker.
     Waiting,
-}
-
-/// The work in flight, made when first needed.
-fn work<F, R>(slot: &mut Option<Box<Work<F, R>>>) -> &mut Work<F, R> {
-    slot.get_or_insert_with(|| {
-        Box::new(Work {
-            laters: VecDeque::new(),
-            streams: VecDeque::new(),
-        })
-    })
 }
 
 /// One connection's driver: the machine, the transport, and the handler's work in flight.
@@ -338,26 +301,7 @@ where
         let Some(busy) = self.work.as_deref_mut() else {
             return false;
         };
-        let mut moved = false;
-        let mut at = 0;
-        while let Some(later) = busy.laters.get_mut(at) {
-            let Poll::Ready(reply) = later.future.as_mut().poll(cx) else {
-                at += 1;
-                continue;
-            };
-            moved = true;
-            let (id, started) = (later.id, later.started);
-            busy.laters.remove(at);
-            env.shared.metrics.settled(Some(started.elapsed()));
-            let Some(exchange) = self.conn.responder(id, now) else {
-                continue; // an earlier close dropped it
-            };
-            let out = Responder::new(exchange, env);
-            if let Some(stream) = answer(out, reply.into_reply(), &mut self.ended_by) {
-                busy.streams.push_back(stream);
-            }
-        }
-        moved
+        work::poll_laters(busy, &mut self.conn, &mut self.ended_by, cx, env, now)
     }
 
     /// Writes the front streamed answer's parts while the output has room.
@@ -365,36 +309,7 @@ where
         let Some(busy) = self.work.as_deref_mut() else {
             return false;
         };
-        let mut moved = false;
-        while let Some((id, stream)) = busy.streams.front_mut() {
-            let Some(exchange) = self.conn.responder(*id, now) else {
-                busy.streams.pop_front();
-                moved = true;
-                continue;
-            };
-            let mut out = Responder::new(exchange, env);
-            let mut ended = false;
-            while out.has_room() {
-                match Pin::new(&mut *stream).poll_next(cx) {
-                    Poll::Ready(Some(part)) => {
-                        out.send_response(part);
-                        moved = true;
-                    }
-                    Poll::Ready(None) => {
-                        ended = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-            if !ended {
-                break;
-            }
-            out.into_exchange().finish();
-            busy.streams.pop_front();
-            moved = true;
-        }
-        moved
+        work::poll_streams(busy, &mut self.conn, cx, env, now)
     }
 
     /// Writes what the machine owes until the transport would block.
@@ -516,69 +431,5 @@ where
     /// The transport, for the close; everything else (later answers included) is dropped.
     pub(crate) fn into_transport(self) -> Io {
         self.io
-    }
-}
-
-/// Drops the later answer or stream of exchange `id`, whose deadline passed.
-fn drop_work<F, R>(work: &mut Work<F, R>, id: ExchangeId, env: Env<'_, R>) {
-    let before = work.laters.len();
-    work.laters.retain(|later| later.id != id);
-    if work.laters.len() < before {
-        env.shared.metrics.settled(None);
-    }
-    work.streams.retain(|(stream, _)| *stream != id);
-}
-
-/// Writes a later answer through its exchange's responder, as its [`Reply`] says; a stream
-/// comes back, to be queued behind the streams before it.
-#[must_use]
-fn answer<C, R>(
-    mut out: Responder<'_, C, R>,
-    reply: Reply<R>,
-    ended_by: &mut EndedBy,
-) -> Option<(ExchangeId, BoxStream<'static, R>)>
-where
-    C: ServerCodec<R>,
-{
-    let id = out.id();
-    match reply {
-        Reply::None => out.into_exchange().finish(),
-        Reply::One(response) => {
-            out.send_response(response);
-            out.into_exchange().finish();
-        }
-        Reply::Stream(stream) => {
-            out.into_exchange().stream();
-            return Some((id, stream));
-        }
-        Reply::Close(last) => {
-            if let Some(response) = last {
-                out.send_response(response);
-            }
-            ended_by.note(id, CloseReason::HandlerDone);
-            out.into_exchange().close();
-        }
-        Reply::Failed(error) => {
-            out.reject(FailureOrigin::Handler, &HandlerFailure(&error), true);
-            out.into_exchange().finish();
-        }
-    }
-    None
-}
-
-/// Why the server closed a connection itself (the machine only knows "local"): the close of
-/// the earliest exchange in request order, which is the one that takes effect.
-#[derive(Debug, Default, Clone, Copy)]
-struct EndedBy(Option<(ExchangeId, CloseReason)>);
-
-impl EndedBy {
-    fn note(&mut self, id: ExchangeId, reason: CloseReason) {
-        if self.0.is_none_or(|(first, _)| id < first) {
-            self.0 = Some((id, reason));
-        }
-    }
-
-    fn reason(self) -> Option<CloseReason> {
-        self.0.map(|(_, reason)| reason)
     }
 }
