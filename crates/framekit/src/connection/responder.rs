@@ -151,11 +151,13 @@ impl<'c, C> Responder<'c, C> {
 /// bytes; a finished `close` drops every exchange after it (nothing read after it is handled).
 fn advance<C>(core: &mut Core<C, Server>) {
     let was_empty = core.output.is_empty();
+    let mut popped = false;
     while let Some(head) = core.role.exchanges.front() {
         let Stage::Finished { close } = head.data.stage else {
             break;
         };
         core.role.exchanges.pop_front();
+        popped = true;
         if close {
             // A failure decoded after this exchange (it is behind it in the queue) closed the
             // connection first, but this close comes first in request order: it is the reason.
@@ -181,6 +183,10 @@ fn advance<C>(core: &mut Core<C, Server>) {
             }
         }
     }
-    core.owed_more(was_empty);
+    // An exchange answered at once and never queued (the fast path) pops nothing: the owed
+    // bytes and the marks are as its sends left them.
+    if popped {
+        core.owed_more(was_empty);
+    }
     core.settle();
 }
