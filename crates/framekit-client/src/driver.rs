@@ -364,7 +364,10 @@ where
         if matches!(self.alarm, Alarm::Waiting(_)) && !self.timer.is_elapsed() {
             return false;
         }
-        if self.timer.as_mut().poll(cx).is_pending() {
+        // Outside tokio's cooperative budget: a spent budget answers Pending without giving
+        // the timer this task's waker, and a sleep then marked `Waiting` would never wake it.
+        let mut unbudgeted = tokio::task::coop::unconstrained(self.timer.as_mut());
+        if Pin::new(&mut unbudgeted).poll(cx).is_pending() {
             if let Alarm::Set(armed) = self.alarm {
                 self.alarm = Alarm::Waiting(armed);
             }
@@ -386,7 +389,8 @@ where
 /// A poll of a sleep that has not fired is a trip into the runtime's timer, so the sleep is
 /// polled once after it is set, which gives the timer this task's waker, and then only once it
 /// has fired. That relies on every poll carrying the same waker: the driver is one task
-/// (`ClientConnection::spawn`) for its whole life.
+/// (`ClientConnection::spawn`) for its whole life; and on that poll reaching the timer, so it
+/// is made outside tokio's cooperative budget (see `deadline`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Alarm {
     /// Not set: no deadline when last asked, or the sleep fired.

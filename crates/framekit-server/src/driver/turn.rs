@@ -36,7 +36,8 @@ use crate::watch::Watch;
 /// instructions, up to three per request at one request in flight), so a sleep is polled once
 /// after it is set, which gives the timer this task's waker, and then only once it has fired.
 /// That relies on every poll of the connection carrying the same waker: the driver lives in
-/// one task (`accept` spawns one per connection) for its whole life.
+/// one task (`accept` spawns one per connection) for its whole life; and on that poll reaching
+/// the timer, so it is made outside tokio's cooperative budget (see `deadline`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Alarm {
     /// Not set: the machine had no deadline when last asked, or the sleep fired.
@@ -392,7 +393,10 @@ where
         if self.alarm == Alarm::Waiting && !sleep.is_elapsed() {
             return false;
         }
-        if sleep.as_mut().poll(cx).is_pending() {
+        // Outside tokio's cooperative budget: a spent budget answers Pending without giving
+        // the timer this task's waker, and a sleep then marked `Waiting` would never wake it.
+        let mut unbudgeted = tokio::task::coop::unconstrained(sleep.as_mut());
+        if Pin::new(&mut unbudgeted).poll(cx).is_pending() {
             self.alarm = Alarm::Waiting;
             return false;
         }

@@ -183,8 +183,8 @@ fn advance<C>(core: &mut Core<C, Server>) {
             }
         }
     }
-    // An exchange answered at once and never queued (the fast path) pops nothing: the owed
-    // bytes and the marks are as its sends left them.
+    // Nothing popped (an exchange answered at once and never queued, or one finished behind
+    // an unfinished head): the owed bytes and the marks are as its sends left them.
     if popped {
         core.owed_more(was_empty);
     }
