@@ -9,7 +9,6 @@
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use framekit::framing::delimited::Delimited;
-use framekit::framing::Framing;
 use framekit::{FrameCodec, FrameError};
 use framekit_examples::launch::{self, ServerArgs};
 use framekit_examples::lines::{LINE_SERVER_FULL, REPLY_HEADROOM};
@@ -31,9 +30,12 @@ pub enum Reply<'a> {
     Error(Bytes),
 }
 
-/// Writes `ack:` and the line straight into the outbound buffer under a newline framing.
-#[derive(Debug, Clone)]
-pub struct AckEncoder(Delimited);
+/// Writes `ack:` and the line straight into the outbound buffer as one line of at most `max`
+/// bytes (a body with a newline in it would be two lines, so it is refused).
+#[derive(Debug, Clone, Copy)]
+pub struct AckEncoder {
+    max: usize,
+}
 
 impl Encoder<Reply<'_>> for AckEncoder {
     type Error = FrameError;
@@ -43,13 +45,15 @@ impl Encoder<Reply<'_>> for AckEncoder {
             Reply::Ack(line) => (b"ack:", line),
             Reply::Error(text) => (b"", text),
         };
-        // The prefix holds no delimiter and fits the headroom, so checking the body checks
-        // the whole line.
-        self.0.encode_head(body, dst)?;
-        dst.reserve(prefix.len() + body.len() + 2);
+        if body.len() > self.max || body.contains(&b'\n') {
+            let reason = format!("not one line of at most {} bytes", self.max);
+            return Err(FrameError::unencodable(body.len(), reason));
+        }
+        dst.reserve(prefix.len() + body.len() + 1);
         dst.extend_from_slice(prefix);
         dst.extend_from_slice(body);
-        self.0.encode_tail(dst)
+        dst.extend_from_slice(b"\n");
+        Ok(())
     }
 }
 
@@ -81,7 +85,9 @@ impl Handler<AckCodec, Reply<'static>> for Ack {
 pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) -> ServerHandle {
     let codec: AckCodec = WithEncoder::new(
         FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
-        AckEncoder(Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM))),
+        AckEncoder {
+            max: max_line.saturating_add(REPLY_HEADROOM),
+        },
     );
     let full = Reply::Error(Bytes::from_static(LINE_SERVER_FULL.as_bytes()));
     server

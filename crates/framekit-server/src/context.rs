@@ -10,12 +10,13 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::listener::Addr;
 use crate::preamble::ProxyHeader;
-use crate::watch::{Shutdown, Watch};
+use crate::watch::{Registration, Shutdown, Watch};
 
 /// The connection context given to handlers with every request.
 ///
@@ -49,6 +50,8 @@ struct CtxInner {
     /// Set when the connection ends ([`Ctx::close`]): a token made after that is born
     /// cancelled.
     ended: AtomicBool,
+    /// The connection loop's place in the shutdown's registry of wakers, once it polled.
+    watching: Registration,
     /// What the TLS handshake agreed on (boxed: plain connections carry one pointer).
     #[cfg(feature = "tls")]
     tls: Option<Box<TlsInfo>>,
@@ -66,9 +69,19 @@ impl CtxInner {
             // A token already handed out stays the one both contexts cancel.
             closing: shared.closing.clone(),
             ended: AtomicBool::new(shared.ended.load(Ordering::Relaxed)),
+            // Only the connection's loop registers, with the context it was started with.
+            watching: Registration::default(),
             #[cfg(feature = "tls")]
             tls: shared.tls.clone(),
         })
+    }
+}
+
+impl Drop for CtxInner {
+    /// A connection whose task ended without its close (aborted at the shutdown deadline)
+    /// leaves the registry here.
+    fn drop(&mut self) {
+        self.shutdown.unregister(&self.watching);
     }
 }
 
@@ -112,6 +125,7 @@ impl Ctx {
                 shutdown,
                 closing: OnceLock::new(),
                 ended: AtomicBool::new(false),
+                watching: Registration::default(),
                 #[cfg(feature = "tls")]
                 tls: None,
             }),
@@ -302,9 +316,12 @@ impl Ctx {
     }
 
     /// The connection has ended (or is ending, with handler futures still to drop): cancels
-    /// its token if one was made, and any made later is born cancelled.
+    /// its token if one was made, and any made later is born cancelled; its loop leaves the
+    /// shutdown's registry (a handler may keep a clone of this context for longer, and the
+    /// registry must not keep the finished task's waker, and with it the task, that long).
     pub(crate) fn close(&self) {
         let inner = &*self.inner;
+        inner.shutdown.unregister(&inner.watching);
         inner.ended.store(true, Ordering::Release);
         // Paired with the fence in `closing`.
         fence(Ordering::SeqCst);
@@ -313,9 +330,12 @@ impl Ctx {
         }
     }
 
-    /// A watch on the server's shutdown, for the connection's loop (see [`Watch`]).
-    pub(crate) fn watch(&self) -> Watch<'_> {
-        self.inner.shutdown.watch()
+    /// Whether the server's shutdown has begun, for the connection's loop, which keeps
+    /// `watch` and polls this on every turn with the same waker (see
+    /// [`Shutdown::poll_watch`]).
+    pub(crate) fn poll_shutdown(&self, watch: &mut Watch, cx: &mut Context<'_>) -> Poll<()> {
+        let inner = &*self.inner;
+        inner.shutdown.poll_watch(&inner.watching, watch, cx)
     }
 
     /// Resolves when the server begins its shutdown: for the setup stages, which wait once

@@ -1,21 +1,21 @@
-//! The server's shutdown as its connections watch it: [`Shutdown`], one per accept loop, and
-//! [`Watch`], the future each connection keeps for its whole life and polls on every turn.
+//! The server's shutdown as its connections watch it: [`Shutdown`], one per accept loop,
+//! polled on every turn of each connection's loop through [`Shutdown::poll_watch`].
 //!
 //! A connection is woken for the shutdown through a registry of wakers in the [`Shutdown`]
 //! itself, not through a waiter of its own in the cancellation token: a token's waiter lives in
 //! the waiting future (72 bytes of list links, waker and state), and that future would sit in
-//! every connection's task for its whole life. A registered watch is one key (the waker is in
-//! the registry), so the task is smaller by a jemalloc size class (see BENCHMARKS.md, "Idle
-//! memory").
+//! every connection's task for its whole life. A connection's entry is one key, kept in its
+//! context ([`Registration`]); the loop itself keeps a [`Watch`] of 8 bytes (see
+//! BENCHMARKS.md, "Idle memory").
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// The server's shutdown as one accept loop's connections see it: the token every
 /// connection's own token is a child of, and (for the server's own) a flag set just before it
@@ -33,9 +33,9 @@ pub(crate) struct Shutdown {
 #[derive(Debug, Default)]
 struct Begun {
     flag: AtomicBool,
-    /// The waker of each connection that watches, under the key its [`Watch`] keeps. Only a
-    /// watch removes its entry (when dropped): `begin` wakes them where they are, so a key is
-    /// never reused while its watch lives.
+    /// The waker of each connection that watches, under the key its [`Registration`] keeps.
+    /// Only a registration removes its entry ([`Shutdown::unregister`]): `begin` wakes them
+    /// where they are, so a key is never reused while its registration holds it.
     waiters: Mutex<Slab<Waker>>,
 }
 
@@ -74,61 +74,35 @@ impl Shutdown {
             .is_some_and(|begun| begun.flag.load(Ordering::Acquire))
     }
 
-    /// A watch on this shutdown, for one connection's task.
-    pub(crate) fn watch(&self) -> Watch<'_> {
-        Watch {
-            shutdown: self,
-            state: WatchState::New,
-        }
-    }
-}
-
-/// Waits for the server's shutdown: a future a connection keeps for its whole life and polls
-/// on every turn. The first poll puts the task's waker in the shutdown's registry (a lock);
-/// later polls read only the flag, so a busy connection takes no lock per turn.
-///
-/// That relies on every poll carrying the same waker, as the connection's sleep does: a watch
-/// belongs to one connection's task (`accept` spawns one per connection) for its whole life.
-#[derive(Debug)]
-pub(crate) struct Watch<'a> {
-    shutdown: &'a Shutdown,
-    state: WatchState<'a>,
-}
-
-#[derive(Debug)]
-enum WatchState<'a> {
-    /// Not polled yet.
-    New,
-    /// The task's waker is in the shutdown's registry under this key.
-    Registered(usize),
-    /// A hand-made context's token, which has no registry: its own wait, boxed (only handler
-    /// tests and hand-made contexts take this way).
-    Token(Pin<Box<WaitForCancellationFuture<'a>>>),
-}
-
-impl Future for Watch<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let Some(begun) = &this.shutdown.begun else {
-            if !matches!(this.state, WatchState::Token(_)) {
-                this.state = WatchState::Token(Box::pin(this.shutdown.token.cancelled()));
-            }
-            let WatchState::Token(wait) = &mut this.state else {
-                unreachable!("set just above");
-            };
+    /// Whether the shutdown has begun, for the connection whose registration is
+    /// `registration`: the first poll puts the task's waker in the registry (a lock), later
+    /// polls read only the flag, so a busy connection takes no lock per turn. `watch` is the
+    /// connection loop's own part (used only for a hand-made context's token).
+    ///
+    /// That relies on every poll carrying the same waker, as the connection's sleep does: a
+    /// registration belongs to one connection's task (`accept` spawns one per connection)
+    /// for its whole life.
+    pub(crate) fn poll_watch(
+        &self,
+        registration: &Registration,
+        watch: &mut Watch,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let Some(begun) = &self.begun else {
+            let wait = watch
+                .token
+                .get_or_insert_with(|| Box::pin(self.token.clone().cancelled_owned()));
             return wait.as_mut().poll(cx);
         };
         if begun.flag.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        if matches!(this.state, WatchState::Registered(_)) {
+        if registration.key().is_some() {
             // `begin` sets the flag before it wakes the registered waker.
             return Poll::Pending;
         }
         let mut waiters = begun.waiters.lock().unwrap_or_else(PoisonError::into_inner);
-        this.state = WatchState::Registered(waiters.insert(cx.waker().clone()));
+        registration.set(waiters.insert(cx.waker().clone()));
         // Read under the lock: a `begin` that woke the registry before this entry was in it
         // had set the flag first.
         if begun.flag.load(Ordering::Acquire) {
@@ -136,15 +110,44 @@ impl Future for Watch<'_> {
         }
         Poll::Pending
     }
-}
 
-impl Drop for Watch<'_> {
-    fn drop(&mut self) {
-        if let (WatchState::Registered(key), Some(begun)) = (&self.state, &self.shutdown.begun) {
+    /// Takes `registration`'s waker out of the registry, if it is in it.
+    pub(crate) fn unregister(&self, registration: &Registration) {
+        if let (Some(key), Some(begun)) = (registration.take(), &self.begun) {
             let mut waiters = begun.waiters.lock().unwrap_or_else(PoisonError::into_inner);
-            waiters.try_remove(*key);
+            waiters.try_remove(key);
         }
     }
+}
+
+/// Where one connection's waker is in the shutdown's registry, if it is: kept in the
+/// connection's context (whose allocation had the room), so the connection's future carries
+/// nothing for it. The context takes it out of the registry when the connection ends, and
+/// when it is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Registration(AtomicUsize);
+
+impl Registration {
+    /// 0 is "not registered"; a key is kept plus one.
+    fn key(&self) -> Option<usize> {
+        self.0.load(Ordering::Acquire).checked_sub(1)
+    }
+
+    fn set(&self, key: usize) {
+        self.0.store(key.saturating_add(1), Ordering::Release);
+    }
+
+    fn take(&self) -> Option<usize> {
+        self.0.swap(0, Ordering::AcqRel).checked_sub(1)
+    }
+}
+
+/// What a connection's loop keeps to watch the shutdown: nothing for the server's own (the
+/// registration is in the context), and for a hand-made context's token, which has no
+/// registry, its own wait, boxed (only handler tests and hand-made contexts take this way).
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    token: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 #[cfg(test)]
@@ -158,44 +161,50 @@ mod tests {
         begun.waiters.lock().unwrap().len()
     }
 
-    #[test]
-    fn a_watch_registers_once_and_leaves_the_registry_when_dropped() {
-        let shutdown = Shutdown::new();
+    fn poll(shutdown: &Shutdown, registration: &Registration) -> Poll<()> {
         let mut cx = Context::from_waker(Waker::noop());
-        let mut watches: Vec<_> = (0..3).map(|_| shutdown.watch()).collect();
-        for watch in &mut watches {
+        shutdown.poll_watch(registration, &mut Watch::default(), &mut cx)
+    }
+
+    #[test]
+    fn a_connection_registers_once_and_leaves_the_registry_when_it_unregisters() {
+        let shutdown = Shutdown::new();
+        let registrations: Vec<_> = (0..3).map(|_| Registration::default()).collect();
+        for registration in &registrations {
             for _ in 0..3 {
-                assert!(Pin::new(&mut *watch).poll(&mut cx).is_pending());
+                assert!(poll(&shutdown, registration).is_pending());
             }
         }
         assert_eq!(
             registered(&shutdown),
             3,
-            "one entry per watch, however often polled"
+            "one entry per connection, however often polled"
         );
-        watches.remove(1);
-        assert_eq!(registered(&shutdown), 2);
-        // A freed key goes to the next watch, and the others keep theirs.
-        let mut late = shutdown.watch();
-        assert!(Pin::new(&mut late).poll(&mut cx).is_pending());
-        drop(watches);
-        assert_eq!(registered(&shutdown), 1);
-        drop(late);
+        shutdown.unregister(&registrations[1]);
+        shutdown.unregister(&registrations[1]);
+        assert_eq!(registered(&shutdown), 2, "a second unregister does nothing");
+        // A freed key goes to the next registration, and the others keep theirs.
+        let late = Registration::default();
+        assert!(poll(&shutdown, &late).is_pending());
+        assert_eq!(late.key(), Some(1));
+        for registration in registrations.iter().chain([&late]) {
+            shutdown.unregister(registration);
+        }
         assert_eq!(registered(&shutdown), 0);
     }
 
     #[test]
-    fn a_begun_shutdown_is_ready_for_every_watch_registered_or_not() {
+    fn a_begun_shutdown_is_ready_for_every_connection_registered_or_not() {
         let shutdown = Shutdown::new();
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut early = shutdown.watch();
-        assert!(Pin::new(&mut early).poll(&mut cx).is_pending());
+        let early = Registration::default();
+        assert!(poll(&shutdown, &early).is_pending());
         shutdown.begin();
         assert!(shutdown.token.is_cancelled());
-        assert!(Pin::new(&mut early).poll(&mut cx).is_ready());
-        let mut late = shutdown.watch();
-        assert!(Pin::new(&mut late).poll(&mut cx).is_ready());
-        drop(early);
-        assert_eq!(registered(&shutdown), 0, "the late watch never registered");
+        assert!(poll(&shutdown, &early).is_ready());
+        let late = Registration::default();
+        assert!(poll(&shutdown, &late).is_ready());
+        assert_eq!(late.key(), None, "the late connection never registered");
+        shutdown.unregister(&early);
+        assert_eq!(registered(&shutdown), 0);
     }
 }

@@ -7,43 +7,42 @@
 //! closed first gets no linger: there is nothing left to read.
 
 use std::future::poll_fn;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::config::ServerConfig;
-use crate::metrics::CloseReason;
-
-use super::Ending;
 use crate::config::{deadline, expiry};
+use crate::metrics::CloseReason;
+use crate::shared::Shared;
 use crate::timers::{Timer, TimerTable};
 
 /// The least a closing connection reads and discards (when the input budget is smaller).
 const LINGER_DISCARD_MIN: usize = 64 * 1024;
 
-/// Closes the connection as `ending` says, and returns why it closed (`eof`: the peer closed
-/// its side already).
-pub(crate) async fn close<Io>(
-    io: &mut Io,
+/// Closes a connection that ended in order (`reason`): FIN, then the linger (`eof`: the peer
+/// closed its side already). Returns why it closed.
+///
+/// It owns the transport and its own sleep: it runs once per connection, boxed, so none of it
+/// sits in the future a connection carries for its whole life.
+pub(crate) async fn close<Io, R>(
+    mut io: Io,
     eof: bool,
-    ending: Ending,
-    cfg: &ServerConfig,
-    mut sleep: Pin<&mut Sleep>,
+    reason: CloseReason,
+    shared: Arc<Shared<R>>,
 ) -> CloseReason
 where
     Io: AsyncRead + AsyncWrite + Unpin,
 {
+    let cfg = &shared.config;
+    let sleep = pin!(tokio::time::sleep(std::time::Duration::ZERO));
+    let mut sleep: Pin<&mut Sleep> = sleep;
     let mut timers = TimerTable::default();
-    let reason = match ending {
-        Ending::Abrupt(reason) => return reason,
-        Ending::Orderly(reason) => reason,
-    };
-    timers.clear();
     timers.set(Timer::Write, expiry(cfg.write_timeout, Instant::now()));
     let fin = poll_fn(|cx| {
-        if let Poll::Ready(done) = Pin::new(&mut *io).poll_shutdown(cx) {
+        if let Poll::Ready(done) = Pin::new(&mut io).poll_shutdown(cx) {
             return Poll::Ready(Some(done));
         }
         timers.poll_expired(sleep.as_mut(), cx).map(|_| None)
@@ -68,7 +67,7 @@ where
     let _ = poll_fn(|cx| {
         while budget > 0 {
             let mut scratch = ReadBuf::new(&mut discard);
-            match Pin::new(&mut *io).poll_read(cx, &mut scratch) {
+            match Pin::new(&mut io).poll_read(cx, &mut scratch) {
                 // The end, or an error: nothing more to discard either way.
                 Poll::Ready(Err(_)) => return Poll::Ready(()),
                 Poll::Ready(Ok(())) if scratch.filled().is_empty() => return Poll::Ready(()),

@@ -18,12 +18,15 @@ pub(crate) mod preamble;
 mod turn;
 mod work;
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use framekit::connection::CloseReason as MachineReason;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
 
 use crate::codec::ServerCodec;
 use crate::context::Ctx;
@@ -31,6 +34,7 @@ use crate::handler::{Env, Handler};
 use crate::metrics::CloseReason;
 use crate::shared::Shared;
 use crate::transport::Transport;
+use crate::watch::Watch;
 
 use self::turn::Driver;
 
@@ -45,10 +49,6 @@ pub(crate) enum Ending {
 
 /// The connection task's life: the setup stages, the machine driven until it is closed, then
 /// the close.
-///
-/// Not an `async fn`: the parameters of one would keep their slots for the future's whole
-/// life, so the accepted stream would be carried twice (once as it came, once as the
-/// transport). The setup stage takes it at once and the future starts from that.
 pub(crate) fn serve<Io, C, H, R>(
     io: Io,
     codec: C,
@@ -57,56 +57,140 @@ pub(crate) fn serve<Io, C, H, R>(
     ctx: Ctx,
 ) -> impl Future<Output = CloseReason>
 where
-    Io: AsyncRead + AsyncWrite + Unpin + Send,
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     C: ServerCodec<R>,
     H: Handler<C, R>,
     R: Send + 'static,
 {
-    // Boxed, and gone once done: a stage that runs once per connection keeps its buffers and
-    // timer out of the future every connection carries for its whole life. The codec rides
-    // in it too: a value the block below captured would keep its slot in that future after
-    // moving into the driver (a capture is never overlapped), so it would be carried twice.
-    let setup = Box::pin(async move {
-        let opened = setup(io, shared.clone(), ctx).await;
-        opened.map(|(io, ctx)| (io, ctx, codec, shared))
-    });
-    async move {
-        let (io, ctx, codec, shared) = match setup.await {
-            Ok(opened) => opened,
-            Err(reason) => return reason,
-        };
-        let sleep = tokio::time::sleep(std::time::Duration::ZERO);
-        tokio::pin!(sleep);
-        // In a block of its own: the driver's slot ends with it, so the close below does not
-        // carry a second one beside the transport.
-        let (ending, eof, mut io) = {
-            let state = handler.open(&ctx);
-            let mut driver = Driver::new(io, codec, state, &shared);
-            // Created once and kept: it registers with the shutdown once, then reads a flag.
-            // Not pinned in place: it is `Unpin`, and a pinned shadow would take a slot.
-            let mut closing = ctx.watch();
-            poll_fn(|cx| {
-                let env = Env {
-                    shared: &shared,
-                    ctx: &ctx,
-                };
-                driver.poll_turns(cx, &*handler, env, sleep.as_mut(), Pin::new(&mut closing))
-            })
-            .await;
-            drop(handler);
-            let (ending, eof) = driver.ending();
-            // Later answers and their futures go before the close: the peer may take a while.
-            (ending, eof, driver.into_transport())
-        };
-        ctx.close();
-        Box::pin(close::close(
-            &mut io,
-            eof,
-            ending,
-            &shared.config,
-            sleep.as_mut(),
-        ))
-        .await
+    Serve {
+        sleep: tokio::time::sleep(Duration::ZERO),
+        stage: Stage::Setup {
+            // Boxed, and gone once done: a stage that runs once per connection keeps its
+            // buffers and timer out of the future every connection carries for its life.
+            setup: Box::pin(setup(io, shared.clone(), ctx)),
+            codec,
+            handler,
+        },
+        shared,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One connection's future, written by hand rather than as an `async` block: a block keeps
+    /// a slot for every value it holds across an await (its captures after they moved, pinned
+    /// shadows, the references a `poll_fn` captures), and this future sits in every
+    /// connection's task for its whole life, idle or not. Here each stage holds only what it
+    /// needs, and the stages share their room.
+    struct Serve<S, Io, C, H, R>
+    where
+        C: ServerCodec<R>,
+        H: Handler<C, R>,
+    {
+        // The one sleep: the driver's, for the connection's life (the close has its own).
+        #[pin]
+        sleep: Sleep,
+        shared: Arc<Shared<R>>,
+        stage: Stage<S, Io, C, H, R>,
+    }
+}
+
+/// Where a connection is in its life.
+enum Stage<S, Io, C, H, R>
+where
+    C: ServerCodec<R>,
+    H: Handler<C, R>,
+{
+    /// The PROXY preamble and the TLS handshake (`setup`), before any byte is framed.
+    Setup {
+        setup: Pin<Box<S>>,
+        codec: C,
+        handler: Arc<H>,
+    },
+    /// The machine, driven until it is closed.
+    Running {
+        driver: Driver<Transport<preamble::Rewind<Io>>, C, H, R>,
+        handler: Arc<H>,
+        ctx: Ctx,
+        /// The loop's part in watching the shutdown (the registration is in `ctx`).
+        watch: Watch,
+    },
+    /// The orderly close ([`close`]), boxed: it runs once.
+    Closing(Pin<Box<dyn Future<Output = CloseReason> + Send>>),
+    /// Returned.
+    Done,
+}
+
+impl<S, Io, C, H, R> Future for Serve<S, Io, C, H, R>
+where
+    S: Future<Output = Result<(Transport<preamble::Rewind<Io>>, Ctx), CloseReason>>,
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: ServerCodec<R>,
+    H: Handler<C, R>,
+    R: Send + 'static,
+{
+    type Output = CloseReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        let mut this = self.project();
+        loop {
+            match this.stage {
+                Stage::Setup { setup, .. } => {
+                    let opened = ready!(setup.as_mut().poll(cx));
+                    let Stage::Setup { codec, handler, .. } =
+                        std::mem::replace(this.stage, Stage::Done)
+                    else {
+                        unreachable!("matched just above");
+                    };
+                    let (io, ctx) = match opened {
+                        Ok(opened) => opened,
+                        Err(reason) => return Poll::Ready(reason),
+                    };
+                    let state = handler.open(&ctx);
+                    *this.stage = Stage::Running {
+                        driver: Driver::new(io, codec, state, this.shared),
+                        handler,
+                        watch: Watch::default(),
+                        ctx,
+                    };
+                }
+                Stage::Running {
+                    driver,
+                    handler,
+                    ctx,
+                    watch,
+                } => {
+                    let env = Env {
+                        shared: this.shared,
+                        ctx,
+                    };
+                    ready!(driver.poll_turns(cx, &**handler, env, this.sleep.as_mut(), watch));
+                    // The handler's share, its later answers and their futures go before the
+                    // close: the peer may take a while.
+                    let Stage::Running { driver, ctx, .. } =
+                        std::mem::replace(this.stage, Stage::Done)
+                    else {
+                        unreachable!("matched just above");
+                    };
+                    let (ending, eof) = driver.ending();
+                    let io = driver.into_transport();
+                    ctx.close();
+                    match ending {
+                        Ending::Abrupt(reason) => return Poll::Ready(reason),
+                        Ending::Orderly(reason) => {
+                            let shared = Arc::clone(this.shared);
+                            *this.stage =
+                                Stage::Closing(Box::pin(close::close(io, eof, reason, shared)));
+                        }
+                    }
+                }
+                Stage::Closing(closing) => {
+                    let reason = ready!(closing.as_mut().poll(cx));
+                    *this.stage = Stage::Done;
+                    return Poll::Ready(reason);
+                }
+                Stage::Done => panic!("a connection's future polled after it returned"),
+            }
+        }
     }
 }
 

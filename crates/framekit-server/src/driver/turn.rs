@@ -72,8 +72,6 @@ where
     eof: bool,
     /// The buffers went back to the thread's cache when the connection last went quiet.
     parked: bool,
-    /// The machine's consumed bytes after the last request.
-    taken: u64,
 }
 
 impl<Io, C, H, R> Driver<Io, C, H, R>
@@ -96,7 +94,6 @@ where
             ended_by: EndedBy::default(),
             eof: false,
             parked: false,
-            taken: 0,
         }
     }
 
@@ -107,7 +104,7 @@ where
         handler: &H,
         env: Env<'_, R>,
         mut sleep: Pin<&mut Sleep>,
-        mut closing: Pin<&mut Watch<'_>>,
+        closing: &mut Watch,
     ) -> Poll<()> {
         if self.parked {
             self.parked = false;
@@ -119,7 +116,7 @@ where
         loop {
             let now = Instant::now();
             let mut moved = false;
-            if !self.shutting && closing.as_mut().poll(cx).is_ready() {
+            if !self.shutting && env.ctx.poll_shutdown(closing, cx).is_ready() {
                 self.shutting = true;
                 self.conn.shutdown(now);
                 moved = true;
@@ -172,9 +169,11 @@ where
             state,
             work: busy,
             ended_by,
-            taken,
             ..
         } = self;
+        // The stream's bytes that earlier events took: a request's size is what its own
+        // decoding took.
+        let mut taken = conn.consumed();
         loop {
             let mut requested = false;
             // The event is the match's scrutinee, so it (and its borrow of the machine) is gone
@@ -278,14 +277,14 @@ where
                 Some(Event::Room(_)) => {}
             }
             moved = true;
+            let consumed = conn.consumed();
             if requested {
                 requests += 1;
-                let consumed = conn.consumed();
                 env.shared
                     .metrics
-                    .request_size(consumed.saturating_sub(*taken));
-                *taken = consumed;
+                    .request_size(consumed.saturating_sub(taken));
             }
+            taken = consumed;
         }
         if requests > 0 {
             // Counted once per turn: the counter is shared by every connection.

@@ -176,17 +176,56 @@ where
 
 /// Why the server closed a connection itself (the machine only knows "local"): the close of
 /// the earliest exchange in request order, which is the one that takes effect.
+///
+/// 8 bytes, where an `Option<(ExchangeId, CloseReason)>` takes 16 in every connection: an id
+/// is kept as its low 32 bits, and two ids are ordered by their wrapping difference, which is
+/// exact while they are less than 2^31 exchanges apart (the exchanges noted are all in flight
+/// at once, so at most the in-flight limit apart).
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct EndedBy(Option<(ExchangeId, CloseReason)>);
+pub(super) struct EndedBy {
+    low: u32,
+    reason: Option<CloseReason>,
+}
 
 impl EndedBy {
     pub(super) fn note(&mut self, id: ExchangeId, reason: CloseReason) {
-        if self.0.is_none_or(|(first, _)| id < first) {
-            self.0 = Some((id, reason));
+        // Truncation on purpose: see the type's doc.
+        let low = id.index() as u32;
+        let earlier = (low.wrapping_sub(self.low) as i32) < 0;
+        if self.reason.is_none() || earlier {
+            *self = EndedBy {
+                low,
+                reason: Some(reason),
+            };
         }
     }
 
     pub(super) fn reason(self) -> Option<CloseReason> {
-        self.0.map(|(_, reason)| reason)
+        self.reason
+    }
+}
+
+#[cfg(test)]
+mod ended_by_tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_exchange_in_request_order_names_the_close() {
+        let mut by = EndedBy::default();
+        assert_eq!(by.reason(), None);
+        by.note(ExchangeId::new(7), CloseReason::RequestTimeout);
+        by.note(ExchangeId::new(9), CloseReason::DecodeError);
+        assert_eq!(by.reason(), Some(CloseReason::RequestTimeout));
+        by.note(ExchangeId::new(3), CloseReason::HandlerDone);
+        assert_eq!(by.reason(), Some(CloseReason::HandlerDone));
+        // Ids whose low 32 bits wrap between them keep their order.
+        let mut by = EndedBy::default();
+        let before_wrap = ExchangeId::new(u64::from(u32::MAX) - 1);
+        let after_wrap = ExchangeId::new(u64::from(u32::MAX) + 2);
+        by.note(after_wrap, CloseReason::DecodeError);
+        by.note(before_wrap, CloseReason::HandlerDone);
+        assert_eq!(by.reason(), Some(CloseReason::HandlerDone));
+        by.note(after_wrap, CloseReason::RequestTimeout);
+        assert_eq!(by.reason(), Some(CloseReason::HandlerDone));
     }
 }

@@ -69,15 +69,17 @@ where
         };
         let sleep = pin!(tokio::time::sleep(std::time::Duration::ZERO));
         let mut sleep: Pin<&mut Sleep> = sleep;
-        let mut closing = pin!(ctx.watch());
+        let mut closing = Watch::default();
         let ending =
-            poll_fn(|cx| duplex.poll_turn(cx, &shared, &ctx, sleep.as_mut(), closing.as_mut()))
-                .await;
+            poll_fn(|cx| duplex.poll_turn(cx, &shared, &ctx, sleep.as_mut(), &mut closing)).await;
         ctx.close();
         let eof = duplex.eof;
-        let mut io = duplex.framed.into_inner();
+        let io = duplex.framed.into_inner();
         drop(duplex.task);
-        Box::pin(close(&mut io, eof, ending, config, sleep.as_mut())).await
+        match ending {
+            Ending::Abrupt(reason) => reason,
+            Ending::Orderly(reason) => Box::pin(close(io, eof, reason, shared.clone())).await,
+        }
     }
 }
 
@@ -117,7 +119,7 @@ where
         shared: &Shared<R>,
         ctx: &Ctx,
         mut sleep: Pin<&mut Sleep>,
-        mut closing: Pin<&mut Watch<'_>>,
+        closing: &mut Watch,
     ) -> Poll<Ending> {
         loop {
             let mut moved = false;
@@ -132,7 +134,7 @@ where
             }
             moved |= self.write(cx, shared);
             moved |= self.read(cx, shared, ctx);
-            if self.requests.is_some() && closing.as_mut().poll(cx).is_ready() {
+            if self.requests.is_some() && ctx.poll_shutdown(closing, cx).is_ready() {
                 // The inbox ends: the handler sees the shutdown and returns.
                 self.requests = None;
                 moved = true;
@@ -146,7 +148,7 @@ where
                     reason
                 } else if self.eof {
                     CloseReason::PeerClosed
-                } else if closing.as_mut().poll(cx).is_ready() {
+                } else if ctx.poll_shutdown(closing, cx).is_ready() {
                     CloseReason::Shutdown
                 } else {
                     CloseReason::HandlerDone
