@@ -95,6 +95,9 @@ pin_project_lite::pin_project! {
 }
 
 /// Where a connection is in its life.
+// The running stage is the connection: boxing it would be one more allocation per
+// connection, and the short stages only borrow its room.
+#[allow(clippy::large_enum_variant)]
 enum Stage<S, Io, C, H, R>
 where
     C: ServerCodec<R>,
