@@ -1,5 +1,6 @@
-//! resp_proxy (framekit_examples::proxy) over sockets, with the examples' own RESP server as
-//! its backends, so no redis-server is needed: pipelined clients each get their own answers in
+//! resp_proxy over sockets (the example binary's own `serve`, compiled in from its file, over
+//! `framekit_examples::proxy`), with the examples' own RESP server as its backends, so no
+//! redis-server is needed: pipelined clients each get their own answers in
 //! order, multi-key commands are split and joined, keys live where the ring puts them, a
 //! backend that is down answers errors for its keys only and is used again when it is back,
 //! and faults between the proxy and a backend (bytes one at a time, a reset mid-reply, a stall
@@ -7,6 +8,9 @@
 //! real redis-servers, with redis-cli, redis-benchmark and redis-py, runs in
 //! `.ci/resp-proxy.sh`.
 
+#[allow(dead_code, unexpected_cfgs)]
+#[path = "../../crates/framekit-examples/examples/resp_proxy.rs"]
+mod resp_proxy;
 #[allow(dead_code, unexpected_cfgs)]
 #[path = "../../crates/framekit-examples/examples/resp_server.rs"]
 mod resp_server;
@@ -17,7 +21,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use framekit_examples::proxy::{self, Backends, KeyHash, Proxy, Ring, CROSSSLOT};
+use framekit_examples::proxy::{Backends, KeyHash, Proxy, Ring, CROSSSLOT};
 use framekit_examples::resp::RequestParser;
 use framekit_examples::resp_client::RawReplyCodec;
 use framekit_server::{Server, ServerConfig, ServerHandle};
@@ -50,7 +54,7 @@ async fn proxy_of(addrs: &[SocketAddr]) -> (ServerHandle, SocketAddr, Ring) {
     let parser = RequestParser::new();
     let config = framekit_examples::resp::server_config(ServerConfig::default(), &parser);
     let server = Server::bind("127.0.0.1:0").await.unwrap().config(config);
-    let handle = proxy::serve(server, parser, Proxy::new(&backends));
+    let handle = resp_proxy::serve(server, parser, Proxy::new(&backends));
     let addr = handle.local_addr().as_tcp().unwrap();
     (handle, addr, Ring::new(&names, KeyHash::Md5, None))
 }

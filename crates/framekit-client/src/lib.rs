@@ -66,3 +66,8 @@ pub use crate::pool::{Builder, Client, DEFAULT_POOL_SIZE};
 #[cfg(feature = "tls")]
 pub use crate::tls::{rustls, TlsSettings, TlsSettingsError};
 pub use crate::transport::Transport;
+
+/// The README's example, compiled with the doc tests so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p framekit-examples --example ack_server
-//! printf 'hello\nworld\n' | nc -q1 127.0.0.1 7001      # ack:hello / ack:world
+//! printf 'hello\nworld\n' | nc -N 127.0.0.1 7001       # ack:hello / ack:world
 //! ```
 
 use bytes::{Bytes, BytesMut};

@@ -8,20 +8,31 @@
 
 use bytes::Bytes;
 use clap::Parser;
+use framekit::{framing::delimited::Delimited, FrameCodec};
 use framekit_examples::chat::{Room, DEFAULT_ROOM_CAPACITY};
 use framekit_examples::launch::{self, parse_duration, ServerArgs};
-use framekit_examples::lines::{line_codec, LINE_SERVER_FULL};
+use framekit_examples::lines::{LINE_SERVER_FULL, REPLY_HEADROOM};
+use framekit_server::codec::WithEncoder;
 use framekit_server::listener::Acceptor;
 use framekit_server::{Ctx, Inbox, Outbox, Server, ServerHandle};
 
-/// Serves one [`Room`] to every connection: each is a duplex member (its inbox of lines, its
-/// outbox of the others' lines) over newline framing of lines up to `max_line` bytes; a client
-/// past the connection limit gets [`LINE_SERVER_FULL`].
+/// Serves one [`Room`] to every connection over newline framing: lines up to `max_line` bytes
+/// in, and out the others' lines, a little longer (`<id>: ` before each); a client past the
+/// connection limit gets [`LINE_SERVER_FULL`].
 pub fn serve<A: Acceptor>(server: Server<A, Bytes>, max_line: usize, room: Room) -> ServerHandle {
+    let lines = WithEncoder::new(
+        FrameCodec::new(Delimited::newline().max_frame_len(max_line)),
+        FrameCodec::new(
+            Delimited::newline().max_frame_len(max_line.saturating_add(REPLY_HEADROOM)),
+        ),
+    );
     server
         .on_reject(|_peer| Some(Bytes::from_static(LINE_SERVER_FULL.as_bytes())))
+        // Duplex: a member's future reads its inbox (the lines it sends) and writes its outbox
+        // (the others' lines and notices); one whose outbox stays full past the stall timeout,
+        // or who falls the room's capacity behind, is dropped (`chat::Room::member`).
         .serve_duplex(
-            line_codec(max_line),
+            lines,
             move |inbox: Inbox<Bytes>, outbox: Outbox<Bytes>, ctx: Ctx| {
                 room.clone().member(inbox, outbox, ctx)
             },

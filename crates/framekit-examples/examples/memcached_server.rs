@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p framekit-examples --example memcached_server
-//! printf 'set greeting 0 0 5\r\nhello\r\nget greeting\r\n' | nc -q1 127.0.0.1 11212
+//! printf 'set greeting 0 0 5\r\nhello\r\nget greeting\r\n' | nc -N 127.0.0.1 11212
 //! memcslap --servers=127.0.0.1:11212 --concurrency=4 --execute-number=1000
 //! ```
 

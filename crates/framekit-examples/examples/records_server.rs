@@ -5,15 +5,17 @@
 //! cargo run --release -p framekit-examples --example records_server
 //! # two records (t=1 v=2.0, t=2 v=4.0), then a query; prints the 32-byte summary in hex
 //! printf '\0\0\0\0\0\0\0\001\100\0\0\0\0\0\0\0\0\0\0\0\0\0\0\002\100\020\0\0\0\0\0\0\377\377\377\377\377\377\377\377\0\0\0\0\0\0\0\0' \
-//!   | nc -q1 127.0.0.1 7004 | od -An -tx1
+//!   | nc -N 127.0.0.1 7004 | od -An -tx1
 //! ```
 
 use std::future::Ready;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Parser;
+use framekit::{framing::fixed::FixedSize, FrameCodec};
 use framekit_examples::launch::{self, ServerArgs};
-use framekit_examples::records::{Aggregate, Message, RecordsCodec, Summary};
+use framekit_examples::records::RECORD_LEN;
+use framekit_examples::records::{Aggregate, Message, RecordPayload, RecordsCodec, Summary};
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
 
@@ -53,9 +55,12 @@ impl Handler<RecordsCodec, Summary> for Records {
     }
 }
 
-/// Serves fixed 16-byte records ([`RecordsCodec`]) into one shared aggregate.
+/// Serves fixed 16-byte records into one shared aggregate: framekit's [`FixedSize`] frames
+/// them, [`RecordPayload`] reads each as a [`Message`], and [`RecordsCodec`] writes each
+/// summary as its fixed 32 bytes.
 pub fn serve<A: Acceptor>(server: Server<A, Summary>) -> ServerHandle {
-    server.serve(RecordsCodec::default(), Records::default())
+    let records = FrameCodec::with_payload(FixedSize::new(RECORD_LEN), RecordPayload);
+    server.serve(RecordsCodec::new(records), Records::default())
 }
 
 #[derive(Debug, Parser)]

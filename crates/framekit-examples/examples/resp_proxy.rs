@@ -13,10 +13,30 @@
 //! redis-benchmark -p 22121 -t set,get -n 20000 -P 16 -q
 //! ```
 
+use bytes::Bytes;
 use clap::Parser;
 use framekit_examples::launch::{self, parse_duration, ServerArgs};
 use framekit_examples::proxy::{self, Backends, KeyHash, Proxy};
-use framekit_examples::resp::{RequestParser, DEFAULT_MAX_BULK_LEN, MAX_BULK_LEN_CEILING};
+use framekit_examples::resp::{self, Request, RequestParser, RespCodec, Value, SERVER_FULL};
+use framekit_examples::resp::{DEFAULT_MAX_BULK_LEN, MAX_BULK_LEN_CEILING};
+use framekit_server::{listener::Acceptor, Ctx, Server, ServerHandle};
+
+/// Serves RESP requests ([`RespCodec`], `parser`'s limits) through `proxy`, whose handler
+/// plans each and sends it to its backends ([`Proxy::handle`]); each client's answers go out in
+/// its request order. Protocol errors and `QUIT` close the connection after their answer.
+pub fn serve<A: Acceptor>(
+    server: Server<A, Bytes>,
+    parser: RequestParser,
+    proxy: Proxy,
+) -> ServerHandle {
+    server
+        .on_failure(|failure| resp::failure_reply(failure).map(|reply| reply.to_bytes()))
+        .on_reject(|_peer| Some(Value::error(SERVER_FULL).to_bytes()))
+        .serve(
+            RespCodec::new(parser),
+            move |request: Request, _ctx: Ctx| proxy.handle(request),
+        )
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "A Redis proxy: keys spread over backends by a consistent hash")]
@@ -24,8 +44,7 @@ struct Args {
     /// Address to listen on; port 0 picks a free port (twemproxy's default port by default).
     #[arg(long, default_value = "127.0.0.1:22121")]
     addr: String,
-    /// A backend redis-server, HOST:PORT; repeat for each (its address is its name on the
-    /// ring).
+    /// A backend redis-server, HOST:PORT; repeat for each (its address is its name on the ring).
     #[arg(long = "backend", value_name = "HOST:PORT", required = true)]
     backends: Vec<String>,
     /// Hash only the part of a key between these two characters, e.g. {} (twemproxy's
@@ -77,14 +96,14 @@ fn main() -> std::io::Result<()> {
             .in_flight(args.backend_in_flight)
             .retries(args.backend_retries)
             .retry_pause(args.backend_retry_pause);
-        let config = framekit_examples::resp::server_config(args.server.limits.config(), &parser);
+        let config = resp::server_config(args.server.limits.config(), &parser);
         let server = args.server.deploy.server(&args.addr)?.config(config);
         let server = args.server.runtime.spread(server)?;
         // After the server: with --metrics-addr it installs the recorder, which the backend
         // clients' metrics handles are resolved in when they are built.
         tracing::info!(backends = ?backends.addresses(), "ketama ring");
         let proxy = Proxy::new(&backends);
-        let handle = proxy::serve(server, parser, proxy.clone());
+        let handle = serve(server, parser, proxy.clone());
         launch::announce_and_serve(handle, args.server.limits.shutdown_grace).await;
         proxy.close().await;
         Ok(())

@@ -6,7 +6,7 @@
 //! redis-cli -p 6380 set greeting hello     # OK
 //! redis-cli -p 6380 get greeting           # "hello"
 //! redis-benchmark -p 6380 -n 20000 -q -t ping,set,get,incr,mset
-//! printf 'PING\r\n' | nc -q1 127.0.0.1 6380   # +PONG (inline command)
+//! printf 'PING\r\n' | nc -N 127.0.0.1 6380    # +PONG (inline command)
 //! ```
 
 use std::future::Ready;
@@ -52,7 +52,7 @@ impl Handler<RespViewCodec, Value> for Resp {
         out: &mut Responder<'_, RespViewCodec, Value>,
     ) -> Answer<Self::Later> {
         let answer = |outcome: Outcome<'_>| run::answer(out, outcome);
-        // Matched by reference: the view is read where the engine put it, not moved again.
+        // Matched by reference: the view is read where the machine put it, not moved again.
         match &request {
             RespView::Args(args) => args
                 .with_slices(|args| respond(&self.state, session, ctx, &self.laddr, args, answer)),

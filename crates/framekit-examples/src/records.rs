@@ -200,11 +200,28 @@ pub struct RecordsCodec {
     records: FrameCodec<FixedSize, RecordPayload>,
 }
 
+impl RecordsCodec {
+    /// Records framed by `records` (16-byte [`FixedSize`] frames, each a [`RecordPayload`]),
+    /// summaries out.
+    ///
+    /// ```
+    /// use framekit::{framing::fixed::FixedSize, FrameCodec};
+    /// use framekit_examples::records::{RecordPayload, RecordsCodec, RECORD_LEN};
+    ///
+    /// let codec = RecordsCodec::new(FrameCodec::with_payload(FixedSize::new(RECORD_LEN), RecordPayload));
+    /// # let _ = codec;
+    /// ```
+    pub fn new(records: FrameCodec<FixedSize, RecordPayload>) -> Self {
+        RecordsCodec { records }
+    }
+}
+
 impl Default for RecordsCodec {
     fn default() -> Self {
-        RecordsCodec {
-            records: FrameCodec::with_payload(FixedSize::new(RECORD_LEN), RecordPayload),
-        }
+        RecordsCodec::new(FrameCodec::with_payload(
+            FixedSize::new(RECORD_LEN),
+            RecordPayload,
+        ))
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! This room owns the connection's setup stages that change its transport: [`open`] runs them
 //! in the connection's own task, and [`Transport`] is what the framing loop reads and writes.
-//! One enum rather than a type per stage keeps one copy of the engine, whatever a server
+//! One enum rather than a type per stage keeps one copy of the driver, whatever a server
 //! turns on; a plain connection pays one predictable branch per read and write.
 
 use std::io;

@@ -16,8 +16,9 @@
 //!
 //! - `ring`: the consistent hash; `health`: a backend whose connect failed is left out for a
 //!   pause; `table`: what is done with each command; `plan`: a request's plan and the join of
-//!   split answers; here: the backends ([`Proxy`]) and the server's handler ([`serve`]), over
-//!   [`RespCodec`] (RESP requests in, RESP bytes out).
+//!   split answers; here: the backends ([`Proxy`]) and the answer to one request
+//!   ([`Proxy::handle`]), which `examples/resp_proxy.rs` serves over `RespCodec` (RESP
+//!   requests in, RESP bytes out).
 
 mod health;
 mod plan;
@@ -30,13 +31,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use framekit::connection::{Owned, Pipelined, Settings};
 use framekit_client::{Backoff, Builder, Client, Endpoint, Options, Reconnect};
-use framekit_server::{listener::Acceptor, Ctx, Reply, Server, ServerHandle};
+use framekit_server::Reply;
 
 pub use health::Health;
 pub use plan::{plan, Part, Plan, Split, CROSSSLOT};
 pub use ring::{fnv1a_64, hashed_part, KeyHash, Ring, POINTS_PER_BACKEND};
 
-use crate::resp::{ProtocolError, Request, RequestParser, RespCodec, Value};
+use crate::resp::{ProtocolError, Request, Value};
 use crate::resp_client::{Command, RawReplyCodec};
 
 /// Default deadline of one request to a backend, waiting for room and connecting included.
@@ -258,43 +259,10 @@ impl Proxy {
 }
 
 fn error_reply(text: String) -> Bytes {
-    let mut wire = bytes::BytesMut::new();
-    Value::error(text).encode(&mut wire);
-    wire.freeze()
+    Value::error(text).to_bytes()
 }
 
 fn protocol_error(error: &ProtocolError) -> Reply<Bytes> {
     tracing::debug!(%error, "protocol error, closing");
-    let mut wire = bytes::BytesMut::new();
-    error.to_reply().encode(&mut wire);
-    Reply::Close(Some(wire.freeze()))
-}
-
-/// The reply a client past the connection limit gets before it is closed, as Redis words it.
-pub const PROXY_FULL: &str = "ERR max number of clients reached";
-
-/// `resp_proxy` on `server`: RESP requests parsed with `parser`'s limits, planned and sent
-/// to the backends of `proxy`, each client's answers in its request order. Protocol errors
-/// and `QUIT` close the client's connection after their answer.
-pub fn serve<A: Acceptor>(
-    server: Server<A, Bytes>,
-    parser: RequestParser,
-    proxy: Proxy,
-) -> ServerHandle {
-    server
-        .on_failure(|failure| {
-            if failure.error.is::<framekit_server::error::RequestTimeout>() {
-                return Some(error_reply("ERR timeout".to_owned()));
-            }
-            let ended = failure
-                .error
-                .downcast_ref::<framekit::FrameError>()
-                .is_some_and(framekit::FrameError::is_unexpected_eof);
-            (!ended).then(|| error_reply(format!("ERR Protocol error: {}", failure.error)))
-        })
-        .on_reject(|_peer| Some(error_reply(PROXY_FULL.to_owned())))
-        .serve(
-            RespCodec::new(parser),
-            move |request: Request, _ctx: Ctx| proxy.handle(request),
-        )
+    Reply::Close(Some(error.to_reply().to_bytes()))
 }

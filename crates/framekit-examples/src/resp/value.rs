@@ -57,6 +57,19 @@ impl Value {
         Value::Error(Bytes::from(text))
     }
 
+    /// The encoded reply in a buffer of its own (for a server whose replies are bytes, as
+    /// resp_proxy's, which passes its backends' replies through).
+    ///
+    /// ```
+    /// use framekit_examples::resp::Value;
+    /// assert_eq!(Value::error("ERR timeout").to_bytes(), "-ERR timeout\r\n");
+    /// ```
+    pub fn to_bytes(&self) -> Bytes {
+        let mut wire = BytesMut::new();
+        self.encode(&mut wire);
+        wire.freeze()
+    }
+
     /// Appends the encoded reply to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
         match self {

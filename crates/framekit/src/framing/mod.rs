@@ -207,7 +207,7 @@ impl Decision {
 /// defaults refuse to encode). Pair it with the answers' own encoder: read with a
 /// [`FrameCodec`](crate::FrameCodec) of the framing and write with the encoder, each on its
 /// half of the connection, or join the two in one codec that decodes with one and encodes with
-/// the other (the examples crate's `SplitCodec`).
+/// the other (framekit-server's `codec::WithEncoder`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
