@@ -21,4 +21,4 @@ if ! grep -q -- '--tls' <<<"$help"; then
   echo "FAIL: this redis-cli has no TLS support" >&2
   exit 1
 fi
-echo "redis-cli $(redis-cli --version | cut -d' ' -f2), $(openssl version | cut -d' ' -f1,2), curl $(curl --version | head -1 | cut -d' ' -f2)"
+echo "redis-cli $(redis-cli --version | cut -d' ' -f2), $(openssl version | cut -d' ' -f1,2), curl $(curl --version | sed -n 1p | cut -d' ' -f2)"

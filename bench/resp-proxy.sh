@@ -13,7 +13,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have nutcracker || apt_install nutcracker
 have redis-server || apt_install redis-server
 have redis-benchmark || apt_install redis-tools
-nutcracker --version 2>&1 | head -1
+nutcracker --version 2>&1 | sed -n 1p  # sed reads to the end: head would leave nutcracker a closed pipe (SIGPIPE, exit 141 under pipefail)
 redis-server --version
 timeout 1800 cargo build --release -p framekit-examples --example resp_proxy
 timeout 1800 python3 bench/resp_proxy_bench.py "$TARGET_DIR/release/examples/resp_proxy" \
