@@ -16,6 +16,9 @@
 # line per measurement. Usage:
 #   bash bench/memcached.sh                    # N=20000 requests per client thread, IDLE=2000
 #   N=5000 IDLE=500 REPEATS=1 bash bench/memcached.sh    # quicker
+#   OURS_ARGS='--threads 2' bash bench/memcached.sh     # memcached_server thread-per-core, as
+#                                                       # memcached -t 2 runs: an event loop per
+#                                                       # worker thread, each connection on one
 # Bounded: every step runs under `timeout`; the servers are stopped by pid on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +44,8 @@ PORT_REAL=$(free_port)
 nice -n 5 memcached -l 127.0.0.1 -p "$PORT_REAL" -U 0 -t 2 -m 256 -I 8m "${user[@]}" &
 PIDS+=("$!")
 REAL_PID=$!
-start memcached_server "$OURS" --addr 127.0.0.1:0 --item-max 8388608 --memory-mb 256
+# shellcheck disable=SC2086 # OURS_ARGS is flags, split on purpose
+start memcached_server "$OURS" --addr 127.0.0.1:0 --item-max 8388608 --memory-mb 256 ${OURS_ARGS:-}
 OURS_PID=$PID
 PORT_OURS=${ADDR##*:}
 sleep 0.5
@@ -49,6 +53,7 @@ sleep 0.5
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 echo "step=loadavg when=start $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "step=config memcached_server_args=${OURS_ARGS:-none}"
 for round in $(seq "$REPEATS"); do
   order="memcached memcached_server"
   [ $((round % 2)) -eq 0 ] && order="memcached_server memcached"
