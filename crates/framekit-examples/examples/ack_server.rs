@@ -45,7 +45,7 @@ impl Encoder<Reply<'_>> for AckEncoder {
             Reply::Ack(line) => (b"ack:", line),
             Reply::Error(text) => (b"", text),
         };
-        if body.len() > self.max || body.contains(&b'\n') {
+        if body.len() > self.max || memchr::memchr(b'\n', body).is_some() {
             let reason = format!("not one line of at most {} bytes", self.max);
             return Err(FrameError::unencodable(body.len(), reason));
         }

@@ -333,6 +333,7 @@ impl Ctx {
     /// Whether the server's shutdown has begun, for the connection's loop, which keeps
     /// `watch` and polls this on every turn with the same waker (see
     /// [`Shutdown::poll_watch`]).
+    #[inline]
     pub(crate) fn poll_shutdown(&self, watch: &mut Watch, cx: &mut Context<'_>) -> Poll<()> {
         let inner = &*self.inner;
         inner.shutdown.poll_watch(&inner.watching, watch, cx)

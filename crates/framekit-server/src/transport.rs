@@ -48,6 +48,7 @@ where
 }
 
 impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<Io> {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -62,6 +63,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncRead for Transport<Io> {
 }
 
 impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Transport<Io> {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -94,6 +96,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Transport<Io> {
         }
     }
 
+    #[inline]
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Plain(io) => Pin::new(io).poll_flush(cx),

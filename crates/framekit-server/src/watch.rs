@@ -82,6 +82,7 @@ impl Shutdown {
     /// That relies on every poll carrying the same waker, as the connection's sleep does: a
     /// registration belongs to one connection's task (`accept` spawns one per connection)
     /// for its whole life.
+    #[inline]
     pub(crate) fn poll_watch(
         &self,
         registration: &Registration,

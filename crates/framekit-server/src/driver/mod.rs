@@ -133,6 +133,9 @@ where
 {
     type Output = CloseReason;
 
+    // Inlined into the task's poll, as the `async` block it replaced was: every wake-up of
+    // every connection comes through here.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
         let mut this = self.project();
         loop {
