@@ -11,7 +11,7 @@ use clap::Parser;
 use framekit::framing::delimited::Delimited;
 use framekit::{FrameCodec, FrameError};
 use framekit_examples::launch::{self, ServerArgs};
-use framekit_examples::lines::{LINE_SERVER_FULL, REPLY_HEADROOM};
+use framekit_examples::lines::{failure_line, LINE_SERVER_FULL, REPLY_HEADROOM};
 use framekit_server::codec::WithEncoder;
 use framekit_server::listener::Acceptor;
 use framekit_server::{Answer, Ctx, Handler, Responder, Server, ServerHandle};
@@ -20,8 +20,7 @@ use tokio_util::codec::Encoder;
 /// Newline-framed lines in, [`Reply`] lines out.
 pub type AckCodec = WithEncoder<FrameCodec<Delimited>, AckEncoder>;
 
-/// A reply: `ack:` and a line borrowed from the request (nothing is built per request), or an
-/// error line from the hooks.
+/// `ack:` and a line borrowed from the request (nothing is built per request), or an error line.
 #[derive(Debug, Clone)]
 pub enum Reply<'a> {
     /// `ack:` and the line, written from the read buffer.
@@ -79,8 +78,8 @@ impl Handler<AckCodec, Reply<'static>> for Ack {
     }
 }
 
-/// Serves `ack:<line>` for lines of up to `max_line` bytes; a decode failure (an overlong
-/// line) is answered with `error: ...`, a client past the connection limit with
+/// Serves `ack:<line>` for lines of up to `max_line` bytes; a failed request (an over-long line)
+/// is answered with its [`failure_line`], a client past the connection limit with
 /// [`LINE_SERVER_FULL`].
 pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) -> ServerHandle {
     let codec: AckCodec = WithEncoder::new(
@@ -94,22 +93,6 @@ pub fn serve<A: Acceptor>(server: Server<A, Reply<'static>>, max_line: usize) ->
         .on_failure(move |f| Some(Reply::Error(failure_line(f.error, max_line))))
         .on_reject(move |_peer| Some(full.clone()))
         .serve(codec, Ack)
-}
-
-/// The error line of a failed request. An over-long line is named by the limit alone: how
-/// long the codec saw it to be depends on where the reads cut it ("19 bytes" in one read, "at
-/// least 17" dripped), and the peer's bytes must not (the connection laws of
-/// `tests/tests/examples_laws.rs` hold this server to that).
-fn failure_line(error: &(dyn std::error::Error + Send + Sync + 'static), max_line: usize) -> Bytes {
-    match error.downcast_ref::<FrameError>() {
-        Some(e) if e.is_too_long() => {
-            let at = e.offset().unwrap_or_default();
-            Bytes::from(format!(
-                "error: the line at byte {at} is over the maximum of {max_line} bytes"
-            ))
-        }
-        _ => Bytes::from(format!("error: {error}")),
-    }
 }
 
 #[derive(Debug, Parser)]
