@@ -26,9 +26,13 @@ use crate::store::{Condition, Expiry, IncrError, Store, Ttl};
 pub fn get<'s>(state: &'s mut State, session: &Session, key: &[u8], now: Now) -> Outcome<'s> {
     match state.dbs.get_mut(session.db) {
         None => Outcome::Reply(out_of_range()),
-        Some(db) => db
-            .get(key, now.instant)
-            .map_or(Outcome::Reply(Value::Null), Outcome::Bulk),
+        // Not `map_or`: its default is built before the lookup and dropped after a hit, and
+        // the compiler does not always see that dropping `Null` does nothing (a call into
+        // `Value`'s drop glue per GET, 11 instructions at -P 16).
+        Some(db) => match db.get(key, now.instant) {
+            Some(value) => Outcome::Bulk(value),
+            None => Outcome::Reply(Value::Null),
+        },
     }
 }
 
