@@ -169,3 +169,56 @@ async fn exchange_or_reset(server: &ServerHandle, data: &[u8]) -> String {
     let _ = within("read to the close", stream.read_to_end(&mut got)).await;
     String::from_utf8_lossy(&got).into_owned()
 }
+
+/// A connection whose context a PROXY header derived, and whose handler keeps a clone of it
+/// and panics: the task ends without returning, and the derived context must still be closed
+/// (its token fired, its loop out of the shutdown's registry), however long the clone lives.
+/// Before the loop held its context in a guard, only the accept loop's own context (the one
+/// before the header) was closed, so the clone kept the dead task's waker registered.
+#[tokio::test]
+async fn a_panicking_handler_still_closes_the_context_a_header_derived() {
+    use std::sync::{Arc, Mutex};
+    let kept: Arc<Mutex<Option<Ctx>>> = Arc::default();
+    let keep = kept.clone();
+    let server = Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .config(ServerConfig::default().preamble(Preamble::new(ProxyMode::V2)))
+        .serve(lines_codec(), move |_req: Bytes, ctx: Ctx| {
+            let keep = keep.clone();
+            async move {
+                assert!(
+                    ctx.proxy_header().is_some(),
+                    "the header derived this context"
+                );
+                *keep.lock().unwrap() = Some(ctx);
+                panic!("the handler fails hard");
+                #[allow(unreachable_code)]
+                None::<Bytes>
+            }
+        });
+    let header = ProxyHeader::v2_proxy(
+        "192.0.2.1:5000".parse().unwrap(),
+        "10.0.0.1:6379".parse().unwrap(),
+    );
+    let mut sent = wire(&header);
+    sent.extend_from_slice(b"a\n");
+    let _ = exchange_or_reset(&server, &sent).await;
+    let ctx = within("the handler ran", async {
+        loop {
+            if let Some(ctx) = kept.lock().unwrap().clone() {
+                return ctx;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    within("the kept context closed", async {
+        while !ctx.is_closing() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(ctx.closing().is_cancelled());
+    server.shutdown(Duration::from_secs(1)).await;
+}

@@ -30,7 +30,8 @@ pub enum Reply<'a> {
 }
 
 /// Writes `ack:` and the line straight into the outbound buffer as one line of at most `max`
-/// bytes (a body with a newline in it would be two lines, so it is refused).
+/// bytes. A body with a newline in it would be two lines, and one ending in CR would lose it
+/// (the newline framing strips a CR before the LF), so both are refused.
 #[derive(Debug, Clone, Copy)]
 pub struct AckEncoder {
     max: usize,
@@ -44,7 +45,8 @@ impl Encoder<Reply<'_>> for AckEncoder {
             Reply::Ack(line) => (b"ack:", line),
             Reply::Error(text) => (b"", text),
         };
-        if body.len() > self.max || memchr::memchr(b'\n', body).is_some() {
+        let last_cr = body.last() == Some(&b'\r');
+        if body.len() > self.max || last_cr || memchr::memchr(b'\n', body).is_some() {
             let reason = format!("not one line of at most {} bytes", self.max);
             return Err(FrameError::unencodable(body.len(), reason));
         }

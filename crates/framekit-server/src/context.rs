@@ -5,7 +5,8 @@
 //! return or into tasks they spawn. It is one allocation per connection: the connection's own
 //! cancellation token ([`Ctx::closing`]) is made only when a handler first asks for it (most
 //! never do), and the connection itself watches the server's shutdown through a flag and a
-//! waker registered once ([`Watch`]), not through a token of its own.
+//! waker registered once (its key kept here, in a [`Registration`]), not through a token of its
+//! own.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -78,8 +79,8 @@ impl CtxInner {
 }
 
 impl Drop for CtxInner {
-    /// A connection whose task ended without its close (aborted at the shutdown deadline)
-    /// leaves the registry here.
+    /// The last word: a registered context always leaves the registry (its loop closes it
+    /// however it ends, see [`Live`]; this covers a context registered some other way).
     fn drop(&mut self) {
         self.shutdown.unregister(&self.watching);
     }
@@ -330,6 +331,12 @@ impl Ctx {
         }
     }
 
+    /// This context as the connection's loop holds it: closed when the loop lets go of it,
+    /// however the loop ends (see [`Live`]).
+    pub(crate) fn live(self) -> Live {
+        Live(self)
+    }
+
     /// Whether the server's shutdown has begun, for the connection's loop, which keeps
     /// `watch` and polls this on every turn with the same waker (see
     /// [`Shutdown::poll_watch`]).
@@ -432,3 +439,26 @@ impl TlsInfo {
 #[cfg(test)]
 #[path = "context_tests.rs"]
 mod tests;
+
+/// The context of a connection whose loop runs: [`Ctx::close`]d when dropped, so a loop that
+/// ends any way (returned, a handler panicked, the task aborted at the shutdown deadline)
+/// cancels the connection's token and leaves the shutdown's registry. The context the accept
+/// loop keeps is another allocation once a PROXY header or a TLS handshake derived this one,
+/// and a handler may keep a clone of it for longer: without the guard, the registry would keep
+/// the finished task's waker, and with it the task, that long.
+#[derive(Debug)]
+pub(crate) struct Live(Ctx);
+
+impl std::ops::Deref for Live {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.0
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}

@@ -4,8 +4,9 @@
 //! - [`serve`]: the task's whole life: the setup stages (the PROXY preamble in [`preamble`],
 //!   then the TLS handshake in [`crate::transport`]), the machine driven to its close
 //!   ([`turn`]), then the orderly close ([`close`]: FIN, then a linger).
-//! - [`turn`]: the driver itself: it owns the transport, the one sleep and the handler's later
-//!   answers, and does what the machine says, in the order its module doc gives.
+//! - [`turn`]: the driver itself: it owns the transport and the handler's later answers, polls
+//!   the one sleep the connection's future keeps for it, and does what the machine says, in
+//!   the order its module doc gives (the close makes a sleep of its own).
 //! - [`work`]: the handler's work in flight (later and streamed answers), in request order, and
 //!   how each is written when it moves.
 //!
@@ -29,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
 use crate::codec::ServerCodec;
-use crate::context::Ctx;
+use crate::context::{Ctx, Live};
 use crate::handler::{Env, Handler};
 use crate::metrics::CloseReason;
 use crate::shared::Shared;
@@ -113,7 +114,8 @@ where
     Running {
         driver: Driver<Transport<preamble::Rewind<Io>>, C, H, R>,
         handler: Arc<H>,
-        ctx: Ctx,
+        /// Closed when the stage is left or dropped, however the loop ended.
+        ctx: Live,
         /// The loop's part in watching the shutdown (the registration is in `ctx`).
         watch: Watch,
     },
@@ -156,7 +158,7 @@ where
                         driver: Driver::new(io, codec, state, this.shared),
                         handler,
                         watch: Watch::default(),
-                        ctx,
+                        ctx: ctx.live(),
                     };
                 }
                 Stage::Running {
@@ -171,15 +173,16 @@ where
                     };
                     ready!(driver.poll_turns(cx, &**handler, env, this.sleep.as_mut(), watch));
                     // The handler's share, its later answers and their futures go before the
-                    // close: the peer may take a while.
+                    // close: the peer may take a while. The context is closed first, so tasks
+                    // those futures spawned see `Ctx::closing` fire before they are dropped.
                     let Stage::Running { driver, ctx, .. } =
                         std::mem::replace(this.stage, Stage::Done)
                     else {
                         unreachable!("matched just above");
                     };
                     let (ending, eof) = driver.ending();
+                    drop(ctx);
                     let io = driver.into_transport();
-                    ctx.close();
                     match ending {
                         Ending::Abrupt(reason) => return Poll::Ready(reason),
                         Ending::Orderly(reason) => {

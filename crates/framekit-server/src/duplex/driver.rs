@@ -47,6 +47,8 @@ where
             Ok(opened) => opened,
             Err(reason) => return reason,
         };
+        // Closed however this block ends (see `Live`).
+        let ctx = ctx.live();
         let config = &shared.config;
         let slots = config.max_in_flight.max(1);
         let (requests, inbox) = mpsc::channel(slots);
@@ -72,7 +74,7 @@ where
         let mut closing = Watch::default();
         let ending =
             poll_fn(|cx| duplex.poll_turn(cx, &shared, &ctx, sleep.as_mut(), &mut closing)).await;
-        ctx.close();
+        drop(ctx);
         let eof = duplex.eof;
         let io = duplex.framed.into_inner();
         drop(duplex.task);
