@@ -354,23 +354,18 @@ where
             // Nothing is due: the sleep is not polled, so at most it wakes the task once.
             return false;
         };
-        match self.alarm {
-            Alarm::Set(armed) | Alarm::Waiting(armed) if armed <= at => {}
-            _ => {
-                self.timer.as_mut().reset(at.into());
-                self.alarm = Alarm::Set(at);
-            }
+        if self.alarm == Alarm::Off || at < self.timer.deadline().into_std() {
+            self.timer.as_mut().reset(at.into());
+            self.alarm = Alarm::Set;
         }
-        if matches!(self.alarm, Alarm::Waiting(_)) && !self.timer.is_elapsed() {
+        if self.alarm == Alarm::Waiting && !self.timer.is_elapsed() {
             return false;
         }
         // Outside tokio's cooperative budget: a spent budget answers Pending without giving
         // the timer this task's waker, and a sleep then marked `Waiting` would never wake it.
         let mut unbudgeted = tokio::task::coop::unconstrained(self.timer.as_mut());
         if Pin::new(&mut unbudgeted).poll(cx).is_pending() {
-            if let Alarm::Set(armed) = self.alarm {
-                self.alarm = Alarm::Waiting(armed);
-            }
+            self.alarm = Alarm::Waiting;
             return false;
         }
         self.alarm = Alarm::Off;
@@ -395,10 +390,10 @@ where
 enum Alarm {
     /// Not set: no deadline when last asked, or the sleep fired.
     Off,
-    /// Set to this deadline, not yet polled since.
-    Set(Instant),
-    /// Set to this deadline and polled since: in the timer, holding this task's waker.
-    Waiting(Instant),
+    /// Set (the sleep's own deadline says where), not yet polled since.
+    Set,
+    /// Set and polled since: in the timer, holding this task's waker.
+    Waiting,
 }
 
 /// Which sources answered Pending in this poll (each has registered the task's waker).

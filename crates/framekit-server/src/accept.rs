@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::config::expiry_or_far;
 use crate::config::ServerConfig;
-use crate::context::Ctx;
+use crate::context::{Ctx, Live};
 use crate::listener::{is_per_connection, AcceptBackoff, Acceptor, Addr};
 use crate::metrics::{CloseReason, IoFailure, Metrics};
 use crate::shutdown::ShutdownReport;
@@ -115,16 +115,6 @@ impl Drop for CloseGuard {
             CloseReason::Aborted
         });
         self.metrics.closed(reason);
-    }
-}
-
-/// Ends its connection's context when the connection task ends, however it ends (a token a
-/// handler's task holds is cancelled even when the connection task is aborted).
-struct Ended(Ctx);
-
-impl Drop for Ended {
-    fn drop(&mut self) {
-        self.0.close();
     }
 }
 
@@ -284,7 +274,7 @@ fn spawn_connection<Io: Send + 'static, S: Serve<Io>>(
     // connection themselves (`conn`, `peer`).
     let span = tracing::debug_span!("conn", id, %peer);
     let ctx = Ctx::serving(id, peer, shutdown.clone());
-    let ended = Ended(ctx.clone());
+    let ended = ctx.clone().live();
     let fut = serve.serve(io, ctx);
     let task = Task {
         connection: fut,
@@ -316,7 +306,7 @@ pin_project_lite::pin_project! {
     struct Task<F> {
         #[pin]
         connection: F,
-        ended: Ended,
+        ended: Live,
         _permit: OwnedSemaphorePermit,
         guard: CloseGuard,
     }
@@ -330,7 +320,7 @@ impl<F: Future<Output = CloseReason>> Future for Task<F> {
         let reason = ready!(this.connection.poll(cx));
         match reason {
             CloseReason::WriteTimeout | CloseReason::FrameTimeout | CloseReason::InputBudget => {
-                let ctx = &this.ended.0;
+                let ctx = &*this.ended;
                 tracing::info!(conn = ctx.id(), peer = %ctx.peer(), %reason, "connection closed")
             }
             _ => tracing::debug!(%reason, "connection closed"),

@@ -78,14 +78,6 @@ impl CtxInner {
     }
 }
 
-impl Drop for CtxInner {
-    /// The last word: a registered context always leaves the registry (its loop closes it
-    /// however it ends, see [`Live`]; this covers a context registered some other way).
-    fn drop(&mut self) {
-        self.shutdown.unregister(&self.watching);
-    }
-}
-
 /// A connection that came through a balancer speaking the PROXY protocol.
 #[derive(Debug, Clone)]
 struct Proxied {
@@ -331,19 +323,10 @@ impl Ctx {
         }
     }
 
-    /// This context as the connection's loop holds it: closed when the loop lets go of it,
-    /// however the loop ends (see [`Live`]).
+    /// This context as a connection's task holds it: closed when dropped, however the task
+    /// ends (see [`Live`]).
     pub(crate) fn live(self) -> Live {
         Live(self)
-    }
-
-    /// Whether the server's shutdown has begun, for the connection's loop, which keeps
-    /// `watch` and polls this on every turn with the same waker (see
-    /// [`Shutdown::poll_watch`]).
-    #[inline]
-    pub(crate) fn poll_shutdown(&self, watch: &mut Watch, cx: &mut Context<'_>) -> Poll<()> {
-        let inner = &*self.inner;
-        inner.shutdown.poll_watch(&inner.watching, watch, cx)
     }
 
     /// Resolves when the server begins its shutdown: for the setup stages, which wait once
@@ -440,14 +423,26 @@ impl TlsInfo {
 #[path = "context_tests.rs"]
 mod tests;
 
-/// The context of a connection whose loop runs: [`Ctx::close`]d when dropped, so a loop that
-/// ends any way (returned, a handler panicked, the task aborted at the shutdown deadline)
-/// cancels the connection's token and leaves the shutdown's registry. The context the accept
-/// loop keeps is another allocation once a PROXY header or a TLS handshake derived this one,
-/// and a handler may keep a clone of it for longer: without the guard, the registry would keep
-/// the finished task's waker, and with it the task, that long.
+/// A connection's context as its task holds it: [`Ctx::close`]d when dropped, so a task that
+/// ends any way (returned, a handler panicked, aborted at the shutdown deadline) cancels the
+/// connection's token and leaves the shutdown's registry. The accept loop keeps one for the
+/// context it made; the connection's loop one for the context its setup stages derived (another
+/// allocation once a PROXY header or a TLS handshake derived it), the only one that registers,
+/// since only a `Live` polls the shutdown: a handler may keep a clone of it for longer, and the
+/// registry must not keep the finished task's waker, and with it the task, that long.
 #[derive(Debug)]
 pub(crate) struct Live(Ctx);
+
+impl Live {
+    /// Whether the server's shutdown has begun, for the connection's loop, which keeps
+    /// `watch` and polls this on every turn with the same waker (see
+    /// [`Shutdown::poll_watch`]).
+    #[inline]
+    pub(crate) fn poll_shutdown(&self, watch: &mut Watch, cx: &mut Context<'_>) -> Poll<()> {
+        let inner = &*self.0.inner;
+        inner.shutdown.poll_watch(&inner.watching, watch, cx)
+    }
+}
 
 impl std::ops::Deref for Live {
     type Target = Ctx;

@@ -69,6 +69,7 @@ fn a_derived_context_keeps_the_token_already_handed_out() {
 /// after the first read only the flag, and the shutdown must still wake the task.
 async fn watch_wakes_after(turns: usize, ctx: Ctx, begin: impl FnOnce() + Send + 'static) {
     let watching = tokio::spawn(async move {
+        let ctx = ctx.live();
         let mut watch = Watch::default();
         for _ in 0..turns {
             let pending = std::future::poll_fn(|cx| Poll::Ready(ctx.poll_shutdown(&mut watch, cx)));

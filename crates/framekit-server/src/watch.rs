@@ -123,8 +123,8 @@ impl Shutdown {
 
 /// Where one connection's waker is in the shutdown's registry, if it is: kept in the
 /// connection's context (whose allocation had the room), so the connection's future carries
-/// nothing for it. The context takes it out of the registry when the connection ends, and
-/// when it is dropped.
+/// nothing for it. Only the connection's loop registers, through the `Live` context it holds,
+/// which takes the entry out of the registry when it is dropped (the loop ended, however).
 #[derive(Debug, Default)]
 pub(crate) struct Registration(AtomicUsize);
 

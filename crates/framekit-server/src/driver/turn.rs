@@ -171,8 +171,8 @@ where
             ended_by,
             ..
         } = self;
-        // The stream's bytes that earlier events took: a request's size is what its own
-        // decoding took.
+        // The stream's bytes the requests before took (only a decoded request moves the
+        // count): a request's size is what its own decoding took.
         let mut taken = conn.consumed();
         loop {
             let mut requested = false;
@@ -277,14 +277,14 @@ where
                 Some(Event::Room(_)) => {}
             }
             moved = true;
-            let consumed = conn.consumed();
             if requested {
                 requests += 1;
+                let consumed = conn.consumed();
                 env.shared
                     .metrics
                     .request_size(consumed.saturating_sub(taken));
+                taken = consumed;
             }
-            taken = consumed;
         }
         if requests > 0 {
             // Counted once per turn: the counter is shared by every connection.

@@ -19,7 +19,7 @@ use tokio_util::sync::PollSender;
 
 use super::{DuplexHandler, Inbox, Outbox};
 use crate::config::{expiry_or_far, ServerConfig};
-use crate::context::Ctx;
+use crate::context::{Ctx, Live};
 use crate::driver::{close::close, setup, Ending};
 use crate::error::FailureOrigin;
 use crate::metrics::CloseReason;
@@ -119,7 +119,7 @@ where
         &mut self,
         cx: &mut Context<'_>,
         shared: &Shared<R>,
-        ctx: &Ctx,
+        ctx: &Live,
         mut sleep: Pin<&mut Sleep>,
         closing: &mut Watch,
     ) -> Poll<Ending> {

@@ -17,7 +17,7 @@ use std::future::Future;
 use framekit::connection::{self, CodecError, Decode};
 use tokio_util::codec::Encoder;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Live};
 use crate::error::{CodecErrorDyn, FailureOrigin};
 use crate::shared::Shared;
 
@@ -160,7 +160,7 @@ impl<F> Answer<F> {
 /// and this connection's context.
 pub(crate) struct Env<'a, R> {
     pub(crate) shared: &'a Shared<R>,
-    pub(crate) ctx: &'a Ctx,
+    pub(crate) ctx: &'a Live,
 }
 
 impl<R> Clone for Env<'_, R> {
